@@ -1,0 +1,36 @@
+# make demo  - set everything up, then profile an example program
+# make test  - set everything up, then run the whole test suite
+# make bench - the overhead benchmark (prints medians and ratios)
+
+SHELL := /bin/sh
+DEMO_PYTHON = $(shell scripts/pythons.sh 2>/dev/null | tail -n 1 | cut -d' ' -f1)
+
+.PHONY: setup demo test test-c test-python test-sanitize bench clean
+
+setup:
+	scripts/system-deps.sh
+	scripts/setup-venvs.sh
+
+demo: setup
+	@echo "== plumb run examples/demo.py (table sorted by cumulative time)"
+	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -s cumulative -n 12 examples/demo.py
+	@echo "== the same run written for KCacheGrind, read back by callgrind_annotate"
+	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -o build/demo.callgrind examples/demo.py >/dev/null
+	callgrind_annotate build/demo.callgrind | head -n 24
+
+test: setup test-c test-python test-sanitize
+
+test-c:
+	$(MAKE) -C tests/c run
+
+test-python:
+	scripts/run-tests.sh
+
+test-sanitize:
+	scripts/run-sanitized.sh
+
+bench: setup
+	python3 benchmarks/overhead.py
+
+clean:
+	rm -rf build .venv plumb/*.so tests/c/build

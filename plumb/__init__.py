@@ -1,0 +1,25 @@
+"""plumb: a profiler for Python programs, with a C engine.
+
+    import plumb
+    with plumb.Profile() as prof:      # a drop-in for cProfile.Profile
+        work()
+    prof.dump("out.prof")              # pstats; "out.callgrind" for KCacheGrind
+
+    @plumb.profile(sort="tottime", limit=20)
+    def critical(): ...
+
+Command line: `plumb run [-o FILE] [-s SORT] [-n LIMIT] script.py args...`.
+"""
+import os as _os
+
+from . import _plumb
+from .decorator import profile
+from .formats import format_for_path
+from .profile import Profile, run, runctx
+
+__version__ = "0.1.0"
+
+# plumb's own frames (plumb run's wrappers, Profile.__exit__) stay out of
+# the profiles it takes.
+_plumb._set_own_dir(_os.path.dirname(_os.path.abspath(__file__)))
+__all__ = ["Profile", "profile", "run", "runctx", "format_for_path", "__version__"]

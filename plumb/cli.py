@@ -1,0 +1,153 @@
+"""The `plumb` command.
+
+    plumb run [-o FILE] [-s SORT] [-n LIMIT] [--format F] [--no-builtins]
+              (SCRIPT | -m MODULE) [ARGS...]
+
+runs a program as `python` would (same sys.argv, __main__, sys.path[0],
+exit status) with every thread profiled, and prints or writes the profile
+when the program ends however it ends: normally, by an exception, sys.exit,
+Ctrl-C or SIGTERM.  Usage errors exit with status 2 and one line."""
+import argparse
+import os
+import sys
+
+from .formats import FORMATS, format_for_path
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A mistake in how plumb was called: one line, exit status 2."""
+
+
+def fail(message):
+    print(f"plumb: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def sort_key(text):
+    """A pstats sort key or a unique prefix of one, as pstats accepts."""
+    import pstats
+
+    known = pstats.Stats().get_sort_arg_defs()
+    if text in known:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown sort key {text!r}; one of: {', '.join(sorted(pstats.Stats.sort_arg_dict_default))}")
+
+
+def row_limit(text):
+    """A count of rows, or a fraction of them (0.1 = the top tenth), as in
+    pstats' restrictions."""
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not 0.0 < value <= 1.0:
+            raise argparse.ArgumentTypeError(f"a fraction must lie in (0, 1]: {text!r}")
+        return value
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a row count cannot be negative: {text!r}")
+    return value
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser():
+    parser = Parser(prog="plumb", description="A profiler for Python programs, with a C engine.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = commands.add_parser(
+        "run", help="run a program under the deterministic profiler",
+        description="Run SCRIPT (or -m MODULE) with every call of every thread profiled.",
+        usage="plumb run [-o FILE] [-s SORT] [-n LIMIT] [--format F] [--no-builtins] "
+              "(SCRIPT | -m MODULE) [ARGS...]")
+    run.error = parser.error
+    run.add_argument("-o", "--outfile", metavar="FILE",
+                     help="write the profile to FILE instead of printing a table")
+    run.add_argument("-s", "--sort", type=sort_key, default=None,
+                     help="sort the printed table by this pstats key (default: stdname)")
+    run.add_argument("-n", "--limit", type=row_limit, default=None,
+                     help="print at most LIMIT rows (or a fraction, e.g. 0.1)")
+    run.add_argument("--format", choices=FORMATS,
+                     help="output format (default: from FILE's name; pstats otherwise)")
+    run.add_argument("--no-builtins", action="store_true",
+                     help="do not profile calls of built-in (C) functions")
+    run.add_argument("-m", dest="module", metavar="MODULE",
+                     help="run library module MODULE as a script, as python -m does")
+    return parser
+
+
+# Options of `plumb run` that take a value: everything up to the program
+# belongs to plumb, everything after it to the program.
+VALUE_OPTIONS = {"-o", "--outfile", "-s", "--sort", "-n", "--limit", "--format"}
+
+
+def split_program(argv):
+    """(plumb's own arguments, the program and its arguments)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return argv[:i], argv[i + 1:]
+        if arg == "-m":
+            return argv[:i + 2], argv[i + 2:]
+        if arg.startswith("-m") and not arg.startswith("--"):
+            return argv[:i] + ["-m", arg[2:]], argv[i + 1:]
+        if arg in VALUE_OPTIONS:
+            i += 2
+            continue
+        if arg.startswith("-") and arg != "-":
+            i += 1
+            continue
+        return argv[:i], argv[i:]
+    return argv, []
+
+
+def check_writable(path):
+    """Fails before the program runs if the profile could not be written."""
+    existed = os.path.exists(path)
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not existed:
+        os.unlink(path)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    try:
+        if not argv or argv[0] in ("-h", "--help"):
+            parser.print_help()
+            return 0 if argv else USAGE_ERROR
+        if argv[0] != "run":
+            parser.parse_args(argv)   # reports the unknown command
+        own, program = split_program(argv[1:])
+        options = parser.parse_args(["run"] + own)
+        if options.module is not None:
+            if not options.module:
+                raise UsageError("-m needs a module name")
+            program = [options.module] + program
+        elif not program:
+            raise UsageError("run: no script given (plumb run [options] SCRIPT [ARGS...])")
+        if options.outfile:
+            check_writable(options.outfile)
+        from .runner import Target
+
+        target = Target.find(program[0], program[1:], is_module=options.module is not None)
+    except UsageError as exc:
+        return fail(str(exc))
+
+    from .runner import run_profiled
+
+    return run_profiled(target, options)

@@ -1,0 +1,184 @@
+"""Running a program under the profiler the way `python` would run it, and
+writing its profile however it ends."""
+import importlib.machinery
+import importlib.util
+import io
+import os
+import signal
+import sys
+import threading
+import types
+
+from .cli import UsageError
+from .profile import Profile
+
+PLUMB_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class Target:
+    """A script or a module to run as __main__."""
+
+    def __init__(self, name, args, is_module):
+        self.name = name
+        self.args = args
+        self.is_module = is_module
+        self.code = None
+
+    @classmethod
+    def find(cls, name, args, is_module):
+        """Checks that the program exists, before anything runs."""
+        if is_module:
+            cls._check_module(name)
+        elif not os.path.exists(name):
+            raise UsageError(f"can't open file {os.path.abspath(name)!r}: "
+                             f"[Errno 2] No such file or directory")
+        return cls(name, args, is_module)
+
+    @staticmethod
+    def _check_module(name):
+        try:
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.submodule_search_locations is not None:
+                if importlib.util.find_spec(name + ".__main__") is None:
+                    raise UsageError(f"No module named {name}.__main__; {name!r} is a package "
+                                     "and cannot be directly executed")
+        except (ImportError, ValueError) as exc:
+            raise UsageError(f"No module named {name} ({exc})") from None
+        if spec is None:
+            raise UsageError(f"No module named {name}")
+
+    @property
+    def command_line(self):
+        words = (["-m", self.name] if self.is_module else [self.name]) + self.args
+        return " ".join(words)
+
+    def prepare(self):
+        """sys.argv and sys.path[0] as python sets them; the script's code."""
+        sys.argv = [self.name] + self.args
+        if self.is_module:
+            sys.path[0] = os.getcwd()
+            return
+        sys.path[0] = os.path.dirname(os.path.abspath(self.name))
+        if os.path.isfile(self.name):
+            with io.open_code(self.name) as f:
+                source = f.read()
+            # A SyntaxError here is the program's, reported as python would.
+            self.code = compile(source, self.name, "exec", dont_inherit=True)
+
+    def execute(self):
+        import runpy
+
+        if self.is_module:
+            runpy.run_module(self.name, run_name="__main__", alter_sys=True)
+        elif self.code is None:
+            runpy.run_path(self.name, run_name="__main__")   # a directory or zip file
+        else:
+            main = types.ModuleType("__main__")
+            path = os.path.abspath(self.name)
+            main.__file__ = path
+            main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+            main.__builtins__ = __builtins__
+            sys.modules["__main__"] = main
+            exec(self.code, main.__dict__)
+
+
+class Reporter:
+    """Writes (or prints) the profile exactly once."""
+
+    def __init__(self, profiler, options, command_line):
+        self.profiler = profiler
+        self.options = options
+        self.command_line = command_line
+        self.done = False
+
+    def finish(self):
+        if self.done:
+            return
+        self.done = True
+        try:
+            self.profiler.disable()
+            out = self.options.outfile
+            if out:
+                self.profiler.dump(out, format=self.options.format or None,
+                                   command=self.command_line)
+            else:
+                stream = sys.stdout if sys.stdout and not sys.stdout.closed else sys.__stdout__
+                sort = self.options.sort if self.options.sort is not None else -1
+                self.profiler.print_stats(sort, self.options.limit, stream=stream)
+                stream.flush()
+        except Exception as exc:   # never let the profiler's failure mask the program's
+            print(f"plumb: could not write the profile: {exc}", file=sys.stderr)
+
+
+def wait_for_threads():
+    """Waits for non-daemon threads, as the interpreter does at exit, so that
+    their work is in the profile."""
+    me = threading.current_thread()
+    while True:
+        pending = [t for t in threading.enumerate()
+                   if t is not me and not t.daemon and t.is_alive()]
+        if not pending:
+            return
+        for t in pending:
+            t.join()
+
+
+def print_program_traceback(exc):
+    """The traceback python would print: without plumb's own frames."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(PLUMB_DIR):
+        tb = tb.tb_next
+    exc.__traceback__ = tb
+    sys.excepthook(type(exc), exc, tb)
+
+
+def die_by_signal(signum):
+    """Ends the process by signum with its default action, as it would have
+    ended without plumb (the shell sees 128+signum)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    return 128 + signum
+
+
+def install_sigterm(reporter):
+    """On SIGTERM, write the profile, then die by SIGTERM as before.  Left
+    alone if the program's environment already handles SIGTERM."""
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def on_sigterm(signum, frame):
+        reporter.finish()
+        die_by_signal(signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def run_profiled(target, options):
+    profiler = Profile(builtins=not options.no_builtins)
+    reporter = Reporter(profiler, options, target.command_line)
+    try:
+        target.prepare()
+        install_sigterm(reporter)
+        profiler.enable()
+        target.execute()
+        wait_for_threads()
+    except SystemExit:
+        wait_for_threads()
+        reporter.finish()
+        raise   # python turns it into the program's exit status and message
+    except KeyboardInterrupt as exc:
+        reporter.finish()
+        print_program_traceback(exc)
+        return die_by_signal(signal.SIGINT)
+    except BaseException as exc:
+        print_program_traceback(exc)
+        wait_for_threads()
+        reporter.finish()
+        return 1
+    reporter.finish()
+    return 0

@@ -1,0 +1,13 @@
+#include "errors.h"
+
+const char *plumb_strerror(int code)
+{
+    switch (code) {
+    case PLUMB_OK: return "success";
+    case PLUMB_ENOMEM: return "out of memory";
+    case PLUMB_EIO: return "input/output error";
+    case PLUMB_EINVAL: return "invalid argument";
+    case PLUMB_ELIMIT: return "limit reached";
+    }
+    return "unknown error";
+}

@@ -1,0 +1,231 @@
+#include "profile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+int plumb_profile_init(plumb_profile *p, int track_edges)
+{
+    memset(p, 0, sizeof *p);
+    p->track_edges = track_edges;
+    p->ticks_per_second = 1e9;
+    if (plumb_map_init(&p->by_key, 1024) < 0 || plumb_map_init(&p->by_edge, 1024) < 0
+        || plumb_map_init(&p->by_label, 1024) < 0) {
+        plumb_profile_free(p);
+        return PLUMB_ENOMEM;
+    }
+    return PLUMB_OK;
+}
+
+static void free_contents(plumb_profile *p)
+{
+    for (uint32_t i = 0; i < p->nfuncs; i++) {
+        free(p->funcs[i].file);
+        free(p->funcs[i].name);
+    }
+    free(p->funcs);
+    free(p->func_counts);
+    free(p->edges);
+    plumb_map_free(&p->by_key);
+    plumb_map_free(&p->by_edge);
+    plumb_map_free(&p->by_label);
+    plumb_thread *t = p->threads;
+    while (t) {
+        plumb_thread *next = t->next;
+        free(t->frames);
+        free(t->func_live);
+        free(t->edge_live);
+        free(t);
+        t = next;
+    }
+}
+
+void plumb_profile_free(plumb_profile *p)
+{
+    free_contents(p);
+    memset(p, 0, sizeof *p);
+}
+
+int plumb_profile_clear(plumb_profile *p)
+{
+    int track_edges = p->track_edges;
+    plumb_profile_free(p);
+    return plumb_profile_init(p, track_edges);
+}
+
+static uint64_t label_hash(const char *file, int64_t line, const char *name)
+{
+    /* FNV-1a over both strings and the line; never 0, since 0 marks an
+     * empty slot in the map. */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *s = (const unsigned char *)file; *s; s++)
+        h = (h ^ *s) * 0x100000001b3ull;
+    h = (h ^ 0xff) * 0x100000001b3ull;
+    for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+        h = (h ^ *s) * 0x100000001b3ull;
+    h = (h ^ (uint64_t)line) * 0x100000001b3ull;
+    return h ? h : 1;
+}
+
+static int grow_funcs(plumb_profile *p)
+{
+    uint32_t cap = p->funcs_capacity ? p->funcs_capacity * 2 : 256;
+    if (cap <= p->funcs_capacity || cap >= PLUMB_NONE / 2)
+        return PLUMB_ELIMIT;
+    plumb_func *funcs = realloc(p->funcs, cap * sizeof *funcs);
+    if (!funcs)
+        return PLUMB_ENOMEM;
+    p->funcs = funcs;
+    plumb_counts *counts = realloc(p->func_counts, cap * sizeof *counts);
+    if (!counts)
+        return PLUMB_ENOMEM;
+    p->func_counts = counts;
+    p->funcs_capacity = cap;
+    return PLUMB_OK;
+}
+
+/* Label hashes collide rarely; on a collision the later function is found
+ * by a linear scan, which keeps the index a plain hash -> id map. */
+static uint32_t find_label(const plumb_profile *p, uint64_t h, const char *file,
+                           int64_t line, const char *name)
+{
+    uint32_t f = plumb_map_get(&p->by_label, h);
+    if (f == PLUMB_MAP_MISSING)
+        return PLUMB_NONE;
+    const plumb_func *fn = &p->funcs[f];
+    if (fn->line == line && strcmp(fn->name, name) == 0 && strcmp(fn->file, file) == 0)
+        return f;
+    for (uint32_t i = 0; i < p->nfuncs; i++) {
+        fn = &p->funcs[i];
+        if (fn->hash == h && fn->line == line && strcmp(fn->name, name) == 0
+            && strcmp(fn->file, file) == 0)
+            return i;
+    }
+    return PLUMB_NONE;
+}
+
+int plumb_profile_func_for_label(plumb_profile *p, const char *file, int64_t line,
+                                 const char *name, uint32_t *func)
+{
+    uint64_t h = label_hash(file, line, name);
+    uint32_t f = find_label(p, h, file, line, name);
+    if (f != PLUMB_NONE) {
+        *func = f;
+        return PLUMB_OK;
+    }
+    if (p->nfuncs == p->funcs_capacity) {
+        int rc = grow_funcs(p);
+        if (rc < 0)
+            return rc;
+    }
+    char *file_copy = strdup(file);
+    char *name_copy = strdup(name);
+    if (!file_copy || !name_copy) {
+        free(file_copy);
+        free(name_copy);
+        return PLUMB_ENOMEM;
+    }
+    f = p->nfuncs;
+    if (plumb_map_get(&p->by_label, h) == PLUMB_MAP_MISSING
+        && plumb_map_put(&p->by_label, h, f) < 0) {
+        free(file_copy);
+        free(name_copy);
+        return PLUMB_ENOMEM;
+    }
+    p->funcs[f] = (plumb_func){.file = file_copy, .name = name_copy, .line = line, .hash = h};
+    memset(&p->func_counts[f], 0, sizeof p->func_counts[f]);
+    p->nfuncs++;
+    *func = f;
+    return PLUMB_OK;
+}
+
+int plumb_profile_add_key(plumb_profile *p, uintptr_t key, const char *file,
+                          int64_t line, const char *name, uint32_t *func)
+{
+    if (key == 0)
+        return PLUMB_EINVAL;
+    int rc = plumb_profile_func_for_label(p, file, line, name, func);
+    if (rc < 0)
+        return rc;
+    return plumb_map_put(&p->by_key, (uint64_t)key, *func);
+}
+
+int plumb_profile_skip_key(plumb_profile *p, uintptr_t key)
+{
+    if (key == 0)
+        return PLUMB_EINVAL;
+    return plumb_map_put(&p->by_key, (uint64_t)key, PLUMB_SKIP);
+}
+
+int plumb_profile_edge(plumb_profile *p, uint32_t caller, uint32_t callee, uint32_t *edge)
+{
+    uint64_t key = ((uint64_t)caller + 1) << 32 | callee;
+    uint32_t e = plumb_map_get(&p->by_edge, key);
+    if (e != PLUMB_MAP_MISSING) {
+        *edge = e;
+        return PLUMB_OK;
+    }
+    if (p->nedges == p->edges_capacity) {
+        uint32_t cap = p->edges_capacity ? p->edges_capacity * 2 : 1024;
+        if (cap >= PLUMB_NONE / 2)
+            return PLUMB_ELIMIT;
+        plumb_edge *edges = realloc(p->edges, cap * sizeof *edges);
+        if (!edges)
+            return PLUMB_ENOMEM;
+        p->edges = edges;
+        p->edges_capacity = cap;
+    }
+    e = p->nedges;
+    if (plumb_map_put(&p->by_edge, key, e) < 0)
+        return PLUMB_ENOMEM;
+    p->edges[e] = (plumb_edge){.caller = caller, .callee = callee};
+    p->nedges++;
+    *edge = e;
+    return PLUMB_OK;
+}
+
+plumb_thread *plumb_profile_new_thread(plumb_profile *p, uint64_t id)
+{
+    plumb_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->id = id;
+    t->next = p->threads;
+    p->threads = t;
+    return t;
+}
+
+int plumb_thread_grow(plumb_thread *t)
+{
+    uint32_t cap = t->capacity ? t->capacity * 2 : 64;
+    if (cap > PLUMB_MAX_DEPTH)
+        return PLUMB_ELIMIT;
+    plumb_frame *frames = realloc(t->frames, cap * sizeof *frames);
+    if (!frames)
+        return PLUMB_ENOMEM;
+    t->frames = frames;
+    t->capacity = cap;
+    return PLUMB_OK;
+}
+
+static int grow_counts(int32_t **counts, uint32_t *capacity, uint32_t wanted)
+{
+    if (wanted <= *capacity)
+        return PLUMB_OK;
+    int32_t *grown = realloc(*counts, (size_t)wanted * sizeof *grown);
+    if (!grown)
+        return PLUMB_ENOMEM;
+    memset(grown + *capacity, 0, (size_t)(wanted - *capacity) * sizeof *grown);
+    *counts = grown;
+    *capacity = wanted;
+    return PLUMB_OK;
+}
+
+int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p)
+{
+    int rc = grow_counts(&t->func_live, &t->func_live_capacity, p->funcs_capacity);
+    if (rc == PLUMB_OK)
+        rc = grow_counts(&t->edge_live, &t->edge_live_capacity, p->edges_capacity);
+    return rc;
+}

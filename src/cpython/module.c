@@ -1,0 +1,61 @@
+/* plumb._plumb: the extension module. */
+#include "binding.h"
+
+static PyObject *tsc_invariant(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    (void)module;
+    return PyBool_FromLong(plumb_clock_tsc_is_invariant());
+}
+
+static PyObject *set_own_dir(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    const char *dir = PyUnicode_AsUTF8(arg);
+    if (!dir)
+        return NULL;
+    char *copy = strdup(dir);
+    if (!copy)
+        return PyErr_NoMemory();
+    free(plumb_own_dir);
+    plumb_own_dir = copy;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"_set_own_dir", set_own_dir, METH_O,
+     "Code under this directory (plumb's package) is left out of profiles."},
+    {"tsc_invariant", tsc_invariant, METH_NOARGS,
+     "Whether this CPU's time-stamp counter runs at a constant rate."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "plumb._plumb",
+    .m_doc = "plumb's C engine: the deterministic tracer and the profile writers.",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__plumb(void)
+{
+    if (PyType_Ready(&plumb_ProfilerType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module_def);
+    if (!m)
+        return NULL;
+    Py_INCREF(&plumb_ProfilerType);
+    if (PyModule_AddObject(m, "Profiler", (PyObject *)&plumb_ProfilerType) < 0
+        || plumb_module_add_hook_functions(m) < 0
+        || PyModule_AddStringConstant(m, "event_source",
+#ifdef PLUMB_HAVE_MONITORING
+                                      "sys.monitoring"
+#else
+                                      "PyEval_SetProfile"
+#endif
+                                      ) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,465 @@
+/* plumb._plumb.Profiler: the C half of plumb.Profile.  It owns a core
+ * profile, turns interpreter events (from hook_*.c) into tracer calls, and
+ * exports the result as pstats' dict or through the core's writers. */
+#include "binding.h"
+
+#include "../core/writers.h"
+
+__thread plumb_tls_thread plumb_tls_current __attribute__((tls_model("initial-exec")));
+
+/* Never 0, so that a thread's zeroed TLS slot matches no profiler. */
+static uint64_t next_generation = 1;
+
+int64_t plumb_profiler_external_now(ProfilerObject *self)
+{
+    PyObject *o = PyObject_CallNoArgs(self->external_timer);
+    if (!o) {
+        PyErr_WriteUnraisable(self->external_timer);
+        return 0;
+    }
+    int64_t ticks;
+    if (PyLong_Check(o) && self->timeunit > 0.0) {
+        ticks = PyLong_AsLongLong(o);
+    } else {
+        /* Seconds as a float: keep nanoseconds. */
+        double seconds = PyFloat_AsDouble(o);
+        ticks = (int64_t)(seconds * 1e9);
+    }
+    Py_DECREF(o);
+    if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable(self->external_timer);
+        return 0;
+    }
+    return ticks;
+}
+
+plumb_thread *plumb_profiler_slow_thread(ProfilerObject *self)
+{
+    uint64_t id = (uint64_t)PyThread_get_thread_ident();
+    plumb_thread *t = self->profile.threads;
+    while (t && t->id != id)
+        t = t->next;
+    if (!t)
+        t = plumb_profile_new_thread(&self->profile, id);
+    if (!t) {
+        self->profile.lost_events++;
+        return NULL;
+    }
+    plumb_tls_current.generation = self->generation;
+    plumb_tls_current.thread = t;
+    return t;
+}
+
+/* UTF-8 of a str; names with lone surrogates are escaped rather than lost. */
+static PyObject *utf8_bytes(PyObject *s)
+{
+    if (!PyUnicode_Check(s))
+        return PyBytes_FromString("?");
+    return PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace");
+}
+
+static PyObject *label_parts(PyObject *obj, long *line, PyObject **file)
+{
+    if (PyCode_Check(obj)) {
+        PyCodeObject *code = (PyCodeObject *)obj;
+        *line = code->co_firstlineno;
+        *file = utf8_bytes(code->co_filename);
+        return *file ? utf8_bytes(code->co_name) : NULL;
+    }
+    *line = 0;
+    *file = PyBytes_FromString("~");
+    if (!*file)
+        return NULL;
+    PyObject *name = Py_TYPE(obj) == &PyMethodDescr_Type ? PyObject_Repr(obj)
+                                                         : plumb_label_of_cfunction(obj);
+    if (!name)
+        return NULL;
+    PyObject *bytes = utf8_bytes(name);
+    Py_DECREF(name);
+    return bytes;
+}
+
+char *plumb_own_dir;
+
+/* plumb's own functions: its Python package, and the Profiler's methods
+ * (cProfile shows its own disable(); a profile of the program should not). */
+static int is_own(PyObject *obj)
+{
+    if (PyCode_Check(obj)) {
+        if (!plumb_own_dir)
+            return 0;
+        const char *file = PyUnicode_Check(((PyCodeObject *)obj)->co_filename)
+                               ? PyUnicode_AsUTF8(((PyCodeObject *)obj)->co_filename) : NULL;
+        if (!file) {
+            PyErr_Clear();
+            return 0;
+        }
+        size_t n = strlen(plumb_own_dir);
+        return strncmp(file, plumb_own_dir, n) == 0 && file[n] == '/';
+    }
+    if (PyCFunction_Check(obj)) {
+        PyObject *owner = ((PyCFunctionObject *)obj)->m_self;
+        return owner && PyObject_TypeCheck(owner, &plumb_ProfilerType);
+    }
+    if (Py_TYPE(obj) == &PyMethodDescr_Type)
+        return PyType_IsSubtype(((PyMethodDescrObject *)obj)->d_common.d_type, &plumb_ProfilerType);
+    return 0;
+}
+
+uint32_t plumb_profiler_register(ProfilerObject *self, uintptr_t key, PyObject *obj)
+{
+    if (is_own(obj)) {
+        if (plumb_profile_skip_key(&self->profile, key) < 0)
+            self->profile.lost_events++;
+        if (PyCode_Check(obj) && PyList_Append(self->keep_alive, obj) < 0)
+            PyErr_Clear();
+        return PLUMB_SKIP;
+    }
+    plumb_saved_error saved;
+    plumb_error_save(&saved);
+    uint32_t func = PLUMB_NONE;
+    long line = 0;
+    PyObject *file = NULL;
+    PyObject *name = label_parts(obj, &line, &file);
+    /* A code object's address is its key, so it is kept alive while the
+     * profile lives: a freed one's address could be reused by another.
+     * C method tables (the keys of C functions) are static. */
+    int kept = PyCode_Check(obj) ? PyList_Append(self->keep_alive, obj) : 0;
+    if (name && kept == 0) {
+        if (plumb_profile_add_key(&self->profile, key, PyBytes_AS_STRING(file), line,
+                                  PyBytes_AS_STRING(name), &func) < 0)
+            func = PLUMB_NONE;
+    }
+    Py_XDECREF(file);
+    Py_XDECREF(name);
+    if (func == PLUMB_NONE)
+        self->profile.lost_events++;
+    /* The profiler's own failures never reach the program. */
+    PyErr_Clear();
+    plumb_error_restore(&saved);
+    return func;
+}
+
+/* Ticks per second.  Measured anew while enabled; frozen at disable() so
+ * that every export of a stopped profile gives the same seconds. */
+static double ticks_per_second(ProfilerObject *self)
+{
+    if (!self->enabled && self->calibrated)
+        return self->profile.ticks_per_second;
+    if (self->clock == PLUMB_CLOCK_KIND_TSC) {
+        plumb_clock_mark end;
+        return plumb_clock_ticks_per_second(self->clock_origin, &end);
+    }
+    if (self->clock == PLUMB_CLOCK_KIND_EXTERNAL && self->timeunit > 0.0)
+        return 1.0 / self->timeunit;
+    return 1e9;
+}
+
+static int profiler_init(ProfilerObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"timer", "timeunit", "subcalls", "builtins", NULL};
+    PyObject *timer = NULL;
+    double timeunit = 0.0;
+    int subcalls = 1, builtins = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Odpp:Profiler", kwlist, &timer, &timeunit,
+                                     &subcalls, &builtins))
+        return -1;
+    if (self->enabled) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot reinitialise an enabled profiler");
+        return -1;
+    }
+    if (timer == Py_None)
+        timer = NULL;
+    Py_XINCREF(timer);
+    Py_XSETREF(self->external_timer, timer);
+    self->timeunit = timeunit;
+    self->builtins = builtins;
+    if (timer)
+        self->clock = PLUMB_CLOCK_KIND_EXTERNAL;
+    else if (plumb_clock_tsc_is_invariant())
+        self->clock = PLUMB_CLOCK_KIND_TSC;
+    else
+        self->clock = PLUMB_CLOCK_KIND_MONOTONIC;
+    self->clock_origin = plumb_clock_mark_now();
+    self->calibrated = 0;
+    plumb_profile_free(&self->profile);
+    if (plumb_profile_init(&self->profile, subcalls) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->generation = next_generation++;
+    if (!self->keep_alive) {
+        self->keep_alive = PyList_New(0);
+        if (!self->keep_alive)
+            return -1;
+    } else if (PyList_SetSlice(self->keep_alive, 0, PY_SSIZE_T_MAX, NULL) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *profiler_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    (void)args;
+    (void)kwds;
+    ProfilerObject *self = (ProfilerObject *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    if (plumb_profile_init(&self->profile, 1) < 0) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->generation = next_generation++;
+    self->builtins = 1;
+    self->clock = PLUMB_CLOCK_KIND_MONOTONIC;
+    return (PyObject *)self;
+}
+
+static int profiler_traverse(ProfilerObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->external_timer);
+    Py_VISIT(self->keep_alive);
+    return 0;
+}
+
+static int profiler_clear_refs(ProfilerObject *self)
+{
+    Py_CLEAR(self->external_timer);
+    Py_CLEAR(self->keep_alive);
+    return 0;
+}
+
+static void profiler_dealloc(ProfilerObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->enabled) {
+        /* Hooks hold references to the profiler, so this is reached only at
+         * interpreter teardown; remove them regardless of errors. */
+        plumb_saved_error saved;
+        plumb_error_save(&saved);
+        if (plumb_hook_remove(self) < 0)
+            PyErr_Clear();
+        plumb_error_restore(&saved);
+    }
+    if (self->weakrefs)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    profiler_clear_refs(self);
+    plumb_profile_free(&self->profile);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *profiler_enable(ProfilerObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"subcalls", "builtins", NULL};
+    int subcalls = -1, builtins = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pp:enable", kwlist, &subcalls, &builtins))
+        return NULL;
+    if (self->enabled)
+        Py_RETURN_NONE;
+    if (subcalls >= 0)
+        self->profile.track_edges = subcalls;
+    if (builtins >= 0)
+        self->builtins = builtins;
+    if (plumb_hook_install(self) < 0)
+        return NULL;
+    self->enabled = 1;
+    Py_RETURN_NONE;
+}
+
+static void stop(ProfilerObject *self)
+{
+    plumb_tracer_close_all(&self->profile, plumb_profiler_now(self));
+    self->calibrated = 0;
+    self->profile.ticks_per_second = ticks_per_second(self);
+    self->calibrated = 1;
+}
+
+static PyObject *profiler_disable(ProfilerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!self->enabled)
+        Py_RETURN_NONE;
+    self->enabled = 0;
+    int rc = plumb_hook_remove(self);
+    stop(self);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *profiler_clear(ProfilerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->enabled) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot clear an enabled profiler; disable it first");
+        return NULL;
+    }
+    self->calibrated = 0;
+    if (plumb_profile_clear(&self->profile) < 0)
+        return PyErr_NoMemory();
+    /* Thread stacks were freed: make every thread's cached pointer stale. */
+    self->generation = next_generation++;
+    if (PyList_SetSlice(self->keep_alive, 0, PY_SSIZE_T_MAX, NULL) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *label_tuple(const plumb_func *f)
+{
+    return Py_BuildValue("(sLs)", f->file, (long long)f->line, f->name);
+}
+
+/* pstats' dict: {label: (primitive calls, calls, tottime, cumtime,
+ * {caller label: (calls, primitive calls, tottime, cumtime)})}. */
+static PyObject *profiler_stats(ProfilerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    plumb_profile *p = &self->profile;
+    p->ticks_per_second = ticks_per_second(self);
+    self->calibrated = !self->enabled;
+    double sec = 1.0 / p->ticks_per_second;
+    plumb_edge_index callers;
+    if (plumb_edge_index_by_callee(p, &callers) < 0)
+        return PyErr_NoMemory();
+    PyObject *labels = PyList_New(p->nfuncs);
+    PyObject *stats = PyDict_New();
+    if (!labels || !stats)
+        goto fail;
+    for (uint32_t f = 0; f < p->nfuncs; f++) {
+        PyObject *label = label_tuple(&p->funcs[f]);
+        if (!label)
+            goto fail;
+        PyList_SET_ITEM(labels, f, label);
+    }
+    for (uint32_t f = 0; f < p->nfuncs; f++) {
+        const plumb_counts *c = &p->func_counts[f];
+        if (c->calls == 0)
+            continue;
+        PyObject *callers_dict = PyDict_New();
+        if (!callers_dict)
+            goto fail;
+        for (uint32_t i = callers.first[f]; i < callers.first[f + 1]; i++) {
+            const plumb_edge *e = &p->edges[callers.edges[i]];
+            if (e->counts.calls == 0)
+                continue;
+            PyObject *v = Py_BuildValue("(KKdd)", (unsigned long long)e->counts.calls,
+                                        (unsigned long long)(e->counts.calls - e->counts.recursive_calls),
+                                        e->counts.own * sec, e->counts.total * sec);
+            if (!v || PyDict_SetItem(callers_dict, PyList_GET_ITEM(labels, e->caller), v) < 0) {
+                Py_XDECREF(v);
+                Py_DECREF(callers_dict);
+                goto fail;
+            }
+            Py_DECREF(v);
+        }
+        PyObject *v = Py_BuildValue("(KKddN)", (unsigned long long)(c->calls - c->recursive_calls),
+                                    (unsigned long long)c->calls, c->own * sec, c->total * sec,
+                                    callers_dict);
+        if (!v || PyDict_SetItem(stats, PyList_GET_ITEM(labels, f), v) < 0) {
+            Py_XDECREF(v);
+            goto fail;
+        }
+        Py_DECREF(v);
+    }
+    Py_DECREF(labels);
+    plumb_edge_index_free(&callers);
+    return stats;
+fail:
+    Py_XDECREF(labels);
+    Py_XDECREF(stats);
+    plumb_edge_index_free(&callers);
+    if (!PyErr_Occurred())
+        PyErr_NoMemory();
+    return NULL;
+}
+
+/* _write(path, format, command): writes the profile with a core writer. */
+static PyObject *profiler_write(ProfilerObject *self, PyObject *args)
+{
+    PyObject *path;
+    const char *format;
+    const char *cmd = NULL;
+    if (!PyArg_ParseTuple(args, "O&s|z:_write", PyUnicode_FSConverter, &path, &format, &cmd))
+        return NULL;
+    int callgrind = strcmp(format, "callgrind") == 0;
+    if (!callgrind && strcmp(format, "pstats") != 0) {
+        Py_DECREF(path);
+        return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 1));
+    }
+    self->profile.ticks_per_second = ticks_per_second(self);
+    self->calibrated = !self->enabled;
+    FILE *out = fopen(PyBytes_AS_STRING(path), "wb");
+    if (!out) {
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
+        Py_DECREF(path);
+        return NULL;
+    }
+    int rc;
+    if (callgrind) {
+        plumb_callgrind_info info = {.creator = "plumb", .cmd = cmd, .pid = (long)getpid()};
+        rc = plumb_write_callgrind(&self->profile, out, &info);
+    } else {
+        rc = plumb_write_pstats(&self->profile, out);
+    }
+    if (fclose(out) != 0 && rc == 0)
+        rc = PLUMB_EIO;
+    if (rc == PLUMB_EIO) {
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
+    } else if (rc < 0) {
+        PyErr_SetString(PyExc_MemoryError, plumb_strerror(rc));
+    }
+    Py_DECREF(path);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *profiler_lost_events(ProfilerObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromUnsignedLongLong(self->profile.lost_events);
+}
+
+static PyObject *profiler_clock_name(ProfilerObject *self, void *Py_UNUSED(closure))
+{
+    static const char *names[] = {"tsc", "monotonic", "external"};
+    return PyUnicode_FromString(names[self->clock]);
+}
+
+static PyObject *profiler_enabled(ProfilerObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->enabled);
+}
+
+static PyMethodDef profiler_methods[] = {
+    {"enable", (PyCFunction)(void (*)(void))profiler_enable, METH_VARARGS | METH_KEYWORDS,
+     "enable(subcalls=True, builtins=True)\nStart collecting events from every thread."},
+    {"disable", (PyCFunction)profiler_disable, METH_NOARGS,
+     "Stop collecting; calls still running are counted up to now."},
+    {"clear", (PyCFunction)profiler_clear, METH_NOARGS, "Forget everything collected."},
+    {"_stats", (PyCFunction)profiler_stats, METH_NOARGS, "The profile as pstats' dict."},
+    {"_write", (PyCFunction)profiler_write, METH_VARARGS,
+     "_write(path, format, command=None): write 'pstats' or 'callgrind'."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef profiler_getset[] = {
+    {"lost_events", (getter)profiler_lost_events, NULL,
+     "Events dropped for lack of memory or stack depth.", NULL},
+    {"clock", (getter)profiler_clock_name, NULL, "The clock in use.", NULL},
+    {"enabled", (getter)profiler_enabled, NULL, "Whether events are being collected.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject plumb_ProfilerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "plumb._plumb.Profiler",
+    .tp_basicsize = sizeof(ProfilerObject),
+    .tp_dealloc = (destructor)profiler_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Profiler(timer=None, timeunit=0.0, subcalls=True, builtins=True)\n\n"
+              "Deterministic profiler: counts every call and its time, per thread.",
+    .tp_traverse = (traverseproc)profiler_traverse,
+    .tp_clear = (inquiry)profiler_clear_refs,
+    .tp_weaklistoffset = offsetof(ProfilerObject, weakrefs),
+    .tp_methods = profiler_methods,
+    .tp_getset = profiler_getset,
+    .tp_init = (initproc)profiler_init,
+    .tp_new = profiler_new,
+};

@@ -1,0 +1,218 @@
+/* Tests of the C core alone: no Python.  Built twice by tests/c/Makefile,
+ * plain and with ASan+UBSan. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/core/errors.h"
+#include "../../src/core/map.h"
+#include "../../src/core/marshal_out.h"
+#include "../../src/core/profile.h"
+#include "../../src/core/tracer.h"
+#include "../../src/core/writers.h"
+
+static int failures;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                          \
+        }                                                                        \
+    } while (0)
+
+static void test_map(void)
+{
+    plumb_map m;
+    CHECK(plumb_map_init(&m, 4) == PLUMB_OK);
+    for (uint64_t k = 1; k <= 10000; k++)
+        CHECK(plumb_map_put(&m, k * 64, (uint32_t)k) == PLUMB_OK);
+    CHECK(m.count == 10000);
+    int all = 1;
+    for (uint64_t k = 1; k <= 10000; k++)
+        all &= plumb_map_get(&m, k * 64) == (uint32_t)k;
+    CHECK(all);
+    CHECK(plumb_map_get(&m, 12345 * 64 + 1) == PLUMB_MAP_MISSING);
+    CHECK(plumb_map_put(&m, 64, 7) == PLUMB_OK);
+    CHECK(plumb_map_get(&m, 64) == 7 && m.count == 10000);
+    plumb_map_free(&m);
+}
+
+static uint32_t add(plumb_profile *p, uintptr_t key, const char *name, int64_t line)
+{
+    uint32_t f = PLUMB_NONE;
+    CHECK(plumb_profile_add_key(p, key, "prog.py", line, name, &f) == PLUMB_OK);
+    return f;
+}
+
+static void test_labels_shared(void)
+{
+    plumb_profile p;
+    CHECK(plumb_profile_init(&p, 1) == PLUMB_OK);
+    uint32_t a = add(&p, 0x1000, "f", 1);
+    uint32_t b = add(&p, 0x2000, "f", 1);   /* another code object, same label */
+    uint32_t c = add(&p, 0x3000, "f", 2);
+    CHECK(a == b && a != c && p.nfuncs == 2);
+    CHECK(plumb_profile_func_for_key(&p, 0x2000) == a);
+    CHECK(plumb_profile_func_for_key(&p, 0x4000) == PLUMB_NONE);
+    CHECK(plumb_profile_add_key(&p, 0, "x", 1, "y", &a) == PLUMB_EINVAL);
+    plumb_profile_free(&p);
+}
+
+/* f calls g twice; g recurses once: the counts cProfile would give. */
+static void test_recursion_counts(void)
+{
+    plumb_profile p;
+    CHECK(plumb_profile_init(&p, 1) == PLUMB_OK);
+    plumb_thread *t = plumb_profile_new_thread(&p, 1);
+    uint32_t f = add(&p, 0x10, "f", 1), g = add(&p, 0x20, "g", 5);
+    plumb_tracer_enter(&p, t, 0x10, f, 0);
+    for (int i = 0; i < 2; i++) {
+        int64_t base = 10 + i * 100;
+        plumb_tracer_enter(&p, t, 0x20, g, base);
+        plumb_tracer_enter(&p, t, 0x20, g, base + 10);
+        plumb_tracer_exit(&p, t, 0x20, base + 30);
+        plumb_tracer_exit(&p, t, 0x20, base + 50);
+    }
+    plumb_tracer_exit(&p, t, 0x10, 300);
+    CHECK(t->depth == 0);
+    CHECK(p.func_counts[g].calls == 4 && p.func_counts[g].recursive_calls == 2);
+    CHECK(p.func_counts[g].total == 100);     /* outermost activations only: 2 x 50 */
+    CHECK(p.func_counts[g].own == 100);       /* per round: 30 outer + 20 inner */
+    CHECK(p.func_counts[f].calls == 1 && p.func_counts[f].total == 300);
+    CHECK(p.func_counts[f].own == 200);
+    CHECK(p.nedges == 2);
+    uint32_t fg, gg;
+    CHECK(plumb_profile_edge(&p, f, g, &fg) == PLUMB_OK && plumb_profile_edge(&p, g, g, &gg) == PLUMB_OK);
+    CHECK(p.edges[fg].counts.calls == 2 && p.edges[fg].counts.recursive_calls == 0);
+    CHECK(p.edges[gg].counts.calls == 2 && p.edges[gg].counts.total == 40);
+    plumb_profile_free(&p);
+}
+
+/* Two threads inside the same function at once: neither call is recursive. */
+static void test_threads_are_not_recursion(void)
+{
+    plumb_profile p;
+    CHECK(plumb_profile_init(&p, 1) == PLUMB_OK);
+    plumb_thread *a = plumb_profile_new_thread(&p, 1), *b = plumb_profile_new_thread(&p, 2);
+    uint32_t f = add(&p, 0x10, "f", 1);
+    plumb_tracer_enter(&p, a, 0x10, f, 0);
+    plumb_tracer_enter(&p, b, 0x10, f, 5);
+    plumb_tracer_exit(&p, b, 0x10, 15);
+    plumb_tracer_exit(&p, a, 0x10, 20);
+    CHECK(p.func_counts[f].calls == 2 && p.func_counts[f].recursive_calls == 0);
+    CHECK(p.func_counts[f].total == 30);
+    plumb_profile_free(&p);
+}
+
+/* Returns that match no frame are ignored; one that matches a frame below
+ * the top closes the frames above it. */
+static void test_unmatched_returns(void)
+{
+    plumb_profile p;
+    CHECK(plumb_profile_init(&p, 1) == PLUMB_OK);
+    plumb_thread *t = plumb_profile_new_thread(&p, 1);
+    uint32_t f = add(&p, 0x10, "f", 1), g = add(&p, 0x20, "g", 2);
+    plumb_tracer_exit(&p, t, 0x10, 1);           /* entered before profiling */
+    CHECK(p.func_counts[f].calls == 0);
+    plumb_tracer_enter(&p, t, 0x10, f, 2);
+    plumb_tracer_enter(&p, t, 0x20, g, 3);
+    plumb_tracer_exit(&p, t, 0x99, 4);           /* unknown: ignored */
+    CHECK(t->depth == 2);
+    plumb_tracer_exit(&p, t, 0x10, 10);          /* g's return was missed */
+    CHECK(t->depth == 0 && p.func_counts[g].calls == 1 && p.func_counts[f].calls == 1);
+    plumb_tracer_enter(&p, t, 0x10, f, 20);
+    plumb_tracer_close_all(&p, 25);
+    CHECK(p.func_counts[f].calls == 2 && p.func_counts[f].total == 8 + 5);
+    plumb_profile_free(&p);
+}
+
+static void test_deep_stack_and_clear(void)
+{
+    plumb_profile p;
+    CHECK(plumb_profile_init(&p, 0) == PLUMB_OK);
+    plumb_thread *t = plumb_profile_new_thread(&p, 1);
+    uint32_t f = add(&p, 0x10, "f", 1);
+    for (int i = 0; i < 100000; i++)
+        plumb_tracer_enter(&p, t, 0x10, f, i);
+    CHECK(t->depth == 100000 && p.nedges == 0);
+    plumb_tracer_close_all(&p, 200000);
+    CHECK(p.func_counts[f].calls == 100000 && p.func_counts[f].recursive_calls == 99999);
+    CHECK(plumb_profile_clear(&p) == PLUMB_OK && p.nfuncs == 0 && p.threads == NULL);
+    plumb_profile_free(&p);
+}
+
+static size_t write_to_buffer(int (*writer)(const plumb_profile *, FILE *), const plumb_profile *p,
+                              char *buf, size_t size)
+{
+    FILE *f = fmemopen(buf, size, "wb");
+    CHECK(f != NULL);
+    CHECK(writer(p, f) == PLUMB_OK);
+    long n = ftell(f);
+    fclose(f);
+    return (size_t)n;
+}
+
+static int write_callgrind_default(const plumb_profile *p, FILE *out)
+{
+    plumb_callgrind_info info = {.creator = "test", .cmd = "prog\nwith newline", .pid = 42};
+    return plumb_write_callgrind(p, out, &info);
+}
+
+static void test_writers(void)
+{
+    plumb_profile p;
+    CHECK(plumb_profile_init(&p, 1) == PLUMB_OK);
+    plumb_thread *t = plumb_profile_new_thread(&p, 1);
+    uint32_t f = add(&p, 0x10, "f", 1);
+    uint32_t g = PLUMB_NONE;
+    CHECK(plumb_profile_add_key(&p, 0x20, "~", 0, "<built-in method builtins.len>", &g) == PLUMB_OK);
+    plumb_tracer_enter(&p, t, 0x10, f, 0);
+    plumb_tracer_enter(&p, t, 0x20, g, 100);
+    plumb_tracer_exit(&p, t, 0x20, 400);
+    plumb_tracer_exit(&p, t, 0x10, 1000);
+    p.ticks_per_second = 1e9;
+
+    static char buf[8192];
+    size_t n = write_to_buffer(plumb_write_pstats, &p, buf, sizeof buf);
+    CHECK(n > 10 && buf[0] == '{' && buf[n - 1] == '0');
+
+    n = write_to_buffer(write_callgrind_default, &p, buf, sizeof buf);
+    buf[n < sizeof buf ? n : sizeof buf - 1] = 0;
+    CHECK(strstr(buf, "events: ns\n") != NULL);
+    CHECK(strstr(buf, "summary: 1000\n") != NULL);   /* 700 own in f + 300 in len */
+    CHECK(strstr(buf, "fn=(1) f:1\n1 700\n") != NULL);
+    CHECK(strstr(buf, "calls=1 0\n1 300\n") != NULL);
+    CHECK(strstr(buf, "cmd: prog with newline\n") != NULL);
+    plumb_profile_free(&p);
+}
+
+static void test_marshal_ints(void)
+{
+    static char buf[64];
+    FILE *f = fmemopen(buf, sizeof buf, "wb");
+    plumb_marshal_int(f, 1);
+    plumb_marshal_int(f, (int64_t)1 << 40);
+    long n = ftell(f);
+    fclose(f);
+    CHECK(n == 5 + 1 + 4 + 3 * 2);
+    CHECK(buf[0] == 'i' && buf[5] == 'l' && buf[6] == 3);
+}
+
+int main(void)
+{
+    test_map();
+    test_labels_shared();
+    test_recursion_counts();
+    test_threads_are_not_recursion();
+    test_unmatched_returns();
+    test_deep_stack_and_clear();
+    test_writers();
+    test_marshal_ints();
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("core tests passed\n");
+    return 0;
+}

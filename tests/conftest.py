@@ -1,0 +1,44 @@
+"""Shared helpers: run programs under `python -m plumb` with the Python that
+runs the tests, so each CPython version tests its own build."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def env_with_plumb(extra=None):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("PYTHONSTARTUP", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(args, cwd=None, input=None, timeout=120, env=None):
+    return subprocess.run(args, cwd=cwd, input=input, capture_output=True, text=True,
+                          timeout=timeout, env=env or env_with_plumb())
+
+
+def plumb(*args, **kw):
+    """Runs `python -m plumb ARGS...`."""
+    return run([sys.executable, "-m", "plumb", *args], **kw)
+
+
+def python(*args, **kw):
+    """Runs the same program under plain python, for comparison."""
+    return run([sys.executable, *args], **kw)
+
+
+@pytest.fixture
+def script(tmp_path):
+    """Writes a dedented script into tmp_path and returns its path."""
+    def write(source, name="prog.py"):
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(source))
+        return str(path)
+    return write
