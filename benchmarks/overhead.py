@@ -213,6 +213,8 @@ def summarize(cells):
     """Fill in median and ratio-to-'none' for one python+workload."""
     for cell in cells.values():
         cell["median"] = statistics.median(cell["times"]) if cell["times"] else None
+        # JSON only: on a noisy machine the minimum is a useful second opinion.
+        cell["min"] = min(cell["times"]) if cell["times"] else None
     base = cells.get("none", {}).get("median")
     for cell in cells.values():
         cell["ratio"] = cell["median"] / base if cell["median"] is not None and base else None

@@ -8,11 +8,14 @@ import textwrap
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where the plumb package under test lives: the checkout, or a sanitizer
+# build of it (scripts/run-sanitized.sh).
+PLUMB_ROOT = os.environ.get("PLUMB_TEST_ROOT", ROOT)
 
 
 def env_with_plumb(extra=None):
     env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = PLUMB_ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("PYTHONSTARTUP", None)
     if extra:
         env.update(extra)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import plumb, python
+from conftest import PLUMB_ROOT, plumb, python
 
 PROGRAM_STATE = """
     import json, os, sys
@@ -267,5 +267,5 @@ def test_written_profile_has_no_plumb_frames(script, tmp_path):
     prog = script("def f(): pass\nf()\n")
     out = tmp_path / "o.prof"
     plumb("run", "-o", str(out), prog)
-    plumb_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plumb")
+    plumb_dir = os.path.join(PLUMB_ROOT, "plumb")
     assert not [k for k in stats_of(out) if k[0].startswith(plumb_dir)]

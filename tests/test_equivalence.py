@@ -26,9 +26,18 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(HERE)
+# The plumb under test: the checkout, or a sanitizer build of it.
+PLUMB_ROOT = os.environ.get("PLUMB_TEST_ROOT", REPO_ROOT)
 COUNTS_UNDER = os.path.join(HERE, "counts_under.py")
 PROGRAMS_DIR = os.path.join(HERE, "programs")
-PROGRAMS = sorted(glob.glob(os.path.join(PROGRAMS_DIR, "*.py")))
+# Functions that share a pstats label are one function to plumb (their
+# counts add up, as pstats.Stats.add adds them across files); cProfile keeps
+# the counts of whichever code object it lists last, an order that follows
+# memory addresses.  That program is checked against counts known by
+# construction instead (test_same_label_functions_add_up).
+SAME_LABEL_PROGRAM = os.path.join(PROGRAMS_DIR, "same_line_functions.py")
+PROGRAMS = sorted(p for p in glob.glob(os.path.join(PROGRAMS_DIR, "*.py"))
+                  if p != SAME_LABEL_PROGRAM)
 
 # Slack for float rounding when comparing times derived from integer ticks.
 EPSILON = 1e-6
@@ -47,7 +56,7 @@ def _env():
     # plumb is used from the repository (built in place); entries already on
     # PYTHONPATH come first.
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(paths + [REPO_ROOT])
+    env["PYTHONPATH"] = os.pathsep.join([PLUMB_ROOT] + paths)
     return env
 
 
@@ -124,7 +133,7 @@ def test_there_are_programs():
 
 def test_plumb_is_the_package_in_this_repository():
     result = run_counts("plumb", PROGRAMS[0], True)
-    assert result["profiler_location"] == os.path.join(REPO_ROOT, "plumb")
+    assert result["profiler_location"] == os.path.join(PLUMB_ROOT, "plumb")
 
 
 @program_param
@@ -190,3 +199,18 @@ def test_plumb_time_invariants(program, builtins):
         "main() cumtime %.6f s but the tottimes add up to %.6f s (tolerance %.6f s)"
         % (main_cumtime, total_tottime, tolerance)
     )
+
+
+@builtins_param
+def test_same_label_functions_add_up(builtins):
+    functions = run_counts("plumb", SAME_LABEL_PROGRAM, builtins)["functions"]
+    by_name = {}
+    for key, value in functions.items():
+        if key.startswith(SAME_LABEL_PROGRAM + ":"):
+            by_name[key.rsplit("(", 1)[1].rstrip(")")] = value["calls"]
+    # Two lambdas on one line, each called 3 times: one function, 6 calls.
+    assert by_name["<lambda>"] == [6, 6]
+    # One code object behind four function objects: 4 calls.
+    assert by_name["inner"] == [4, 4]
+    # leaf: 6 from the lambdas, 4 from the comprehensions, 4 from inner.
+    assert by_name["leaf"] == [14, 14]

@@ -49,13 +49,37 @@ static PyObject *on_py_end(PyObject *cb, PyObject *const *args, size_t nargsf, P
     Py_RETURN_NONE;
 }
 
+/* The first call seen of a method descriptor: bind it to its self, as the
+ * legacy hook's event would have, so that it is named as cProfile names it
+ * (after what type(self) holds under that name: for list.remove called on a
+ * subclass that overrides remove, the override).  A call that cannot bind
+ * (list.append("x", 1)) fails before it runs and is not counted, as before
+ * 3.12. */
+static void enter_new_descriptor(ProfilerObject *profiler, uintptr_t key, PyObject *descr,
+                                 PyObject *self_arg)
+{
+    plumb_saved_error saved;
+    plumb_error_save(&saved);
+    PyObject *bound = Py_TYPE(descr)->tp_descr_get(descr, self_arg, (PyObject *)Py_TYPE(self_arg));
+    if (bound && PyCFunction_Check(bound))
+        plumb_profiler_enter(profiler, key, bound);
+    Py_XDECREF(bound);
+    PyErr_Clear();
+    plumb_error_restore(&saved);
+}
+
 static PyObject *on_c_call(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
     (void)kw;
     CallbackObject *self = (CallbackObject *)cb;
     if (PyVectorcall_NARGS(nargsf) >= 4) {
         uintptr_t key = c_function_key(args[2], args[3], self->missing);
-        if (key)
+        if (!key)
+            Py_RETURN_NONE;
+        if (Py_TYPE(args[2]) == &PyMethodDescr_Type
+            && plumb_profile_func_for_key(&self->profiler->profile, key) == PLUMB_NONE)
+            enter_new_descriptor(self->profiler, key, args[2], args[3]);
+        else
             plumb_profiler_enter(self->profiler, key, args[2]);
     }
     Py_RETURN_NONE;
