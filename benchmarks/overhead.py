@@ -355,7 +355,9 @@ def main():
 
     env = clean_env(QUICK_SCALE if args.quick else None)
     started = time.time()
-    for rep in range(repeat):
+    if not pythons:
+        print("no usable Python; nothing measured")
+    for rep in range(repeat if pythons else 0):
         for ver, (py, _) in pythons.items():
             for wl in workloads:
                 # Rotate the start of the round-robin each repeat so no profiler

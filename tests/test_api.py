@@ -282,3 +282,32 @@ def test_names_of_c_functions_match_cprofile():
         return sorted(k[2] for k in prof.stats if k[0] == "~" and "disable" not in k[2])
 
     assert c_names(plumb.Profile()) == c_names(cProfile.Profile())
+
+
+def test_event_source_follows_version_and_builtins():
+    def source(**kw):
+        prof = plumb.Profile(**kw)
+        prof.enable()
+        try:
+            return prof.event_source
+        finally:
+            prof.disable()
+
+    if sys.version_info >= (3, 12):
+        assert source() == source(builtins=False) == "sys.monitoring"
+    else:
+        assert source() == "PyEval_SetProfile"
+        assert source(builtins=False) == "PEP 523 frame evaluation"
+
+
+def test_generators_made_but_never_started_are_not_calls():
+    def gen():
+        yield 1
+
+    prof = plumb.Profile(builtins=False)
+    prof.enable()
+    made = [gen() for _ in range(3)]
+    next(made[0])
+    prof.disable()
+    prof.create_stats()
+    assert prof.stats[key_of(prof.stats, "gen")][:2] == (1, 1)

@@ -27,6 +27,7 @@ typedef struct ProfilerObject {
     int builtins;
     int enabled;
     int calibrated;            /* profile.ticks_per_second is final */
+    const char *event_source;  /* what feeds the tracer while enabled */
     PyObject *weakrefs;
 } ProfilerObject;
 
@@ -105,8 +106,12 @@ PyObject *plumb_label_of_cfunction(PyObject *cfunc);
 /* Event sources.  Each returns 0, or -1 with an exception set. */
 int plumb_hook_install(ProfilerObject *self);
 int plumb_hook_remove(ProfilerObject *self);
-/* The C function key and label object of a callable seen at a call event,
- * or 0 if plumb does not profile it (cProfile profiles C functions only). */
 int plumb_module_add_hook_functions(PyObject *module);
+
+#ifdef PLUMB_HAVE_EVAL_FRAME_HOOK
+/* 0, or -1 (no exception) if frame evaluation belongs to another tool. */
+int plumb_evalframe_install(ProfilerObject *self);
+void plumb_evalframe_remove(ProfilerObject *self);
+#endif
 
 #endif

@@ -23,16 +23,76 @@
 #endif
 
 #ifdef PLUMB_HAVE_LEGACY_HOOK
-/* The code object of a frame, borrowed: the frame holds a reference. */
+/* Before 3.12, with built-ins left out, a PEP 523 frame-evaluation
+ * function sees every Python frame start and end at a fraction of the
+ * legacy hook's cost (on 3.11 that hook makes a frame object per call). */
+#define PLUMB_HAVE_EVAL_FRAME_HOOK 1
+
+#if PY_VERSION_HEX >= 0x030B0000
+/* 3.11's frames live in _PyInterpreterFrame (Include/internal/
+ * pycore_frame.h), which begins: f_func, f_globals, f_builtins, f_locals,
+ * f_code.  A PyFrameObject (Include/internal/pycore_frame.h, struct _frame)
+ * begins with PyObject_HEAD, f_back, f_frame.  plumb_version_layer_check()
+ * verifies both at import and falls back to the public API if they differ. */
+typedef struct _PyInterpreterFrame plumb_eval_frame;
+extern int plumb_frame_layout_ok;
+
+static inline PyCodeObject *plumb_eval_frame_code(plumb_eval_frame *f)
+{
+    return ((PyCodeObject **)f)[4];
+}
+
+/* On 3.11, calling a generator or coroutine function evaluates its frame
+ * once, just to create the generator (RETURN_GENERATOR); the legacy hook,
+ * and so cProfile, does not count that as a call.  Such a frame has run no
+ * instruction yet: prev_instr, its eighth field, is still before the first. */
+static inline int plumb_eval_frame_creates_generator(plumb_eval_frame *f, PyCodeObject *code)
+{
+    if (!(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)))
+        return 0;
+    _Py_CODEUNIT *prev_instr = ((_Py_CODEUNIT **)f)[7];
+    return prev_instr < _PyCode_CODE(code);
+}
+
 static inline PyCodeObject *plumb_frame_code(PyFrameObject *frame)
 {
-#if PY_VERSION_HEX < 0x030B0000
-    return frame->f_code;
-#else
+    if (plumb_frame_layout_ok)
+        return plumb_eval_frame_code(((plumb_eval_frame **)frame)[3]);
     PyCodeObject *code = PyFrame_GetCode(frame);
     Py_DECREF(code);
     return code;
+}
+#else
+typedef PyFrameObject plumb_eval_frame;
+
+static inline PyCodeObject *plumb_eval_frame_code(plumb_eval_frame *f)
+{
+    return f->f_code;
+}
+
+/* Before 3.11 a generator is made without evaluating its frame. */
+static inline int plumb_eval_frame_creates_generator(plumb_eval_frame *f, PyCodeObject *code)
+{
+    (void)f;
+    (void)code;
+    return 0;
+}
+
+/* The code object of a frame, borrowed: the frame holds a reference. */
+static inline PyCodeObject *plumb_frame_code(PyFrameObject *frame)
+{
+    return frame->f_code;
+}
 #endif
+
+static inline _PyFrameEvalFunction plumb_get_eval_frame(void)
+{
+    return _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get());
+}
+
+static inline void plumb_set_eval_frame(_PyFrameEvalFunction f)
+{
+    _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), f);
 }
 
 /* Installs the profile hook on another thread; public as _PyEval_SetProfile
@@ -47,6 +107,10 @@ static inline Py_tracefunc plumb_thread_profile_func(PyThreadState *tstate)
     return tstate->c_profilefunc;
 }
 #endif
+
+/* Checks at import what this layer assumes about struct layouts; 0, or -1
+ * with an exception if plumb cannot run on this interpreter. */
+int plumb_version_layer_check(void);
 
 /* A name looked up along a type's MRO without invoking descriptors,
  * borrowed; what cProfile uses to name bound C methods. */

@@ -59,6 +59,11 @@ static int set_threading_profile(PyObject *func)
 
 int plumb_hook_install(ProfilerObject *self)
 {
+    if (!self->builtins && plumb_evalframe_install(self) == 0) {
+        self->event_source = "PEP 523 frame evaluation";
+        return 0;
+    }
+    self->event_source = "PyEval_SetProfile";
     PyObject *bootstrap = PyCFunction_New(&bootstrap_def, (PyObject *)self);
     if (!bootstrap)
         return -1;
@@ -76,6 +81,10 @@ int plumb_hook_install(ProfilerObject *self)
 
 int plumb_hook_remove(ProfilerObject *self)
 {
+    if (strcmp(self->event_source, "PyEval_SetProfile") != 0) {
+        plumb_evalframe_remove(self);
+        return 0;
+    }
     PyThreadState *current = PyThreadState_Get();
     PyInterpreterState *interp = PyThreadState_GetInterpreter(current);
     int rc = 0;

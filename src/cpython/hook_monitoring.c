@@ -199,6 +199,7 @@ done:
 
 int plumb_hook_install(ProfilerObject *self)
 {
+    self->event_source = "sys.monitoring";
     PyObject *mon = monitoring_module();
     long tool;
     if (!mon)

@@ -39,21 +39,14 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__plumb(void)
 {
-    if (PyType_Ready(&plumb_ProfilerType) < 0)
+    if (PyType_Ready(&plumb_ProfilerType) < 0 || plumb_version_layer_check() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;
     Py_INCREF(&plumb_ProfilerType);
     if (PyModule_AddObject(m, "Profiler", (PyObject *)&plumb_ProfilerType) < 0
-        || plumb_module_add_hook_functions(m) < 0
-        || PyModule_AddStringConstant(m, "event_source",
-#ifdef PLUMB_HAVE_MONITORING
-                                      "sys.monitoring"
-#else
-                                      "PyEval_SetProfile"
-#endif
-                                      ) < 0) {
+        || plumb_module_add_hook_functions(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

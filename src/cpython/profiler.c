@@ -422,6 +422,13 @@ static PyObject *profiler_clock_name(ProfilerObject *self, void *Py_UNUSED(closu
     return PyUnicode_FromString(names[self->clock]);
 }
 
+static PyObject *profiler_event_source(ProfilerObject *self, void *Py_UNUSED(closure))
+{
+    if (!self->event_source)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(self->event_source);
+}
+
 static PyObject *profiler_enabled(ProfilerObject *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(self->enabled);
@@ -444,6 +451,9 @@ static PyGetSetDef profiler_getset[] = {
      "Events dropped for lack of memory or stack depth.", NULL},
     {"clock", (getter)profiler_clock_name, NULL, "The clock in use.", NULL},
     {"enabled", (getter)profiler_enabled, NULL, "Whether events are being collected.", NULL},
+    {"event_source", (getter)profiler_event_source, NULL,
+     "What feeds the tracer: sys.monitoring, PyEval_SetProfile or PEP 523 frame evaluation.",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
