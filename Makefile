@@ -5,7 +5,7 @@
 SHELL := /bin/sh
 DEMO_PYTHON = $(shell scripts/pythons.sh 2>/dev/null | tail -n 1 | cut -d' ' -f1)
 
-.PHONY: setup demo test test-c test-python test-sanitize bench clean
+.PHONY: setup demo test test-c test-python test-sanitize test-install bench clean
 
 setup:
 	scripts/system-deps.sh
@@ -18,7 +18,7 @@ demo: setup
 	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -o build/demo.callgrind examples/demo.py >/dev/null
 	callgrind_annotate build/demo.callgrind | head -n 24
 
-test: setup test-c test-python test-sanitize
+test: setup test-c test-python test-sanitize test-install
 
 test-c:
 	$(MAKE) -C tests/c run
@@ -34,3 +34,6 @@ bench: setup
 
 clean:
 	rm -rf build .venv plumb/*.so tests/c/build
+
+test-install:
+	scripts/check-install.sh

@@ -78,6 +78,8 @@ def another_profiler_active():
     """Whether a profiler (plumb's or another) already takes the events that
     plumb would: sys.monitoring's profiler slot on 3.12+, this thread's
     profile hook before."""
+    if _plumb.enabled_profilers():
+        return True
     monitoring = getattr(sys, "monitoring", None)
     if monitoring is not None:
         return monitoring.get_tool(monitoring.PROFILER_ID) is not None

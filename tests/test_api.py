@@ -311,3 +311,62 @@ def test_generators_made_but_never_started_are_not_calls():
     prof.disable()
     prof.create_stats()
     assert prof.stats[key_of(prof.stats, "gen")][:2] == (1, 1)
+
+
+def test_own_times_add_up_to_the_wall_time():
+    import time
+
+    def spin(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    def work():
+        spin(0.05)
+        time.sleep(0.05)
+        fib(15)
+
+    prof = plumb.Profile()
+    prof.enable()
+    start = time.perf_counter()
+    work()
+    wall = time.perf_counter() - start
+    prof.disable()
+    prof.create_stats()
+    total_own = sum(v[2] for v in prof.stats.values())
+    # The profiled region is the measured one plus the two clock calls: the
+    # own times of everything in it account for its wall time.
+    assert abs(total_own - wall) <= 0.05 * wall + 0.002, (total_own, wall)
+    assert prof.stats[key_of(prof.stats, "work")][3] <= total_own + 1e-6
+
+
+def test_decorator_passes_through_inside_any_plumb_profiler(capsys):
+    @plumb.profile
+    def critical():
+        return fib(3)
+
+    for builtins in (True, False):
+        with plumb.Profile(builtins=builtins) as outer:
+            critical()
+        outer.create_stats()
+        assert outer.stats[key_of(outer.stats, "critical")][1] == 1
+    assert "Statistics for" not in capsys.readouterr().out
+
+
+def test_two_profilers_without_builtins_do_not_steal_events():
+    outer = plumb.Profile(builtins=False)
+    outer.enable()
+    try:
+        inner = plumb.Profile(builtins=False)
+        try:
+            inner.enable()
+            fib(5)
+            inner.disable()
+        except ValueError:      # 3.12+: sys.monitoring's slot is taken
+            assert sys.version_info >= (3, 12)
+        fib(4)
+    finally:
+        outer.disable()
+    outer.create_stats()
+    # The outer profile saw fib(4) whatever the inner one did.
+    assert outer.stats[key_of(outer.stats, "fib")][1] >= 9

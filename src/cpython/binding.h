@@ -103,6 +103,9 @@ extern char *plumb_own_dir;
 /* Labels as cProfile gives them (Modules/_lsprof.c, normalizeUserObj). */
 PyObject *plumb_label_of_cfunction(PyObject *cfunc);
 
+/* How many profilers are enabled now. */
+int plumb_enabled_profilers(void);
+
 /* Event sources.  Each returns 0, or -1 with an exception set. */
 int plumb_hook_install(ProfilerObject *self);
 int plumb_hook_remove(ProfilerObject *self);

@@ -34,6 +34,9 @@ int plumb_evalframe_install(ProfilerObject *self)
     /* Another tool (a debugger, a JIT) owns frame evaluation: leave it be. */
     if (current != _PyEval_EvalFrameDefault && current != plumb_eval)
         return -1;
+    /* Another plumb profiler is using it: do not take its events away. */
+    if (eval_profiler && eval_profiler != self)
+        return -1;
     previous_eval = current == plumb_eval ? _PyEval_EvalFrameDefault : current;
     Py_INCREF(self);
     Py_XSETREF(eval_profiler, self);

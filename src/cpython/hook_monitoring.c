@@ -26,10 +26,15 @@ typedef struct CallbackObject {
  * legacy hook saw would be. */
 static inline uintptr_t c_function_key(PyObject *callable, PyObject *self_arg, PyObject *missing)
 {
-    if (PyCFunction_Check(callable))
+    /* CALL fires for every call, and most callees are Python functions:
+     * reject those by exact type before anything costlier. */
+    PyTypeObject *type = Py_TYPE(callable);
+    if (type == &PyFunction_Type || type == &PyMethod_Type)
+        return 0;
+    if (type == &PyMethodDescr_Type)
+        return self_arg != missing ? (uintptr_t)((PyMethodDescrObject *)callable)->d_method : 0;
+    if (type == &PyCFunction_Type || type == &PyCMethod_Type || PyCFunction_Check(callable))
         return (uintptr_t)((PyCFunctionObject *)callable)->m_ml;
-    if (Py_TYPE(callable) == &PyMethodDescr_Type && self_arg != missing)
-        return (uintptr_t)((PyMethodDescrObject *)callable)->d_method;
     return 0;
 }
 

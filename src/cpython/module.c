@@ -7,6 +7,12 @@ static PyObject *tsc_invariant(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyBool_FromLong(plumb_clock_tsc_is_invariant());
 }
 
+static PyObject *enabled_profilers(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    (void)module;
+    return PyLong_FromLong(plumb_enabled_profilers());
+}
+
 static PyObject *set_own_dir(PyObject *module, PyObject *arg)
 {
     (void)module;
@@ -22,6 +28,8 @@ static PyObject *set_own_dir(PyObject *module, PyObject *arg)
 }
 
 static PyMethodDef module_methods[] = {
+    {"enabled_profilers", enabled_profilers, METH_NOARGS,
+     "How many plumb profilers are collecting events now."},
     {"_set_own_dir", set_own_dir, METH_O,
      "Code under this directory (plumb's package) is left out of profiles."},
     {"tsc_invariant", tsc_invariant, METH_NOARGS,

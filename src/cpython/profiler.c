@@ -10,6 +10,15 @@ __thread plumb_tls_thread plumb_tls_current __attribute__((tls_model("initial-ex
 /* Never 0, so that a thread's zeroed TLS slot matches no profiler. */
 static uint64_t next_generation = 1;
 
+/* Profilers enabled now, so that @plumb.profile can tell that it runs
+ * inside one (a PEP 523 profiler is invisible to sys.getprofile()). */
+static int enabled_profilers;
+
+int plumb_enabled_profilers(void)
+{
+    return enabled_profilers;
+}
+
 int64_t plumb_profiler_external_now(ProfilerObject *self)
 {
     PyObject *o = PyObject_CallNoArgs(self->external_timer);
@@ -233,6 +242,7 @@ static void profiler_dealloc(ProfilerObject *self)
 {
     PyObject_GC_UnTrack(self);
     if (self->enabled) {
+        enabled_profilers--;
         /* Hooks hold references to the profiler, so this is reached only at
          * interpreter teardown; remove them regardless of errors. */
         plumb_saved_error saved;
@@ -263,6 +273,7 @@ static PyObject *profiler_enable(ProfilerObject *self, PyObject *args, PyObject 
     if (plumb_hook_install(self) < 0)
         return NULL;
     self->enabled = 1;
+    enabled_profilers++;
     Py_RETURN_NONE;
 }
 
@@ -279,6 +290,7 @@ static PyObject *profiler_disable(ProfilerObject *self, PyObject *Py_UNUSED(igno
     if (!self->enabled)
         Py_RETURN_NONE;
     self->enabled = 0;
+    enabled_profilers--;
     int rc = plumb_hook_remove(self);
     stop(self);
     if (rc < 0)
