@@ -60,7 +60,10 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser():
+    from . import __version__
+
     parser = Parser(prog="plumb", description="A profiler for Python programs, with a C engine.")
+    parser.add_argument("--version", action="version", version=f"plumb {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser(
         "run", help="run a program under the deterministic profiler",
@@ -130,7 +133,7 @@ def main(argv=None):
         if not argv or argv[0] in ("-h", "--help"):
             parser.print_help()
             return 0 if argv else USAGE_ERROR
-        if argv[0] != "run":
+        if argv[0] != "run":   # --version, or an unknown command
             parser.parse_args(argv)   # reports the unknown command
         own, program = split_program(argv[1:])
         options = parser.parse_args(["run"] + own)

@@ -4,6 +4,7 @@ import importlib.machinery
 import importlib.util
 import io
 import os
+import runpy   # imported here, not when the program starts: profiling is on by then
 import signal
 import sys
 import threading
@@ -53,33 +54,35 @@ class Target:
         return " ".join(words)
 
     def prepare(self):
-        """sys.argv and sys.path[0] as python sets them; the script's code."""
+        """sys.argv, sys.path[0] and __main__ as python sets them, and the
+        script's code: everything but running it, so that none of this is
+        in the profile."""
         sys.argv = [self.name] + self.args
         if self.is_module:
             sys.path[0] = os.getcwd()
             return
         sys.path[0] = os.path.dirname(os.path.abspath(self.name))
-        if os.path.isfile(self.name):
-            with io.open_code(self.name) as f:
-                source = f.read()
-            # A SyntaxError here is the program's, reported as python would.
-            self.code = compile(source, self.name, "exec", dont_inherit=True)
+        if not os.path.isfile(self.name):
+            return   # a directory or zip file: runpy.run_path runs its __main__
+        with io.open_code(self.name) as f:
+            source = f.read()
+        # A SyntaxError here is the program's, reported as python would.
+        self.code = compile(source, self.name, "exec", dont_inherit=True)
+        main = types.ModuleType("__main__")
+        path = os.path.abspath(self.name)
+        main.__file__ = path
+        main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+        main.__builtins__ = __builtins__
+        self.main = main
 
     def execute(self):
-        import runpy
-
         if self.is_module:
             runpy.run_module(self.name, run_name="__main__", alter_sys=True)
         elif self.code is None:
-            runpy.run_path(self.name, run_name="__main__")   # a directory or zip file
+            runpy.run_path(self.name, run_name="__main__")
         else:
-            main = types.ModuleType("__main__")
-            path = os.path.abspath(self.name)
-            main.__file__ = path
-            main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
-            main.__builtins__ = __builtins__
-            sys.modules["__main__"] = main
-            exec(self.code, main.__dict__)
+            sys.modules["__main__"] = self.main
+            exec(self.code, self.main.__dict__)
 
 
 class Reporter:
@@ -121,6 +124,20 @@ def wait_for_threads():
             return
         for t in pending:
             t.join()
+
+
+def wait_then_finish(reporter):
+    """After the program's main code ended: wait for its threads as python
+    would (still profiling them, not this wait), then write the profile;
+    Ctrl-C during the wait ends it as python's own wait would, by SIGINT,
+    with the profile written."""
+    try:
+        reporter.profiler._ignore_this_thread()
+        wait_for_threads()
+    except KeyboardInterrupt:
+        reporter.finish()
+        die_by_signal(signal.SIGINT)
+    reporter.finish()
 
 
 def print_program_traceback(exc):
@@ -166,10 +183,8 @@ def run_profiled(target, options):
         install_sigterm(reporter)
         profiler.enable()
         target.execute()
-        wait_for_threads()
     except SystemExit:
-        wait_for_threads()
-        reporter.finish()
+        wait_then_finish(reporter)
         raise   # python turns it into the program's exit status and message
     except KeyboardInterrupt as exc:
         reporter.finish()
@@ -177,8 +192,7 @@ def run_profiled(target, options):
         return die_by_signal(signal.SIGINT)
     except BaseException as exc:
         print_program_traceback(exc)
-        wait_for_threads()
-        reporter.finish()
+        wait_then_finish(reporter)
         return 1
-    reporter.finish()
+    wait_then_finish(reporter)
     return 0

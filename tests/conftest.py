@@ -1,6 +1,7 @@
 """Shared helpers: run programs under `python -m plumb` with the Python that
 runs the tests, so each CPython version tests its own build."""
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -22,9 +23,18 @@ def env_with_plumb(extra=None):
     return env
 
 
+def default_signals():
+    """Programs start with SIGINT and SIGTERM at their default actions, as
+    from a terminal; a CI runner in the background may have SIGINT ignored,
+    and python (and so plumb) would then inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def run(args, cwd=None, input=None, timeout=120, env=None):
     return subprocess.run(args, cwd=cwd, input=input, capture_output=True, text=True,
-                          timeout=timeout, env=env or env_with_plumb())
+                          timeout=timeout, env=env or env_with_plumb(),
+                          preexec_fn=default_signals)
 
 
 def plumb(*args, **kw):

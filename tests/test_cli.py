@@ -269,3 +269,31 @@ def test_written_profile_has_no_plumb_frames(script, tmp_path):
     plumb("run", "-o", str(out), prog)
     plumb_dir = os.path.join(PLUMB_ROOT, "plumb")
     assert not [k for k in stats_of(out) if k[0].startswith(plumb_dir)]
+
+
+def test_output_lost_during_the_run_keeps_the_programs_status(script, tmp_path):
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    prog = script(f"""
+        import shutil, sys
+        shutil.rmtree({str(outdir)!r})
+        sys.exit(5)
+    """)
+    got = plumb("run", "-o", str(outdir / "p.prof"), prog)
+    assert got.returncode == 5
+    assert got.stderr.startswith("plumb: could not write the profile:")
+
+
+def test_version():
+    got = plumb("--version")
+    assert got.returncode == 0 and got.stdout.startswith("plumb ")
+
+
+def test_only_the_program_is_in_the_profile(script, tmp_path):
+    prog = script("def f(): pass\nf()\n")
+    out = tmp_path / "o.prof"
+    assert plumb("run", "-o", str(out), prog).returncode == 0
+    files = {k[0] for k in stats_of(out)}
+    # The program and the built-ins it runs under (exec), nothing of
+    # plumb's own start-up such as imports.
+    assert files == {prog, "~"}, files

@@ -1,6 +1,7 @@
 /* The Callgrind Format (valgrind docs/callgrind-format), read by KCacheGrind
  * and callgrind_annotate.  One event, nanoseconds.  Files and functions are
  * written with name compression: "(id) name" the first time, "(id)" after. */
+#define _GNU_SOURCE   /* qsort_r */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,12 +14,11 @@ typedef struct callgrind_ids {
     unsigned char *func_named;  /* function -> already written with its name */
 } callgrind_ids;
 
-static const plumb_profile *sort_profile;
-
-static int by_file(const void *a, const void *b)
+static int by_file(const void *a, const void *b, void *profile)
 {
+    const plumb_profile *p = profile;
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    int c = strcmp(sort_profile->funcs[x].file, sort_profile->funcs[y].file);
+    int c = strcmp(p->funcs[x].file, p->funcs[y].file);
     return c ? c : (x > y) - (x < y);
 }
 
@@ -36,8 +36,7 @@ static int assign_file_ids(const plumb_profile *p, callgrind_ids *ids)
     }
     for (uint32_t i = 0; i < n; i++)
         order[i] = i;
-    sort_profile = p;
-    qsort(order, n, sizeof *order, by_file);
+    qsort_r(order, n, sizeof *order, by_file, (void *)p);
     uint32_t id = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (i == 0 || strcmp(p->funcs[order[i]].file, p->funcs[order[i - 1]].file) != 0)

@@ -258,12 +258,24 @@ static void profiler_dealloc(ProfilerObject *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* Events of the calling thread are ignored from now until the next
+ * enable(): its TLS slot names this profile but no stack.  plumb run uses
+ * it while it waits for the program's threads. */
+static PyObject *profiler_ignore_this_thread(ProfilerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    plumb_tls_current.generation = self->generation;
+    plumb_tls_current.thread = NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *profiler_enable(ProfilerObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"subcalls", "builtins", NULL};
     int subcalls = -1, builtins = -1;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pp:enable", kwlist, &subcalls, &builtins))
         return NULL;
+    if (plumb_tls_current.generation == self->generation && !plumb_tls_current.thread)
+        plumb_tls_current.generation = 0;   /* undo _ignore_this_thread() */
     if (self->enabled)
         Py_RETURN_NONE;
     if (subcalls >= 0)
@@ -452,6 +464,8 @@ static PyMethodDef profiler_methods[] = {
     {"disable", (PyCFunction)profiler_disable, METH_NOARGS,
      "Stop collecting; calls still running are counted up to now."},
     {"clear", (PyCFunction)profiler_clear, METH_NOARGS, "Forget everything collected."},
+    {"_ignore_this_thread", (PyCFunction)profiler_ignore_this_thread, METH_NOARGS,
+     "Ignore the calling thread's events until the next enable()."},
     {"_stats", (PyCFunction)profiler_stats, METH_NOARGS, "The profile as pstats' dict."},
     {"_write", (PyCFunction)profiler_write, METH_VARARGS,
      "_write(path, format, command=None): write 'pstats' or 'callgrind'."},
