@@ -14,6 +14,7 @@ setup:
 demo: setup
 	@echo "== plumb run examples/demo.py (table sorted by cumulative time)"
 	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -s cumulative -n 12 examples/demo.py
+	@mkdir -p build
 	@echo "== the same run written for KCacheGrind, read back by callgrind_annotate"
 	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -o build/demo.callgrind examples/demo.py >/dev/null
 	callgrind_annotate build/demo.callgrind | head -n 24

@@ -139,3 +139,16 @@ main()
     assert plumb("run", "-o", str(pout), prog).returncode == 0
     assert any(k[2] == "naïve name\nwith break" and k[0].endswith("üñí côde.py")
                for k in pstats.Stats(str(pout)).stats)
+
+
+def test_gprof2dot_reads_the_pstats_file(both):
+    pytest.importorskip("gprof2dot", reason="gprof2dot is installed by `make setup`")
+    import sys
+    prog, stats, callgrind = both
+    pstats_path = callgrind.with_suffix(".prof")
+    out = subprocess.run([sys.executable, "-m", "gprof2dot", "-f", "pstats", "-n", "0", "-e", "0",
+                          str(pstats_path)], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("digraph")
+    for name in ("fib", "main"):
+        (key,) = [k for k in stats if k[0] == prog and k[2] == name]
+        assert f'label="shapes:{key[1]}:{name}' in out
