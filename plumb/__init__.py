@@ -16,10 +16,11 @@ from . import _plumb
 from .decorator import profile
 from .formats import format_for_path
 from .profile import Profile, run, runctx
+from .sampler import Sampler
 
 __version__ = "0.1.0"
 
 # plumb's own frames (plumb run's wrappers, Profile.__exit__) stay out of
 # the profiles it takes.
 _plumb._set_own_dir(_os.path.dirname(_os.path.abspath(__file__)))
-__all__ = ["Profile", "profile", "run", "runctx", "format_for_path", "__version__"]
+__all__ = ["Profile", "Sampler", "profile", "run", "runctx", "format_for_path", "__version__"]

@@ -2,6 +2,8 @@
 
     plumb run [-o FILE] [-s SORT] [-n LIMIT] [--format F] [--no-builtins]
               (SCRIPT | -m MODULE) [ARGS...]
+    plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE]
+              [--format F] (SCRIPT | -m MODULE) [ARGS...]
 
 runs a program as `python` would (same sys.argv, __main__, sys.path[0],
 exit status) with every thread profiled, and prints or writes the profile
@@ -11,7 +13,7 @@ import argparse
 import os
 import sys
 
-from .formats import FORMATS, format_for_path
+from .formats import FORMATS, SAMPLE_FORMATS
 
 USAGE_ERROR = 2
 
@@ -54,6 +56,28 @@ def row_limit(text):
     return value
 
 
+def number(text, low, high, what):
+    """A float in [low, high] (low excluded when it is 0 and what says so)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{what}: {text!r}")
+    return value
+
+
+def rate_hz(text):
+    value = number(text, 0, 100000, "the rate must lie in (0, 100000] Hz")
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"the rate must lie in (0, 100000] Hz: {text!r}")
+    return value
+
+
+def seconds(text):
+    return number(text, 0, float("inf"), "a duration cannot be negative")
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
@@ -83,12 +107,36 @@ def build_parser():
                      help="do not profile calls of built-in (C) functions")
     run.add_argument("-m", dest="module", metavar="MODULE",
                      help="run library module MODULE as a script, as python -m does")
+
+    sample = commands.add_parser(
+        "sample", help="run a program under the statistical profiler (sampling)",
+        description="Run SCRIPT (or -m MODULE) while a native thread samples the stack of "
+                    "every Python thread RATE times a second, without taking the GIL.",
+        usage="plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE] [--format F] "
+              "(SCRIPT | -m MODULE) [ARGS...]")
+    sample.error = parser.error
+    sample.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
+                        help="samples per second (default: 1000)")
+    sample.add_argument("--mode", choices=("wall", "cpu"), default="wall",
+                        help="wall: every thread at every sample; cpu: only threads on a CPU "
+                             "(default: wall)")
+    sample.add_argument("--duration", type=seconds, default=0.0, metavar="S",
+                        help="stop sampling after S seconds; the program runs on (default: "
+                             "sample until it ends)")
+    sample.add_argument("-o", "--outfile", metavar="FILE",
+                        help="write the samples to FILE instead of printing a call tree")
+    sample.add_argument("--format", choices=SAMPLE_FORMATS,
+                        help="output format (default: from FILE's name: .folded/.collapsed, "
+                             ".speedscope.json, .callgrind, .txt; pstats otherwise)")
+    sample.add_argument("-m", dest="module", metavar="MODULE",
+                        help="run library module MODULE as a script, as python -m does")
     return parser
 
 
 # Options of `plumb run` that take a value: everything up to the program
 # belongs to plumb, everything after it to the program.
-VALUE_OPTIONS = {"-o", "--outfile", "-s", "--sort", "-n", "--limit", "--format"}
+VALUE_OPTIONS = {"-o", "--outfile", "-s", "--sort", "-n", "--limit", "--format", "--rate",
+                 "--mode", "--duration"}
 
 
 def split_program(argv):
@@ -133,16 +181,17 @@ def main(argv=None):
         if not argv or argv[0] in ("-h", "--help"):
             parser.print_help()
             return 0 if argv else USAGE_ERROR
-        if argv[0] != "run":   # --version, or an unknown command
+        command = argv[0]
+        if command not in ("run", "sample"):   # --version, or an unknown command
             parser.parse_args(argv)   # reports the unknown command
         own, program = split_program(argv[1:])
-        options = parser.parse_args(["run"] + own)
+        options = parser.parse_args([command] + own)
         if options.module is not None:
             if not options.module:
                 raise UsageError("-m needs a module name")
             program = [options.module] + program
         elif not program:
-            raise UsageError("run: no script given (plumb run [options] SCRIPT [ARGS...])")
+            raise UsageError(f"{command}: no script given (plumb {command} [options] SCRIPT [ARGS...])")
         if options.outfile:
             check_writable(options.outfile)
         from .runner import Target
@@ -151,6 +200,6 @@ def main(argv=None):
     except UsageError as exc:
         return fail(str(exc))
 
-    from .runner import run_profiled
+    from .runner import ProfileSession, SampleSession, run_profiled
 
-    return run_profiled(target, options)
+    return run_profiled(target, options, SampleSession if command == "sample" else ProfileSession)

@@ -85,13 +85,65 @@ class Target:
             exec(self.code, self.main.__dict__)
 
 
-class Reporter:
-    """Writes (or prints) the profile exactly once."""
+class ProfileSession:
+    """`plumb run`: the deterministic profiler."""
 
-    def __init__(self, profiler, options, command_line):
-        self.profiler = profiler
+    def __init__(self, options, command_line):
         self.options = options
         self.command_line = command_line
+        self.profiler = Profile(builtins=not options.no_builtins)
+
+    def start(self):
+        self.profiler.enable()
+
+    def ignore_this_thread(self):
+        self.profiler._ignore_this_thread()
+
+    def stop(self):
+        self.profiler.disable()
+
+    def write(self, path, fmt):
+        self.profiler.dump(path, format=fmt, command=self.command_line)
+
+    def print(self, stream):
+        sort = self.options.sort if self.options.sort is not None else -1
+        self.profiler.print_stats(sort, self.options.limit, stream=stream)
+
+
+class SampleSession:
+    """`plumb sample`: the statistical profiler."""
+
+    def __init__(self, options, command_line):
+        from .sampler import Sampler
+
+        self.command_line = command_line
+        self.sampler = Sampler(rate=options.rate, mode=options.mode, duration=options.duration)
+
+    def start(self):
+        self.sampler.start()
+
+    def ignore_this_thread(self):
+        self.sampler._ignore_this_thread()
+
+    def stop(self):
+        self.sampler.stop()
+        s = self.sampler.summary()
+        print(f"plumb: {s['taken']} samples taken at {s['rate']:g} Hz ({s['mode']} time), "
+              f"{s['missed']} missed, {s['failed']} failed", file=sys.stderr)
+
+    def write(self, path, fmt):
+        self.sampler.dump(path, format=fmt, command=self.command_line)
+
+    def print(self, stream):
+        self.sampler.print_tree(stream)
+
+
+class Reporter:
+    """Stops the session and writes (or prints) its profile exactly once."""
+
+    def __init__(self, session, options):
+        self.session = session
+        self.options = options
         self.done = False
 
     def finish(self):
@@ -99,15 +151,12 @@ class Reporter:
             return
         self.done = True
         try:
-            self.profiler.disable()
-            out = self.options.outfile
-            if out:
-                self.profiler.dump(out, format=self.options.format or None,
-                                   command=self.command_line)
+            self.session.stop()
+            if self.options.outfile:
+                self.session.write(self.options.outfile, self.options.format or None)
             else:
                 stream = sys.stdout if sys.stdout and not sys.stdout.closed else sys.__stdout__
-                sort = self.options.sort if self.options.sort is not None else -1
-                self.profiler.print_stats(sort, self.options.limit, stream=stream)
+                self.session.print(stream)
                 stream.flush()
         except Exception as exc:   # never let the profiler's failure mask the program's
             print(f"plumb: could not write the profile: {exc}", file=sys.stderr)
@@ -132,7 +181,7 @@ def wait_then_finish(reporter):
     Ctrl-C during the wait ends it as python's own wait would, by SIGINT,
     with the profile written."""
     try:
-        reporter.profiler._ignore_this_thread()
+        reporter.session.ignore_this_thread()
         wait_for_threads()
     except KeyboardInterrupt:
         reporter.finish()
@@ -175,13 +224,13 @@ def install_sigterm(reporter):
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-def run_profiled(target, options):
-    profiler = Profile(builtins=not options.no_builtins)
-    reporter = Reporter(profiler, options, target.command_line)
+def run_profiled(target, options, session_class=ProfileSession):
+    session = session_class(options, target.command_line)
+    reporter = Reporter(session, options)
     try:
         target.prepare()
         install_sigterm(reporter)
-        profiler.enable()
+        session.start()
         target.execute()
     except SystemExit:
         wait_then_finish(reporter)

@@ -8,6 +8,7 @@ const char *plumb_strerror(int code)
     case PLUMB_EIO: return "input/output error";
     case PLUMB_EINVAL: return "invalid argument";
     case PLUMB_ELIMIT: return "limit reached";
+    case PLUMB_EFAULT: return "unreadable or invalid memory";
     }
     return "unknown error";
 }

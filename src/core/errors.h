@@ -10,6 +10,7 @@ enum plumb_error {
     PLUMB_EIO = -2,      /* writing or reading a file failed; errno says why */
     PLUMB_EINVAL = -3,   /* an argument or the state does not allow this */
     PLUMB_ELIMIT = -4,   /* a fixed bound (table size, depth) was reached */
+    PLUMB_EFAULT = -5,   /* memory that could not be read, or read as nonsense */
 };
 
 /* A short English description of a code, for error messages. */

@@ -32,6 +32,7 @@ typedef struct ProfilerObject {
 } ProfilerObject;
 
 extern PyTypeObject plumb_ProfilerType;
+extern PyTypeObject plumb_SamplerType;
 
 /* Reads the profiler's clock in ticks. */
 static inline int64_t plumb_profiler_now(ProfilerObject *self);

@@ -1,0 +1,51 @@
+/* Where a CPython interpreter keeps what the sampler reads: thread states,
+ * frames, code objects, strings.  The binding fills this for the version it
+ * is built against (src/cpython/offsets.c); the core knows no Python
+ * header.  Offsets are in bytes; -1 marks a field the version lacks. */
+#ifndef PLUMB_PYOFFSETS_H
+#define PLUMB_PYOFFSETS_H
+
+#include <stdint.h>
+
+typedef struct plumb_py_offsets {
+    uint32_t version_hex;
+
+    int64_t interp_threads_head;     /* PyInterpreterState: first PyThreadState* */
+
+    int64_t tstate_size;             /* bytes to read of a PyThreadState */
+    int64_t tstate_next;
+    int64_t tstate_thread_id;        /* pthread_t */
+    int64_t tstate_native_thread_id; /* kernel tid; -1 before 3.11 */
+    /* The thread's innermost frame: *(tstate + tstate_frame) before 3.11
+     * and from 3.13; *(*(tstate + tstate_cframe) + cframe_current_frame) on
+     * 3.11 and 3.12. */
+    int64_t tstate_frame;
+    int64_t tstate_cframe;
+    int64_t cframe_current_frame;
+
+    int64_t frame_size;              /* bytes to read of a frame */
+    int64_t frame_previous;
+    int64_t frame_code;              /* may hold a non-code object on 3.13 */
+    int64_t frame_owner;             /* char; -1 before 3.11 */
+    int frame_owned_by_cstack;       /* owner of C-stack shim frames; -1 if none */
+
+    int64_t object_type;             /* ob_type in every object */
+    int64_t code_size;               /* bytes to read of a code object */
+    int64_t code_filename;
+    int64_t code_name;
+    int64_t code_firstlineno;        /* int */
+
+    int64_t unicode_length;          /* Py_ssize_t */
+    int64_t unicode_state;           /* the state bit field, as a uint32 */
+    int64_t unicode_ascii_data;      /* sizeof(PyASCIIObject) */
+    int64_t unicode_compact_data;    /* sizeof(PyCompactUnicodeObject) */
+    /* state bits: kind in bits 2-4, compact bit 5, ascii bit 6 on 3.9-3.13 */
+    int unicode_kind_shift;
+    int unicode_compact_bit;
+    int unicode_ascii_bit;
+
+    uintptr_t code_type;             /* &PyCode_Type, to validate what is read */
+    uintptr_t unicode_type;          /* &PyUnicode_Type */
+} plumb_py_offsets;
+
+#endif

@@ -1,0 +1,70 @@
+/* A sampled profile: every stack seen, stored once, as a call tree per
+ * thread.  A node is a function called along one path from its thread's
+ * root; a sample adds one to the self count of the node of its innermost
+ * frame.  Identical stacks share their nodes, so memory grows with the
+ * number of distinct call paths, not with the number of samples.
+ *
+ * Functions are the labels of a plumb_profile (file, line, name), so that
+ * deterministic and sampled profiles name things the same way. */
+#ifndef PLUMB_SAMPLES_H
+#define PLUMB_SAMPLES_H
+
+#include <stdint.h>
+
+#include "map.h"
+#include "profile.h"
+
+typedef struct plumb_node {
+    uint32_t parent;      /* PLUMB_NONE for a thread's root */
+    uint32_t func;        /* PLUMB_NONE for a thread's root */
+    uint32_t thread;      /* index into plumb_samples.threads */
+    uint64_t self;        /* samples whose innermost frame is this node; a
+                             round that came late counts for the intervals
+                             it stands for */
+} plumb_node;
+
+typedef struct plumb_sampled_thread {
+    uint64_t id;          /* the interpreter's thread id (pthread_t) */
+    uint64_t native_id;   /* the kernel's thread id, 0 if unknown */
+    char *name;           /* UTF-8, from threading; NULL if unknown */
+    uint32_t root;        /* its root node */
+    uint64_t samples;     /* samples counted for this thread */
+} plumb_sampled_thread;
+
+typedef struct plumb_samples {
+    plumb_profile names;          /* the functions (labels) only; no counts */
+    plumb_node *nodes;
+    uint32_t nnodes, nodes_capacity;
+    plumb_map children;           /* (parent+1)<<32 | func -> node */
+    plumb_sampled_thread *threads;
+    uint32_t nthreads, threads_capacity;
+    double interval;              /* seconds between samples, for time units */
+    int cpu_mode;                 /* counts are of threads on a CPU */
+    /* The run's summary. */
+    uint64_t taken;               /* sampling rounds done */
+    uint64_t missed;              /* rounds skipped because the sampler was late */
+    uint64_t failed;              /* thread stacks that could not be read */
+    uint64_t truncated;           /* stacks cut at the depth limit */
+} plumb_samples;
+
+/* The deepest stack recorded; deeper frames (the outermost) are dropped. */
+#define PLUMB_MAX_SAMPLE_DEPTH 1024
+
+int plumb_samples_init(plumb_samples *s, double interval, int cpu_mode);
+void plumb_samples_free(plumb_samples *s);
+
+/* The index of the thread with this id, created if new. */
+int plumb_samples_thread(plumb_samples *s, uint64_t id, uint64_t native_id, uint32_t *index);
+/* Sets a thread's name (copied). */
+int plumb_samples_name_thread(plumb_samples *s, uint32_t thread, const char *name);
+
+/* Adds `count` samples of one stack of thread `thread`: funcs[0] is the
+ * outermost frame, funcs[depth-1] the innermost. */
+int plumb_samples_add(plumb_samples *s, uint32_t thread, const uint32_t *funcs, uint32_t depth,
+                      uint64_t count);
+
+/* The functions of node's path, outermost first, into out (at most max);
+ * returns how many. */
+uint32_t plumb_samples_path(const plumb_samples *s, uint32_t node, uint32_t *out, uint32_t max);
+
+#endif

@@ -1,0 +1,217 @@
+#include "stackwalk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+int plumb_walker_init(plumb_walker *w, int pid, const plumb_py_offsets *off, uintptr_t interp)
+{
+    memset(w, 0, sizeof *w);
+    plumb_memreader_init(&w->reader, pid);
+    w->off = *off;
+    w->interp = interp;
+    if (off->tstate_size <= 0 || off->tstate_size > 4096 || off->frame_size <= 0
+        || off->frame_size > 4096 || off->code_size <= 0 || off->code_size > 4096
+        || off->unicode_compact_data <= 0 || off->unicode_compact_data > 256)
+        return PLUMB_EINVAL;
+    return plumb_map_init(&w->code_index, 1024);
+}
+
+void plumb_walker_free(plumb_walker *w)
+{
+    plumb_map_free(&w->code_index);
+    free(w->codes);
+    memset(w, 0, sizeof *w);
+}
+
+static uintptr_t field_ptr(const unsigned char *buf, int64_t off)
+{
+    uintptr_t v;
+    memcpy(&v, buf + off, sizeof v);
+    return v;
+}
+
+static int64_t field_i32(const unsigned char *buf, int64_t off)
+{
+    int32_t v;
+    memcpy(&v, buf + off, sizeof v);
+    return v;
+}
+
+static uintptr_t innermost_frame(plumb_walker *w, const unsigned char *tstate)
+{
+    const plumb_py_offsets *o = &w->off;
+    if (o->tstate_cframe < 0)
+        return field_ptr(tstate, o->tstate_frame);
+    uintptr_t cframe = field_ptr(tstate, o->tstate_cframe), frame = 0;
+    if (!cframe || plumb_memread_ptr(&w->reader, cframe + (uintptr_t)o->cframe_current_frame, &frame) < 0)
+        return 0;
+    return frame;
+}
+
+/* Reads one thread's frames into stack; 0 or PLUMB_EFAULT. */
+static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
+{
+    const plumb_py_offsets *o = &w->off;
+    unsigned char buf[4096];
+    stack->depth = 0;
+    stack->truncated = 0;
+    /* Bounded: a cycle in a torn read ends here too. */
+    for (uint32_t steps = 0; frame; steps++) {
+        if (steps >= 4 * PLUMB_MAX_SAMPLE_DEPTH) {
+            stack->truncated = 1;
+            break;
+        }
+        if (plumb_memread(&w->reader, frame, buf, (size_t)o->frame_size) < 0)
+            return PLUMB_EFAULT;
+        int shim = o->frame_owner >= 0 && o->frame_owned_by_cstack >= 0
+                   && buf[o->frame_owner] == (unsigned char)o->frame_owned_by_cstack;
+        uintptr_t code = field_ptr(buf, o->frame_code);
+        if (!shim && code) {
+            if (stack->depth == PLUMB_MAX_SAMPLE_DEPTH) {
+                stack->truncated = 1;
+                break;
+            }
+            stack->codes[stack->depth++] = code;
+        }
+        frame = field_ptr(buf, o->frame_previous);
+    }
+    return PLUMB_OK;
+}
+
+int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_visitor visit,
+                       void *ctx, uint64_t *failed)
+{
+    const plumb_py_offsets *o = &w->off;
+    unsigned char tstate[4096];
+    uintptr_t t = 0;
+    if (plumb_memread_ptr(&w->reader, w->interp + (uintptr_t)o->interp_threads_head, &t) < 0)
+        return PLUMB_EFAULT;
+    for (int n = 0; t && n < PLUMB_MAX_THREADS; n++) {
+        if (plumb_memread(&w->reader, t, tstate, (size_t)o->tstate_size) < 0) {
+            (*failed)++;
+            return PLUMB_OK;   /* the list moved under us: the rest waits for the next round */
+        }
+        uintptr_t next = field_ptr(tstate, o->tstate_next);
+        scratch->thread_id = field_ptr(tstate, o->tstate_thread_id);
+        scratch->native_id = o->tstate_native_thread_id >= 0
+                                 ? field_ptr(tstate, o->tstate_native_thread_id) : 0;
+        uintptr_t frame = innermost_frame(w, tstate);
+        if (frame) {
+            if (read_frames(w, frame, scratch) < 0)
+                (*failed)++;
+            else if (scratch->depth > 0) {
+                int rc = visit(ctx, scratch);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+        t = next;
+    }
+    return PLUMB_OK;
+}
+
+/* Appends s's UTF-8 encoding of code point c. */
+static size_t put_utf8(char *s, uint32_t c)
+{
+    if (c < 0x80) {
+        s[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        s[0] = (char)(0xc0 | (c >> 6));
+        s[1] = (char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        s[0] = (char)(0xe0 | (c >> 12));
+        s[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+        s[2] = (char)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    if (c > 0x10ffff)
+        c = 0xfffd;
+    s[0] = (char)(0xf0 | (c >> 18));
+    s[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+    s[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+    s[3] = (char)(0x80 | (c & 0x3f));
+    return 4;
+}
+
+/* A str object's text as UTF-8, cut at PLUMB_MAX_NAME characters. */
+static int read_string(plumb_walker *w, uintptr_t addr, char *out, size_t out_size)
+{
+    const plumb_py_offsets *o = &w->off;
+    unsigned char head[256];
+    if (plumb_memread(&w->reader, addr, head, (size_t)o->unicode_compact_data) < 0)
+        return PLUMB_EFAULT;
+    if (field_ptr(head, o->object_type) != o->unicode_type)
+        return PLUMB_EFAULT;
+    int64_t length;
+    memcpy(&length, head + o->unicode_length, sizeof length);
+    uint32_t state;
+    memcpy(&state, head + o->unicode_state, sizeof state);
+    if (length < 0 || !(state >> o->unicode_compact_bit & 1))
+        return PLUMB_EFAULT;
+    if (length > PLUMB_MAX_NAME)
+        length = PLUMB_MAX_NAME;
+    int ascii = state >> o->unicode_ascii_bit & 1;
+    unsigned kind = ascii ? 1 : (state >> o->unicode_kind_shift) & 7;
+    if (kind != 1 && kind != 2 && kind != 4)
+        return PLUMB_EFAULT;
+    unsigned char raw[PLUMB_MAX_NAME * 4];
+    uintptr_t data = addr + (uintptr_t)(ascii ? o->unicode_ascii_data : o->unicode_compact_data);
+    if (length > 0 && plumb_memread(&w->reader, data, raw, (size_t)length * kind) < 0)
+        return PLUMB_EFAULT;
+    size_t n = 0;
+    for (int64_t i = 0; i < length && n + 5 < out_size; i++) {
+        uint32_t c = kind == 1 ? raw[i]
+                   : kind == 2 ? (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8
+                               : (uint32_t)raw[4 * i] | (uint32_t)raw[4 * i + 1] << 8
+                                     | (uint32_t)raw[4 * i + 2] << 16 | (uint32_t)raw[4 * i + 3] << 24;
+        n += put_utf8(out + n, c);
+    }
+    out[n] = 0;
+    return PLUMB_OK;
+}
+
+int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, uint32_t *func)
+{
+    const plumb_py_offsets *o = &w->off;
+    unsigned char buf[4096];
+    if (plumb_memread(&w->reader, code, buf, (size_t)o->code_size) < 0)
+        return PLUMB_EFAULT;
+    if (field_ptr(buf, o->object_type) != o->code_type)
+        return PLUMB_EFAULT;
+    uintptr_t name = field_ptr(buf, o->code_name), file = field_ptr(buf, o->code_filename);
+    int64_t line = field_i32(buf, o->code_firstlineno);
+    uint32_t e = plumb_map_get(&w->code_index, code);
+    if (e != PLUMB_MAP_MISSING && w->codes[e].name == name && w->codes[e].file == file
+        && w->codes[e].line == line) {
+        *func = w->codes[e].func;
+        return PLUMB_OK;
+    }
+    if (read_string(w, name, w->name_text, sizeof w->name_text) < 0
+        || read_string(w, file, w->file_text, sizeof w->file_text) < 0)
+        return PLUMB_EFAULT;
+    int rc = plumb_profile_func_for_label(names, w->file_text, line, w->name_text, func);
+    if (rc < 0)
+        return rc;
+    if (e == PLUMB_MAP_MISSING) {
+        if (w->ncodes == w->codes_capacity) {
+            uint32_t cap = w->codes_capacity ? w->codes_capacity * 2 : 256;
+            plumb_code_entry *codes = realloc(w->codes, (size_t)cap * sizeof *codes);
+            if (!codes)
+                return PLUMB_ENOMEM;
+            w->codes = codes;
+            w->codes_capacity = cap;
+        }
+        e = w->ncodes++;
+        if (plumb_map_put(&w->code_index, code, e) < 0)
+            return PLUMB_ENOMEM;
+    }
+    w->codes[e] = (plumb_code_entry){.code = code, .name = name, .file = file, .line = line,
+                                     .func = *func};
+    return PLUMB_OK;
+}

@@ -1,0 +1,392 @@
+/* plumb._plumb.Sampler: the C half of plumb.Sampler.  It owns a core
+ * sampler (a native thread reading this interpreter's memory) and exports
+ * what it collected. */
+#include "binding.h"
+
+#include <unistd.h>
+
+#include "../core/sample_writers.h"
+#include "../core/sampler.h"
+#include "offsets.h"
+
+typedef struct SamplerObject {
+    PyObject_HEAD
+    plumb_sampler sampler;
+    int ready;                 /* sampler initialised */
+    PyObject *names;           /* dict: thread id -> name, from threading */
+} SamplerObject;
+
+static PyObject *error_from_code(int rc)
+{
+    if (rc == PLUMB_ENOMEM)
+        return PyErr_NoMemory();
+    PyErr_Format(PyExc_RuntimeError, "plumb sampler: %s", plumb_strerror(rc));
+    return NULL;
+}
+
+static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"rate", "mode", "duration", NULL};
+    double rate = 1000.0, duration = 0.0;
+    const char *mode = "wall";
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|dsd:Sampler", kwlist, &rate, &mode, &duration))
+        return -1;
+    int cpu = strcmp(mode, "cpu") == 0;
+    if (!cpu && strcmp(mode, "wall") != 0) {
+        PyErr_Format(PyExc_ValueError, "mode must be 'wall' or 'cpu', not %R",
+                     PyTuple_GET_ITEM(args, 1));
+        return -1;
+    }
+    if (!(rate > 0 && rate <= 100000)) {
+        PyErr_SetString(PyExc_ValueError, "rate must be between 0 and 100000 samples per second");
+        return -1;
+    }
+    if (duration < 0) {
+        PyErr_SetString(PyExc_ValueError, "duration cannot be negative");
+        return -1;
+    }
+    if (self->ready && self->sampler.running) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot reinitialise a running sampler");
+        return -1;
+    }
+    if (self->ready)
+        plumb_sampler_free(&self->sampler);
+    self->ready = 0;
+    plumb_py_offsets off;
+    uintptr_t interp;
+    int rc = plumb_fill_offsets(&off, &interp);
+    if (rc == PLUMB_OK)
+        rc = plumb_sampler_init(&self->sampler, getpid(), &off, interp, rate, cpu, duration);
+    if (rc < 0) {
+        error_from_code(rc);
+        return -1;
+    }
+    self->ready = 1;
+    if (!self->names && !(self->names = PyDict_New()))
+        return -1;
+    return 0;
+}
+
+static void sampler_dealloc(SamplerObject *self)
+{
+    if (self->ready) {
+        /* Joining a thread that takes no lock of ours cannot deadlock. */
+        Py_BEGIN_ALLOW_THREADS
+        plumb_sampler_stop(&self->sampler);
+        Py_END_ALLOW_THREADS
+        plumb_sampler_free(&self->sampler);
+    }
+    Py_XDECREF(self->names);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int check_ready(SamplerObject *self)
+{
+    if (!self->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "the sampler was not initialised");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *sampler_start(SamplerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (check_ready(self) < 0)
+        return NULL;
+    if (self->sampler.running)
+        Py_RETURN_NONE;
+    int rc = plumb_sampler_start(&self->sampler);
+    if (rc < 0)
+        return error_from_code(rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *sampler_stop(SamplerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (check_ready(self) < 0)
+        return NULL;
+    /* The sampler thread never waits for the GIL; release it while joining. */
+    Py_BEGIN_ALLOW_THREADS
+    plumb_sampler_stop(&self->sampler);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+/* _note_thread(id, native_id, name): what threading knows of a thread. */
+static PyObject *sampler_note_thread(SamplerObject *self, PyObject *args)
+{
+    unsigned long long id, native_id;
+    PyObject *name;
+    if (!PyArg_ParseTuple(args, "KKU:_note_thread", &id, &native_id, &name) || check_ready(self) < 0)
+        return NULL;
+    if (plumb_sampler_note_thread(&self->sampler, id, native_id) < 0)
+        return PyErr_NoMemory();
+    /* Keyed by kernel id where known: pthread ids are reused. */
+    PyObject *key = native_id ? Py_BuildValue("(sK)", "native", native_id)
+                              : PyLong_FromUnsignedLongLong(id);
+    if (!key || PyDict_SetItem(self->names, key, name) < 0) {
+        Py_XDECREF(key);
+        return NULL;
+    }
+    Py_DECREF(key);
+    Py_RETURN_NONE;
+}
+
+/* Thread names go into the samples when they are exported (only then is
+ * the sampler thread known to be stopped). */
+static int apply_names(SamplerObject *self)
+{
+    plumb_samples *s = &self->sampler.samples;
+    for (uint32_t i = 0; i < s->nthreads; i++) {
+        PyObject *key = s->threads[i].native_id
+                            ? Py_BuildValue("(sK)", "native", (unsigned long long)s->threads[i].native_id)
+                            : PyLong_FromUnsignedLongLong(s->threads[i].id);
+        if (!key)
+            return -1;
+        PyObject *name = PyDict_GetItemWithError(self->names, key);
+        Py_DECREF(key);
+        if (!name) {
+            if (PyErr_Occurred())
+                return -1;
+            continue;
+        }
+        const char *utf8 = PyUnicode_AsUTF8(name);
+        if (!utf8)
+            return -1;
+        if (plumb_samples_name_thread(s, i, utf8) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int check_stopped(SamplerObject *self)
+{
+    if (check_ready(self) < 0)
+        return -1;
+    if (self->sampler.running) {
+        PyErr_SetString(PyExc_RuntimeError, "stop the sampler before reading its samples");
+        return -1;
+    }
+    return apply_names(self);
+}
+
+/* _stacks(): [(thread id, thread name or None, [(file, line, name), ...] outermost first, count)] */
+static PyObject *sampler_stacks(SamplerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (check_stopped(self) < 0)
+        return NULL;
+    plumb_samples *s = &self->sampler.samples;
+    PyObject *result = PyList_New(0);
+    uint32_t *path = PyMem_Malloc(PLUMB_MAX_SAMPLE_DEPTH * sizeof *path);
+    if (!result || !path)
+        goto fail;
+    for (uint32_t n = 0; n < s->nnodes; n++) {
+        const plumb_node *node = &s->nodes[n];
+        if (!node->self)
+            continue;
+        uint32_t depth = plumb_samples_path(s, n, path, PLUMB_MAX_SAMPLE_DEPTH);
+        PyObject *frames = PyList_New(depth);
+        if (!frames)
+            goto fail;
+        for (uint32_t i = 0; i < depth; i++) {
+            const plumb_func *f = &s->names.funcs[path[i]];
+            PyObject *t = Py_BuildValue("(sLs)", f->file, (long long)f->line, f->name);
+            if (!t) {
+                Py_DECREF(frames);
+                goto fail;
+            }
+            PyList_SET_ITEM(frames, i, t);
+        }
+        const plumb_sampled_thread *th = &s->threads[node->thread];
+        PyObject *item = Py_BuildValue("(KzNK)", (unsigned long long)th->id, th->name, frames,
+                                       (unsigned long long)node->self);
+        if (!item || PyList_Append(result, item) < 0) {
+            Py_XDECREF(item);
+            goto fail;
+        }
+        Py_DECREF(item);
+    }
+    PyMem_Free(path);
+    return result;
+fail:
+    PyMem_Free(path);
+    Py_XDECREF(result);
+    return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+}
+
+static PyObject *sampler_summary(SamplerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (check_ready(self) < 0)
+        return NULL;
+    const plumb_sampler *z = &self->sampler;
+    const plumb_samples *s = &z->samples;
+    double elapsed = z->stopped_ns > z->started_ns ? (z->stopped_ns - z->started_ns) / 1e9 : 0.0;
+    return Py_BuildValue("{sKsKsKsKsdsdsssIsd}", "taken", (unsigned long long)s->taken,
+                         "missed", (unsigned long long)s->missed, "failed",
+                         (unsigned long long)s->failed, "truncated",
+                         (unsigned long long)s->truncated, "interval", s->interval, "rate",
+                         1.0 / s->interval, "mode", s->cpu_mode ? "cpu" : "wall", "threads",
+                         s->nthreads, "elapsed", elapsed);
+}
+
+typedef int (*stream_writer)(SamplerObject *self, FILE *out, const char *cmd);
+
+static int write_collapsed(SamplerObject *self, FILE *out, const char *cmd)
+{
+    (void)cmd;
+    return plumb_write_collapsed(&self->sampler.samples, out);
+}
+
+static int write_speedscope(SamplerObject *self, FILE *out, const char *cmd)
+{
+    return plumb_write_speedscope(&self->sampler.samples, out, cmd ? cmd : "plumb");
+}
+
+static int write_pstats(SamplerObject *self, FILE *out, const char *cmd)
+{
+    (void)cmd;
+    return plumb_write_sampled_pstats(&self->sampler.samples, out);
+}
+
+static int write_callgrind(SamplerObject *self, FILE *out, const char *cmd)
+{
+    plumb_callgrind_info info = {.creator = "plumb sample", .cmd = cmd, .pid = (long)getpid()};
+    return plumb_write_sampled_callgrind(&self->sampler.samples, out, &info);
+}
+
+static int write_tree(SamplerObject *self, FILE *out, const char *cmd)
+{
+    (void)cmd;
+    return plumb_write_tree(&self->sampler.samples, out, 0.5);
+}
+
+static const struct {
+    const char *name;
+    stream_writer write;
+} WRITERS[] = {
+    {"collapsed", write_collapsed}, {"speedscope", write_speedscope}, {"pstats", write_pstats},
+    {"callgrind", write_callgrind}, {"tree", write_tree},
+};
+
+static stream_writer writer_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof WRITERS / sizeof WRITERS[0]; i++)
+        if (strcmp(WRITERS[i].name, name) == 0)
+            return WRITERS[i].write;
+    return NULL;
+}
+
+/* _write(path, format, command=None) */
+static PyObject *sampler_write(SamplerObject *self, PyObject *args)
+{
+    PyObject *path;
+    const char *format, *cmd = NULL;
+    if (!PyArg_ParseTuple(args, "O&s|z:_write", PyUnicode_FSConverter, &path, &format, &cmd))
+        return NULL;
+    stream_writer write = writer_named(format);
+    if (!write) {
+        Py_DECREF(path);
+        return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 1));
+    }
+    if (check_stopped(self) < 0) {
+        Py_DECREF(path);
+        return NULL;
+    }
+    FILE *out = fopen(PyBytes_AS_STRING(path), "wb");
+    int rc = out ? write(self, out, cmd) : PLUMB_EIO;
+    if (out && fclose(out) != 0 && rc == 0)
+        rc = PLUMB_EIO;
+    Py_DECREF(path);
+    if (rc == PLUMB_EIO)
+        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
+    if (rc < 0)
+        return error_from_code(rc);
+    Py_RETURN_NONE;
+}
+
+/* _text(format): what _write would write, as a str. */
+static PyObject *sampler_text(SamplerObject *self, PyObject *args)
+{
+    const char *format;
+    if (!PyArg_ParseTuple(args, "s:_text", &format))
+        return NULL;
+    stream_writer write = writer_named(format);
+    if (!write)
+        return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 0));
+    if (check_stopped(self) < 0)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    if (!out)
+        return PyErr_NoMemory();
+    int rc = write(self, out, NULL);
+    fclose(out);
+    PyObject *result = rc < 0 ? error_from_code(rc)
+                              : PyUnicode_DecodeUTF8(buf, (Py_ssize_t)len, "replace");
+    free(buf);
+    return result;
+}
+
+static PyObject *sampler_set_own_dir(SamplerObject *self, PyObject *arg)
+{
+    const char *dir = PyUnicode_AsUTF8(arg);
+    if (!dir || check_ready(self) < 0)
+        return NULL;
+    if (plumb_sampler_set_own_prefix(&self->sampler, dir) < 0)
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *sampler_ignore_this_thread(SamplerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (check_ready(self) < 0)
+        return NULL;
+    plumb_sampler_ignore_thread(&self->sampler, (uint64_t)PyThread_get_thread_ident());
+    Py_RETURN_NONE;
+}
+
+static PyObject *sampler_running(SamplerObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->ready && self->sampler.running);
+}
+
+static PyMethodDef sampler_methods[] = {
+    {"start", (PyCFunction)sampler_start, METH_NOARGS, "Start the sampling thread."},
+    {"stop", (PyCFunction)sampler_stop, METH_NOARGS, "Stop the sampling thread and wait for it."},
+    {"_note_thread", (PyCFunction)sampler_note_thread, METH_VARARGS,
+     "_note_thread(id, native_id, name): what threading knows of a thread."},
+    {"_stacks", (PyCFunction)sampler_stacks, METH_NOARGS,
+     "Every stack sampled: (thread id, name, frames outermost first, count)."},
+    {"summary", (PyCFunction)sampler_summary, METH_NOARGS,
+     "Samples taken, missed and failed, the interval, rate and mode."},
+    {"_write", (PyCFunction)sampler_write, METH_VARARGS,
+     "_write(path, format, command=None): collapsed, speedscope, pstats, callgrind or tree."},
+    {"_text", (PyCFunction)sampler_text, METH_VARARGS, "_text(format): the output as a str."},
+    {"_set_own_dir", (PyCFunction)sampler_set_own_dir, METH_O,
+     "Frames of code under this directory are left out of stacks."},
+    {"_ignore_this_thread", (PyCFunction)sampler_ignore_this_thread, METH_NOARGS,
+     "Stop sampling the calling thread."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef sampler_getset[] = {
+    {"running", (getter)sampler_running, NULL, "Whether the sampling thread runs.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject plumb_SamplerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "plumb._plumb.Sampler",
+    .tp_basicsize = sizeof(SamplerObject),
+    .tp_dealloc = (destructor)sampler_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "Sampler(rate=1000, mode='wall', duration=0)\n\n"
+              "Statistical profiler: a native thread samples every Python thread's stack.",
+    .tp_methods = sampler_methods,
+    .tp_getset = sampler_getset,
+    .tp_init = (initproc)sampler_init,
+    .tp_new = PyType_GenericNew,
+};
