@@ -28,6 +28,12 @@ enum {
     FIELDS = UNICODE + 4,
 };
 
+static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t m = a > b ? a : b;
+    return m > c ? m : c;
+}
+
 size_t plumb_debug_offsets_size(void)
 {
     return FIELDS * sizeof(uint64_t);
@@ -43,31 +49,32 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
     /* Only 3.13's layout is known here; a later version may reorder it. */
     if ((version >> 16) != 0x030D || f[FREE_THREADED] != 0)
         return PLUMB_EINVAL;
-    /* Every offset must fall inside its structure, and structures must be
-     * of a size a reader can hold: the table is untrusted input too. */
-    if (f[TSTATE] > 4096 || f[FRAME] > 4096 || f[CODE] > 4096 || f[UNICODE] > 256
-        || f[INTERP + 3] >= f[INTERP] || f[TSTATE + 2] >= f[TSTATE] || f[TSTATE + 4] >= f[TSTATE]
+    /* Every offset must fall inside the structure it is an offset of (the
+     * table is untrusted input too); plumb_py_offsets_check then bounds
+     * what the walker reads. */
+    if (f[INTERP + 3] >= f[INTERP] || f[TSTATE + 2] >= f[TSTATE] || f[TSTATE + 4] >= f[TSTATE]
         || f[TSTATE + 5] >= f[TSTATE] || f[TSTATE + 6] >= f[TSTATE] || f[FRAME + 1] >= f[FRAME]
         || f[FRAME + 2] >= f[FRAME] || f[FRAME + 5] >= f[FRAME] || f[CODE + 1] >= f[CODE]
         || f[CODE + 2] >= f[CODE] || f[CODE + 5] >= f[CODE] || f[UNICODE + 1] >= f[UNICODE]
-        || f[UNICODE + 2] >= f[UNICODE] || f[PYOBJECT + 1] >= 64)
+        || f[UNICODE + 2] >= f[UNICODE] || f[UNICODE + 3] > f[UNICODE] || f[PYOBJECT + 1] >= 64)
         return PLUMB_EINVAL;
     out->version_hex = (uint32_t)version;
     out->interp_threads_head = (int64_t)f[INTERP + 3];
-    out->tstate_size = (int64_t)f[TSTATE];
+    /* The walker reads each structure up to the last field it uses. */
+    out->tstate_size = (int64_t)max3(f[TSTATE + 2], f[TSTATE + 4], max3(f[TSTATE + 5], f[TSTATE + 6], 0)) + 8;
     out->tstate_next = (int64_t)f[TSTATE + 2];
     out->tstate_frame = (int64_t)f[TSTATE + 4];
     out->tstate_thread_id = (int64_t)f[TSTATE + 5];
     out->tstate_native_thread_id = (int64_t)f[TSTATE + 6];
     out->tstate_cframe = -1;
     out->cframe_current_frame = -1;
-    out->frame_size = (int64_t)f[FRAME];
+    out->frame_size = (int64_t)max3(f[FRAME + 1], f[FRAME + 2], f[FRAME + 5]) + 8;
     out->frame_previous = (int64_t)f[FRAME + 1];
     out->frame_code = (int64_t)f[FRAME + 2];
     out->frame_owner = (int64_t)f[FRAME + 5];
     out->frame_owned_by_cstack = 3;          /* FRAME_OWNED_BY_CSTACK in 3.13 */
     out->object_type = (int64_t)f[PYOBJECT + 1];
-    out->code_size = (int64_t)f[CODE];
+    out->code_size = (int64_t)max3(f[CODE + 1], f[CODE + 2], max3(f[CODE + 5], f[PYOBJECT + 1], 0)) + 8;
     out->code_filename = (int64_t)f[CODE + 1];
     out->code_name = (int64_t)f[CODE + 2];
     out->code_firstlineno = (int64_t)f[CODE + 5];
@@ -79,5 +86,5 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
     out->unicode_kind_shift = 2;
     out->unicode_compact_bit = 5;
     out->unicode_ascii_bit = 6;
-    return PLUMB_OK;
+    return plumb_py_offsets_check(out);
 }

@@ -7,6 +7,13 @@
 
 #include <stdint.h>
 
+/* The most the walker reads of one structure, and of a str's header; and
+ * the largest offset at which it reads a single pointer (into the
+ * interpreter state, which is large). */
+#define PLUMB_MAX_STRUCT 4096
+#define PLUMB_MAX_STR_HEADER 256
+#define PLUMB_MAX_POINTER_OFFSET (1 << 24)
+
 typedef struct plumb_py_offsets {
     uint32_t version_hex;
 
@@ -47,5 +54,9 @@ typedef struct plumb_py_offsets {
     uintptr_t code_type;             /* &PyCode_Type, to validate what is read */
     uintptr_t unicode_type;          /* &PyUnicode_Type */
 } plumb_py_offsets;
+
+/* 0 if every offset lies inside the bytes the walker reads of its
+ * structure; PLUMB_EINVAL otherwise.  Tables are checked before use. */
+int plumb_py_offsets_check(const plumb_py_offsets *o);
 
 #endif

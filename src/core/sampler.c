@@ -86,10 +86,27 @@ static uint64_t noted_native_id(plumb_sampler *s, uint64_t id)
     return native;
 }
 
-/* Whether the thread is on a CPU now: its state in the kernel, the third
- * field of /proc/PID/task/TID/stat, is R (running or runnable).  A thread
- * waiting for the GIL, sleeping or blocked in I/O is S or D.  The file stays
- * open between rounds; pread at offset 0 reads it afresh.  A thread that has
+/* A thread's CPU time by its kernel id: Linux encodes per-thread CPU clocks
+ * as ~tid << 3 | CPUCLOCK_PERTHREAD (4) | CPUCLOCK_SCHED (2), as glibc's
+ * pthread_getcpuclockid does.  A thread that has ended gives an error, not
+ * a fault. */
+static int thread_cpu_ns(uint64_t tid, int64_t *ns)
+{
+    clockid_t clock = (clockid_t)((~(unsigned)tid << 3) | 6);
+    struct timespec ts;
+    if (clock_gettime(clock, &ts) != 0)
+        return -1;
+    *ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return 0;
+}
+
+/* Whether the thread is on a CPU now.  Its kernel state, the third field of
+ * /proc/PID/task/TID/stat, must be R, and R alone is not enough: it also
+ * means runnable, so a thread just woken from a sleep and waiting for a CPU
+ * would be counted in the function it slept in.  Its CPU time must also
+ * have moved since the last round.  (CPU time alone would charge a thread
+ * that ran and then fell asleep to the function it sleeps in.)  The stat
+ * file stays open; pread at offset 0 reads it afresh.  A thread that has
  * ended fails the read and is forgotten. */
 static int on_cpu(plumb_sampler *s, uint64_t tid)
 {
@@ -112,20 +129,25 @@ static int on_cpu(plumb_sampler *s, uint64_t tid)
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             return 0;
-        s->cpu_seen[s->ncpu_seen++] = (plumb_cpu_seen){.native_id = tid, .stat_fd = fd};
+        /* -1: a thread seen for the first time counts if it is running. */
+        s->cpu_seen[s->ncpu_seen++] = (plumb_cpu_seen){.native_id = tid, .stat_fd = fd, .cpu_ns = -1};
     }
+    plumb_cpu_seen *seen = &s->cpu_seen[i];
     char buf[512];
-    ssize_t n = pread(s->cpu_seen[i].stat_fd, buf, sizeof buf - 1, 0);
-    if (n <= 0) {
-        close(s->cpu_seen[i].stat_fd);
-        s->cpu_seen[i] = s->cpu_seen[--s->ncpu_seen];
+    ssize_t n = pread(seen->stat_fd, buf, sizeof buf - 1, 0);
+    int64_t cpu;
+    if (n <= 0 || thread_cpu_ns(tid, &cpu) < 0) {
+        close(seen->stat_fd);
+        *seen = s->cpu_seen[--s->ncpu_seen];
         return 0;
     }
     buf[n] = 0;
+    int ran = cpu != seen->cpu_ns;
+    seen->cpu_ns = cpu;
     /* "tid (comm) S ...": comm may hold spaces and parentheses; the state
      * follows the last ')'. */
     char *close_paren = strrchr(buf, ')');
-    return close_paren && close_paren[1] == ' ' && close_paren[2] == 'R';
+    return ran && close_paren && close_paren[1] == ' ' && close_paren[2] == 'R';
 }
 
 int plumb_sampler_set_own_prefix(plumb_sampler *s, const char *prefix)
@@ -188,11 +210,29 @@ static int add_stack(void *ctx, plumb_raw_stack *stack)
         return PLUMB_OK;   /* only the profiler's own frames, or none readable */
     if (stack->truncated)
         s->samples.truncated++;
-    uint32_t thread;
+    uint32_t thread, leaf;
     int rc = plumb_samples_thread(&s->samples, stack->thread_id, native, &thread);
     if (rc == PLUMB_OK)
-        rc = plumb_samples_add(&s->samples, thread, s->funcs, n, s->round_weight);
-    return rc == PLUMB_ENOMEM || rc == PLUMB_ELIMIT ? rc : PLUMB_OK;
+        rc = plumb_samples_node(&s->samples, thread, s->funcs, n, &leaf);
+    if (rc < 0)
+        return rc == PLUMB_ENOMEM || rc == PLUMB_ELIMIT ? rc : PLUMB_OK;
+    /* A late round stands for the intervals it missed (wall mode).  The
+     * thread's stack changed at some unknown point since its previous
+     * sample, so those intervals are split evenly between that sample's
+     * stack and this one.  Crediting them all to this one, or dropping
+     * them, is biased whenever the sampler is late because the program is
+     * busy, which is when it is late (seen: 0.53 and 0.44 against 0.50). */
+    plumb_sampled_thread *t = &s->samples.threads[thread];
+    uint64_t weight = s->round_weight;
+    if (weight > 1 && t->last_leaf != PLUMB_NONE && t->last_round + 1 == s->samples.taken) {
+        uint64_t back = (weight - 1) / 2;
+        plumb_samples_count(&s->samples, t->last_leaf, back);
+        weight -= back;
+    }
+    plumb_samples_count(&s->samples, leaf, weight);
+    t->last_leaf = leaf;
+    t->last_round = s->samples.taken;
+    return PLUMB_OK;
 }
 
 int plumb_sampler_sample_once(plumb_sampler *s)
@@ -219,15 +259,19 @@ static void *run(void *arg)
             struct timespec until = {.tv_sec = next / 1000000000, .tv_nsec = next % 1000000000};
             while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
                 ;
-        } else if (now - next >= s->interval_ns) {
-            /* Late by whole intervals: those rounds are missed, not run late,
-             * and this round stands for them.  The sampler is late when the
-             * machine is busy, which is when the program is busy: leaving
-             * the missed intervals out would under-count busy code (seen:
-             * 0.44 against a true 0.50 with ~10% of rounds missed). */
+            now = plumb_clock_monotonic_ns();
+        }
+        /* Late by whole intervals (the sleep overran, or the last round took
+         * too long): those rounds are missed, not run late, even if this is
+         * the last round, so that taken + missed is the rounds due. */
+        if (now - next >= s->interval_ns) {
             int64_t skipped = (now - next) / s->interval_ns;
             s->samples.missed += (uint64_t)skipped;
-            s->round_weight = 1 + (uint64_t)skipped;
+            /* This round stands for them in wall mode (split with the
+             * previous round in add_stack).  In CPU mode whether a thread was
+             * on a CPU during the missed intervals is unknown. */
+            if (!s->cpu_mode)
+                s->round_weight = 1 + (uint64_t)skipped;
             next += skipped * s->interval_ns;
         }
         if (atomic_load(&s->stop_requested))

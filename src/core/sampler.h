@@ -19,11 +19,12 @@ typedef struct plumb_thread_note {
     uint64_t native_id;
 } plumb_thread_note;
 
-/* A thread's /proc stat file, kept open: one pread per round tells whether
- * it is on a CPU. */
+/* A thread's /proc stat file, kept open, and its CPU time at the last
+ * round: together they tell whether it is on a CPU. */
 typedef struct plumb_cpu_seen {
     uint64_t native_id;
     int stat_fd;
+    int64_t cpu_ns;
 } plumb_cpu_seen;
 
 typedef struct plumb_sampler {

@@ -71,7 +71,8 @@ int plumb_samples_thread(plumb_samples *s, uint64_t id, uint64_t native_id, uint
     int rc = new_node(s, PLUMB_NONE, PLUMB_NONE, s->nthreads, &root);
     if (rc < 0)
         return rc;
-    s->threads[s->nthreads] = (plumb_sampled_thread){.id = id, .native_id = native_id, .root = root};
+    s->threads[s->nthreads] = (plumb_sampled_thread){.id = id, .native_id = native_id, .root = root,
+                                                     .last_leaf = PLUMB_NONE};
     *index = s->nthreads++;
     return PLUMB_OK;
 }
@@ -91,6 +92,22 @@ int plumb_samples_name_thread(plumb_samples *s, uint32_t thread, const char *nam
 int plumb_samples_add(plumb_samples *s, uint32_t thread, const uint32_t *funcs, uint32_t depth,
                       uint64_t count)
 {
+    uint32_t node;
+    int rc = plumb_samples_node(s, thread, funcs, depth, &node);
+    if (rc == PLUMB_OK)
+        plumb_samples_count(s, node, count);
+    return rc;
+}
+
+void plumb_samples_count(plumb_samples *s, uint32_t node, uint64_t count)
+{
+    s->nodes[node].self += count;
+    s->threads[s->nodes[node].thread].samples += count;
+}
+
+int plumb_samples_node(plumb_samples *s, uint32_t thread, const uint32_t *funcs, uint32_t depth,
+                       uint32_t *out)
+{
     if (thread >= s->nthreads)
         return PLUMB_EINVAL;
     uint32_t node = s->threads[thread].root;
@@ -106,8 +123,7 @@ int plumb_samples_add(plumb_samples *s, uint32_t thread, const uint32_t *funcs, 
         }
         node = child;
     }
-    s->nodes[node].self += count;
-    s->threads[thread].samples += count;
+    *out = node;
     return PLUMB_OK;
 }
 

@@ -18,9 +18,9 @@ typedef struct plumb_node {
     uint32_t parent;      /* PLUMB_NONE for a thread's root */
     uint32_t func;        /* PLUMB_NONE for a thread's root */
     uint32_t thread;      /* index into plumb_samples.threads */
-    uint64_t self;        /* samples whose innermost frame is this node; a
-                             round that came late counts for the intervals
-                             it stands for */
+    uint64_t self;        /* samples whose innermost frame is this node; in
+                             wall mode a round that came late counts for the
+                             intervals it stands for */
 } plumb_node;
 
 typedef struct plumb_sampled_thread {
@@ -29,6 +29,8 @@ typedef struct plumb_sampled_thread {
     char *name;           /* UTF-8, from threading; NULL if unknown */
     uint32_t root;        /* its root node */
     uint64_t samples;     /* samples counted for this thread */
+    uint32_t last_leaf;   /* the sampler's: the node of its previous sample */
+    uint64_t last_round;  /* ... and that sample's round */
 } plumb_sampled_thread;
 
 typedef struct plumb_samples {
@@ -62,6 +64,14 @@ int plumb_samples_name_thread(plumb_samples *s, uint32_t thread, const char *nam
  * outermost frame, funcs[depth-1] the innermost. */
 int plumb_samples_add(plumb_samples *s, uint32_t thread, const uint32_t *funcs, uint32_t depth,
                       uint64_t count);
+
+/* The node of one stack of thread `thread`, created if new, without
+ * counting a sample. */
+int plumb_samples_node(plumb_samples *s, uint32_t thread, const uint32_t *funcs, uint32_t depth,
+                       uint32_t *node);
+
+/* Adds count samples to a node (and its thread). */
+void plumb_samples_count(plumb_samples *s, uint32_t node, uint64_t count);
 
 /* The functions of node's path, outermost first, into out (at most max);
  * returns how many. */

@@ -11,9 +11,7 @@ int plumb_walker_init(plumb_walker *w, int pid, const plumb_py_offsets *off, uin
     plumb_memreader_init(&w->reader, pid);
     w->off = *off;
     w->interp = interp;
-    if (off->tstate_size <= 0 || off->tstate_size > 4096 || off->frame_size <= 0
-        || off->frame_size > 4096 || off->code_size <= 0 || off->code_size > 4096
-        || off->unicode_compact_data <= 0 || off->unicode_compact_data > 256)
+    if (plumb_py_offsets_check(off) < 0)
         return PLUMB_EINVAL;
     return plumb_map_init(&w->code_index, 1024);
 }
@@ -54,7 +52,7 @@ static uintptr_t innermost_frame(plumb_walker *w, const unsigned char *tstate)
 static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
 {
     const plumb_py_offsets *o = &w->off;
-    unsigned char buf[4096];
+    unsigned char buf[PLUMB_MAX_STRUCT];
     stack->depth = 0;
     stack->truncated = 0;
     /* Bounded: a cycle in a torn read ends here too. */
@@ -84,7 +82,7 @@ int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_vi
                        void *ctx, uint64_t *failed)
 {
     const plumb_py_offsets *o = &w->off;
-    unsigned char tstate[4096];
+    unsigned char tstate[PLUMB_MAX_STRUCT];
     uintptr_t t = 0;
     if (plumb_memread_ptr(&w->reader, w->interp + (uintptr_t)o->interp_threads_head, &t) < 0)
         return PLUMB_EFAULT;
@@ -143,7 +141,7 @@ static size_t put_utf8(char *s, uint32_t c)
 static int read_string(plumb_walker *w, uintptr_t addr, char *out, size_t out_size)
 {
     const plumb_py_offsets *o = &w->off;
-    unsigned char head[256];
+    unsigned char head[PLUMB_MAX_STR_HEADER];
     if (plumb_memread(&w->reader, addr, head, (size_t)o->unicode_compact_data) < 0)
         return PLUMB_EFAULT;
     if (field_ptr(head, o->object_type) != o->unicode_type)
@@ -179,7 +177,7 @@ static int read_string(plumb_walker *w, uintptr_t addr, char *out, size_t out_si
 int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, uint32_t *func)
 {
     const plumb_py_offsets *o = &w->off;
-    unsigned char buf[4096];
+    unsigned char buf[PLUMB_MAX_STRUCT];
     if (plumb_memread(&w->reader, code, buf, (size_t)o->code_size) < 0)
         return PLUMB_EFAULT;
     if (field_ptr(buf, o->object_type) != o->code_type)

@@ -1,0 +1,256 @@
+/* The stack walker against hostile memory.  A synthetic interpreter layout
+ * (not CPython's: offsets chosen here) is built in this process's memory and
+ * walked through process_vm_readv, as the sampler walks a real one: the
+ * happy path, then cycles, wrong types, absurd lengths, unmapped pointers,
+ * and rounds of random bytes.  Built plain and with ASan+UBSan; passing
+ * means bounded, crash-free and leak-free walks. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../../src/core/debug_offsets.h"
+#include "../../src/core/errors.h"
+#include "../../src/core/sampler.h"
+
+static int failures;
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+/* The synthetic layout.  Objects: [refcount, type] then fields. */
+enum { OB_TYPE = 8 };
+typedef struct { uintptr_t refcnt, type; } fake_type;
+typedef struct { uintptr_t refcnt, type; int64_t length; uint64_t hash; uint32_t state, pad; char data[64]; } fake_str;
+typedef struct { uintptr_t refcnt, type, filename, name; int32_t firstlineno, pad; } fake_code;
+typedef struct { uintptr_t previous, code; } fake_frame;
+typedef struct { uintptr_t next, thread_id, native_id, frame; } fake_tstate;
+typedef struct { uintptr_t pad, threads_head; } fake_interp;
+
+static fake_type code_type, str_type;
+
+static plumb_py_offsets layout(void)
+{
+    plumb_py_offsets o = {0};
+    o.version_hex = 0x030C0000;
+    o.interp_threads_head = offsetof(fake_interp, threads_head);
+    o.tstate_size = sizeof(fake_tstate);
+    o.tstate_next = offsetof(fake_tstate, next);
+    o.tstate_thread_id = offsetof(fake_tstate, thread_id);
+    o.tstate_native_thread_id = offsetof(fake_tstate, native_id);
+    o.tstate_frame = offsetof(fake_tstate, frame);
+    o.tstate_cframe = -1;
+    o.cframe_current_frame = -1;
+    o.frame_size = sizeof(fake_frame);
+    o.frame_previous = offsetof(fake_frame, previous);
+    o.frame_code = offsetof(fake_frame, code);
+    o.frame_owner = -1;
+    o.frame_owned_by_cstack = -1;
+    o.object_type = OB_TYPE;
+    o.code_size = sizeof(fake_code);
+    o.code_filename = offsetof(fake_code, filename);
+    o.code_name = offsetof(fake_code, name);
+    o.code_firstlineno = offsetof(fake_code, firstlineno);
+    o.unicode_length = offsetof(fake_str, length);
+    o.unicode_state = offsetof(fake_str, state);
+    o.unicode_ascii_data = offsetof(fake_str, data);
+    o.unicode_compact_data = offsetof(fake_str, data);
+    o.unicode_kind_shift = 2;
+    o.unicode_compact_bit = 5;
+    o.unicode_ascii_bit = 6;
+    o.code_type = (uintptr_t)&code_type;
+    o.unicode_type = (uintptr_t)&str_type;
+    return o;
+}
+
+static void make_str(fake_str *s, const char *text)
+{
+    memset(s, 0, sizeof *s);
+    s->type = (uintptr_t)&str_type;
+    s->length = (int64_t)strlen(text);
+    s->state = 1u << 5 | 1u << 6 | 1u << 2;   /* compact, ascii, kind 1 */
+    memcpy(s->data, text, strlen(text));
+}
+
+static fake_str file_s, names_s[3];
+static fake_code codes[3];
+static fake_frame frames[3];
+static fake_tstate tstate;
+static fake_interp interp;
+
+static void build_happy(void)
+{
+    make_str(&file_s, "prog.py");
+    const char *names[3] = {"leaf", "middle", "outer"};
+    for (int i = 0; i < 3; i++) {
+        make_str(&names_s[i], names[i]);
+        codes[i] = (fake_code){.type = (uintptr_t)&code_type, .filename = (uintptr_t)&file_s,
+                               .name = (uintptr_t)&names_s[i], .firstlineno = 10 * (i + 1)};
+        frames[i] = (fake_frame){.previous = i < 2 ? (uintptr_t)&frames[i + 1] : 0,
+                                 .code = (uintptr_t)&codes[i]};
+    }
+    tstate = (fake_tstate){.next = 0, .thread_id = 77, .native_id = 0, .frame = (uintptr_t)&frames[0]};
+    interp = (fake_interp){.threads_head = (uintptr_t)&tstate};
+}
+
+static plumb_sampler *new_sampler(void)
+{
+    static plumb_sampler s;
+    plumb_py_offsets o = layout();
+    CHECK(plumb_sampler_init(&s, getpid(), &o, (uintptr_t)&interp, 1000, 0, 0) == PLUMB_OK);
+    return &s;
+}
+
+static uint64_t total_samples(const plumb_samples *s)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < s->nnodes; i++)
+        n += s->nodes[i].self;
+    return n;
+}
+
+static void test_happy_path(void)
+{
+    build_happy();
+    plumb_sampler *s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(total_samples(&s->samples) == 1 && s->samples.failed == 0);
+    uint32_t path[8];
+    uint32_t leaf = PLUMB_NONE;
+    for (uint32_t i = 0; i < s->samples.nnodes; i++)
+        if (s->samples.nodes[i].self)
+            leaf = i;
+    CHECK(leaf != PLUMB_NONE);
+    uint32_t n = plumb_samples_path(&s->samples, leaf, path, 8);
+    CHECK(n == 3);
+    CHECK(strcmp(s->samples.names.funcs[path[0]].name, "outer") == 0);
+    CHECK(strcmp(s->samples.names.funcs[path[2]].name, "leaf") == 0);
+    CHECK(s->samples.names.funcs[path[2]].line == 10);
+    CHECK(strcmp(s->samples.names.funcs[path[0]].file, "prog.py") == 0);
+    plumb_sampler_free(s);
+}
+
+static void test_cycles_and_bad_objects(void)
+{
+    build_happy();
+    frames[2].previous = (uintptr_t)&frames[0];              /* a cycle */
+    plumb_sampler *s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.truncated == 1);
+    plumb_sampler_free(s);
+
+    build_happy();
+    codes[1].type = (uintptr_t)&str_type;                    /* not a code object */
+    names_s[0].length = 1 << 30;                             /* absurd: cut, not read */
+    names_s[2].state = 0;                                    /* not compact: refused */
+    s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(total_samples(&s->samples) == 1);                  /* only the leaf survives */
+    CHECK(s->samples.names.nfuncs == 1);
+    CHECK(strlen(s->samples.names.funcs[0].name) <= PLUMB_MAX_NAME);
+    plumb_sampler_free(s);
+
+    build_happy();
+    names_s[1].length = -5;
+    codes[0].name = 0x10;                                    /* unreadable */
+    tstate.next = (uintptr_t)&tstate;                        /* a cycle of threads */
+    s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    plumb_sampler_free(s);
+}
+
+static void test_unmapped_memory(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *gone = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(gone != MAP_FAILED);
+    munmap(gone, (size_t)page);
+    build_happy();
+    frames[1].previous = (uintptr_t)gone;
+    plumb_sampler *s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.failed == 1 && total_samples(&s->samples) == 0);
+    plumb_sampler_free(s);
+
+    interp.threads_head = (uintptr_t)gone;
+    s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.failed >= 1);
+    plumb_sampler_free(s);
+}
+
+/* Random bytes, with pointers that mostly point back into the arena so the
+ * walk goes somewhere, and type words that sometimes match. */
+static void test_random_memory(void)
+{
+    enum { ARENA = 1 << 16, ROUNDS = 3000 };
+    uintptr_t *arena = malloc(ARENA);
+    size_t words = ARENA / sizeof *arena;
+    srand(12345);
+    for (int round = 0; round < ROUNDS; round++) {
+        for (size_t i = 0; i < words; i++) {
+            int r = rand() % 8;
+            arena[i] = r < 4 ? (uintptr_t)&arena[(size_t)rand() % words]
+                     : r == 4 ? (uintptr_t)&code_type
+                     : r == 5 ? (uintptr_t)&str_type
+                     : ((uintptr_t)rand() << 16) ^ (uintptr_t)rand();
+        }
+        interp.threads_head = (uintptr_t)&arena[(size_t)rand() % words];
+        plumb_sampler *s = new_sampler();
+        CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+        plumb_sampler_free(s);
+    }
+    free(arena);
+}
+
+/* _Py_DebugOffsets as read from an interpreter is untrusted too. */
+static void test_debug_offsets_parser(void)
+{
+    size_t n = plumb_debug_offsets_size();
+    uint64_t *raw = calloc(n / 8 + 1, 8);
+    plumb_py_offsets o;
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_EINVAL);   /* no cookie */
+    memcpy(raw, "xdebugpy", 8);
+    raw[1] = 0x030D00F0;                       /* 3.13.0 final */
+    CHECK(plumb_offsets_from_debug_offsets(raw, n - 1, &o) == PLUMB_EINVAL);  /* short */
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_EINVAL);      /* sizes 0 */
+    raw[1] = 0x030C00F0;                       /* 3.12: a layout this parser does not know */
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_EINVAL);
+    srand(99);
+    int accepted = 0;
+    for (int round = 0; round < 100000; round++) {
+        for (size_t i = 2; i < n / 8; i++)
+            raw[i] = (uint64_t)(rand() % 300);
+        raw[1] = 0x030D00F0;
+        raw[2] = 0;
+        if (plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_OK) {
+            accepted++;
+            /* Whatever it accepts keeps every offset inside what a reader reads. */
+            CHECK(o.tstate_next < o.tstate_size && o.frame_code < o.frame_size
+                  && o.code_name < o.code_size && o.unicode_length < o.unicode_compact_data);
+        }
+    }
+    (void)accepted;
+    free(raw);
+}
+
+int main(void)
+{
+    test_debug_offsets_parser();
+    test_happy_path();
+    test_cycles_and_bad_objects();
+    test_unmapped_memory();
+    test_random_memory();
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("stack walker tests passed\n");
+    return 0;
+}
