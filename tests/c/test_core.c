@@ -1,6 +1,8 @@
 /* Tests of the C core alone: no Python.  Built twice by tests/c/Makefile,
  * plain and with ASan+UBSan. */
 #include <stdio.h>
+
+#include "check.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,15 +13,6 @@
 #include "../../src/core/tracer.h"
 #include "../../src/core/writers.h"
 
-static int failures;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
 
 static void test_map(void)
 {
@@ -209,10 +202,5 @@ int main(void)
     test_deep_stack_and_clear();
     test_writers();
     test_marshal_ints();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("core tests passed\n");
-    return 0;
+    return check_report("core tests passed");
 }

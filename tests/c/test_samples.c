@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+
+#include "check.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,15 +18,6 @@
 #include "../../src/core/sample_writers.h"
 #include "../../src/core/samples.h"
 
-static int failures;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
 
 static char dir[4096];
 
@@ -604,10 +597,5 @@ int main(int argc, char **argv)
     test_empty();
     if (!keep)
         remove_dir();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("sample writer tests passed\n");
-    return 0;
+    return check_report("sample writer tests passed");
 }

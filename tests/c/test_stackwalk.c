@@ -6,6 +6,8 @@
  * means bounded, crash-free and leak-free walks. */
 #define _GNU_SOURCE
 #include <stdio.h>
+
+#include "check.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,14 +17,6 @@
 #include "../../src/core/errors.h"
 #include "../../src/core/sampler.h"
 
-static int failures;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
 
 /* The synthetic layout.  Objects: [refcount, type] then fields. */
 enum { OB_TYPE = 8 };
@@ -247,10 +241,5 @@ int main(void)
     test_cycles_and_bad_objects();
     test_unmapped_memory();
     test_random_memory();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("stack walker tests passed\n");
-    return 0;
+    return check_report("stack walker tests passed");
 }
