@@ -1,11 +1,10 @@
 /* Tests of the C core alone: no Python.  Built twice by tests/c/Makefile,
  * plain and with ASan+UBSan. */
 #include <stdio.h>
-
-#include "check.h"
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "../../src/core/errors.h"
 #include "../../src/core/map.h"
 #include "../../src/core/marshal_out.h"

@@ -6,14 +6,13 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-
-#include "check.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "../../src/core/errors.h"
 #include "../../src/core/sample_writers.h"
 #include "../../src/core/samples.h"

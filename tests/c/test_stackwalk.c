@@ -6,13 +6,12 @@
  * means bounded, crash-free and leak-free walks. */
 #define _GNU_SOURCE
 #include <stdio.h>
-
-#include "check.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "../../src/core/debug_offsets.h"
 #include "../../src/core/errors.h"
 #include "../../src/core/sampler.h"
