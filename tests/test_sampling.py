@@ -268,3 +268,23 @@ def test_threads_starting_and_ending_during_the_run_are_named():
     for tid, name, frames, n in s.stacks():
         names.add(name)
     assert {"short-0", "short-1", "short-2"} <= names, names
+
+
+def test_memory_is_bounded_by_distinct_stacks():
+    """Identical stacks are stored once: sampling the same repetitive work
+    for longer adds samples, not nodes."""
+    def repetitive(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            sorted(range(50))
+            spin(0.0005)
+
+    sizes = []
+    for seconds in (0.2, 0.6):
+        with plumb.Sampler(rate=5000) as s:
+            repetitive(seconds)
+        summary = s.summary()
+        sizes.append((summary["nodes"], summary["taken"]))
+    (short_nodes, short_taken), (long_nodes, long_taken) = sizes
+    assert long_taken > 2 * short_taken
+    assert long_nodes <= short_nodes + 3, sizes
