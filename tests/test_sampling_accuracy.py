@@ -55,7 +55,7 @@ MIN_SAMPLE_FRACTION = 0.5
 # as plumb can (sampler.c).  A run that missed more than this share of its
 # rounds is run again, up to STARVED_ATTEMPTS times, and the least starved
 # run is judged; the summary of every attempt is in the failure message.
-STARVED_MISSED_SHARE = 0.10
+STARVED_MISSED_SHARE = 0.05
 STARVED_ATTEMPTS = 3
 
 

@@ -25,6 +25,27 @@ int plumb_memread(plumb_memreader *r, uintptr_t addr, void *buf, size_t len);
 int plumb_memread_many(plumb_memreader *r, const uintptr_t *addrs, void *const *bufs,
                        const size_t *lens, size_t n);
 
+/* A per-round cache of whole pages.  A sampling round reads a thread's
+ * frames (contiguous in its data stack from 3.11), then the same few code
+ * objects and names again and again: reading each page once per round turns
+ * dozens of system calls into a few.  Pages are direct-mapped; the cache is
+ * emptied at the start of each round, so nothing read is older than the
+ * round. */
+#define PLUMB_PAGE 4096
+#define PLUMB_CACHE_PAGES 64
+
+typedef struct plumb_page_cache {
+    uintptr_t page[PLUMB_CACHE_PAGES];     /* page address + 1; 0 = empty */
+    unsigned char data[PLUMB_CACHE_PAGES][PLUMB_PAGE];
+    uint64_t hits, misses;
+} plumb_page_cache;
+
+void plumb_page_cache_clear(plumb_page_cache *c);
+
+/* Like plumb_memread, through the cache (c may be NULL). */
+int plumb_memread_cached(plumb_memreader *r, plumb_page_cache *c, uintptr_t addr, void *buf,
+                         size_t len);
+
 static inline int plumb_memread_ptr(plumb_memreader *r, uintptr_t addr, uintptr_t *out)
 {
     return plumb_memread(r, addr, out, sizeof *out);

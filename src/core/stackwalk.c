@@ -13,6 +13,10 @@ int plumb_walker_init(plumb_walker *w, int pid, const plumb_py_offsets *off, uin
     w->interp = interp;
     if (plumb_py_offsets_check(off) < 0)
         return PLUMB_EINVAL;
+    w->cache = malloc(sizeof *w->cache);
+    if (!w->cache)
+        return PLUMB_ENOMEM;
+    plumb_page_cache_clear(w->cache);
     return plumb_map_init(&w->code_index, 1024);
 }
 
@@ -20,6 +24,7 @@ void plumb_walker_free(plumb_walker *w)
 {
     plumb_map_free(&w->code_index);
     free(w->codes);
+    free(w->cache);
     memset(w, 0, sizeof *w);
 }
 
@@ -43,7 +48,8 @@ static uintptr_t innermost_frame(plumb_walker *w, const unsigned char *tstate)
     if (o->tstate_cframe < 0)
         return field_ptr(tstate, o->tstate_frame);
     uintptr_t cframe = field_ptr(tstate, o->tstate_cframe), frame = 0;
-    if (!cframe || plumb_memread_ptr(&w->reader, cframe + (uintptr_t)o->cframe_current_frame, &frame) < 0)
+    if (!cframe || plumb_memread_cached(&w->reader, w->cache, cframe + (uintptr_t)o->cframe_current_frame,
+                                        &frame, sizeof frame) < 0)
         return 0;
     return frame;
 }
@@ -61,7 +67,7 @@ static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
             stack->truncated = 1;
             break;
         }
-        if (plumb_memread(&w->reader, frame, buf, (size_t)o->frame_size) < 0)
+        if (plumb_memread_cached(&w->reader, w->cache, frame, buf, (size_t)o->frame_size) < 0)
             return PLUMB_EFAULT;
         int shim = o->frame_owner >= 0 && o->frame_owned_by_cstack >= 0
                    && buf[o->frame_owner] == (unsigned char)o->frame_owned_by_cstack;
@@ -84,10 +90,13 @@ int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_vi
     const plumb_py_offsets *o = &w->off;
     unsigned char tstate[PLUMB_MAX_STRUCT];
     uintptr_t t = 0;
-    if (plumb_memread_ptr(&w->reader, w->interp + (uintptr_t)o->interp_threads_head, &t) < 0)
+    if (w->cache)
+        plumb_page_cache_clear(w->cache);   /* a new round reads memory afresh */
+    if (plumb_memread_cached(&w->reader, w->cache, w->interp + (uintptr_t)o->interp_threads_head,
+                             &t, sizeof t) < 0)
         return PLUMB_EFAULT;
     for (int n = 0; t && n < PLUMB_MAX_THREADS; n++) {
-        if (plumb_memread(&w->reader, t, tstate, (size_t)o->tstate_size) < 0) {
+        if (plumb_memread_cached(&w->reader, w->cache, t, tstate, (size_t)o->tstate_size) < 0) {
             (*failed)++;
             return PLUMB_OK;   /* the list moved under us: the rest waits for the next round */
         }
@@ -142,7 +151,7 @@ static int read_string(plumb_walker *w, uintptr_t addr, char *out, size_t out_si
 {
     const plumb_py_offsets *o = &w->off;
     unsigned char head[PLUMB_MAX_STR_HEADER];
-    if (plumb_memread(&w->reader, addr, head, (size_t)o->unicode_compact_data) < 0)
+    if (plumb_memread_cached(&w->reader, w->cache, addr, head, (size_t)o->unicode_compact_data) < 0)
         return PLUMB_EFAULT;
     if (field_ptr(head, o->object_type) != o->unicode_type)
         return PLUMB_EFAULT;
@@ -160,7 +169,7 @@ static int read_string(plumb_walker *w, uintptr_t addr, char *out, size_t out_si
         return PLUMB_EFAULT;
     unsigned char raw[PLUMB_MAX_NAME * 4];
     uintptr_t data = addr + (uintptr_t)(ascii ? o->unicode_ascii_data : o->unicode_compact_data);
-    if (length > 0 && plumb_memread(&w->reader, data, raw, (size_t)length * kind) < 0)
+    if (length > 0 && plumb_memread_cached(&w->reader, w->cache, data, raw, (size_t)length * kind) < 0)
         return PLUMB_EFAULT;
     size_t n = 0;
     for (int64_t i = 0; i < length && n + 5 < out_size; i++) {
@@ -178,7 +187,7 @@ int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, 
 {
     const plumb_py_offsets *o = &w->off;
     unsigned char buf[PLUMB_MAX_STRUCT];
-    if (plumb_memread(&w->reader, code, buf, (size_t)o->code_size) < 0)
+    if (plumb_memread_cached(&w->reader, w->cache, code, buf, (size_t)o->code_size) < 0)
         return PLUMB_EFAULT;
     if (field_ptr(buf, o->object_type) != o->code_type)
         return PLUMB_EFAULT;

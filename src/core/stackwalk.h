@@ -39,6 +39,7 @@ typedef struct plumb_walker {
     plumb_map code_index;             /* code address -> entry */
     plumb_code_entry *codes;
     uint32_t ncodes, codes_capacity;
+    plumb_page_cache *cache;          /* per round; NULL reads directly */
     char name_text[PLUMB_MAX_NAME * 4 + 8];   /* scratch for resolve */
     char file_text[PLUMB_MAX_NAME * 4 + 8];
 } plumb_walker;
