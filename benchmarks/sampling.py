@@ -24,12 +24,19 @@ pyinstrument), adds py-spy and Austin (PyPI's austin-dist, which ships the
    in-process measurement, never the external profiler's.  Runs are
    interleaved (repeat -> python -> workload -> rate -> profiler, with
    "none" measured in every rate group, start rotated each repeat);
-   ratio = median / median of all "none" runs of that workload.
+   ratio = median / median of all "none" runs of that workload.  A second
+   table gives the main thread's CPU time in run() against no profiler's,
+   and the share of run() it spent runnable but waiting for a CPU
+   (/proc/thread-self/schedstat): on a machine with other work, it tells
+   a profiler that takes the workload's CPU from one that slows its code.
 2. Sustained rate.  plumb.Sampler on a busy (recursive fib) and an idle
    (sleeping) main thread for --sustain-seconds at each of --sustain-rates;
    the share of rounds missed (summary()["missed"] / (taken + missed)) per
    rate, and the highest rate with under 1% missed at it and every lower
-   rate.
+   rate; with the sampler thread's CPU time, its run-queue wait, its CPU
+   time per round and the machine's steal time, which say why rounds were
+   missed.  --sustain-timer-slack NS sets the sampler thread's timer slack
+   (a diagnostic).
 
 Problem sizes: PLUMB_BENCH_SCALE if set, else 0.5 of overhead.py's (0.25
 with --quick), so that a full run of all five Pythons stays near 15 minutes
@@ -71,9 +78,9 @@ RUN_TIMEOUT = 300
 AUSTIN_WAIT = "2000"
 # Runs under an external profiler that fail for another reason than
 # permissions are tried again this many times (each failure is kept in the
-# JSON): Austin 3.7 now and then takes the interpreter it has just launched
-# for "not a Python process".
-EXTERNAL_RETRIES = 2
+# JSON): Austin 3.7 takes the interpreter it has just launched for "not a
+# Python process" in about one launch in seven on the 2-core VM.
+EXTERNAL_RETRIES = 4
 PERMISSION_WORDS = re.compile(r"permission|not permitted|eperm|ptrace|privilege|elevated|"
                               r"cap_sys_ptrace|insufficient", re.I)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -305,8 +312,9 @@ def coverage(py, tools, workload, rate, settle, env):
     return out
 
 
-def sustain(py, kind, rate, seconds, mode, env):
-    r, err = run_runner([py, RUNNER, "sustain", kind, str(rate), str(seconds), mode], env)
+def sustain(py, kind, rate, seconds, mode, env, slack_ns=0):
+    r, err = run_runner([py, RUNNER, "sustain", kind, str(rate), str(seconds), mode,
+                         str(slack_ns)], env)
     if r is None:
         return {"error": err}
     r.pop("tool_output", None)
@@ -429,6 +437,11 @@ def print_tables(ver, info, res, base, workloads, profilers, rates):
         if b["median"]:
             print("  %s: %d runs without a profiler, (max-min)/median %.1f%%"
                   % (wl, b["n"], 100 * b["spread"]))
+    steal = [r["steal_share"] for wl in workloads for cell in res[wl].values()
+             for r in cell["runs"] if r.get("steal_share") is not None]
+    if steal:
+        print("  machine's steal time during the timed runs: median %.1f%%, max %.1f%%"
+              % (100 * statistics.median(steal), 100 * max(steal)))
     for p in profilers:
         retried = [r for wl in workloads for rate in rates for r in res[wl][(p, rate)]["runs"]
                    if r.get("failed_attempts")]
@@ -475,19 +488,21 @@ def sustained_rate(table, kinds, rates):
     return best
 
 
-def print_sustain(ver, table, kinds, rates, mode, seconds):
-    print("\nPython %s: plumb.Sampler, %s mode, %gs per run: missed = missed / (taken + missed) "
+def print_sustain(ver, table, kinds, rates, mode, seconds, slack_ns=0):
+    slack = ", sampler thread's timer slack set to %d ns" % slack_ns if slack_ns else ""
+    print("\nPython %s: plumb.Sampler, %s mode%s, %gs per run: missed = missed / (taken + missed) "
           "rounds; failed = failed / taken; achieved = rounds taken per second; sampler = its "
           "thread's CPU time per wall second, time it was runnable but waited for a CPU per "
-          "wall second (schedstat), CPU microseconds per round taken" % (ver, mode, seconds))
+          "wall second (schedstat), CPU microseconds per round taken; steal = the machine's "
+          "steal time share (the hypervisor running something else)" % (ver, mode, slack, seconds))
     header = ["rate", "main thread", "missed", "failed", "achieved", "sampler cpu", "cpu wait",
-              "us/round"]
+              "us/round", "steal"]
     rows = []
     for rate in rates:
         for k in kinds:
             r = table[k].get(rate, {})
             if "error" in r:
-                rows.append([fmt_rate(rate), k, "error"] + [""] * 5)
+                rows.append([fmt_rate(rate), k, "error"] + [""] * 6)
                 continue
             t = r.get("sampler_thread") or {}
             taken = r["summary"]["taken"]
@@ -496,7 +511,9 @@ def print_sustain(ver, table, kinds, rates, mode, seconds):
                          "%.0f Hz" % r["achieved_rate"] if r["achieved_rate"] else "-",
                          "%.0f%%" % (100 * (t["cpu"] / r["wall"] if t else r["sampler_cpu_share"])),
                          "%.0f%%" % (100 * t["runqueue_wait"] / r["wall"]) if t else "-",
-                         "%.0f" % (1e6 * t["cpu"] / taken) if t and taken else "-"])
+                         "%.0f" % (1e6 * t["cpu"] / taken) if t and taken else "-",
+                         "%.1f%%" % (100 * r["steal_share"]) if r.get("steal_share") is not None
+                         else "-"])
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for r in rows:
@@ -596,6 +613,9 @@ def main():
     ap.add_argument("--sustain-seconds", type=positive(float), default=None,
                     help="per rate and workload (default 2, --quick 1)")
     ap.add_argument("--sustain-mode", choices=("wall", "cpu"), default="wall")
+    ap.add_argument("--sustain-timer-slack", type=int, default=0, metavar="NS",
+                    help="diagnostic: give the sampler thread this timer slack (prctl; "
+                         "default: leave the system's, normally 50000 ns)")
     ap.add_argument("--no-sustain", action="store_true", help="skip the sustained-rate part")
     ap.add_argument("--no-slowdown", action="store_true", help="skip the slowdown part")
     ap.add_argument("--json", default=os.path.join(HERE, "sampling-results.json"))
@@ -608,6 +628,7 @@ def main():
     profilers, workloads = args.profilers, args.workloads
 
     began = time.time()
+    machine = overhead.machine_info()   # git commit as the run starts
     load_start = machine_extra()
     print("load at start: %s" % load_start["uptime"], flush=True)
 
@@ -714,7 +735,7 @@ def main():
             for rate in sustain_rates:
                 for kind in SUSTAIN_KINDS:
                     table[kind][rate] = sustain(py, kind, rate, sustain_seconds,
-                                                args.sustain_mode, env)
+                                                args.sustain_mode, env, args.sustain_timer_slack)
             sustained[ver] = {"table": table, "loadavg_after": loadavg()}
             print("sustained-rate runs done for %s (%.0fs elapsed)"
                   % (ver, time.time() - started), flush=True)
@@ -734,14 +755,16 @@ def main():
     checks = goal_checks(results)
     load_end = machine_extra()
 
-    machine = overhead.machine_info()
-    machine.update({"load_start": load_start, "load_end": load_end})
+    ok, head = sh(["git", "-C", overhead.REPO, "rev-parse", "HEAD"])
+    machine.update({"load_start": load_start, "load_end": load_end,
+                    "git_commit_at_end": head.strip() if ok else None})
     report = {
         "machine": machine,
         "config": {"repeat": repeat, "quick": args.quick, "scale": env.get("PLUMB_BENCH_SCALE", "1"),
                    "workloads": workloads, "profilers": ["none"] + profilers, "rates": rates,
                    "settle": args.settle, "sustain_rates": sustain_rates,
                    "sustain_seconds": sustain_seconds, "sustain_mode": args.sustain_mode,
+                   "sustain_timer_slack_ns": args.sustain_timer_slack or None,
                    "missed_limit": MISSED_LIMIT, "goals": {str(k): v for k, v in GOALS.items()},
                    "seconds": time.time() - began},
         "pythons": {},
@@ -772,7 +795,7 @@ def main():
             print_in_process(res[ver], workloads, profilers, rates)
         if ver in sustained:
             print_sustain(ver, sustained[ver]["table"], SUSTAIN_KINDS, sustain_rates,
-                          args.sustain_mode, sustain_seconds)
+                          args.sustain_mode, sustain_seconds, args.sustain_timer_slack)
     if any(checks.values()):
         print("\nGoal checks for plumb.Sampler (computed, not asserted): slowdown = median / "
               "median(none); paired = per repeat, against 'none' of the same rate group")
@@ -782,6 +805,10 @@ def main():
                       "paired median x%.3f, range x%.3f-x%.3f"
                       % (ver, name, v["ratio"], v["limit"], "met" if v["met"] else "NOT met",
                          v["ratio_of_minimums"], v["paired_median"], *v["paired_range"]))
+    digests = {ver: info["plumb_source"]["digest"] for ver, (_, info) in pythons.items()}
+    if len(set(digests.values())) > 1:
+        print("\nWARNING: the working tree changed between builds; plumb was built from %s"
+              % ", ".join("%s for %s" % (d, v) for v, d in digests.items()))
     print("\nload at start: %s\nload at end:   %s" % (load_start["uptime"], load_end["uptime"]))
     print("total %.0fs; %s" % (time.time() - began, wrote))
     return 0

@@ -1,7 +1,7 @@
 """One measurement for sampling.py, in a fresh interpreter; prints one JSON line.
 
     python sampling_runner.py time WORKLOAD PROFILER RATE SETTLE
-    python sampling_runner.py sustain KIND RATE SECONDS MODE
+    python sampling_runner.py sustain KIND RATE SECONDS MODE [TIMER_SLACK_NS]
 
 time: times WORKLOAD (a module of workloads/) under PROFILER at RATE Hz.
   PROFILER is "none", "plumb" (plumb.Sampler, wall mode), "plumb-cpu"
@@ -17,13 +17,16 @@ time: times WORKLOAD (a module of workloads/) under PROFILER at RATE Hz.
   start and stop cannot be inside the clock, so no one's are).  Output:
   elapsed, the time start() and stop() took, for plumb its summary(), the
   main thread's CPU time and run-queue wait (time runnable but waiting for
-  a CPU) during run(), and the CPU and run-queue wait of the threads other
-  than the main one.
+  a CPU) during run(), the CPU and run-queue wait of the threads other
+  than the main one, and the machine's steal time share (/proc/stat).
 
 sustain: runs KIND ("busy": recursive fib, "idle": the main thread sleeping)
   for SECONDS under plumb.Sampler(RATE, MODE); prints summary() and the CPU
   time of the threads other than the main thread (the sampler's) per second,
   and their schedstat (CPU, time runnable but waiting for a CPU).
+  TIMER_SLACK_NS, if given and not 0, is set with prctl(PR_SET_TIMERSLACK)
+  before the sampler starts, so its thread inherits it (a diagnostic: the
+  default slack, 50 us, delays every wake-up of the sampler).
 """
 import importlib
 import json
@@ -78,6 +81,23 @@ def main_thread_schedstat():
         return None
 
 
+def cpu_stat():
+    """(steal, total) jiffies of the whole machine from /proc/stat: time the
+    hypervisor ran something else on this VM's CPUs.  None if unreadable."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+    except (OSError, ValueError):
+        return None
+
+
+def steal_share(before, after):
+    if not before or not after or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def make_profiler(name, rate):
     """(start, stop, collect) for the in-process profilers."""
     noop = lambda: None  # noqa: E731
@@ -116,18 +136,19 @@ def time_workload(workload_name, profiler_name, rate, settle):
 
     t0 = time.perf_counter()
     start()   # started before the clock, stopped after it: only run() is timed
-    s1, c1 = main_thread_schedstat(), time.thread_time()
+    st1, s1, c1 = cpu_stat(), main_thread_schedstat(), time.thread_time()
     t1 = time.perf_counter()
     workload.run()
     t2 = time.perf_counter()
-    c2, s2 = time.thread_time(), main_thread_schedstat()
+    c2, s2, st2 = time.thread_time(), main_thread_schedstat(), cpu_stat()
     threads = other_threads()   # outside the clock, before stop() ends them
     stop()
     t3 = time.perf_counter()
 
     out = {"elapsed": t2 - t1, "start": t1 - t0, "stop": t3 - t2, "info": collect(),
            "other_threads": threads, "main_cpu": c2 - c1,
-           "main_runqueue_wait": s2[1] - s1[1] if s1 and s2 else None}
+           "main_runqueue_wait": s2[1] - s1[1] if s1 and s2 else None,
+           "steal_share": steal_share(st1, st2)}
     print(json.dumps(out), flush=True)
 
 
@@ -135,10 +156,24 @@ def _fib(n):
     return n if n < 2 else _fib(n - 1) + _fib(n - 2)
 
 
-def sustain(kind, rate, seconds, mode):
+def set_timer_slack(ns):
+    """prctl(PR_SET_TIMERSLACK): a thread inherits its creator's slack, so
+    set before start() it is the sampler thread's (diagnostic only)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(29, ctypes.c_ulong(ns), ctypes.c_ulong(0), ctypes.c_ulong(0),
+                  ctypes.c_ulong(0)) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_TIMERSLACK) failed")
+
+
+def sustain(kind, rate, seconds, mode, slack_ns=0):
     import plumb
 
+    if slack_ns:
+        set_timer_slack(slack_ns)
     s = plumb.Sampler(rate=rate, mode=mode)
+    st0 = cpu_stat()
     cpu0, main0, t0 = time.process_time(), time.thread_time(), time.perf_counter()
     s.start()
     end = t0 + seconds
@@ -155,12 +190,14 @@ def sustain(kind, rate, seconds, mode):
         raise SystemExit("unknown kind %r" % kind)
     threads = other_threads()
     s.stop()
+    st1 = cpu_stat()
     wall = time.perf_counter() - t0
     other_cpu = (time.process_time() - cpu0) - (time.thread_time() - main0)
     summary = s.summary()
     summary["collapsed_lines"] = len(s.collapsed().splitlines())
     print(json.dumps({"wall": wall, "loops": loops, "sampler_cpu_share": other_cpu / wall,
-                      "sampler_thread": threads, "summary": summary}), flush=True)
+                      "sampler_thread": threads, "steal_share": steal_share(st0, st1),
+                      "summary": summary}), flush=True)
 
 
 def main():
@@ -168,7 +205,8 @@ def main():
     if cmd == "time":
         time_workload(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]))
     elif cmd == "sustain":
-        sustain(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
+        sustain(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5],
+                int(sys.argv[6]) if len(sys.argv) > 6 else 0)
     else:
         raise SystemExit(__doc__)
 

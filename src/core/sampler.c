@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -249,6 +250,10 @@ int plumb_sampler_sample_once(plumb_sampler *s)
 static void *run(void *arg)
 {
     plumb_sampler *s = arg;
+    /* Linux lets a sleeping thread wake up to 50 us late by default (timer
+     * slack): a whole interval at 20 kHz.  Measured here: 20 kHz missed
+     * 42-84% of its rounds with the default, 1-4% with 1 ns. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     int64_t next = plumb_clock_monotonic_ns();
     s->started_ns = next;
     while (!atomic_load(&s->stop_requested)) {
