@@ -101,15 +101,19 @@ static int thread_cpu_ns(uint64_t tid, int64_t *ns)
     return 0;
 }
 
-/* Whether the thread is on a CPU now.  Its kernel state, the third field of
- * /proc/PID/task/TID/stat, must be R, and R alone is not enough: it also
- * means runnable, so a thread just woken from a sleep and waiting for a CPU
- * would be counted in the function it slept in.  Its CPU time must also
- * have moved since the last round.  (CPU time alone would charge a thread
- * that ran and then fell asleep to the function it sleeps in.)  The stat
- * file stays open; pread at offset 0 reads it afresh.  A thread that has
- * ended fails the read and is forgotten. */
-static int on_cpu(plumb_sampler *s, uint64_t tid)
+/* How many samples a thread earns this round in CPU mode.  It must be on
+ * a CPU now: its kernel state, the third field of /proc/PID/task/TID/stat,
+ * is R (a thread waiting for the GIL, sleeping or blocked is S or D).  R
+ * also means runnable, so it is not enough: the thread earns credit for the
+ * CPU time it used since the last round, in intervals, and the whole part
+ * becomes samples of its current stack.  So a GIL waiter that woke for a
+ * moment earns almost nothing, two threads sharing one CPU earn half each,
+ * and rounds the sampler missed are paid for with measured CPU time.  A
+ * thread found not running loses its credit: the CPU it used before it fell
+ * asleep is not charged to the function it sleeps in.  The stat file stays
+ * open; pread at offset 0 reads it afresh.  A thread that has ended fails
+ * the read and is forgotten. */
+static uint64_t cpu_samples(plumb_sampler *s, uint64_t tid)
 {
     if (!tid)
         return 0;
@@ -130,7 +134,7 @@ static int on_cpu(plumb_sampler *s, uint64_t tid)
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             return 0;
-        /* -1: a thread seen for the first time counts if it is running. */
+        /* -1: a thread seen for the first time earns one interval if running. */
         s->cpu_seen[s->ncpu_seen++] = (plumb_cpu_seen){.native_id = tid, .stat_fd = fd, .cpu_ns = -1};
     }
     plumb_cpu_seen *seen = &s->cpu_seen[i];
@@ -143,12 +147,19 @@ static int on_cpu(plumb_sampler *s, uint64_t tid)
         return 0;
     }
     buf[n] = 0;
-    int ran = cpu != seen->cpu_ns;
+    int64_t used = seen->cpu_ns < 0 ? s->interval_ns : cpu - seen->cpu_ns;
     seen->cpu_ns = cpu;
     /* "tid (comm) S ...": comm may hold spaces and parentheses; the state
      * follows the last ')'. */
     char *close_paren = strrchr(buf, ')');
-    return ran && close_paren && close_paren[1] == ' ' && close_paren[2] == 'R';
+    if (!close_paren || close_paren[1] != ' ' || close_paren[2] != 'R') {
+        seen->credit = 0;
+        return 0;
+    }
+    seen->credit += used > 0 ? (double)used / (double)s->interval_ns : 0.0;
+    uint64_t earned = (uint64_t)seen->credit;
+    seen->credit -= (double)earned;
+    return earned;
 }
 
 int plumb_sampler_set_own_prefix(plumb_sampler *s, const char *prefix)
@@ -196,7 +207,8 @@ static int add_stack(void *ctx, plumb_raw_stack *stack)
     if (stack->thread_id == atomic_load(&s->ignored_thread))
         return PLUMB_OK;
     uint64_t native = stack->native_id ? stack->native_id : noted_native_id(s, stack->thread_id);
-    if (s->cpu_mode && !on_cpu(s, native))
+    uint64_t cpu_weight = 0;
+    if (s->cpu_mode && !(cpu_weight = cpu_samples(s, native)))
         return PLUMB_OK;
     /* Innermost first as read; outermost first as stored.  Frames whose code
      * cannot be read (freed under us) are left out of the stack. */
@@ -224,8 +236,9 @@ static int add_stack(void *ctx, plumb_raw_stack *stack)
      * them, is biased whenever the sampler is late because the program is
      * busy, which is when it is late (seen: 0.53 and 0.44 against 0.50). */
     plumb_sampled_thread *t = &s->samples.threads[thread];
-    uint64_t weight = s->round_weight;
-    if (weight > 1 && t->last_leaf != PLUMB_NONE && t->last_round + 1 == s->samples.taken) {
+    uint64_t weight = s->cpu_mode ? cpu_weight : s->round_weight;
+    if (!s->cpu_mode && weight > 1 && t->last_leaf != PLUMB_NONE
+        && t->last_round + 1 == s->samples.taken) {
         uint64_t back = (weight - 1) / 2;
         plumb_samples_count(&s->samples, t->last_leaf, back);
         weight -= back;

@@ -25,6 +25,7 @@ typedef struct plumb_cpu_seen {
     uint64_t native_id;
     int stat_fd;
     int64_t cpu_ns;
+    double credit;       /* CPU time not yet turned into samples, in intervals */
 } plumb_cpu_seen;
 
 typedef struct plumb_sampler {
