@@ -24,29 +24,6 @@ int plumb_memread(plumb_memreader *r, uintptr_t addr, void *buf, size_t len)
     return n == (ssize_t)len ? PLUMB_OK : PLUMB_EFAULT;
 }
 
-int plumb_memread_many(plumb_memreader *r, const uintptr_t *addrs, void *const *bufs,
-                       const size_t *lens, size_t n)
-{
-    enum { BATCH = 64 };
-    struct iovec local[BATCH], remote[BATCH];
-    for (size_t start = 0; start < n; start += BATCH) {
-        size_t count = n - start < BATCH ? n - start : BATCH;
-        size_t total = 0;
-        for (size_t i = 0; i < count; i++) {
-            if (addrs[start + i] == 0)
-                return PLUMB_EFAULT;
-            local[i] = (struct iovec){.iov_base = bufs[start + i], .iov_len = lens[start + i]};
-            remote[i] = (struct iovec){.iov_base = (void *)addrs[start + i], .iov_len = lens[start + i]};
-            total += lens[start + i];
-        }
-        r->reads++;
-        ssize_t got = process_vm_readv(r->pid, local, count, remote, count, 0);
-        if (got != (ssize_t)total)
-            return PLUMB_EFAULT;
-    }
-    return PLUMB_OK;
-}
-
 void plumb_page_cache_clear(plumb_page_cache *c)
 {
     for (int i = 0; i < PLUMB_CACHE_PAGES; i++)

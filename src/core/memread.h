@@ -21,10 +21,6 @@ void plumb_memreader_init(plumb_memreader *r, pid_t pid);
  * not be read. */
 int plumb_memread(plumb_memreader *r, uintptr_t addr, void *buf, size_t len);
 
-/* Several reads in one system call; 0 only if all succeeded whole. */
-int plumb_memread_many(plumb_memreader *r, const uintptr_t *addrs, void *const *bufs,
-                       const size_t *lens, size_t n);
-
 /* A per-round cache of whole pages.  A sampling round reads a thread's
  * frames (contiguous in its data stack from 3.11), then the same few code
  * objects and names again and again: reading each page once per round turns
@@ -45,10 +41,5 @@ void plumb_page_cache_clear(plumb_page_cache *c);
 /* Like plumb_memread, through the cache (c may be NULL). */
 int plumb_memread_cached(plumb_memreader *r, plumb_page_cache *c, uintptr_t addr, void *buf,
                          size_t len);
-
-static inline int plumb_memread_ptr(plumb_memreader *r, uintptr_t addr, uintptr_t *out)
-{
-    return plumb_memread(r, addr, out, sizeof *out);
-}
 
 #endif

@@ -34,10 +34,9 @@ typedef struct ProfilerObject {
 extern PyTypeObject plumb_ProfilerType;
 extern PyTypeObject plumb_SamplerType;
 
-/* Reads the profiler's clock in ticks. */
-static inline int64_t plumb_profiler_now(ProfilerObject *self);
 int64_t plumb_profiler_external_now(ProfilerObject *self);
 
+/* Reads the profiler's clock in ticks. */
 static inline int64_t plumb_profiler_now(ProfilerObject *self)
 {
     if (self->clock == PLUMB_CLOCK_KIND_TSC)

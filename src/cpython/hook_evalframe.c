@@ -11,7 +11,6 @@
  * that began under one profiler and ends after it was removed reports to
  * nobody: the pointer is compared, never followed, once it has changed. */
 static ProfilerObject *eval_profiler;
-static _PyFrameEvalFunction previous_eval;
 
 static PyObject *plumb_eval(PyThreadState *tstate, plumb_eval_frame *frame, int throwflag)
 {
@@ -37,7 +36,6 @@ int plumb_evalframe_install(ProfilerObject *self)
     /* Another plumb profiler is using it: do not take its events away. */
     if (eval_profiler && eval_profiler != self)
         return -1;
-    previous_eval = current == plumb_eval ? _PyEval_EvalFrameDefault : current;
     Py_INCREF(self);
     Py_XSETREF(eval_profiler, self);
     plumb_set_eval_frame(plumb_eval);
@@ -48,7 +46,8 @@ void plumb_evalframe_remove(ProfilerObject *self)
 {
     if (eval_profiler != self)
         return;
-    plumb_set_eval_frame(previous_eval ? previous_eval : _PyEval_EvalFrameDefault);
+    /* Installed only over CPython's own evaluator, so that is what returns. */
+    plumb_set_eval_frame(_PyEval_EvalFrameDefault);
     eval_profiler = NULL;
     Py_DECREF(self);
 }
