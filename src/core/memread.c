@@ -48,6 +48,44 @@ static const unsigned char *cached_page(plumb_memreader *r, plumb_page_cache *c,
     return c->data[slot];
 }
 
+int plumb_memread_prefetch(plumb_memreader *r, plumb_page_cache *c, const uintptr_t *addr, size_t n,
+                           size_t len)
+{
+    struct iovec local[PLUMB_CACHE_PAGES], remote[PLUMB_CACHE_PAGES];
+    size_t slots[PLUMB_CACHE_PAGES], count = 0;
+    unsigned char claimed[PLUMB_CACHE_PAGES] = {0};
+    if (!c || len == 0)
+        return 0;
+    for (size_t i = 0; i < n && count < PLUMB_CACHE_PAGES; i++) {
+        if (addr[i] == 0 || addr[i] + len < addr[i])
+            continue;
+        uintptr_t last = (addr[i] + len - 1) & ~(uintptr_t)(PLUMB_PAGE - 1);
+        for (uintptr_t page = addr[i] & ~(uintptr_t)(PLUMB_PAGE - 1);
+             page <= last && count < PLUMB_CACHE_PAGES; page += PLUMB_PAGE) {
+            size_t slot = (page / PLUMB_PAGE) % PLUMB_CACHE_PAGES;
+            /* Cached already, or its slot is taken by another page of this
+             * batch (that page is read on demand when needed). */
+            if (c->page[slot] == page + 1 || claimed[slot])
+                continue;
+            claimed[slot] = 1;
+            c->page[slot] = 0;
+            slots[count] = slot;
+            local[count] = (struct iovec){.iov_base = c->data[slot], .iov_len = PLUMB_PAGE};
+            remote[count] = (struct iovec){.iov_base = (void *)page, .iov_len = PLUMB_PAGE};
+            count++;
+        }
+    }
+    if (count == 0)
+        return 0;
+    r->reads++;
+    ssize_t got = process_vm_readv(r->pid, local, count, remote, count, 0);
+    size_t whole = got > 0 ? (size_t)got / PLUMB_PAGE : 0;
+    for (size_t i = 0; i < whole; i++)
+        c->page[slots[i]] = (uintptr_t)remote[i].iov_base + 1;
+    c->misses += count;
+    return (int)whole;
+}
+
 int plumb_memread_cached(plumb_memreader *r, plumb_page_cache *c, uintptr_t addr, void *buf,
                          size_t len)
 {

@@ -38,6 +38,15 @@ typedef struct plumb_page_cache {
 
 void plumb_page_cache_clear(plumb_page_cache *c);
 
+/* Reads into the cache, in one system call, every page that holds a byte
+ * of [addr[i], addr[i] + len) and is not cached yet: a stack's code objects
+ * lie on pages of their own, and fetching them together costs one call
+ * instead of one per page.  Best effort: a page that cannot be read, and
+ * every page after it in the call, is left out and read (or found
+ * unreadable) on demand.  Returns the pages fetched. */
+int plumb_memread_prefetch(plumb_memreader *r, plumb_page_cache *c, const uintptr_t *addr, size_t n,
+                           size_t len);
+
 /* Like plumb_memread, through the cache (c may be NULL). */
 int plumb_memread_cached(plumb_memreader *r, plumb_page_cache *c, uintptr_t addr, void *buf,
                          size_t len);

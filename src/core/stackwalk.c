@@ -109,6 +109,9 @@ int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_vi
             if (read_frames(w, frame, scratch) < 0)
                 (*failed)++;
             else if (scratch->depth > 0) {
+                /* The visitor resolves every code object of the stack. */
+                plumb_memread_prefetch(&w->reader, w->cache, scratch->codes, scratch->depth,
+                                       (size_t)o->code_size);
                 int rc = visit(ctx, scratch);
                 if (rc < 0)
                     return rc;

@@ -178,6 +178,39 @@ static void test_unmapped_memory(void)
     plumb_sampler_free(s);
 }
 
+/* Prefetching pages in one call: an unmapped page ends the batch but costs
+ * nothing else; the pages after it are read on demand. */
+static void test_prefetch(void)
+{
+    enum { P = PLUMB_PAGE };
+    unsigned char *pages = mmap(NULL, 3 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(pages != MAP_FAILED);
+    for (int i = 0; i < 3; i++)
+        memset(pages + i * P, 'a' + i, P);
+    munmap(pages + P, P);
+    plumb_memreader r;
+    plumb_memreader_init(&r, getpid());
+    plumb_page_cache *c = malloc(sizeof *c);
+    plumb_page_cache_clear(c);
+    /* An object straddling pages 0 and 1, and one on page 2. */
+    uintptr_t addrs[] = {(uintptr_t)pages + P - 8, (uintptr_t)pages + 2 * P + 16, 0};
+    CHECK(plumb_memread_prefetch(&r, c, addrs, 3, 32) == 1);
+    CHECK(r.reads == 1);
+    unsigned char buf[8];
+    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 4, buf, sizeof buf) == PLUMB_OK);
+    CHECK(buf[0] == 'a' && r.reads == 1);            /* from the batch */
+    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 2 * P, buf, sizeof buf) == PLUMB_OK);
+    CHECK(buf[7] == 'c' && r.reads == 2);            /* on demand */
+    CHECK(plumb_memread_cached(&r, c, addrs[0], buf, sizeof buf) == PLUMB_OK);
+    CHECK(plumb_memread_cached(&r, c, addrs[0], buf, sizeof buf + 1) == PLUMB_EFAULT);
+    /* Everything cached: nothing to fetch, no call. */
+    uint64_t before = r.reads;
+    CHECK(plumb_memread_prefetch(&r, c, addrs + 1, 1, 32) == 0 && r.reads == before);
+    munmap(pages, P);
+    munmap(pages + 2 * P, P);
+    free(c);
+}
+
 /* Random bytes, with pointers that mostly point back into the arena so the
  * walk goes somewhere, and type words that sometimes match. */
 static void test_random_memory(void)
@@ -239,6 +272,7 @@ int main(void)
     test_happy_path();
     test_cycles_and_bad_objects();
     test_unmapped_memory();
+    test_prefetch();
     test_random_memory();
     return check_report("stack walker tests passed");
 }
