@@ -29,7 +29,14 @@ pyinstrument), adds py-spy and Austin (PyPI's austin-dist, which ships the
    and the share of run() it spent runnable but waiting for a CPU
    (/proc/thread-self/schedstat): on a machine with other work, it tells
    a profiler that takes the workload's CPU from one that slows its code.
-2. Sustained rate.  plumb.Sampler on a busy (recursive fib) and an idle
+2. Side by side (plumb only).  One interpreter per Python and workload
+   runs the workload --side-by-side-repeat times with no profiler and under
+   plumb.Sampler at each rate, interleaved (sampling_runner.py sidebyside),
+   so each ratio compares runs made next to each other in one process:
+   the tightest figure for the goals.  Run twice: with every CPU the
+   machine gives, and pinned to one CPU, where the sampler thread's CPU
+   comes out of the program's (a container limited to one core).
+3. Sustained rate.  plumb.Sampler on a busy (recursive fib) and an idle
    (sleeping) main thread for --sustain-seconds at each of --sustain-rates;
    the share of rounds missed (summary()["missed"] / (taken + missed)) per
    rate, and the highest rate with under 1% missed at it and every lower
@@ -530,10 +537,67 @@ def print_sustain(ver, table, kinds, rates, mode, seconds, slack_ns=0):
     return best
 
 
+def side_by_side(py, workload, rates, repeat, cpus, env):
+    """sampling_runner.py sidebyside: per rate, median elapsed / median with
+    no profiler, the median of per-repeat ratios (each run against the
+    no-profiler run of the same repeat), rounds missed, sampler CPU."""
+    r, err = run_runner([py, RUNNER, "sidebyside", workload, ",".join(str(x) for x in rates),
+                         str(repeat), cpus], env)
+    if err:
+        return {"error": err}
+    cells = r["rates"]
+    none = cells["0.0"]["times"]
+    out = {"ncpus": r["ncpus"], "none_median": statistics.median(none), "rates": {}}
+    for rate in rates:
+        c = cells[str(float(rate))]
+        rounds = c["taken"] + c["missed"]
+        out["rates"][rate] = {
+            "ratio": statistics.median(c["times"]) / statistics.median(none),
+            "paired_median": statistics.median(t / n for t, n in zip(c["times"], none)),
+            "missed_share": c["missed"] / rounds if rounds else None,
+            "sampler_cpu_share": statistics.median(c["sampler_cpu_share"]),
+            "times": c["times"]}
+    out["none_times"] = none
+    return out
+
+
+def print_side_by_side(ver, table, rates, repeat):
+    print("\nCPython %s: plumb.Sampler side by side with no profiler, one interpreter per row, "
+          "%d interleaved repeats" % (ver, repeat))
+    header = ["workload", "CPUs", "none"] + [fmt_rate(r) for r in rates]
+    rows = []
+    for (wl, cpus), cell in table.items():
+        if "error" in cell:
+            rows.append([wl, cpus, "error: %s" % cell["error"][:60]] + [""] * len(rates))
+            continue
+        row = [wl, "%s (%d)" % (cpus, cell["ncpus"]), "%.3f s" % cell["none_median"]]
+        for rate in rates:
+            c = cell["rates"][rate]
+            row.append("x%.3f (paired x%.3f; missed %.1f%%, sampler CPU %.0f%%)"
+                       % (c["ratio"], c["paired_median"], 100 * (c["missed_share"] or 0),
+                          100 * c["sampler_cpu_share"]))
+        rows.append(row)
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    for r in [header] + rows:
+        print("  " + "  ".join(str(x).ljust(w) for x, w in zip(r, widths)))
+
+
 def goal_checks(results):
     checks = {}
     for ver, res in results.items():
         c = {}
+        for (wl, cpus), cell in res.get("side_by_side", {}).items():
+            if cpus != "all" or "error" in cell:
+                continue
+            for rate, limit in GOALS.items():
+                v = cell["rates"].get(rate)
+                if v:
+                    c["%s @ %s, side by side" % (wl, fmt_rate(rate))] = {
+                        "limit": limit, "ratio": v["ratio"], "met": v["ratio"] <= limit,
+                        "paired_median": v["paired_median"],
+                        "paired_range": [min(t / n for t, n in zip(v["times"], cell["none_times"])),
+                                         max(t / n for t, n in zip(v["times"], cell["none_times"]))],
+                        "ratio_of_minimums": min(v["times"]) / min(cell["none_times"])}
         for wl, cells in res["cells"].items():
             for rate, limit in GOALS.items():
                 cell = cells.get(("plumb", rate))
@@ -618,6 +682,8 @@ def main():
                          "default: leave the system's, normally 50000 ns)")
     ap.add_argument("--no-sustain", action="store_true", help="skip the sustained-rate part")
     ap.add_argument("--no-slowdown", action="store_true", help="skip the slowdown part")
+    ap.add_argument("--side-by-side-repeat", type=int, default=None,
+                    help="repeats of the side-by-side part (default 15, --quick 5; 0 skips it)")
     ap.add_argument("--json", default=os.path.join(HERE, "sampling-results.json"))
     ap.add_argument("--quick", action="store_true", help="3 repeats, smaller problem sizes")
     args = ap.parse_args()
@@ -726,6 +792,19 @@ def main():
             covs[ver] = {rate: coverage(py, info["external"], workloads[0], rate, args.settle, env)
                          for rate in rates if any(p in EXTERNAL for p in profilers)}
 
+    sbs_repeat = args.side_by_side_repeat if args.side_by_side_repeat is not None else (
+        5 if args.quick else 15)
+    sbs_rates = [r for r in rates]
+    side = {}
+    if sbs_repeat > 0:
+        for ver, (py, info) in pythons.items():
+            if not info["tools"]["plumb"].get("available"):
+                continue
+            side[ver] = {(wl, cpus): side_by_side(py, wl, sbs_rates, sbs_repeat, cpus, env)
+                         for cpus in ("all", "one") for wl in workloads}
+            print("side-by-side runs done for %s (%.0fs elapsed)" % (ver, time.time() - started),
+                  flush=True)
+
     sustained = {}
     if not args.no_sustain:
         for ver, (py, info) in pythons.items():
@@ -748,7 +827,7 @@ def main():
         if not args.no_slowdown:
             for wl in workloads:
                 base[wl] = summarize(res[ver][wl], profilers, rates)
-        results[ver] = {"cells": res[ver], "base": base}
+        results[ver] = {"cells": res[ver], "base": base, "side_by_side": side.get(ver, {})}
         if ver in sustained:
             sustained[ver]["best"] = sustained_rate(sustained[ver]["table"], SUSTAIN_KINDS,
                                                     sustain_rates)
@@ -763,7 +842,7 @@ def main():
         "config": {"repeat": repeat, "quick": args.quick, "scale": env.get("PLUMB_BENCH_SCALE", "1"),
                    "workloads": workloads, "profilers": ["none"] + profilers, "rates": rates,
                    "settle": args.settle, "sustain_rates": sustain_rates,
-                   "sustain_seconds": sustain_seconds, "sustain_mode": args.sustain_mode,
+                   "sustain_seconds": sustain_seconds, "side_by_side_repeat": sbs_repeat, "sustain_mode": args.sustain_mode,
                    "sustain_timer_slack_ns": args.sustain_timer_slack or None,
                    "missed_limit": MISSED_LIMIT, "goals": {str(k): v for k, v in GOALS.items()},
                    "seconds": time.time() - began},
@@ -776,6 +855,8 @@ def main():
         report["pythons"][ver] = dict(
             info, slowdown=cells, baseline=results[ver]["base"],
             coverage={str(k): v for k, v in covs.get(ver, {}).items()},
+            side_by_side={"%s/%s" % k: dict(v, rates={str(r): c for r, c in v.get("rates", {}).items()})
+                          for k, v in side.get(ver, {}).items()},
             sustained=({"best": sustained[ver]["best"],
                         "loadavg_after": sustained[ver]["loadavg_after"],
                         "table": {k: {str(r): v for r, v in t.items()}
@@ -793,6 +874,8 @@ def main():
             print_tables(ver, info, res[ver], results[ver]["base"], workloads, profilers, rates)
             print_coverage(covs.get(ver), args.settle)
             print_in_process(res[ver], workloads, profilers, rates)
+        if side.get(ver):
+            print_side_by_side(ver, side[ver], sbs_rates, sbs_repeat)
         if ver in sustained:
             print_sustain(ver, sustained[ver]["table"], SUSTAIN_KINDS, sustain_rates,
                           args.sustain_mode, sustain_seconds, args.sustain_timer_slack)

@@ -2,6 +2,7 @@
 
     python sampling_runner.py time WORKLOAD PROFILER RATE SETTLE
     python sampling_runner.py sustain KIND RATE SECONDS MODE [TIMER_SLACK_NS]
+    python sampling_runner.py sidebyside WORKLOAD RATES REPEAT CPUS
 
 time: times WORKLOAD (a module of workloads/) under PROFILER at RATE Hz.
   PROFILER is "none", "plumb" (plumb.Sampler, wall mode), "plumb-cpu"
@@ -27,6 +28,17 @@ sustain: runs KIND ("busy": recursive fib, "idle": the main thread sleeping)
   TIMER_SLACK_NS, if given and not 0, is set with prctl(PR_SET_TIMERSLACK)
   before the sampler starts, so its thread inherits it (a diagnostic: the
   default slack, 50 us, delays every wake-up of the sampler).
+
+sidebyside: one interpreter times WORKLOAD's run() REPEAT times with no
+  profiler and under plumb.Sampler (wall mode) at each of RATES (comma
+  separated), interleaved, the order rotated each repeat, so that every
+  ratio compares runs made next to each other in the same process (no
+  difference of interpreter start-up, address layout or warm-up).  CPUS is
+  "all", or "one": the process is first pinned to one CPU it may use, so
+  the sampler thread's CPU is taken from the program's (a machine or
+  container with no idle core).  Prints, per rate, the elapsed times in
+  repeat order, the sampler's rounds taken and missed, and the CPU time of
+  the threads other than the main one per second of run().
 """
 import importlib
 import json
@@ -200,6 +212,42 @@ def sustain(kind, rate, seconds, mode, slack_ns=0):
                       "summary": summary}), flush=True)
 
 
+def side_by_side(workload_name, rates, repeat, cpus):
+    import plumb
+
+    if cpus == "one":
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    elif cpus != "all":
+        raise SystemExit("CPUS is all or one")
+    sys.path.insert(0, os.path.join(HERE, "workloads"))
+    workload = importlib.import_module(workload_name)
+    workload.run()   # warm-up, not timed: imports, caches, specialisation
+    order = [0.0] + rates
+    out = {str(r): {"times": [], "taken": 0, "missed": 0, "sampler_cpu_share": []}
+           for r in order}
+    for rep in range(repeat):
+        shift = rep % len(order)
+        for rate in order[shift:] + order[:shift]:
+            cell = out[str(rate)]
+            s = plumb.Sampler(rate=rate) if rate else None
+            if s:
+                s.start()
+            cpu0, main0 = time.process_time(), time.thread_time()
+            t1 = time.perf_counter()
+            workload.run()
+            t2 = time.perf_counter()
+            other = (time.process_time() - cpu0) - (time.thread_time() - main0)
+            if s:
+                s.stop()
+                summary = s.summary()
+                cell["taken"] += summary["taken"]
+                cell["missed"] += summary["missed"]
+            cell["times"].append(t2 - t1)
+            cell["sampler_cpu_share"].append(other / (t2 - t1))
+    print(json.dumps({"cpus": cpus, "ncpus": len(os.sched_getaffinity(0)), "rates": out}),
+          flush=True)
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "time":
@@ -207,6 +255,9 @@ def main():
     elif cmd == "sustain":
         sustain(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5],
                 int(sys.argv[6]) if len(sys.argv) > 6 else 0)
+    elif cmd == "sidebyside":
+        side_by_side(sys.argv[2], [float(r) for r in sys.argv[3].split(",")], int(sys.argv[4]),
+                     sys.argv[5])
     else:
         raise SystemExit(__doc__)
 

@@ -73,6 +73,7 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
     out->frame_code = (int64_t)f[FRAME + 2];
     out->frame_owner = (int64_t)f[FRAME + 5];
     out->frame_owned_by_cstack = 3;          /* FRAME_OWNED_BY_CSTACK in 3.13 */
+    out->shim_code = 0;                      /* 3.13 shims hold None, not code */
     out->object_type = (int64_t)f[PYOBJECT + 1];
     out->code_size = (int64_t)max3(f[CODE + 1], f[CODE + 2], max3(f[CODE + 5], f[PYOBJECT + 1], 0)) + 8;
     out->code_filename = (int64_t)f[CODE + 1];

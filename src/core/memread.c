@@ -24,10 +24,36 @@ int plumb_memread(plumb_memreader *r, uintptr_t addr, void *buf, size_t len)
     return n == (ssize_t)len ? PLUMB_OK : PLUMB_EFAULT;
 }
 
+static void empty(plumb_page_cache *c)
+{
+    for (int i = 0; i < PLUMB_CACHE_PAGES; i++) {
+        c->page[i] = 0;
+        c->used[i] = 0;
+    }
+    c->norder = 0;
+}
+
 void plumb_page_cache_clear(plumb_page_cache *c)
 {
-    for (int i = 0; i < PLUMB_CACHE_PAGES; i++)
-        c->page[i] = 0;
+    empty(c);
+}
+
+void plumb_page_cache_begin_round(plumb_memreader *r, plumb_page_cache *c)
+{
+    uintptr_t last[PLUMB_CACHE_PAGES];
+    uint32_t n = c->norder;
+    memcpy(last, c->order, n * sizeof *last);
+    empty(c);
+    plumb_memread_prefetch(r, c, last, n, PLUMB_PAGE);
+}
+
+static void note_use(plumb_page_cache *c, size_t slot, uintptr_t page)
+{
+    if (c->used[slot])
+        return;
+    c->used[slot] = 1;
+    if (c->norder < PLUMB_CACHE_PAGES)
+        c->order[c->norder++] = page;
 }
 
 /* One page, from the cache or read whole.  A page is mapped or not as a
@@ -37,14 +63,18 @@ static const unsigned char *cached_page(plumb_memreader *r, plumb_page_cache *c,
     size_t slot = (page / PLUMB_PAGE) % PLUMB_CACHE_PAGES;
     if (c->page[slot] == page + 1) {
         c->hits++;
+        note_use(c, slot, page);
         return c->data[slot];
     }
     c->misses++;
+    /* The slot's page is replaced: it no longer counts as used. */
+    c->used[slot] = 0;
     if (plumb_memread(r, page, c->data[slot], PLUMB_PAGE) < 0) {
         c->page[slot] = 0;
         return NULL;
     }
     c->page[slot] = page + 1;
+    note_use(c, slot, page);
     return c->data[slot];
 }
 
@@ -69,6 +99,7 @@ int plumb_memread_prefetch(plumb_memreader *r, plumb_page_cache *c, const uintpt
                 continue;
             claimed[slot] = 1;
             c->page[slot] = 0;
+            c->used[slot] = 0;
             slots[count] = slot;
             local[count] = (struct iovec){.iov_base = c->data[slot], .iov_len = PLUMB_PAGE};
             remote[count] = (struct iovec){.iov_base = (void *)page, .iov_len = PLUMB_PAGE};

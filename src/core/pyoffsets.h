@@ -53,6 +53,10 @@ typedef struct plumb_py_offsets {
 
     uintptr_t code_type;             /* &PyCode_Type, to validate what is read */
     uintptr_t unicode_type;          /* &PyUnicode_Type */
+    /* 3.12: the code object of C-stack shim frames (the interpreter's
+     * trampoline); 0 where shims have none.  A frame holding it but not
+     * marked as a shim is C-stack memory already reused: a torn read. */
+    uintptr_t shim_code;
 } plumb_py_offsets;
 
 /* 0 if every offset lies inside the bytes the walker reads of its

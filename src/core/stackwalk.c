@@ -54,13 +54,24 @@ static uintptr_t innermost_frame(plumb_walker *w, const unsigned char *tstate)
     return frame;
 }
 
-/* Reads one thread's frames into stack; 0 or PLUMB_EFAULT. */
+/* Reads one thread's frames into stack: 0, or PLUMB_EFAULT if a read
+ * failed or what was read cannot be one moment's stack.  The thread runs on
+ * while the walk reads its frames, and from 3.11 the frames it has popped
+ * are overwritten at once (entry and shim frames live on the C stack,
+ * whose memory is reused by every C call): a frame pointer read a few
+ * microseconds before the frame can lead into reused memory.  Such a walk
+ * most often loops (a spilled pointer to a newer frame), so a frame seen
+ * twice (Brent's cycle test: constant space, found within twice the
+ * cycle's reach) marks the read as torn, as does a frame whose code is the
+ * shim's code but which is no longer marked a shim. */
 static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
 {
     const plumb_py_offsets *o = &w->off;
     unsigned char buf[PLUMB_MAX_STRUCT];
     stack->depth = 0;
     stack->truncated = 0;
+    uintptr_t saved = frame;
+    uint32_t power = 1, since_saved = 0;
     /* Bounded: a cycle in a torn read ends here too. */
     for (uint32_t steps = 0; frame; steps++) {
         if (steps >= 4 * PLUMB_MAX_SAMPLE_DEPTH) {
@@ -72,6 +83,8 @@ static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
         int shim = o->frame_owner >= 0 && o->frame_owned_by_cstack >= 0
                    && buf[o->frame_owner] == (unsigned char)o->frame_owned_by_cstack;
         uintptr_t code = field_ptr(buf, o->frame_code);
+        if (!shim && code && code == o->shim_code)
+            return PLUMB_EFAULT;
         if (!shim && code) {
             if (stack->depth == PLUMB_MAX_SAMPLE_DEPTH) {
                 stack->truncated = 1;
@@ -80,42 +93,91 @@ static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
             stack->codes[stack->depth++] = code;
         }
         frame = field_ptr(buf, o->frame_previous);
+        if (frame == saved)
+            return PLUMB_EFAULT;
+        if (++since_saved == power) {
+            saved = frame;
+            power *= 2;
+            since_saved = 0;
+        }
     }
     return PLUMB_OK;
+}
+
+/* Whether every frame's code is a code object: anything else is memory
+ * reused under the walk (or 3.13's shim, whose None is left out above). */
+static int codes_are_code(plumb_walker *w, const plumb_raw_stack *stack)
+{
+    const plumb_py_offsets *o = &w->off;
+    /* One call for the pages of every code object; the visitor reads them
+     * again to resolve names, from the cache. */
+    plumb_memread_prefetch(&w->reader, w->cache, stack->codes, stack->depth, (size_t)o->code_size);
+    for (uint32_t i = 0; i < stack->depth; i++) {
+        uintptr_t type;
+        if (plumb_memread_cached(&w->reader, w->cache, stack->codes[i] + (uintptr_t)o->object_type,
+                                 &type, sizeof type) < 0 || type != o->code_type)
+            return PLUMB_EFAULT;
+    }
+    return PLUMB_OK;
+}
+
+/* One thread's stack, read afresh up to PLUMB_TORN_RETRIES more times when
+ * a read is torn: each attempt empties the page cache and starts again from
+ * the thread state, so a failure says the thread moved too fast every
+ * time, not once.  Sets *next to the next thread state.  0 or
+ * PLUMB_EFAULT; *tstate_ok is 0 if the thread state itself was
+ * unreadable (the thread list moved). */
+static int read_thread(plumb_walker *w, uintptr_t t, plumb_raw_stack *stack, uintptr_t *next,
+                       int *tstate_ok)
+{
+    const plumb_py_offsets *o = &w->off;
+    unsigned char tstate[PLUMB_MAX_STRUCT];
+    int rc = PLUMB_OK;
+    for (int attempt = 0;; attempt++) {
+        if (attempt > 0) {
+            w->retries++;
+            plumb_page_cache_begin_round(&w->reader, w->cache);
+        }
+        *tstate_ok = plumb_memread_cached(&w->reader, w->cache, t, tstate, (size_t)o->tstate_size) == 0;
+        if (!*tstate_ok)
+            return PLUMB_EFAULT;
+        *next = field_ptr(tstate, o->tstate_next);
+        stack->thread_id = field_ptr(tstate, o->tstate_thread_id);
+        stack->native_id = o->tstate_native_thread_id >= 0
+                               ? field_ptr(tstate, o->tstate_native_thread_id) : 0;
+        stack->depth = 0;
+        uintptr_t frame = innermost_frame(w, tstate);
+        if (!frame)
+            return PLUMB_OK;
+        rc = read_frames(w, frame, stack);
+        if (rc == PLUMB_OK)
+            rc = codes_are_code(w, stack);
+        if (rc == PLUMB_OK || attempt == PLUMB_TORN_RETRIES || !w->cache)
+            return rc;
+    }
 }
 
 int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_visitor visit,
                        void *ctx, uint64_t *failed)
 {
     const plumb_py_offsets *o = &w->off;
-    unsigned char tstate[PLUMB_MAX_STRUCT];
     uintptr_t t = 0;
     if (w->cache)
-        plumb_page_cache_clear(w->cache);   /* a new round reads memory afresh */
+        plumb_page_cache_begin_round(&w->reader, w->cache);   /* memory read afresh */
     if (plumb_memread_cached(&w->reader, w->cache, w->interp + (uintptr_t)o->interp_threads_head,
                              &t, sizeof t) < 0)
         return PLUMB_EFAULT;
     for (int n = 0; t && n < PLUMB_MAX_THREADS; n++) {
-        if (plumb_memread_cached(&w->reader, w->cache, t, tstate, (size_t)o->tstate_size) < 0) {
+        uintptr_t next = 0;
+        int tstate_ok;
+        if (read_thread(w, t, scratch, &next, &tstate_ok) < 0) {
             (*failed)++;
-            return PLUMB_OK;   /* the list moved under us: the rest waits for the next round */
-        }
-        uintptr_t next = field_ptr(tstate, o->tstate_next);
-        scratch->thread_id = field_ptr(tstate, o->tstate_thread_id);
-        scratch->native_id = o->tstate_native_thread_id >= 0
-                                 ? field_ptr(tstate, o->tstate_native_thread_id) : 0;
-        uintptr_t frame = innermost_frame(w, tstate);
-        if (frame) {
-            if (read_frames(w, frame, scratch) < 0)
-                (*failed)++;
-            else if (scratch->depth > 0) {
-                /* The visitor resolves every code object of the stack. */
-                plumb_memread_prefetch(&w->reader, w->cache, scratch->codes, scratch->depth,
-                                       (size_t)o->code_size);
-                int rc = visit(ctx, scratch);
-                if (rc < 0)
-                    return rc;
-            }
+            if (!tstate_ok)
+                return PLUMB_OK;   /* the list moved under us: the rest waits for the next round */
+        } else if (scratch->depth > 0) {
+            int rc = visit(ctx, scratch);
+            if (rc < 0)
+                return rc;
         }
         t = next;
     }

@@ -16,6 +16,7 @@
 
 #define PLUMB_MAX_THREADS 4096
 #define PLUMB_MAX_NAME 1024   /* bytes of a function or file name kept */
+#define PLUMB_TORN_RETRIES 2  /* more reads of a stack found torn */
 
 /* One thread's stack as read: code object addresses, innermost first. */
 typedef struct plumb_raw_stack {
@@ -40,6 +41,7 @@ typedef struct plumb_walker {
     plumb_code_entry *codes;
     uint32_t ncodes, codes_capacity;
     plumb_page_cache *cache;          /* per round; NULL reads directly */
+    uint64_t retries;                 /* stacks read again after a torn read */
     char name_text[PLUMB_MAX_NAME * 4 + 8];   /* scratch for resolve */
     char file_text[PLUMB_MAX_NAME * 4 + 8];
 } plumb_walker;
@@ -48,7 +50,8 @@ int plumb_walker_init(plumb_walker *w, int pid, const plumb_py_offsets *off, uin
 void plumb_walker_free(plumb_walker *w);
 
 /* Calls visit for each thread state with a Python stack.  A thread whose
- * stack cannot be read is counted in *failed and skipped.  Returns 0, or
+ * stack cannot be read, or reads as no one moment's stack after
+ * PLUMB_TORN_RETRIES more tries, is counted in *failed and skipped.  Returns 0, or
  * PLUMB_EFAULT if the thread list itself could not be read. */
 typedef int (*plumb_stack_visitor)(void *ctx, plumb_raw_stack *stack);
 int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_visitor visit,

@@ -46,6 +46,7 @@ static void common(plumb_py_offsets *o)
     o->tstate_native_thread_id = -1;
     o->frame_owner = -1;
     o->frame_owned_by_cstack = -1;
+    o->shim_code = 0;
 }
 
 #define MAX3(a, b, c) ((a) > (b) ? ((a) > (c) ? (a) : (c)) : ((b) > (c) ? (b) : (c)))
@@ -94,6 +95,7 @@ int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp)
     o->frame_size = MAX3(o->frame_previous, o->frame_code, o->frame_owner) + 8;
 #if PY_VERSION_HEX >= 0x030C0000
     o->frame_owned_by_cstack = FRAME_OWNED_BY_CSTACK;
+    o->shim_code = (uintptr_t)((PyInterpreterState *)*interp)->interpreter_trampoline;
 #endif
 #endif
     o->tstate_size = MAX3(o->tstate_next, o->tstate_thread_id,

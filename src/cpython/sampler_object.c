@@ -223,13 +223,14 @@ static PyObject *sampler_summary(SamplerObject *self, PyObject *Py_UNUSED(ignore
     const plumb_sampler *z = &self->sampler;
     const plumb_samples *s = &z->samples;
     double elapsed = z->stopped_ns > z->started_ns ? (z->stopped_ns - z->started_ns) / 1e9 : 0.0;
-    return Py_BuildValue("{sKsKsKsKsdsdsssIsdsIsIsK}", "taken", (unsigned long long)s->taken,
+    return Py_BuildValue("{sKsKsKsKsdsdsssIsdsIsIsKsK}", "taken", (unsigned long long)s->taken,
                          "missed", (unsigned long long)s->missed, "failed",
                          (unsigned long long)s->failed, "truncated",
                          (unsigned long long)s->truncated, "interval", s->interval, "rate",
                          1.0 / s->interval, "mode", s->cpu_mode ? "cpu" : "wall", "threads",
                          s->nthreads, "elapsed", elapsed, "nodes", s->nnodes, "functions",
-                         s->names.nfuncs, "reads", (unsigned long long)z->walker.reader.reads);
+                         s->names.nfuncs, "reads", (unsigned long long)z->walker.reader.reads,
+                         "retried", (unsigned long long)z->walker.retries);
 }
 
 typedef int (*stream_writer)(SamplerObject *self, FILE *out, const char *cmd);

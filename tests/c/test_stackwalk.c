@@ -129,24 +129,42 @@ static void test_happy_path(void)
     plumb_sampler_free(s);
 }
 
+/* What a walk racing the thread can read: cycles and frames whose code is
+ * not code are torn reads, tried again and then counted as failed, never
+ * recorded as a stack. */
 static void test_cycles_and_bad_objects(void)
 {
     build_happy();
     frames[2].previous = (uintptr_t)&frames[0];              /* a cycle */
     plumb_sampler *s = new_sampler();
     CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
-    CHECK(s->samples.truncated == 1);
+    CHECK(s->samples.failed == 1 && total_samples(&s->samples) == 0);
+    CHECK(s->walker.retries == PLUMB_TORN_RETRIES);
+    plumb_sampler_free(s);
+
+    build_happy();
+    frames[2].previous = (uintptr_t)&frames[2];              /* a frame its own parent */
+    s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.failed == 1 && total_samples(&s->samples) == 0);
     plumb_sampler_free(s);
 
     build_happy();
     codes[1].type = (uintptr_t)&str_type;                    /* not a code object */
+    s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.failed == 1 && total_samples(&s->samples) == 0);
+    plumb_sampler_free(s);
+
+    build_happy();
     names_s[0].length = 1 << 30;                             /* absurd: cut, not read */
     names_s[2].state = 0;                                    /* not compact: refused */
     s = new_sampler();
     CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
-    CHECK(total_samples(&s->samples) == 1);                  /* only the leaf survives */
-    CHECK(s->samples.names.nfuncs == 1);
-    CHECK(strlen(s->samples.names.funcs[0].name) <= PLUMB_MAX_NAME);
+    CHECK(total_samples(&s->samples) == 1 && s->samples.failed == 0);
+    CHECK(s->samples.names.nfuncs == 2);                     /* outer's frame left out */
+    for (uint32_t i = 0; i < s->samples.names.nfuncs; i++)
+        CHECK(strlen(s->samples.names.funcs[i].name) <= PLUMB_MAX_NAME);
     plumb_sampler_free(s);
 
     build_happy();
@@ -206,6 +224,18 @@ static void test_prefetch(void)
     /* Everything cached: nothing to fetch, no call. */
     uint64_t before = r.reads;
     CHECK(plumb_memread_prefetch(&r, c, addrs + 1, 1, 32) == 0 && r.reads == before);
+    /* A new round fetches the pages the last one used (pages 0 and 2), in
+     * one call, and sees their current contents. */
+    pages[5] = 'x';
+    plumb_page_cache_begin_round(&r, c);
+    CHECK(r.reads == before + 1);
+    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 2 * P + 9, buf, 1) == PLUMB_OK && buf[0] == 'c');
+    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 5, buf, 1) == PLUMB_OK && buf[0] == 'x');
+    CHECK(r.reads == before + 1);
+    /* A round that used nothing leaves nothing to fetch. */
+    plumb_page_cache_begin_round(&r, c);
+    plumb_page_cache_begin_round(&r, c);
+    CHECK(r.reads == before + 2);
     munmap(pages, P);
     munmap(pages + 2 * P, P);
     free(c);
