@@ -14,35 +14,36 @@ import sys
 
 from time import perf_counter, thread_time
 
+from alternate import alternate
 
-class Vec:
-    __slots__ = ("x", "y")
 
-    def __init__(self, x, y):
-        self.x = x
-        self.y = y
+class Money:
+    """An amount and a rank: the operators are Python methods that C calls."""
+
+    def __init__(self, amount, rank):
+        self.amount, self.rank = amount, rank
 
     def __add__(self, other):
-        return Vec(self.x + other.x, self.y + other.y)
+        return Money(self.amount + other.amount, max(self.rank, other.rank))
 
     def __lt__(self, other):
-        return self.x < other.x
+        return self.amount < other.amount
 
 
-def weight(v):
-    return v.y
+def weight(m):
+    return m.rank
 
 
 def call_heavy(seconds):
     wall0, cpu0 = perf_counter(), thread_time()
     end = wall0 + seconds
-    v = Vec(0, 1)
-    step = Vec(1, 1)
+    total = Money(0, 1)
+    cent = Money(1, 1)
     while perf_counter() < end:
         for _ in range(20):
-            v = v + step
-        sorted([Vec(3, 1), Vec(1, 2), Vec(2, 3)])
-        max([v, step], key=weight)
+            total = total + cent
+        sorted([Money(3, 1), Money(1, 2), Money(2, 3)])
+        max([total, cent], key=weight)
     return perf_counter() - wall0, thread_time() - cpu0
 
 
@@ -56,15 +57,7 @@ def loop_only(seconds):
 
 
 def main(duration):
-    totals = {"call_heavy": [0.0, 0.0], "loop_only": [0.0, 0.0]}
-    deadline = perf_counter() + duration
-    while perf_counter() < deadline:
-        for name, work, seconds in (("call_heavy", call_heavy, 0.003),
-                                    ("loop_only", loop_only, 0.007)):
-            wall, cpu = work(seconds)
-            totals[name][0] += wall
-            totals[name][1] += cpu
-    return {name: {"wall": wall, "cpu": cpu} for name, (wall, cpu) in totals.items()}
+    return alternate((("call_heavy", call_heavy, 0.003), ("loop_only", loop_only, 0.007)), duration)
 
 
 if __name__ == "__main__":

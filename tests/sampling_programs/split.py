@@ -13,6 +13,8 @@ import time
 
 from time import perf_counter, thread_time
 
+from alternate import alternate
+
 
 def twenty(seconds):
     wall0, cpu0 = perf_counter(), thread_time()
@@ -31,14 +33,7 @@ def eighty(seconds):
 
 
 def main(duration):
-    totals = {"twenty": [0.0, 0.0], "eighty": [0.0, 0.0]}
-    deadline = perf_counter() + duration
-    while perf_counter() < deadline:
-        for name, work, seconds in (("twenty", twenty, 0.002), ("eighty", eighty, 0.008)):
-            wall, cpu = work(seconds)
-            totals[name][0] += wall
-            totals[name][1] += cpu
-    return {name: {"wall": wall, "cpu": cpu} for name, (wall, cpu) in totals.items()}
+    return alternate((("twenty", twenty, 0.002), ("eighty", eighty, 0.008)), duration)
 
 
 if __name__ == "__main__":
