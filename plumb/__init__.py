@@ -8,7 +8,10 @@
     @plumb.profile(sort="tottime", limit=20)
     def critical(): ...
 
-Command line: `plumb run [-o FILE] [-s SORT] [-n LIMIT] script.py args...`.
+    plumb.Stats("a.prof", "b.prof").sort_stats("cumulative").print_stats(20)
+
+Command line: `plumb run`, `plumb sample`, `plumb stats`, `plumb merge`
+(`plumb --help`).
 """
 import os as _os
 
@@ -17,10 +20,11 @@ from .decorator import profile
 from .formats import format_for_path
 from .profile import Profile, run, runctx
 from .sampler import Sampler
+from .stats import Stats, StatsFileError
 
 __version__ = "0.1.0"
 
 # plumb's own frames (plumb run's wrappers, Profile.__exit__) stay out of
 # the profiles it takes.
 _plumb._set_own_dir(_os.path.dirname(_os.path.abspath(__file__)))
-__all__ = ["Profile", "Sampler", "profile", "run", "runctx", "format_for_path", "__version__"]
+__all__ = ["Profile", "Sampler", "Stats", "StatsFileError", "profile", "run", "runctx", "format_for_path", "__version__"]

@@ -4,11 +4,16 @@
               (SCRIPT | -m MODULE) [ARGS...]
     plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE]
               [--format F] (SCRIPT | -m MODULE) [ARGS...]
+    plumb stats FILE... [-s SORT] [-n LIMIT] [--filter REGEX] [--callers REGEX]
+              [--callees REGEX] [--strip-dirs] [--reverse] | -i [FILE...]
+    plumb merge FILE... -o OUT [--format F] | --by-path DIR [--keep]
+    plumb diff BEFORE AFTER [-s SORT] [-n LIMIT]
 
 runs a program as `python` would (same sys.argv, __main__, sys.path[0],
 exit status) with every thread profiled, and prints or writes the profile
 when the program ends however it ends: normally, by an exception, sys.exit,
-Ctrl-C or SIGTERM.  Usage errors exit with status 2 and one line."""
+Ctrl-C or SIGTERM.  `stats`, `merge` and `diff` read profiles (analysis.py).  Usage
+errors, and files that cannot be read, exit with status 2 and one line."""
 import argparse
 import os
 import sys
@@ -130,7 +135,63 @@ def build_parser():
                              ".speedscope.json, .callgrind, .txt; pstats otherwise)")
     sample.add_argument("-m", dest="module", metavar="MODULE",
                         help="run library module MODULE as a script, as python -m does")
+
+    stats = commands.add_parser(
+        "stats", help="print profiles (pstats' tables: stats, callers, callees)",
+        description="Print one profile, or several added together, as pstats prints them.",
+        usage="plumb stats FILE... [-s SORT] [-n LIMIT] [--filter REGEX] [--callers REGEX] "
+              "[--callees REGEX] [--strip-dirs] [--reverse] | plumb stats -i [FILE...]")
+    stats.error = parser.error
+    stats.add_argument("files", nargs="*", metavar="FILE")
+    stats.add_argument("-s", "--sort", type=sort_key, action="append",
+                       help="sort by this pstats key; repeat for ties (default: cumulative)")
+    stats.add_argument("-n", "--limit", type=row_limit, default=None,
+                       help="print at most LIMIT rows (or a fraction, e.g. 0.1)")
+    stats.add_argument("--filter", metavar="REGEX",
+                       help="only functions whose file:line(name) matches REGEX")
+    stats.add_argument("--callers", metavar="REGEX",
+                       help="print who calls the functions matching REGEX ('.' for all)")
+    stats.add_argument("--callees", metavar="REGEX",
+                       help="print whom the functions matching REGEX call ('.' for all)")
+    stats.add_argument("--strip-dirs", action="store_true",
+                       help="drop directories from file names (functions may merge)")
+    stats.add_argument("--reverse", action="store_true", help="reverse the sort order")
+    stats.add_argument("-i", "--interactive", action="store_true",
+                       help="browse interactively, as python -m pstats")
+
+    merge = commands.add_parser(
+        "merge", help="add profiles together into one file",
+        description="Add profiles as pstats.Stats.add does (call counts, times and callers "
+                    "summed), or gather a directory of per-request profiles by path.",
+        usage="plumb merge FILE... -o OUT [--format pstats|callgrind] | "
+              "plumb merge --by-path DIR [--keep]")
+    merge.error = parser.error
+    merge.add_argument("files", nargs="*", metavar="FILE")
+    merge.add_argument("-o", "--outfile", metavar="OUT", help="the merged profile")
+    merge.add_argument("--format", choices=FORMATS,
+                       help="output format (default: from OUT's name; pstats otherwise)")
+    merge.add_argument("--by-path", metavar="DIR",
+                       help="merge DIR's {path}.{duration}ms.{time}.prof files into one "
+                            "<path>.agg.prof per path")
+    merge.add_argument("--keep", action="store_true",
+                       help="with --by-path: keep the per-request files")
+
+    diff = commands.add_parser(
+        "diff", help="compare two profiles, function by function",
+        description="Per-function change in calls, own time and cumulative time between "
+                    "BEFORE and AFTER, largest change first.",
+        usage="plumb diff BEFORE AFTER [-s SORT] [-n LIMIT]")
+    diff.error = parser.error
+    diff.add_argument("before", metavar="BEFORE")
+    diff.add_argument("after", metavar="AFTER")
+    diff.add_argument("-s", "--sort", default=None,
+                      help="the change to sort by: cumulative (default), tottime, calls, pcalls")
+    diff.add_argument("-n", "--limit", type=row_limit, default=None,
+                      help="print at most LIMIT rows (or a fraction, e.g. 0.1)")
     return parser
+
+
+ANALYSIS_COMMANDS = ("stats", "merge", "diff")
 
 
 # Options of `plumb run` that take a value: everything up to the program
@@ -174,6 +235,24 @@ def check_writable(path):
         os.unlink(path)
 
 
+def analyse(options):
+    from . import analysis
+
+    if options.command == "stats" and not options.files and not options.interactive:
+        raise UsageError("stats: no profile given (plumb stats FILE...)")
+    try:
+        return getattr(analysis, options.command + "_command")(options)
+    except analysis.CommandError as exc:
+        return fail(f"{options.command}: {exc}")
+    except BrokenPipeError:
+        # `plumb stats big.prof | head`: the reader left; that is not an error.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
@@ -182,6 +261,8 @@ def main(argv=None):
             parser.print_help()
             return 0 if argv else USAGE_ERROR
         command = argv[0]
+        if command in ANALYSIS_COMMANDS:
+            return analyse(parser.parse_args(argv))
         if command not in ("run", "sample"):   # --version, or an unknown command
             parser.parse_args(argv)   # reports the unknown command
         own, program = split_program(argv[1:])

@@ -9,6 +9,7 @@ const char *plumb_strerror(int code)
     case PLUMB_EINVAL: return "invalid argument";
     case PLUMB_ELIMIT: return "limit reached";
     case PLUMB_EFAULT: return "unreadable or invalid memory";
+    case PLUMB_EFORMAT: return "not a valid file of its format";
     }
     return "unknown error";
 }

@@ -11,7 +11,15 @@ enum plumb_error {
     PLUMB_EINVAL = -3,   /* an argument or the state does not allow this */
     PLUMB_ELIMIT = -4,   /* a fixed bound (table size, depth) was reached */
     PLUMB_EFAULT = -5,   /* memory that could not be read, or read as nonsense */
+    PLUMB_EFORMAT = -6,  /* a file that is not what it should be; a plumb_read_error says why */
 };
+
+/* Why a file could not be read: one line naming what is wrong and where
+ * (a byte offset or a line number), filled by the readers with
+ * PLUMB_EFORMAT. */
+typedef struct plumb_read_error {
+    char message[200];
+} plumb_read_error;
 
 /* A short English description of a code, for error messages. */
 const char *plumb_strerror(int code);

@@ -10,41 +10,54 @@ static void write_label(FILE *out, const plumb_func *f)
     plumb_marshal_str(out, f->name);
 }
 
-int plumb_write_pstats(const plumb_profile *p, FILE *out)
+static void write_counts(FILE *out, int64_t first, int64_t second, const plumb_stat_counts *c)
+{
+    plumb_marshal_int(out, first);
+    plumb_marshal_int(out, second);
+    plumb_marshal_float(out, c->own);
+    plumb_marshal_float(out, c->total);
+}
+
+int plumb_write_stats_pstats(const plumb_stats *st, FILE *out)
 {
     plumb_edge_index callers;
-    int rc = plumb_edge_index_by_callee(p, &callers);
+    int rc = plumb_stats_edges_by(st, 1, &callers);
     if (rc < 0)
         return rc;
-    double seconds = 1.0 / p->ticks_per_second;
+    const plumb_func *funcs = st->names.funcs;
     plumb_marshal_dict_begin(out);
-    for (uint32_t f = 0; f < p->nfuncs; f++) {
-        const plumb_counts *c = &p->func_counts[f];
-        if (c->calls == 0)
-            continue;
-        write_label(out, &p->funcs[f]);
+    for (uint32_t i = 0; i < st->norder; i++) {
+        uint32_t f = st->order[i];
+        const plumb_stat_counts *c = &st->funcs[f];
+        write_label(out, &funcs[f]);
         /* (primitive calls, calls, own time, total time, callers) */
         plumb_marshal_tuple(out, 5);
-        plumb_marshal_int(out, (int64_t)(c->calls - c->recursive_calls));
-        plumb_marshal_int(out, (int64_t)c->calls);
-        plumb_marshal_float(out, (double)c->own * seconds);
-        plumb_marshal_float(out, (double)c->total * seconds);
+        write_counts(out, c->prim_calls, c->calls, c);
         plumb_marshal_dict_begin(out);
-        for (uint32_t i = callers.first[f]; i < callers.first[f + 1]; i++) {
-            const plumb_edge *e = &p->edges[callers.edges[i]];
-            if (e->counts.calls == 0)
+        for (uint32_t k = callers.first[f]; k < callers.first[f + 1]; k++) {
+            const plumb_stat_edge *e = &st->edges[callers.edges[k]];
+            write_label(out, &funcs[e->caller]);
+            if (e->count_only) {
+                plumb_marshal_int(out, e->counts.calls);   /* as the profile module */
                 continue;
-            write_label(out, &p->funcs[e->caller]);
+            }
             /* Caller values put all calls first: (calls, primitive, own, total). */
             plumb_marshal_tuple(out, 4);
-            plumb_marshal_int(out, (int64_t)e->counts.calls);
-            plumb_marshal_int(out, (int64_t)(e->counts.calls - e->counts.recursive_calls));
-            plumb_marshal_float(out, (double)e->counts.own * seconds);
-            plumb_marshal_float(out, (double)e->counts.total * seconds);
+            write_counts(out, e->counts.calls, e->counts.prim_calls, &e->counts);
         }
         plumb_marshal_dict_end(out);
     }
     plumb_marshal_dict_end(out);
     plumb_edge_index_free(&callers);
     return ferror(out) ? PLUMB_EIO : PLUMB_OK;
+}
+
+int plumb_write_pstats(const plumb_profile *p, FILE *out)
+{
+    plumb_stats st;
+    int rc = plumb_stats_from_profile(&st, p);
+    if (rc == PLUMB_OK)
+        rc = plumb_write_stats_pstats(&st, out);
+    plumb_stats_free(&st);
+    return rc;
 }

@@ -6,9 +6,11 @@
 #include <stdio.h>
 
 #include "profile.h"
+#include "stats.h"
 
 /* A pstats file, as cProfile's dump_stats writes it. */
 int plumb_write_pstats(const plumb_profile *p, FILE *out);
+int plumb_write_stats_pstats(const plumb_stats *st, FILE *out);
 
 typedef struct plumb_callgrind_info {
     const char *creator;   /* e.g. "plumb 0.1.0" */
@@ -18,6 +20,7 @@ typedef struct plumb_callgrind_info {
 
 /* A Callgrind Format file with nanoseconds as its one event. */
 int plumb_write_callgrind(const plumb_profile *p, FILE *out, const plumb_callgrind_info *info);
+int plumb_write_stats_callgrind(const plumb_stats *st, FILE *out, const plumb_callgrind_info *info);
 
 /* Function and edge indices grouped by one end of each edge, for writers
  * that list a function's callers or callees.  first[f]..first[f+1] indexes
@@ -28,7 +31,8 @@ typedef struct plumb_edge_index {
 } plumb_edge_index;
 
 int plumb_edge_index_by_callee(const plumb_profile *p, plumb_edge_index *ix);
-int plumb_edge_index_by_caller(const plumb_profile *p, plumb_edge_index *ix);
+/* By callee (a function's callers) if by_callee, else by caller. */
+int plumb_stats_edges_by(const plumb_stats *st, int by_callee, plumb_edge_index *ix);
 void plumb_edge_index_free(plumb_edge_index *ix);
 
 #endif

@@ -33,6 +33,7 @@ typedef struct ProfilerObject {
 
 extern PyTypeObject plumb_ProfilerType;
 extern PyTypeObject plumb_SamplerType;
+extern PyTypeObject plumb_StatsType;
 
 int64_t plumb_profiler_external_now(ProfilerObject *self);
 

@@ -48,15 +48,17 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC PyInit__plumb(void)
 {
     if (PyType_Ready(&plumb_ProfilerType) < 0 || PyType_Ready(&plumb_SamplerType) < 0
-        || plumb_version_layer_check() < 0)
+        || PyType_Ready(&plumb_StatsType) < 0 || plumb_version_layer_check() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
         return NULL;
     Py_INCREF(&plumb_ProfilerType);
     Py_INCREF(&plumb_SamplerType);
+    Py_INCREF(&plumb_StatsType);
     if (PyModule_AddObject(m, "Profiler", (PyObject *)&plumb_ProfilerType) < 0
         || PyModule_AddObject(m, "Sampler", (PyObject *)&plumb_SamplerType) < 0
+        || PyModule_AddObject(m, "Stats", (PyObject *)&plumb_StatsType) < 0
         || plumb_module_add_hook_functions(m) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -162,7 +162,9 @@ static void test_cycles_and_bad_objects(void)
     s = new_sampler();
     CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
     CHECK(total_samples(&s->samples) == 1 && s->samples.failed == 0);
-    CHECK(s->samples.names.nfuncs == 2);                     /* outer's frame left out */
+    /* outer's frame is left out; leaf's name is read up to the cut, from
+     * whatever lies after it (or left out if that is unmapped). */
+    CHECK(s->samples.names.nfuncs >= 1 && s->samples.names.nfuncs <= 2);
     for (uint32_t i = 0; i < s->samples.names.nfuncs; i++)
         CHECK(strlen(s->samples.names.funcs[i].name) <= PLUMB_MAX_NAME);
     plumb_sampler_free(s);

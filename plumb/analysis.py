@@ -1,0 +1,152 @@
+"""`plumb stats`, `plumb merge` and `plumb diff`: reading, combining and printing
+function-level profiles (pstats files from plumb, cProfile, profile, yappi).
+
+Every file is read by plumb's C reader; a file that is not a readable
+profile stops the command with one line naming it and exit status 2, and
+nothing is written from a merge that lost a file."""
+import os
+import re
+import sys
+
+from .stats import Stats, StatsFileError
+
+USAGE_ERROR = 2
+
+
+class CommandError(Exception):
+    """One line for stderr, exit status 2."""
+
+
+def _regex(text):
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise CommandError(f"not a regular expression: {text!r} ({exc})") from None
+    return text
+
+
+def load(paths, stream=None):
+    try:
+        return Stats(*paths, stream=stream)
+    except StatsFileError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def stats_command(options):
+    """print_stats, print_callers and print_callees, as pstats prints them."""
+    if options.interactive:
+        from .browser import browse
+
+        return browse(options.files, options)
+    stats = load(options.files)
+    if options.strip_dirs:
+        stats.strip_dirs()
+    stats.sort_stats(*(options.sort or ["cumulative"]))
+    if options.reverse:
+        stats.reverse_order()
+    amounts = []
+    if options.filter:
+        amounts.append(_regex(options.filter))
+    limit = [options.limit] if options.limit is not None else []
+    if options.callers is None and options.callees is None:
+        stats.print_stats(*amounts, *limit)
+    if options.callers is not None:
+        stats.print_callers(*amounts, _regex(options.callers), *limit)
+    if options.callees is not None:
+        stats.print_callees(*amounts, _regex(options.callees), *limit)
+    return 0
+
+
+def diff_command(options):
+    from .diff import print_diff, sort_key
+
+    try:
+        key = sort_key(options.sort or "cumulative")
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    before = load([options.before]).stats
+    after = load([options.after]).stats
+    return print_diff(before, after, (options.before, options.after), key, options.limit)
+
+
+# runprofileserver's per-request names: {path}.{duration}ms.{time}.prof
+REQUEST_FILE = re.compile(r"^(?P<group>.+)\.(?P<duration>\d+)ms\.(?P<time>\d+)\.prof$")
+AGGREGATE_SUFFIX = ".agg.prof"
+
+
+def _write(stats, path, fmt):
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        stats.dump(tmp, fmt)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def merge_command(options):
+    if options.by_path:
+        return merge_by_path(options)
+    if not options.files:
+        raise CommandError("merge: no files given (plumb merge FILE... -o OUT)")
+    if not options.outfile:
+        raise CommandError("merge: no output given (-o OUT)")
+    from .formats import format_for_path
+
+    fmt = options.format or format_for_path(options.outfile)
+    if fmt not in ("pstats", "callgrind"):
+        raise CommandError(f"merge: cannot write {fmt} from function-level profiles "
+                           "(pstats or callgrind)")
+    stats = load(options.files)
+    _write(stats, options.outfile, fmt)
+    print(f"plumb: merged {len(options.files)} profiles into {options.outfile}", file=sys.stderr)
+    return 0
+
+
+def merge_by_path(options):
+    """Groups DIR's per-request files by path and writes one <path>.agg.prof
+    per group; the inputs are removed once their group is written, unless
+    --keep.  A group with an unreadable file is not written and keeps all
+    its files; the others are."""
+    directory = options.by_path
+    if options.files:
+        raise CommandError("merge: --by-path takes a directory, not files")
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as exc:
+        raise CommandError(f"cannot read directory {directory}: {exc.strerror or exc}") from None
+    groups = {}
+    for name in names:
+        m = REQUEST_FILE.match(name)
+        if m and not name.endswith(AGGREGATE_SUFFIX):
+            groups.setdefault(m.group("group"), []).append(os.path.join(directory, name))
+    if not groups:
+        print(f"plumb: no per-request profiles ({{path}}.{{duration}}ms.{{time}}.prof) in "
+              f"{directory}", file=sys.stderr)
+        return 0
+    failed = 0
+    for group, files in sorted(groups.items()):
+        out = os.path.join(directory, group + AGGREGATE_SUFFIX)
+        inputs = list(files)
+        # Without --keep the inputs go away, so an earlier aggregate is
+        # carried forward; with --keep they stay, and it is rebuilt.
+        if not options.keep and os.path.exists(out):
+            inputs.insert(0, out)
+        try:
+            stats = load(inputs)
+            _write(stats, out, "pstats")
+        except CommandError as exc:
+            print(f"plumb: {exc}; {group} not merged, its files kept", file=sys.stderr)
+            failed += 1
+            continue
+        if not options.keep:
+            for path in files:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+        print(f"plumb: {out}: {len(files)} profiles", file=sys.stderr)
+    return USAGE_ERROR if failed else 0

@@ -1,0 +1,18 @@
+/* Readers of profile files.  Each takes the whole file in memory, treats it
+ * as untrusted (every length and type is checked, nothing is trusted to
+ * end), and returns 0, PLUMB_ENOMEM, or PLUMB_EFORMAT with a one-line
+ * reason in *err. */
+#ifndef PLUMB_READERS_H
+#define PLUMB_READERS_H
+
+#include <stddef.h>
+
+#include "errors.h"
+#include "stats.h"
+
+/* A pstats file (cProfile, profile, yappi, plumb) into st, which must be
+ * empty (merge with plumb_stats_add); on failure st holds part of the file
+ * and is to be discarded. */
+int plumb_read_pstats(plumb_stats *st, const void *buf, size_t len, plumb_read_error *err);
+
+#endif

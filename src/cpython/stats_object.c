@@ -1,0 +1,285 @@
+/* plumb._plumb.Stats: function-level profiles read, added and written in C
+ * (src/core/stats.c, read_pstats.c), for plumb.Stats and `plumb stats`,
+ * `merge`, `diff` and `convert`.  A file that cannot be read raises
+ * ValueError with the reader's one-line reason; nothing of it is added. */
+#include "binding.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "../core/readers.h"
+#include "../core/writers.h"
+
+typedef struct StatsObject {
+    PyObject_HEAD
+    plumb_stats stats;
+    int ready;
+} StatsObject;
+
+static PyObject *stats_error(int rc)
+{
+    if (rc == PLUMB_ENOMEM)
+        return PyErr_NoMemory();
+    PyErr_Format(PyExc_RuntimeError, "plumb stats: %s", plumb_strerror(rc));
+    return NULL;
+}
+
+/* Stats.__new__ without __init__ has no tables yet. */
+static int not_ready(StatsObject *self)
+{
+    if (self->ready)
+        return 0;
+    PyErr_SetString(PyExc_RuntimeError, "Stats.__init__ was not called");
+    return 1;
+}
+
+static int stats_init(StatsObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, ":Stats", kwlist))
+        return -1;
+    if (self->ready)
+        plumb_stats_free(&self->stats);
+    self->ready = 0;
+    if (plumb_stats_init(&self->stats) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->ready = 1;
+    return 0;
+}
+
+static void stats_dealloc(StatsObject *self)
+{
+    if (self->ready)
+        plumb_stats_free(&self->stats);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Reads one profile from bytes into a fresh stats, then adds it: a file
+ * that fails leaves self as it was. */
+static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len)
+{
+    if (not_ready(self))
+        return NULL;
+    plumb_stats one;
+    plumb_read_error err = {{0}};
+    int rc = plumb_stats_init(&one);
+    if (rc == PLUMB_OK) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = plumb_read_pstats(&one, buf, len, &err);
+        if (rc == PLUMB_OK)
+            rc = plumb_stats_add(&self->stats, &one);
+        Py_END_ALLOW_THREADS
+    }
+    plumb_stats_free(&one);
+    if (rc == PLUMB_EFORMAT) {
+        PyErr_SetString(PyExc_ValueError, err.message);
+        return NULL;
+    }
+    if (rc < 0)
+        return stats_error(rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *stats_add_bytes(StatsObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *r = add_buffer(self, view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return r;
+}
+
+/* The whole file in memory: the readers take it at once (a 50 MB pstats
+ * file is read in one pass).  OSError if it cannot be read. */
+static PyObject *stats_add_file(StatsObject *self, PyObject *arg)
+{
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path))
+        return NULL;
+    FILE *in = fopen(PyBytes_AS_STRING(path), "rb");
+    Py_DECREF(path);
+    if (!in)
+        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, arg);
+    struct stat st;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int ok = fstat(fileno(in), &st) == 0;
+    if (ok && S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        ok = 0;
+    }
+    if (ok) {
+        len = (size_t)st.st_size;
+        buf = malloc(len + 1);
+        ok = buf && fread(buf, 1, len, in) == len;
+        if (!buf)
+            errno = ENOMEM;
+    }
+    fclose(in);
+    if (!ok) {
+        free(buf);
+        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, arg);
+    }
+    PyObject *r = add_buffer(self, buf, len);
+    free(buf);
+    return r;
+}
+
+static PyObject *stats_add(StatsObject *self, PyObject *arg);
+
+static PyObject *stats_write(StatsObject *self, PyObject *args)
+{
+    if (not_ready(self))
+        return NULL;
+    PyObject *path;
+    const char *format, *cmd = NULL;
+    if (!PyArg_ParseTuple(args, "O&s|z:write", PyUnicode_FSConverter, &path, &format, &cmd))
+        return NULL;
+    int callgrind = strcmp(format, "callgrind") == 0;
+    if (!callgrind && strcmp(format, "pstats") != 0) {
+        Py_DECREF(path);
+        return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 1));
+    }
+    FILE *out = fopen(PyBytes_AS_STRING(path), "wb");
+    Py_DECREF(path);
+    int rc = PLUMB_EIO;
+    if (out) {
+        plumb_callgrind_info info = {.creator = "plumb", .cmd = cmd, .pid = 0};
+        rc = callgrind ? plumb_write_stats_callgrind(&self->stats, out, &info)
+                       : plumb_write_stats_pstats(&self->stats, out);
+        if (fclose(out) != 0 && rc == PLUMB_OK)
+            rc = PLUMB_EIO;
+    }
+    if (rc == PLUMB_EIO)
+        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
+    if (rc < 0)
+        return stats_error(rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *counts_tuple(const plumb_stat_counts *c, int calls_first)
+{
+    return Py_BuildValue("(LLdd)", (long long)(calls_first ? c->calls : c->prim_calls),
+                         (long long)(calls_first ? c->prim_calls : c->calls), c->own, c->total);
+}
+
+/* The stats as pstats.Stats holds them: {(file, line, name): (cc, nc, tt,
+ * ct, {caller: (nc, cc, tt, ct) or a count})}, listed functions in order. */
+static PyObject *stats_pstats_dict(StatsObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (not_ready(self))
+        return NULL;
+    const plumb_stats *st = &self->stats;
+    uint32_t n = st->names.nfuncs;
+    PyObject *result = PyDict_New();
+    PyObject **labels = calloc((size_t)n + 1, sizeof *labels);
+    PyObject **callers = calloc((size_t)n + 1, sizeof *callers);
+    if (!result || !labels || !callers)
+        goto fail;
+    for (uint32_t f = 0; f < n; f++) {
+        const plumb_func *fn = &st->names.funcs[f];
+        labels[f] = Py_BuildValue("(sLs)", fn->file, (long long)fn->line, fn->name);
+        if (!labels[f])
+            goto fail;
+        if (st->listed[f] && !(callers[f] = PyDict_New()))
+            goto fail;
+    }
+    for (uint32_t i = 0; i < st->nedges; i++) {
+        const plumb_stat_edge *e = &st->edges[i];
+        if (!callers[e->callee])
+            continue;   /* a callee that is not listed: pstats has nowhere to put it */
+        PyObject *value = e->count_only ? PyLong_FromLongLong(e->counts.calls)
+                                        : counts_tuple(&e->counts, 1);
+        if (!value || PyDict_SetItem(callers[e->callee], labels[e->caller], value) < 0) {
+            Py_XDECREF(value);
+            goto fail;
+        }
+        Py_DECREF(value);
+    }
+    for (uint32_t i = 0; i < st->norder; i++) {
+        uint32_t f = st->order[i];
+        const plumb_stat_counts *c = &st->funcs[f];
+        PyObject *value = Py_BuildValue("(LLddO)", (long long)c->prim_calls, (long long)c->calls,
+                                        c->own, c->total, callers[f]);
+        if (!value || PyDict_SetItem(result, labels[f], value) < 0) {
+            Py_XDECREF(value);
+            goto fail;
+        }
+        Py_DECREF(value);
+    }
+    for (uint32_t f = 0; f < n; f++) {
+        Py_DECREF(labels[f]);
+        Py_XDECREF(callers[f]);
+    }
+    free(labels);
+    free(callers);
+    return result;
+fail:
+    for (uint32_t f = 0; labels && callers && f < n; f++) {
+        Py_XDECREF(labels[f]);
+        Py_XDECREF(callers[f]);
+    }
+    free(labels);
+    free(callers);
+    Py_XDECREF(result);
+    return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+}
+
+static PyObject *stats_profiles(StatsObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromUnsignedLongLong(self->stats.profiles);
+}
+
+static PyObject *stats_functions(StatsObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromUnsignedLong(self->stats.norder);
+}
+
+static PyMethodDef stats_methods[] = {
+    {"add_file", (PyCFunction)stats_add_file, METH_O,
+     "add_file(path): adds a pstats file; ValueError says why a file is not one."},
+    {"add_bytes", (PyCFunction)stats_add_bytes, METH_O, "add_bytes(data): adds a pstats file's bytes."},
+    {"add", (PyCFunction)stats_add, METH_O, "add(other): adds another Stats."},
+    {"write", (PyCFunction)stats_write, METH_VARARGS,
+     "write(path, format[, cmd]): writes 'pstats' or 'callgrind'."},
+    {"pstats_dict", (PyCFunction)stats_pstats_dict, METH_NOARGS,
+     "The stats as pstats.Stats keeps them in its .stats dict."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef stats_getset[] = {
+    {"profiles", (getter)stats_profiles, NULL, "How many profiles were added.", NULL},
+    {"functions", (getter)stats_functions, NULL, "How many functions are listed.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject plumb_StatsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "plumb._plumb.Stats",
+    .tp_basicsize = sizeof(StatsObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Function-level profiles (pstats' model), read, added and written in C.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)stats_init,
+    .tp_dealloc = (destructor)stats_dealloc,
+    .tp_methods = stats_methods,
+    .tp_getset = stats_getset,
+};
+
+static PyObject *stats_add(StatsObject *self, PyObject *arg)
+{
+    if (not_ready(self))
+        return NULL;
+    if (!PyObject_TypeCheck(arg, &plumb_StatsType))
+        return PyErr_Format(PyExc_TypeError, "can only add a Stats, not %.100s", Py_TYPE(arg)->tp_name);
+    if (not_ready((StatsObject *)arg))
+        return NULL;
+    int rc = plumb_stats_add(&self->stats, &((StatsObject *)arg)->stats);
+    if (rc < 0)
+        return stats_error(rc);
+    Py_RETURN_NONE;
+}
