@@ -60,17 +60,51 @@ static int read_counts(plumb_marshal_in *m, int calls_first, plumb_stat_counts *
     return PLUMB_OK;
 }
 
-static int read_callers(plumb_marshal_in *m, plumb_stats *st, uint32_t callee, char **scratch,
-                        size_t *cap)
+/* The reader's working state: the label scratch buffer, and per function
+ * the last callee it was seen calling (+1), which finds a caller listed
+ * twice in one callers dict without an edge lookup. */
+typedef struct reader {
+    plumb_marshal_in m;
+    plumb_stats *st;
+    char *scratch;
+    size_t scratch_cap;
+    uint32_t *seen_calling;
+    uint32_t seen_cap;
+} reader;
+
+static int caller_seen(reader *r, uint32_t caller, uint32_t callee, int *twice)
 {
+    if (caller >= r->seen_cap) {
+        uint32_t cap = r->seen_cap ? r->seen_cap : 1024;
+        while (cap <= caller)
+            cap *= 2;
+        uint32_t *grown = realloc(r->seen_calling, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return PLUMB_ENOMEM;
+        memset(grown + r->seen_cap, 0, (size_t)(cap - r->seen_cap) * sizeof *grown);
+        r->seen_calling = grown;
+        r->seen_cap = cap;
+    }
+    *twice = r->seen_calling[caller] == callee + 1;
+    r->seen_calling[caller] = callee + 1;
+    return PLUMB_OK;
+}
+
+static int read_callers(reader *r, uint32_t callee)
+{
+    plumb_marshal_in *m = &r->m;
+    plumb_stats *st = r->st;
     int rc = plumb_mi_dict_begin(m), more;
     while (rc == PLUMB_OK && (rc = plumb_mi_dict_more(m, &more)) == PLUMB_OK && more) {
-        uint32_t caller, e, before = st->nedges;
-        if ((rc = read_label(m, st, scratch, cap, &caller)) < 0
-            || (rc = plumb_stats_edge(st, caller, callee, &e)) < 0)
+        uint32_t caller, e;
+        int twice;
+        if ((rc = read_label(m, st, &r->scratch, &r->scratch_cap, &caller)) < 0
+            || (rc = caller_seen(r, caller, callee, &twice)) < 0)
             return rc;
-        if (e < before)
+        if (twice)
             return plumb_mi_fail(m, "a caller listed twice for one function");
+        if ((rc = plumb_stats_append_edge(st, caller, callee, &e)) < 0)
+            return rc;
         plumb_stat_edge *edge = &st->edges[e];
         int type = plumb_mi_peek(m);
         if (type == 'i' || type == 'l' || type == 'r') {
@@ -98,40 +132,39 @@ int plumb_read_pstats(plumb_stats *st, const void *buf, size_t len, plumb_read_e
 {
     if (st->names.nfuncs != 0)
         return PLUMB_EINVAL;   /* read into an empty stats; merge with plumb_stats_add */
-    plumb_marshal_in m;
-    plumb_mi_init(&m, buf, len, err);
-    char *scratch = NULL;
-    size_t cap = 0;
+    reader r = {.st = st};
+    plumb_marshal_in *m = &r.m;
+    plumb_mi_init(m, buf, len, err);
     int more, rc;
     if (len == 0)
-        rc = plumb_mi_fail(&m, "the file is empty");
-    else if (plumb_mi_peek(&m) != '{')
-        rc = plumb_mi_fail(&m, "not a pstats file (it does not hold a marshalled dict)");
+        rc = plumb_mi_fail(m, "the file is empty");
+    else if (plumb_mi_peek(m) != '{')
+        rc = plumb_mi_fail(m, "not a pstats file (it does not hold a marshalled dict)");
     else
-        rc = plumb_mi_dict_begin(&m);
-    while (rc == PLUMB_OK && (rc = plumb_mi_dict_more(&m, &more)) == PLUMB_OK && more) {
+        rc = plumb_mi_dict_begin(m);
+    while (rc == PLUMB_OK && (rc = plumb_mi_dict_more(m, &more)) == PLUMB_OK && more) {
         uint32_t f, n, ref, label;
-        if ((rc = read_label(&m, st, &scratch, &cap, &f)) < 0)
+        if ((rc = read_label(m, st, &r.scratch, &r.scratch_cap, &f)) < 0)
             break;
         if (st->listed[f]) {
-            rc = plumb_mi_fail(&m, "a function listed twice");
+            rc = plumb_mi_fail(m, "a function listed twice");
             break;
         }
         if ((rc = plumb_stats_list(st, f)) < 0)
             break;
-        if ((rc = plumb_mi_tuple(&m, &n, &ref, &label)) < 0)
+        if ((rc = plumb_mi_tuple(m, &n, &ref, &label)) < 0)
             break;
         if (n != 5 || label != UINT32_MAX) {
-            rc = plumb_mi_fail(&m, "a function's value is not (cc, nc, tt, ct, callers)");
+            rc = plumb_mi_fail(m, "a function's value is not (cc, nc, tt, ct, callers)");
             break;
         }
-        if ((rc = read_counts(&m, 0, &st->funcs[f])) < 0
-            || (rc = read_callers(&m, st, f, &scratch, &cap)) < 0)
+        if ((rc = read_counts(m, 0, &st->funcs[f])) < 0 || (rc = read_callers(&r, f)) < 0)
             break;
     }
     if (rc == PLUMB_OK)
         st->profiles = 1;
-    free(scratch);
-    plumb_mi_free(&m);
+    free(r.scratch);
+    free(r.seen_calling);
+    plumb_mi_free(m);
     return rc;
 }

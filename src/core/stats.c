@@ -69,14 +69,24 @@ int plumb_stats_list(plumb_stats *st, uint32_t func)
     return PLUMB_OK;
 }
 
-int plumb_stats_edge(plumb_stats *st, uint32_t caller, uint32_t callee, uint32_t *edge)
+static uint64_t edge_key(uint32_t caller, uint32_t callee)
 {
-    uint64_t key = ((uint64_t)caller + 1) << 32 | callee;
-    uint32_t e = plumb_map_get(&st->by_edge, key);
-    if (e != PLUMB_MAP_MISSING) {
-        *edge = e;
-        return PLUMB_OK;
+    return ((uint64_t)caller + 1) << 32 | callee;
+}
+
+/* Puts the appended edges into the index. */
+static int index_edges(plumb_stats *st)
+{
+    for (; st->edges_indexed < st->nedges; st->edges_indexed++) {
+        const plumb_stat_edge *e = &st->edges[st->edges_indexed];
+        if (plumb_map_put(&st->by_edge, edge_key(e->caller, e->callee), st->edges_indexed) < 0)
+            return PLUMB_ENOMEM;
     }
+    return PLUMB_OK;
+}
+
+int plumb_stats_append_edge(plumb_stats *st, uint32_t caller, uint32_t callee, uint32_t *edge)
+{
     if (st->nedges == st->edges_capacity) {
         uint32_t cap = st->edges_capacity ? st->edges_capacity * 2 : 1024;
         if (cap >= PLUMB_NONE / 2)
@@ -87,12 +97,28 @@ int plumb_stats_edge(plumb_stats *st, uint32_t caller, uint32_t callee, uint32_t
         st->edges = edges;
         st->edges_capacity = cap;
     }
-    e = st->nedges;
+    /* count_only until a file gives the edge's times. */
+    st->edges[st->nedges] = (plumb_stat_edge){.caller = caller, .callee = callee, .count_only = 1};
+    *edge = st->nedges++;
+    return PLUMB_OK;
+}
+
+int plumb_stats_edge(plumb_stats *st, uint32_t caller, uint32_t callee, uint32_t *edge)
+{
+    int rc = index_edges(st);
+    if (rc < 0)
+        return rc;
+    uint64_t key = edge_key(caller, callee);
+    uint32_t e = plumb_map_get(&st->by_edge, key);
+    if (e != PLUMB_MAP_MISSING) {
+        *edge = e;
+        return PLUMB_OK;
+    }
+    if ((rc = plumb_stats_append_edge(st, caller, callee, &e)) < 0)
+        return rc;
     if (plumb_map_put(&st->by_edge, key, e) < 0)
         return PLUMB_ENOMEM;
-    /* count_only until a file gives the edge's times. */
-    st->edges[e] = (plumb_stat_edge){.caller = caller, .callee = callee, .count_only = 1};
-    st->nedges++;
+    st->edges_indexed = st->nedges;
     *edge = e;
     return PLUMB_OK;
 }

@@ -43,6 +43,7 @@ typedef struct plumb_stats {
     plumb_stat_edge *edges;
     uint32_t nedges, edges_capacity;
     plumb_map by_edge;            /* (caller+1)<<32 | callee -> edge */
+    uint32_t edges_indexed;       /* edges[0..edges_indexed) are in by_edge */
     uint64_t profiles;            /* how many profiles were added */
 } plumb_stats;
 
@@ -59,6 +60,12 @@ int plumb_stats_list(plumb_stats *st, uint32_t func);
 
 /* The edge caller->callee, created with zero counts if new. */
 int plumb_stats_edge(plumb_stats *st, uint32_t caller, uint32_t callee, uint32_t *edge);
+
+/* Appends an edge known to be new, leaving it out of the edge index until
+ * something looks an edge up (readers, which check newness themselves:
+ * indexing a file's edges in one pass at the end is cheaper than one
+ * insertion at a time). */
+int plumb_stats_append_edge(plumb_stats *st, uint32_t caller, uint32_t callee, uint32_t *edge);
 
 /* Adds every count of src to dst, as pstats.Stats.add does; src is left
  * as it was.  0 or PLUMB_ENOMEM / PLUMB_ELIMIT (then dst may hold part of

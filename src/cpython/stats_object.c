@@ -58,22 +58,36 @@ static void stats_dealloc(StatsObject *self)
 }
 
 /* Reads one profile from bytes into a fresh stats, then adds it: a file
- * that fails leaves self as it was. */
+ * that fails leaves self as it was.  The first file is read straight into
+ * self (and self emptied again if it fails): adding it would copy it. */
 static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len)
 {
     if (not_ready(self))
         return NULL;
     plumb_stats one;
     plumb_read_error err = {{0}};
-    int rc = plumb_stats_init(&one);
+    int direct = self->stats.names.nfuncs == 0 && self->stats.profiles == 0;
+    int rc = direct ? PLUMB_OK : plumb_stats_init(&one);
     if (rc == PLUMB_OK) {
         Py_BEGIN_ALLOW_THREADS
-        rc = plumb_read_pstats(&one, buf, len, &err);
-        if (rc == PLUMB_OK)
-            rc = plumb_stats_add(&self->stats, &one);
+        if (direct) {
+            rc = plumb_read_pstats(&self->stats, buf, len, &err);
+        } else {
+            rc = plumb_read_pstats(&one, buf, len, &err);
+            if (rc == PLUMB_OK)
+                rc = plumb_stats_add(&self->stats, &one);
+        }
         Py_END_ALLOW_THREADS
     }
-    plumb_stats_free(&one);
+    if (direct && rc < 0) {
+        plumb_stats_free(&self->stats);
+        if (plumb_stats_init(&self->stats) < 0) {
+            self->ready = 0;
+            return PyErr_NoMemory();
+        }
+    }
+    if (!direct)
+        plumb_stats_free(&one);
     if (rc == PLUMB_EFORMAT) {
         PyErr_SetString(PyExc_ValueError, err.message);
         return NULL;
