@@ -69,6 +69,20 @@ def diff_command(options):
     return print_diff(before, after, (options.before, options.after), key, options.limit)
 
 
+def convert_command(options):
+    from .convert import ConvertError, convert
+
+    try:
+        found, written = convert(options.infile, options.outfile, options.format,
+                                 options.input_format, options.rate)
+    except ConvertError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"{exc.filename}: {exc.strerror or exc}") from None
+    print(f"plumb: {options.infile} ({found}) -> {options.outfile} ({written})", file=sys.stderr)
+    return 0
+
+
 # runprofileserver's per-request names: {path}.{duration}ms.{time}.prof
 REQUEST_FILE = re.compile(r"^(?P<group>.+)\.(?P<duration>\d+)ms\.(?P<time>\d+)\.prof$")
 AGGREGATE_SUFFIX = ".agg.prof"

@@ -8,11 +8,13 @@
               [--callees REGEX] [--strip-dirs] [--reverse] | -i [FILE...]
     plumb merge FILE... -o OUT [--format F] | --by-path DIR [--keep]
     plumb diff BEFORE AFTER [-s SORT] [-n LIMIT]
+    plumb convert IN -o OUT [--format F] [--from F] [--rate HZ]
 
 runs a program as `python` would (same sys.argv, __main__, sys.path[0],
 exit status) with every thread profiled, and prints or writes the profile
 when the program ends however it ends: normally, by an exception, sys.exit,
-Ctrl-C or SIGTERM.  `stats`, `merge` and `diff` read profiles (analysis.py).  Usage
+Ctrl-C or SIGTERM.  `stats`, `merge`, `diff` and `convert` read profiles
+(analysis.py).  Usage
 errors, and files that cannot be read, exit with status 2 and one line."""
 import argparse
 import os
@@ -188,10 +190,26 @@ def build_parser():
                       help="the change to sort by: cumulative (default), tottime, calls, pcalls")
     diff.add_argument("-n", "--limit", type=row_limit, default=None,
                       help="print at most LIMIT rows (or a fraction, e.g. 0.1)")
+
+    convert = commands.add_parser(
+        "convert", help="convert a profile between formats",
+        description="Convert a profile: pstats or collapsed stacks in (recognised by "
+                    "content); pstats, callgrind, collapsed, speedscope or a text tree out.",
+        usage="plumb convert IN -o OUT [--format F] [--from F] [--rate HZ]")
+    convert.error = parser.error
+    convert.add_argument("infile", metavar="IN")
+    convert.add_argument("-o", "--outfile", metavar="OUT", required=True)
+    convert.add_argument("--format", choices=SAMPLE_FORMATS,
+                         help="output format (default: from OUT's name; pstats otherwise)")
+    convert.add_argument("--from", dest="input_format", choices=("pstats", "collapsed"),
+                         help="input format (default: recognised from the content)")
+    convert.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
+                         help="the rate collapsed stacks were sampled at, for times in "
+                              "pstats, callgrind and speedscope (default: 1000)")
     return parser
 
 
-ANALYSIS_COMMANDS = ("stats", "merge", "diff")
+ANALYSIS_COMMANDS = ("stats", "merge", "diff", "convert")
 
 
 # Options of `plumb run` that take a value: everything up to the program

@@ -8,7 +8,7 @@ SPEEDSCOPE = "speedscope"
 TREE = "tree"
 
 FORMATS = (PSTATS, CALLGRIND)                                   # plumb run
-SAMPLE_FORMATS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE)  # plumb sample
+SAMPLE_FORMATS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE)  # plumb sample, convert
 
 
 def format_for_path(path):

@@ -12,9 +12,16 @@ files (cProfile's, the profile module's, yappi's, plumb's).  The pstats
 dictionary (`.stats`) is built once, when something first looks at it, so
 adding thousands of files costs what reading them costs.
 
+Printing a large profile does not build the dictionary either: while the
+profile is as read (no strip_dirs, no change from Python), sort_stats sorts
+in C and print_stats and print_callers run pstats' own code over a
+read-only view that fetches only the rows they print.
+
 A file that is not a readable profile raises StatsFileError (a ValueError)
 naming the file and what is wrong with it; nothing of that file is added.
 """
+import collections.abc
+import contextlib
 import os
 import pstats
 import time
@@ -31,25 +38,67 @@ class StatsFileError(ValueError):
         self.reason = reason
 
 
-# What pstats.Stats computes from .stats (get_top_level_stats); built with
-# it, on first use.
-_DERIVED = ("stats", "total_calls", "prim_calls", "total_tt", "max_name_len", "top_level")
+# What pstats.Stats computes from .stats (get_top_level_stats): while the
+# dictionary is not built, the C engine gives them.
+_TOTALS = ("total_calls", "prim_calls", "total_tt", "max_name_len", "top_level")
 
 
-def _derived(name):
+def _stats_property():
+    def get_stats(self):
+        if self.__dict__.get("_view") is not None:
+            return self._view
+        self._materialize()
+        return self.__dict__["_stats"]
+
+    def set_stats(self, value):
+        self._materialize()
+        self.__dict__["_stats"] = value
+        self._engine_current = False   # changed outside the C engine
+
+    return property(get_stats, set_stats)
+
+
+def _total_property(index, name):
     slot = "_" + name
 
-    def get(self):
-        self._materialize()
+    def get_total(self):
+        if self.__dict__.get("_pending"):
+            totals = self._engine.totals()
+            return set(totals[4]) if name == "top_level" else totals[index]
         return self.__dict__[slot]
 
-    def set(self, value):
+    def set_total(self, value):
         self._materialize()
         self.__dict__[slot] = value
-        if name == "stats":
-            self._engine_current = False   # changed outside the C engine
 
-    return property(get, set)
+    return property(get_total, set_total)
+
+
+class _EngineView(collections.abc.Mapping):
+    """pstats' dictionary, read-only, fetched from the C engine one entry
+    at a time."""
+
+    def __init__(self, engine):
+        self._engine = engine
+        self._labels = None
+
+    def __getitem__(self, label):
+        return self._engine.get(label)
+
+    def __len__(self):
+        return self._engine.functions
+
+    def __iter__(self):
+        if self._labels is None:
+            self._labels = self._engine.labels()
+        return iter(self._labels)
+
+    def __contains__(self, label):
+        try:
+            self._engine.get(label)
+        except KeyError:
+            return False
+        return True
 
 
 def _is_path(arg):
@@ -77,7 +126,7 @@ class Stats(pstats.Stats):
 
     def init(self, arg):
         self.__dict__.update(_stats={}, _total_calls=0, _prim_calls=0, _total_tt=0,
-                             _max_name_len=0, _top_level=set())
+                             _max_name_len=0, _top_level=set(), _view=None)
         self._engine = _plumb.Stats()
         self._engine_current = True    # the engine holds everything in .stats
         self._pending = False          # the engine holds more than .stats shows
@@ -94,10 +143,57 @@ class Stats(pstats.Stats):
     def _materialize(self):
         if not self.__dict__.get("_pending"):
             return
+        calls, prim, tt, width, top = self._engine.totals()
+        self.__dict__.update(_stats=self._engine.pstats_dict(), _total_calls=calls,
+                             _prim_calls=prim, _total_tt=tt, _max_name_len=width,
+                             _top_level=set(top))
         self._pending = False
-        self.__dict__.update(_stats=self._engine.pstats_dict(), _total_calls=0, _prim_calls=0,
-                             _total_tt=0, _max_name_len=0, _top_level=set())
-        self.get_top_level_stats()
+
+    @contextlib.contextmanager
+    def _engine_view(self):
+        """pstats' code reads .stats through _EngineView meanwhile, if the
+        dictionary is not built yet."""
+        if not self.__dict__.get("_pending") or self.__dict__.get("_view") is not None:
+            yield
+            return
+        self._view = _EngineView(self._engine)
+        try:
+            yield
+        finally:
+            self._view = None
+
+    def sort_stats(self, *field):
+        if not self.__dict__.get("_pending"):
+            return super().sort_stats(*field)
+        if not field:
+            self.fcn_list = 0
+            return self
+        if len(field) == 1 and isinstance(field[0], int):
+            field = [{-1: "stdname", 0: "calls", 1: "time", 2: "cumulative"}[field[0]]]
+        elif len(field) >= 2:
+            for arg in field[1:]:
+                if type(arg) != type(field[0]):
+                    raise TypeError("Can't have mixed argument type")
+        defs = self.get_sort_arg_defs()
+        sort_tuple = ()
+        self.sort_type = ""
+        connector = ""
+        for word in field:
+            if isinstance(word, pstats.SortKey):
+                word = word.value
+            sort_tuple = sort_tuple + defs[word][0]
+            self.sort_type += connector + defs[word][1]
+            connector = ", "
+        self.fcn_list = self._engine.sorted_labels(sort_tuple)
+        return self
+
+    def print_stats(self, *amount):
+        with self._engine_view():
+            return super().print_stats(*amount)
+
+    def print_callers(self, *amount):
+        with self._engine_view():
+            return super().print_callers(*amount)
 
     def _add_engine(self, engine, files):
         if self._engine_current:
@@ -160,6 +256,7 @@ class Stats(pstats.Stats):
         self.dump(filename, "pstats")
 
 
-for _name in _DERIVED:
-    setattr(Stats, _name, _derived(_name))
-del _name
+Stats.stats = _stats_property()
+for _index, _name in enumerate(_TOTALS):
+    setattr(Stats, _name, _total_property(_index, _name))
+del _index, _name

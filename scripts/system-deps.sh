@@ -1,9 +1,11 @@
 #!/bin/sh
 # Debian packages the tests use: valgrind (callgrind_annotate reads our
-# callgrind files).  Installs only what is missing.
+# callgrind files) and clang (libFuzzer runs the readers' fuzz targets).
+# Installs only what is missing.
 missing=""
 command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
+command -v clang >/dev/null 2>&1 || missing="$missing clang"
 if [ -n "$missing" ]; then
     echo "installing:$missing"
     apt-get update -qq && apt-get install -y -qq $missing

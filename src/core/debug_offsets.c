@@ -53,7 +53,7 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
      * table is untrusted input too); plumb_py_offsets_check then bounds
      * what the walker reads. */
     if (f[INTERP + 3] >= f[INTERP] || f[TSTATE + 2] >= f[TSTATE] || f[TSTATE + 4] >= f[TSTATE]
-        || f[TSTATE + 5] >= f[TSTATE] || f[TSTATE + 6] >= f[TSTATE] || f[FRAME + 1] >= f[FRAME]
+        || f[TSTATE + 5] >= f[TSTATE] || f[TSTATE + 6] >= f[TSTATE] || f[TSTATE + 7] >= f[TSTATE] || f[FRAME + 1] >= f[FRAME]
         || f[FRAME + 2] >= f[FRAME] || f[FRAME + 5] >= f[FRAME] || f[CODE + 1] >= f[CODE]
         || f[CODE + 2] >= f[CODE] || f[CODE + 5] >= f[CODE] || f[UNICODE + 1] >= f[UNICODE]
         || f[UNICODE + 2] >= f[UNICODE] || f[UNICODE + 3] > f[UNICODE] || f[PYOBJECT + 1] >= 64)
@@ -61,7 +61,13 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
     out->version_hex = (uint32_t)version;
     out->interp_threads_head = (int64_t)f[INTERP + 3];
     /* The walker reads each structure up to the last field it uses. */
-    out->tstate_size = (int64_t)max3(f[TSTATE + 2], f[TSTATE + 4], max3(f[TSTATE + 5], f[TSTATE + 6], 0)) + 8;
+    out->tstate_size = (int64_t)max3(max3(f[TSTATE + 2], f[TSTATE + 4], f[TSTATE + 7]),
+                                     max3(f[TSTATE + 5], f[TSTATE + 6], 0), 0) + 8;
+    out->tstate_datastack_chunk = (int64_t)f[TSTATE + 7];
+    /* _PyStackChunk is not in the table: {previous, size, top, data} on
+     * 3.11-3.13 (Include/cpython/pystate.h). */
+    out->chunk_previous = 0;
+    out->chunk_size = 8;
     out->tstate_next = (int64_t)f[TSTATE + 2];
     out->tstate_frame = (int64_t)f[TSTATE + 4];
     out->tstate_thread_id = (int64_t)f[TSTATE + 5];
@@ -73,6 +79,7 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
     out->frame_code = (int64_t)f[FRAME + 2];
     out->frame_owner = (int64_t)f[FRAME + 5];
     out->frame_owned_by_cstack = 3;          /* FRAME_OWNED_BY_CSTACK in 3.13 */
+    out->frame_owned_by_generator = 1;       /* FRAME_OWNED_BY_GENERATOR in 3.13 */
     out->shim_code = 0;                      /* 3.13 shims hold None, not code */
     out->object_type = (int64_t)f[PYOBJECT + 1];
     out->code_size = (int64_t)max3(f[CODE + 1], f[CODE + 2], max3(f[CODE + 5], f[PYOBJECT + 1], 0)) + 8;

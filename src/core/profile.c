@@ -105,6 +105,12 @@ static uint32_t find_label(const plumb_profile *p, uint64_t h, const char *file,
     return PLUMB_NONE;
 }
 
+uint32_t plumb_profile_find_label(const plumb_profile *p, const char *file, int64_t line,
+                                  const char *name)
+{
+    return find_label(p, label_hash(file, line, name), file, line, name);
+}
+
 int plumb_profile_func_for_label(plumb_profile *p, const char *file, int64_t line,
                                  const char *name, uint32_t *func)
 {

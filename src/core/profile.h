@@ -107,6 +107,10 @@ int plumb_profile_add_key(plumb_profile *p, uintptr_t key, const char *file,
 /* Marks key as not profiled: its function is PLUMB_SKIP. */
 int plumb_profile_skip_key(plumb_profile *p, uintptr_t key);
 
+/* The function with this label, or PLUMB_NONE. */
+uint32_t plumb_profile_find_label(const plumb_profile *p, const char *file, int64_t line,
+                                  const char *name);
+
 /* Finds the function with this label, creating it (with no key). */
 int plumb_profile_func_for_label(plumb_profile *p, const char *file, int64_t line,
                                  const char *name, uint32_t *func);

@@ -28,6 +28,9 @@ int plumb_py_offsets_check(const plumb_py_offsets *o)
              && fits(o->tstate_native_thread_id, ptr, o->tstate_size, 1)
              && fits(o->tstate_frame, ptr, o->tstate_size, cframe)
              && fits(o->tstate_cframe, ptr, o->tstate_size, 1)
+             && fits(o->tstate_datastack_chunk, ptr, o->tstate_size, 1)
+             && (o->tstate_datastack_chunk < 0
+                 || (fits(o->chunk_previous, ptr, 16, 0) && fits(o->chunk_size, ptr, 16, 0)))
              && (!cframe || (o->cframe_current_frame >= 0
                              && o->cframe_current_frame <= PLUMB_MAX_POINTER_OFFSET))
              && fits(o->frame_previous, ptr, o->frame_size, 0)

@@ -30,11 +30,21 @@ typedef struct plumb_py_offsets {
     int64_t tstate_cframe;
     int64_t cframe_current_frame;
 
+    /* From 3.11 frames live in the thread's data stack, a list of chunks:
+     * tstate + tstate_datastack_chunk holds the newest, each chunk holds its
+     * size in bytes and the previous chunk.  Only shim frames live
+     * elsewhere (on the C stack).  -1 before 3.11. */
+    int64_t tstate_datastack_chunk;
+    int64_t chunk_previous;
+    int64_t chunk_size;
+
     int64_t frame_size;              /* bytes to read of a frame */
     int64_t frame_previous;
     int64_t frame_code;              /* may hold a non-code object on 3.13 */
     int64_t frame_owner;             /* char; -1 before 3.11 */
     int frame_owned_by_cstack;       /* owner of C-stack shim frames; -1 if none */
+    int frame_owned_by_generator;    /* owner of a running generator's frame, which
+                                        lives in the generator; -1 before 3.11 */
 
     int64_t object_type;             /* ob_type in every object */
     int64_t code_size;               /* bytes to read of a code object */

@@ -161,8 +161,11 @@ int plumb_read_pstats(plumb_stats *st, const void *buf, size_t len, plumb_read_e
         if ((rc = read_counts(m, 0, &st->funcs[f])) < 0 || (rc = read_callers(&r, f)) < 0)
             break;
     }
-    if (rc == PLUMB_OK)
+    if (rc == PLUMB_OK) {
         st->profiles = 1;
+        for (uint32_t i = 0; i < st->norder; i++)
+            st->own_sum += st->funcs[st->order[i]].own;
+    }
     free(r.scratch);
     free(r.seen_calling);
     plumb_mi_free(m);

@@ -8,11 +8,17 @@
 #include <stddef.h>
 
 #include "errors.h"
+#include "samples.h"
 #include "stats.h"
 
 /* A pstats file (cProfile, profile, yappi, plumb) into st, which must be
  * empty (merge with plumb_stats_add); on failure st holds part of the file
  * and is to be discarded. */
 int plumb_read_pstats(plumb_stats *st, const void *buf, size_t len, plumb_read_error *err);
+
+/* Collapsed stacks (plumb, py-spy, Austin, stackcollapse) into s, which
+ * must be initialised with the interval one sample stands for.  Austin's
+ * "T<thread>" markers make threads; other stacks go to one thread. */
+int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err);
 
 #endif

@@ -54,6 +54,44 @@ static uintptr_t innermost_frame(plumb_walker *w, const unsigned char *tstate)
     return frame;
 }
 
+/* Reads the thread's data stack chunks into w->chunk_start/end: 0, or
+ * PLUMB_EFAULT if the list cannot be read or makes no sense.  More chunks
+ * than PLUMB_MAX_CHUNKS: the check is left off for this read. */
+static int read_chunks(plumb_walker *w, const unsigned char *tstate)
+{
+    const plumb_py_offsets *o = &w->off;
+    w->nchunks = 0;
+    if (o->tstate_datastack_chunk < 0)
+        return PLUMB_OK;
+    uintptr_t chunk = field_ptr(tstate, o->tstate_datastack_chunk);
+    while (chunk) {
+        if (w->nchunks == PLUMB_MAX_CHUNKS) {
+            w->nchunks = 0;
+            return PLUMB_OK;
+        }
+        unsigned char head[16];
+        if (plumb_memread_cached(&w->reader, w->cache, chunk, head, sizeof head) < 0)
+            return PLUMB_EFAULT;
+        uintptr_t size = field_ptr(head, o->chunk_size);
+        if (size < sizeof head || size > (uintptr_t)1 << 40 || chunk + size < chunk)
+            return PLUMB_EFAULT;
+        w->chunk_start[w->nchunks] = chunk;
+        w->chunk_end[w->nchunks++] = chunk + size;
+        chunk = field_ptr(head, o->chunk_previous);
+    }
+    return PLUMB_OK;
+}
+
+static int in_data_stack(const plumb_walker *w, uintptr_t frame)
+{
+    if (w->nchunks == 0)
+        return 1;   /* not checked */
+    for (uint32_t i = 0; i < w->nchunks; i++)
+        if (frame >= w->chunk_start[i] && frame < w->chunk_end[i])
+            return 1;
+    return 0;
+}
+
 /* Reads one thread's frames into stack: 0, or PLUMB_EFAULT if a read
  * failed or what was read cannot be one moment's stack.  The thread runs on
  * while the walk reads its frames, and from 3.11 the frames it has popped
@@ -63,7 +101,8 @@ static uintptr_t innermost_frame(plumb_walker *w, const unsigned char *tstate)
  * most often loops (a spilled pointer to a newer frame), so a frame seen
  * twice (Brent's cycle test: constant space, found within twice the
  * cycle's reach) marks the read as torn, as does a frame whose code is the
- * shim's code but which is no longer marked a shim. */
+ * shim's code but which is no longer marked a shim, or a frame that is not
+ * a shim but lies outside the thread's data stack. */
 static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
 {
     const plumb_py_offsets *o = &w->off;
@@ -82,8 +121,15 @@ static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
             return PLUMB_EFAULT;
         int shim = o->frame_owner >= 0 && o->frame_owned_by_cstack >= 0
                    && buf[o->frame_owner] == (unsigned char)o->frame_owned_by_cstack;
+        int in_generator = o->frame_owner >= 0 && o->frame_owned_by_generator >= 0
+                           && buf[o->frame_owner] == (unsigned char)o->frame_owned_by_generator;
         uintptr_t code = field_ptr(buf, o->frame_code);
         if (!shim && code && code == o->shim_code)
+            return PLUMB_EFAULT;
+        /* Only shims and running generators' frames live outside the data
+         * stack: anything else found there is C-stack memory reused since
+         * it held a shim. */
+        if (!shim && !in_generator && !in_data_stack(w, frame))
             return PLUMB_EFAULT;
         if (!shim && code) {
             if (stack->depth == PLUMB_MAX_SAMPLE_DEPTH) {
@@ -149,7 +195,9 @@ static int read_thread(plumb_walker *w, uintptr_t t, plumb_raw_stack *stack, uin
         uintptr_t frame = innermost_frame(w, tstate);
         if (!frame)
             return PLUMB_OK;
-        rc = read_frames(w, frame, stack);
+        rc = read_chunks(w, tstate);
+        if (rc == PLUMB_OK)
+            rc = read_frames(w, frame, stack);
         if (rc == PLUMB_OK)
             rc = codes_are_code(w, stack);
         if (rc == PLUMB_OK || attempt == PLUMB_TORN_RETRIES || !w->cache)
@@ -258,6 +306,15 @@ int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, 
         return PLUMB_EFAULT;
     uintptr_t name = field_ptr(buf, o->code_name), file = field_ptr(buf, o->code_filename);
     int64_t line = field_i32(buf, o->code_firstlineno);
+    /* The interpreter's own shim code (3.12+'s _Py_InitCleanup, run
+     * between a class call and its __init__; it is not exported) is built
+     * with one string as both its name and its file, and line 0, which no
+     * compiled code has: such frames are left out, as the interpreter
+     * leaves them out of tracebacks. */
+    if (name == file && line == 0) {
+        *func = PLUMB_SKIP;
+        return PLUMB_OK;
+    }
     uint32_t e = plumb_map_get(&w->code_index, code);
     if (e != PLUMB_MAP_MISSING && w->codes[e].name == name && w->codes[e].file == file
         && w->codes[e].line == line) {

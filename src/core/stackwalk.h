@@ -17,6 +17,7 @@
 #define PLUMB_MAX_THREADS 4096
 #define PLUMB_MAX_NAME 1024   /* bytes of a function or file name kept */
 #define PLUMB_TORN_RETRIES 2  /* more reads of a stack found torn */
+#define PLUMB_MAX_CHUNKS 256  /* data stack chunks checked per thread */
 
 /* One thread's stack as read: code object addresses, innermost first. */
 typedef struct plumb_raw_stack {
@@ -42,6 +43,10 @@ typedef struct plumb_walker {
     uint32_t ncodes, codes_capacity;
     plumb_page_cache *cache;          /* per round; NULL reads directly */
     uint64_t retries;                 /* stacks read again after a torn read */
+    /* The thread being read: its data stack chunks [start, end), where
+     * every frame but a shim must lie (3.11+); nchunks 0 = not checked. */
+    uintptr_t chunk_start[PLUMB_MAX_CHUNKS], chunk_end[PLUMB_MAX_CHUNKS];
+    uint32_t nchunks;
     char name_text[PLUMB_MAX_NAME * 4 + 8];   /* scratch for resolve */
     char file_text[PLUMB_MAX_NAME * 4 + 8];
 } plumb_walker;
@@ -58,7 +63,8 @@ int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_vi
                        void *ctx, uint64_t *failed);
 
 /* The function (a label in names) of a code object; validated on every
- * call, since a freed code object's address may be reused. */
+ * call, since a freed code object's address may be reused.  PLUMB_SKIP for
+ * the interpreter's shim code, which stacks leave out. */
 int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, uint32_t *func);
 
 #endif

@@ -156,8 +156,10 @@ int plumb_stats_add(plumb_stats *dst, const plumb_stats *src)
             dst->edges[d].count_only &= e->count_only;
         }
     }
-    if (rc == PLUMB_OK)
+    if (rc == PLUMB_OK) {
         dst->profiles += src->profiles;
+        dst->own_sum += src->own_sum;
+    }
     free(map);
     return rc;
 }
@@ -198,6 +200,8 @@ int plumb_stats_from_profile(plumb_stats *st, const plumb_profile *p)
         }
     }
     free(map);
+    for (uint32_t i = 0; i < st->norder; i++)
+        st->own_sum += st->funcs[st->order[i]].own;
     if (rc == PLUMB_OK)
         st->profiles = 1;
     else

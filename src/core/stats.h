@@ -45,6 +45,10 @@ typedef struct plumb_stats {
     plumb_map by_edge;            /* (caller+1)<<32 | callee -> edge */
     uint32_t edges_indexed;       /* edges[0..edges_indexed) are in by_edge */
     uint64_t profiles;            /* how many profiles were added */
+    /* Own time summed as pstats sums it: each profile's functions in its
+     * order, then the profiles' sums in the order they were added (so the
+     * printed total is pstats' to the last bit). */
+    double own_sum;
 } plumb_stats;
 
 int plumb_stats_init(plumb_stats *st);

@@ -27,7 +27,11 @@ static PyObject *set_own_dir(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+PyObject *plumb_convert_samples(PyObject *module, PyObject *args);
+
 static PyMethodDef module_methods[] = {
+    {"convert_samples", plumb_convert_samples, METH_VARARGS,
+     "convert_samples(data, in_format, out_path, out_format, interval[, name])."},
     {"enabled_profilers", enabled_profilers, METH_NOARGS,
      "How many plumb profilers are collecting events now."},
     {"_set_own_dir", set_own_dir, METH_O,

@@ -46,7 +46,11 @@ static void common(plumb_py_offsets *o)
     o->tstate_native_thread_id = -1;
     o->frame_owner = -1;
     o->frame_owned_by_cstack = -1;
+    o->frame_owned_by_generator = -1;
     o->shim_code = 0;
+    o->tstate_datastack_chunk = -1;
+    o->chunk_previous = -1;
+    o->chunk_size = -1;
 }
 
 #define MAX3(a, b, c) ((a) > (b) ? ((a) > (c) ? (a) : (c)) : ((b) > (c) ? (b) : (c)))
@@ -86,20 +90,24 @@ int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp)
 #else
     o->interp_threads_head = offsetof(PyInterpreterState, threads.head);
     o->tstate_native_thread_id = offsetof(PyThreadState, native_thread_id);
+    o->tstate_datastack_chunk = offsetof(PyThreadState, datastack_chunk);
+    o->chunk_previous = offsetof(_PyStackChunk, previous);
+    o->chunk_size = offsetof(_PyStackChunk, size);
     o->tstate_cframe = offsetof(PyThreadState, cframe);
     o->tstate_frame = -1;
     o->cframe_current_frame = offsetof(_PyCFrame, current_frame);
     o->frame_previous = offsetof(_PyInterpreterFrame, previous);
     o->frame_code = offsetof(_PyInterpreterFrame, f_code);
     o->frame_owner = offsetof(_PyInterpreterFrame, owner);
+    o->frame_owned_by_generator = FRAME_OWNED_BY_GENERATOR;
     o->frame_size = MAX3(o->frame_previous, o->frame_code, o->frame_owner) + 8;
 #if PY_VERSION_HEX >= 0x030C0000
     o->frame_owned_by_cstack = FRAME_OWNED_BY_CSTACK;
     o->shim_code = (uintptr_t)((PyInterpreterState *)*interp)->interpreter_trampoline;
 #endif
 #endif
-    o->tstate_size = MAX3(o->tstate_next, o->tstate_thread_id,
-                          MAX3(o->tstate_native_thread_id, o->tstate_frame, o->tstate_cframe)) + 8;
+    o->tstate_size = MAX3(MAX3(o->tstate_next, o->tstate_thread_id, o->tstate_datastack_chunk),
+                          MAX3(o->tstate_native_thread_id, o->tstate_frame, o->tstate_cframe), 0) + 8;
     return PLUMB_OK;
 #endif
 }

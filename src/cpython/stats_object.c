@@ -9,13 +9,24 @@
 #include <sys/stat.h>
 
 #include "../core/readers.h"
+#include "../core/stats_order.h"
 #include "../core/writers.h"
 
 typedef struct StatsObject {
     PyObject_HEAD
     plumb_stats stats;
     int ready;
+    plumb_edge_index callers;    /* edges by callee, for get(); built on demand */
+    uint32_t callers_nedges;     /* edges it covers; rebuilt when edges were added */
+    int callers_built;
 } StatsObject;
+
+static void drop_callers_index(StatsObject *self)
+{
+    if (self->callers_built)
+        plumb_edge_index_free(&self->callers);
+    self->callers_built = 0;
+}
 
 static PyObject *stats_error(int rc)
 {
@@ -39,6 +50,7 @@ static int stats_init(StatsObject *self, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, ":Stats", kwlist))
         return -1;
+    drop_callers_index(self);
     if (self->ready)
         plumb_stats_free(&self->stats);
     self->ready = 0;
@@ -52,6 +64,7 @@ static int stats_init(StatsObject *self, PyObject *args, PyObject *kwds)
 
 static void stats_dealloc(StatsObject *self)
 {
+    drop_callers_index(self);
     if (self->ready)
         plumb_stats_free(&self->stats);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -175,6 +188,11 @@ static PyObject *stats_write(StatsObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *label_tuple(const plumb_func *fn)
+{
+    return Py_BuildValue("(sLs)", fn->file, (long long)fn->line, fn->name);
+}
+
 static PyObject *counts_tuple(const plumb_stat_counts *c, int calls_first)
 {
     return Py_BuildValue("(LLdd)", (long long)(calls_first ? c->calls : c->prim_calls),
@@ -196,7 +214,7 @@ static PyObject *stats_pstats_dict(StatsObject *self, PyObject *Py_UNUSED(ignore
         goto fail;
     for (uint32_t f = 0; f < n; f++) {
         const plumb_func *fn = &st->names.funcs[f];
-        labels[f] = Py_BuildValue("(sLs)", fn->file, (long long)fn->line, fn->name);
+        labels[f] = label_tuple(fn);
         if (!labels[f])
             goto fail;
         if (st->listed[f] && !(callers[f] = PyDict_New()))
@@ -243,6 +261,151 @@ fail:
     return PyErr_Occurred() ? NULL : PyErr_NoMemory();
 }
 
+/* labels(): the listed functions' labels, in listing order. */
+static PyObject *stats_labels(StatsObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (not_ready(self))
+        return NULL;
+    const plumb_stats *st = &self->stats;
+    PyObject *list = PyList_New(st->norder);
+    for (uint32_t i = 0; list && i < st->norder; i++) {
+        PyObject *label = label_tuple(&st->names.funcs[st->order[i]]);
+        if (!label) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, label);
+    }
+    return list;
+}
+
+/* sorted_labels(fields): labels sorted as pstats sorts with a sort tuple
+ * of (index, direction) pairs. */
+static PyObject *stats_sorted_labels(StatsObject *self, PyObject *arg)
+{
+    if (not_ready(self))
+        return NULL;
+    PyObject *seq = PySequence_Fast(arg, "fields must be a sequence of (index, direction)");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    plumb_sort_field *fields = PyMem_Calloc((size_t)n + 1, sizeof *fields);
+    uint32_t *order = PyMem_Calloc((size_t)self->stats.norder + 1, sizeof *order);
+    PyObject *result = NULL;
+    if (!fields || !order) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "ii", &fields[i].index,
+                              &fields[i].direction))
+            goto done;
+    int rc = plumb_stats_sorted(&self->stats, fields, (int)n, order);
+    if (rc < 0) {
+        if (rc == PLUMB_EINVAL)
+            PyErr_SetString(PyExc_ValueError, "sort field index must be 0-7");
+        else
+            stats_error(rc);
+        goto done;
+    }
+    result = PyList_New(self->stats.norder);
+    for (uint32_t i = 0; result && i < self->stats.norder; i++) {
+        PyObject *label = label_tuple(&self->stats.names.funcs[self->stats.order[order[i]]]);
+        if (!label) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, i, label);
+    }
+done:
+    PyMem_Free(fields);
+    PyMem_Free(order);
+    Py_DECREF(seq);
+    return result;
+}
+
+/* get(label): (cc, nc, tt, ct, callers) as in pstats' dict; KeyError if
+ * the label is not listed. */
+static PyObject *stats_get(StatsObject *self, PyObject *label)
+{
+    if (not_ready(self))
+        return NULL;
+    const char *file, *name;
+    long long line;
+    if (!PyTuple_Check(label) || !PyArg_ParseTuple(label, "sLs", &file, &line, &name)) {
+        PyErr_Clear();
+        PyErr_SetObject(PyExc_KeyError, label);
+        return NULL;
+    }
+    plumb_stats *st = &self->stats;
+    uint32_t f = plumb_profile_find_label(&st->names, file, line, name);
+    if (f == PLUMB_NONE || !st->listed[f]) {
+        PyErr_SetObject(PyExc_KeyError, label);
+        return NULL;
+    }
+    if (!self->callers_built || self->callers_nedges != st->nedges) {
+        drop_callers_index(self);
+        int rc = plumb_stats_edges_by(st, 1, &self->callers);
+        if (rc < 0)
+            return stats_error(rc);
+        self->callers_built = 1;
+        self->callers_nedges = st->nedges;
+    }
+    PyObject *callers = PyDict_New();
+    for (uint32_t k = self->callers.first[f]; callers && k < self->callers.first[f + 1]; k++) {
+        const plumb_stat_edge *e = &st->edges[self->callers.edges[k]];
+        PyObject *key = label_tuple(&st->names.funcs[e->caller]);
+        PyObject *value = e->count_only ? PyLong_FromLongLong(e->counts.calls)
+                                        : counts_tuple(&e->counts, 1);
+        if (!key || !value || PyDict_SetItem(callers, key, value) < 0)
+            Py_CLEAR(callers);
+        Py_XDECREF(key);
+        Py_XDECREF(value);
+    }
+    if (!callers)
+        return NULL;
+    const plumb_stat_counts *c = &st->funcs[f];
+    PyObject *value = Py_BuildValue("(LLddN)", (long long)c->prim_calls, (long long)c->calls,
+                                    c->own, c->total, callers);
+    return value;
+}
+
+/* totals(): what pstats' get_top_level_stats computes: (total calls,
+ * primitive calls, total own time summed as pstats sums it, the longest
+ * func_std_string, [labels of functions the old "jprofile" profiler
+ * called]). */
+static PyObject *stats_totals(StatsObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (not_ready(self))
+        return NULL;
+    const plumb_stats *st = &self->stats;
+    long long calls = 0, prim = 0;
+    double tt = st->own_sum;
+    size_t width = 0;
+    for (uint32_t i = 0; i < st->norder; i++) {
+        const plumb_func *fn = &st->names.funcs[st->order[i]];
+        const plumb_stat_counts *c = &st->funcs[st->order[i]];
+        calls += c->calls;
+        prim += c->prim_calls;
+        size_t w = plumb_stats_std_len(fn);
+        if (w > width)
+            width = w;
+    }
+    PyObject *top = PyList_New(0);
+    uint32_t jprofile = plumb_profile_find_label(&st->names, "jprofile", 0, "profiler");
+    for (uint32_t e = 0; top && jprofile != PLUMB_NONE && e < st->nedges; e++) {
+        if (st->edges[e].caller != jprofile || !st->listed[st->edges[e].callee])
+            continue;
+        PyObject *label = label_tuple(&st->names.funcs[st->edges[e].callee]);
+        if (!label || PyList_Append(top, label) < 0)
+            Py_CLEAR(top);
+        Py_XDECREF(label);
+    }
+    if (!top)
+        return NULL;
+    return Py_BuildValue("(LLdnN)", calls, prim, tt, (Py_ssize_t)width, top);
+}
+
 static PyObject *stats_profiles(StatsObject *self, void *Py_UNUSED(closure))
 {
     return PyLong_FromUnsignedLongLong(self->stats.profiles);
@@ -262,6 +425,12 @@ static PyMethodDef stats_methods[] = {
      "write(path, format[, cmd]): writes 'pstats' or 'callgrind'."},
     {"pstats_dict", (PyCFunction)stats_pstats_dict, METH_NOARGS,
      "The stats as pstats.Stats keeps them in its .stats dict."},
+    {"labels", (PyCFunction)stats_labels, METH_NOARGS, "Listed functions' labels, in order."},
+    {"sorted_labels", (PyCFunction)stats_sorted_labels, METH_O,
+     "sorted_labels(((index, direction), ...)): labels in pstats' sort order."},
+    {"get", (PyCFunction)stats_get, METH_O, "get(label): one entry of pstats' dict."},
+    {"totals", (PyCFunction)stats_totals, METH_NOARGS,
+     "(total_calls, prim_calls, total_tt, max_name_len, top_level labels)."},
     {NULL, NULL, 0, NULL},
 };
 

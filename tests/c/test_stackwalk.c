@@ -22,8 +22,10 @@ enum { OB_TYPE = 8 };
 typedef struct { uintptr_t refcnt, type; } fake_type;
 typedef struct { uintptr_t refcnt, type; int64_t length; uint64_t hash; uint32_t state, pad; char data[64]; } fake_str;
 typedef struct { uintptr_t refcnt, type, filename, name; int32_t firstlineno, pad; } fake_code;
-typedef struct { uintptr_t previous, code; } fake_frame;
-typedef struct { uintptr_t next, thread_id, native_id, frame; } fake_tstate;
+typedef struct { uintptr_t previous, code; unsigned char owner; } fake_frame;
+typedef struct { uintptr_t next, thread_id, native_id, frame, chunk; } fake_tstate;
+/* The thread's data stack: one chunk whose data holds the frames. */
+typedef struct { uintptr_t previous, size; fake_frame data[3]; } fake_chunk;
 typedef struct { uintptr_t pad, threads_head; } fake_interp;
 
 static fake_type code_type, str_type;
@@ -43,8 +45,12 @@ static plumb_py_offsets layout(void)
     o.frame_size = sizeof(fake_frame);
     o.frame_previous = offsetof(fake_frame, previous);
     o.frame_code = offsetof(fake_frame, code);
-    o.frame_owner = -1;
-    o.frame_owned_by_cstack = -1;
+    o.frame_owner = offsetof(fake_frame, owner);
+    o.frame_owned_by_cstack = 3;
+    o.frame_owned_by_generator = 1;
+    o.tstate_datastack_chunk = offsetof(fake_tstate, chunk);
+    o.chunk_previous = offsetof(fake_chunk, previous);
+    o.chunk_size = offsetof(fake_chunk, size);
     o.object_type = OB_TYPE;
     o.code_size = sizeof(fake_code);
     o.code_filename = offsetof(fake_code, filename);
@@ -73,7 +79,8 @@ static void make_str(fake_str *s, const char *text)
 
 static fake_str file_s, names_s[3];
 static fake_code codes[3];
-static fake_frame frames[3];
+static fake_chunk stack_chunk;
+#define frames (stack_chunk.data)
 static fake_tstate tstate;
 static fake_interp interp;
 
@@ -88,7 +95,10 @@ static void build_happy(void)
         frames[i] = (fake_frame){.previous = i < 2 ? (uintptr_t)&frames[i + 1] : 0,
                                  .code = (uintptr_t)&codes[i]};
     }
-    tstate = (fake_tstate){.next = 0, .thread_id = 77, .native_id = 0, .frame = (uintptr_t)&frames[0]};
+    stack_chunk.previous = 0;
+    stack_chunk.size = sizeof stack_chunk;
+    tstate = (fake_tstate){.next = 0, .thread_id = 77, .native_id = 0, .frame = (uintptr_t)&frames[0],
+                           .chunk = (uintptr_t)&stack_chunk};
     interp = (fake_interp){.threads_head = (uintptr_t)&tstate};
 }
 
@@ -198,6 +208,68 @@ static void test_unmapped_memory(void)
     plumb_sampler_free(s);
 }
 
+/* From 3.11 a frame outside the thread's data stack is a shim (on the C
+ * stack) or a running generator's; any other such frame is C-stack memory
+ * reused under the walk, and the read is torn. */
+static void test_frames_outside_the_data_stack(void)
+{
+    static fake_frame outside;
+    build_happy();
+    outside = (fake_frame){.previous = (uintptr_t)&frames[2], .code = (uintptr_t)&codes[1]};
+    frames[1].previous = (uintptr_t)&outside;
+    plumb_sampler *s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.failed == 1 && total_samples(&s->samples) == 0);
+    plumb_sampler_free(s);
+
+    outside.owner = 3;                                       /* a shim: left out of the stack */
+    s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.failed == 0 && total_samples(&s->samples) == 1);
+    plumb_sampler_free(s);
+
+    outside.owner = 1;                                       /* a generator's frame: kept */
+    s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.failed == 0 && total_samples(&s->samples) == 1);
+    plumb_sampler_free(s);
+
+    /* An older chunk holds the outer frames. */
+    static fake_chunk older;
+    build_happy();
+    older = (fake_chunk){.previous = 0, .size = sizeof older};
+    older.data[0] = frames[2];
+    frames[1].previous = (uintptr_t)&older.data[0];
+    stack_chunk.previous = (uintptr_t)&older;
+    s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.failed == 0 && total_samples(&s->samples) == 1);
+    plumb_sampler_free(s);
+
+    stack_chunk.size = 4;                                    /* a nonsense chunk: torn */
+    s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.failed == 1);
+    plumb_sampler_free(s);
+}
+
+/* 3.12+'s _Py_InitCleanup: one string as name and file, line 0. */
+static void test_interpreter_shim_code(void)
+{
+    build_happy();
+    codes[1].name = codes[1].filename;
+    codes[1].firstlineno = 0;
+    plumb_sampler *s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(s->samples.failed == 0 && total_samples(&s->samples) == 1);
+    uint32_t path[8], leaf = PLUMB_NONE;
+    for (uint32_t i = 0; i < s->samples.nnodes; i++)
+        if (s->samples.nodes[i].self)
+            leaf = i;
+    CHECK(leaf != PLUMB_NONE && plumb_samples_path(&s->samples, leaf, path, 8) == 2);
+    plumb_sampler_free(s);
+}
+
 /* Prefetching pages in one call: an unmapped page ends the batch but costs
  * nothing else; the pages after it are read on demand. */
 static void test_prefetch(void)
@@ -304,6 +376,8 @@ int main(void)
     test_happy_path();
     test_cycles_and_bad_objects();
     test_unmapped_memory();
+    test_frames_outside_the_data_stack();
+    test_interpreter_shim_code();
     test_prefetch();
     test_random_memory();
     return check_report("stack walker tests passed");
