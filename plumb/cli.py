@@ -134,7 +134,8 @@ def build_parser():
                         help="write the samples to FILE instead of printing a call tree")
     sample.add_argument("--format", choices=SAMPLE_FORMATS,
                         help="output format (default: from FILE's name: .folded/.collapsed, "
-                             ".speedscope.json, .callgrind, .txt; pstats otherwise)")
+                             ".speedscope.json, .callgrind, .txt, .pb.gz/.pprof; pstats "
+                             "otherwise)")
     sample.add_argument("-m", dest="module", metavar="MODULE",
                         help="run library module MODULE as a script, as python -m does")
 
@@ -194,7 +195,8 @@ def build_parser():
     convert = commands.add_parser(
         "convert", help="convert a profile between formats",
         description="Convert a profile: pstats or collapsed stacks in (recognised by "
-                    "content); pstats, callgrind, collapsed, speedscope or a text tree out.",
+                    "content); pstats, callgrind, collapsed, speedscope, pprof or a text "
+                    "tree out.",
         usage="plumb convert IN -o OUT [--format F] [--from F] [--rate HZ]")
     convert.error = parser.error
     convert.add_argument("infile", metavar="IN")

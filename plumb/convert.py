@@ -3,16 +3,16 @@
 Inputs, recognised by their content: pstats (plumb, cProfile, profile,
 yappi) and collapsed stacks (plumb, py-spy, Austin, stackcollapse).
 Outputs, chosen by --format or by OUT's name: pstats, callgrind,
-collapsed, speedscope, tree (text).
+collapsed, speedscope, tree (text), pprof (gzipped profile.proto).
 
 A conversion keeps meaning or is refused: pstats holds callers and callees
 but no stacks, so it does not become collapsed stacks, speedscope or a
 tree; collapsed stacks hold no call counts, so their pstats and callgrind
 files say 0 calls (as plumb sample's do) rather than inventing them."""
 from . import _plumb
-from .formats import CALLGRIND, COLLAPSED, PSTATS, SPEEDSCOPE, TREE, format_for_path
+from .formats import CALLGRIND, COLLAPSED, PPROF, PSTATS, SPEEDSCOPE, TREE, format_for_path, write_gzipped
 
-STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE)
+STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF)
 FUNCTION_OUTPUTS = (PSTATS, CALLGRIND)
 INPUTS = ("pstats", "collapsed")
 
@@ -65,7 +65,11 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
     if out_format not in STACK_OUTPUTS:
         raise ConvertError(f"cannot write {out_format} from collapsed stacks")
     try:
-        _plumb.convert_samples(data, found, out_path, out_format, 1.0 / rate)
+        if out_format == PPROF:
+            write_gzipped(lambda tmp: _plumb.convert_samples(data, found, tmp, "pprof-raw",
+                                                             1.0 / rate), out_path)
+        else:
+            _plumb.convert_samples(data, found, out_path, out_format, 1.0 / rate)
     except ValueError as exc:
         raise ConvertError(f"{in_path}: {exc}") from None
     return found, out_format

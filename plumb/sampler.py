@@ -79,9 +79,15 @@ class Sampler(_plumb.Sampler):
 
     def dump(self, path, format=None, command=None):
         """Writes the samples to path as format (collapsed, speedscope,
-        pstats, callgrind or tree; by default from the name)."""
+        pstats, callgrind, tree or pprof; by default from the name)."""
         self.stop()
-        self._write(str(path), format or format_for_path(path), command)
+        format = format or format_for_path(path)
+        if format == "pprof":
+            from .formats import write_gzipped
+
+            write_gzipped(lambda tmp: self._write(tmp, "pprof-raw", command), str(path))
+            return
+        self._write(str(path), format, command)
 
     def collapsed(self):
         """Collapsed stacks ("folded"), threads merged, as a str."""

@@ -94,3 +94,96 @@ def test_refusals(tmp_path):
         assert got.stderr.startswith("plumb: convert: ") and got.stderr.count("\n") == 1
         assert words in got.stderr, got.stderr
     assert not any(os.path.exists(tmp_path / n) for n in ("x.folded", "y.prof", "z.prof"))
+
+
+def read_protobuf(data):
+    """A minimal protobuf reader for the test: {field: [values]}, where a
+    value is an int (varint) or bytes (length-delimited)."""
+    fields, i = {}, 0
+
+    def varint():
+        nonlocal i
+        shift = value = 0
+        while True:
+            b = data[i]
+            i += 1
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return value
+    while i < len(data):
+        key = varint()
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            fields.setdefault(field, []).append(varint())
+        elif wire == 2:
+            n = varint()
+            fields.setdefault(field, []).append(data[i:i + n])
+            i += n
+        else:
+            raise AssertionError(f"unexpected wire type {wire}")
+    return fields
+
+
+def packed(data):
+    out, value, shift = [], 0, 0
+    for b in data:
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            out.append(value)
+            value = shift = 0
+    return out
+
+
+def test_pprof(tmp_path):
+    """profile.proto, gzipped: strings, functions, locations, samples and
+    their totals as pprof defines them; and `go tool pprof` reads it when
+    Go is installed (scripts/system-deps.sh installs Debian's golang-go)."""
+    import gzip
+    import shutil
+
+    src = write(tmp_path, "in.folded", PYSPY)
+    out = str(tmp_path / "out.pb.gz")
+    got = plumb("convert", src, "-o", out, "--rate", "100")
+    assert got.returncode == 0, got.stderr
+    prof = read_protobuf(gzip.open(out).read())
+    strings = [s.decode() for s in prof[6]]
+    assert strings[0] == ""
+    types = [read_protobuf(t) for t in prof[1]]
+    assert [(strings[t[1][0]], strings[t[2][0]]) for t in types] == [("samples", "count"),
+                                                                     ("wall", "nanoseconds")]
+    assert prof[12] == [10_000_000]                       # period: 10 ms
+    funcs = {f[1][0]: f for f in map(read_protobuf, prof[5])}
+    names = {fid: strings[f[2][0]] for fid, f in funcs.items()}
+    locations = {l[1][0]: read_protobuf(l[4][0])[1][0] for l in map(read_protobuf, prof[4])}
+    stacks = {}
+    for sample in map(read_protobuf, prof[2]):
+        path = [names[locations[loc]] for loc in packed(sample[1][0])]
+        count, ns = packed(sample[2][0])
+        assert ns == count * 10_000_000
+        stacks[";".join(reversed(path))] = count
+    assert stacks == {"main;handle;query": 30, "main;handle": 10, "main;render": 60}
+    go = shutil.which("go")
+    if go:
+        top = subprocess.run([go, "tool", "pprof", "-top", "-sample_index=samples", out],
+                             capture_output=True, text=True, timeout=300)
+        assert top.returncode == 0, top.stderr
+        import re
+
+        # flat, flat%, sum%, cum, cum%, name: render has 60 of the 100 samples.
+        assert re.search(r"^\s*60\s+60\.00%\s+\S+\s+60\s+60\.00%\s+render$", top.stdout, re.M), top.stdout
+        assert re.search(r"^\s*0\s+0%\s+\S+\s+100\s+100%\s+main$", top.stdout, re.M), top.stdout
+    else:
+        print("go not installed: go tool pprof not run")
+
+
+def test_sampler_writes_pprof(tmp_path):
+    out = tmp_path / "run.pb.gz"
+    prog = write(tmp_path, "prog.py", "import time\ndef work():\n    time.sleep(0.05)\nwork()\n")
+    got = plumb("sample", "-o", str(out), prog)
+    assert got.returncode == 0, got.stderr
+    import gzip
+
+    prof = read_protobuf(gzip.open(out).read())
+    assert "work" in [s.decode() for s in prof[6]] and prof.get(2)

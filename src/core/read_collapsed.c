@@ -69,7 +69,12 @@ static int frame_label(plumb_profile *names, const char *text, size_t n, char *c
 /* Austin's markers: "P<pid>" then "T<thread>" as the outermost frames. */
 static int is_marker(const char *s, size_t n, char kind)
 {
-    return n >= 2 && s[0] == kind && strspn(s + 1, "0123456789abcdefxABCDEFX:") >= n - 1;
+    if (n < 2 || s[0] != kind)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!strchr("0123456789abcdefxABCDEFX:", s[i]) || s[i] == 0)
+            return 0;
+    return 1;
 }
 
 int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err)
@@ -106,7 +111,11 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
             rc = fail(err, lineno, "not a collapsed stack (frames;joined;by;semicolons COUNT)");
             break;
         }
-        uint64_t count = strtoull(space + 1, NULL, 10);
+        /* Parsed by hand: the line is not NUL-terminated (the file's last
+         * line may end at the buffer's end), so strtoull could read on. */
+        uint64_t count = 0;
+        for (size_t i = 1; i <= digits; i++)
+            count = count * 10 + (uint64_t)(space[i] - '0');
         if (count > MAX_TOTAL - total) {
             rc = fail(err, lineno, "sample counts too large");
             break;

@@ -31,6 +31,10 @@ int plumb_write_sampled_pstats(const plumb_samples *s, FILE *out);
 int plumb_write_sampled_callgrind(const plumb_samples *s, FILE *out,
                                   const plumb_callgrind_info *info);
 
+/* pprof's profile.proto, uncompressed (the caller gzips it): samples/count
+ * and wall or cpu/nanoseconds, a "thread" label per sample. */
+int plumb_write_pprof(const plumb_samples *s, FILE *out);
+
 /* A top-down call tree per thread, in percent of the thread's samples;
  * children under min_percent are folded into one line. */
 int plumb_write_tree(const plumb_samples *s, FILE *out, double min_percent);

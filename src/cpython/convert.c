@@ -19,6 +19,8 @@ static int write_samples(const plumb_samples *s, const char *format, FILE *out, 
     }
     if (strcmp(format, "tree") == 0)
         return plumb_write_tree(s, out, 0.5);
+    if (strcmp(format, "pprof-raw") == 0)   /* gzipped by plumb/convert.py */
+        return plumb_write_pprof(s, out);
     return PLUMB_EINVAL;
 }
 

@@ -264,12 +264,19 @@ static int write_tree(SamplerObject *self, FILE *out, const char *cmd)
     return plumb_write_tree(&self->sampler.samples, out, 0.5);
 }
 
+/* Uncompressed: plumb/formats.py gzips it. */
+static int write_pprof_raw(SamplerObject *self, FILE *out, const char *cmd)
+{
+    (void)cmd;
+    return plumb_write_pprof(&self->sampler.samples, out);
+}
+
 static const struct {
     const char *name;
     stream_writer write;
 } WRITERS[] = {
     {"collapsed", write_collapsed}, {"speedscope", write_speedscope}, {"pstats", write_pstats},
-    {"callgrind", write_callgrind}, {"tree", write_tree},
+    {"callgrind", write_callgrind}, {"tree", write_tree}, {"pprof-raw", write_pprof_raw},
 };
 
 static stream_writer writer_named(const char *name)
