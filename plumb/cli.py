@@ -194,20 +194,20 @@ def build_parser():
 
     convert = commands.add_parser(
         "convert", help="convert a profile between formats",
-        description="Convert a profile: pstats or collapsed stacks in (recognised by "
-                    "content); pstats, callgrind, collapsed, speedscope, pprof or a text "
-                    "tree out.",
+        description="Convert a profile: pstats, collapsed stacks or speedscope in "
+                    "(recognised by content); pstats, callgrind, collapsed, speedscope, pprof "
+                    "or a text tree out.",
         usage="plumb convert IN -o OUT [--format F] [--from F] [--rate HZ]")
     convert.error = parser.error
     convert.add_argument("infile", metavar="IN")
     convert.add_argument("-o", "--outfile", metavar="OUT", required=True)
     convert.add_argument("--format", choices=SAMPLE_FORMATS,
                          help="output format (default: from OUT's name; pstats otherwise)")
-    convert.add_argument("--from", dest="input_format", choices=("pstats", "collapsed"),
+    convert.add_argument("--from", dest="input_format", choices=("pstats", "collapsed", "speedscope"),
                          help="input format (default: recognised from the content)")
     convert.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
-                         help="the rate collapsed stacks were sampled at, for times in "
-                              "pstats, callgrind and speedscope (default: 1000)")
+                         help="samples per second: what a collapsed count stands for, and "
+                              "the unit speedscope times are counted in (default: 1000)")
     return parser
 
 

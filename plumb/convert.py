@@ -1,7 +1,8 @@
 """`plumb convert IN -o OUT`: a profile from one format to another.
 
 Inputs, recognised by their content: pstats (plumb, cProfile, profile,
-yappi) and collapsed stacks (plumb, py-spy, Austin, stackcollapse).
+yappi), collapsed stacks (plumb, py-spy, Austin, stackcollapse) and
+speedscope files (sampled and evented profiles).
 Outputs, chosen by --format or by OUT's name: pstats, callgrind,
 collapsed, speedscope, tree (text), pprof (gzipped profile.proto).
 
@@ -14,7 +15,7 @@ from .formats import CALLGRIND, COLLAPSED, PPROF, PSTATS, SPEEDSCOPE, TREE, form
 
 STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF)
 FUNCTION_OUTPUTS = (PSTATS, CALLGRIND)
-INPUTS = ("pstats", "collapsed")
+INPUTS = ("pstats", "collapsed", "speedscope")
 
 
 class ConvertError(Exception):
@@ -63,7 +64,7 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
         stats.write(out_path, out_format)
         return found, out_format
     if out_format not in STACK_OUTPUTS:
-        raise ConvertError(f"cannot write {out_format} from collapsed stacks")
+        raise ConvertError(f"cannot write {out_format} from {found} stacks")
     try:
         if out_format == PPROF:
             write_gzipped(lambda tmp: _plumb.convert_samples(data, found, tmp, "pprof-raw",

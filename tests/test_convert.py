@@ -187,3 +187,72 @@ def test_sampler_writes_pprof(tmp_path):
 
     prof = read_protobuf(gzip.open(out).read())
     assert "work" in [s.decode() for s in prof[6]] and prof.get(2)
+
+
+EVENTED = {
+    "$schema": "https://www.speedscope.app/file-format-schema.json",
+    "shared": {"frames": [{"name": "main", "file": "app.py", "line": 1},
+                          {"name": "w\u00e9rk", "file": "app.py", "line": 5},
+                          {"name": "io"}]},
+    "profiles": [
+        {"type": "evented", "name": "MainThread", "unit": "milliseconds", "startValue": 0,
+         "endValue": 10,
+         "events": [{"type": "O", "frame": 0, "at": 0}, {"type": "O", "frame": 1, "at": 1},
+                    {"type": "O", "frame": 2, "at": 2.5}, {"type": "C", "frame": 2, "at": 4},
+                    {"type": "C", "frame": 1, "at": 6}]},
+        {"type": "sampled", "name": "worker", "unit": "none", "startValue": 0, "endValue": 3,
+         "samples": [[0, 1], [0]], "weights": [2, 1]},
+    ],
+}
+
+
+def test_speedscope_in(tmp_path):
+    """Evented and sampled profiles: time between events becomes samples of
+    1/rate seconds (main 1 ms + 4 ms after work returns, work 1.5 + 2 ms,
+    io 1.5 ms at 2 kHz), a sampled profile in unit none gives counts; each
+    profile is a thread."""
+    src = tmp_path / "in.speedscope.json"
+    src.write_text(json.dumps(EVENTED))
+    out = str(tmp_path / "out.collapsed")
+    got = plumb("convert", str(src), "-o", out, "--rate", "2000")
+    assert got.returncode == 0, got.stderr
+    lines = dict(l.rsplit(" ", 1) for l in open(out, encoding="utf-8").read().splitlines())
+    assert lines == {"main (app.py:1)": str(2 + 8 + 1),
+                     "main (app.py:1);w\u00e9rk (app.py:5)": str(3 + 4 + 2),
+                     "main (app.py:1);w\u00e9rk (app.py:5);io": "3"}
+
+
+def test_sampler_speedscope_round_trip(tmp_path):
+    """plumb sample's speedscope file, converted back to collapsed stacks,
+    gives the stacks plumb sample's collapsed output has."""
+    prog = write(tmp_path, "prog.py", "import time\ndef a():\n    time.sleep(0.03)\n"
+                                      "def b():\n    a()\n    time.sleep(0.02)\nb()\n")
+    sc = tmp_path / "run.speedscope.json"
+    got = plumb("sample", "-o", str(sc), prog)
+    assert got.returncode == 0, got.stderr
+    back = str(tmp_path / "back.collapsed")
+    got = plumb("convert", str(sc), "-o", back)
+    assert got.returncode == 0, got.stderr
+    text = open(back).read()
+    assert "b (" in text and ";a (" in text
+    original = json.load(open(sc))
+    total = sum(sum(p["weights"]) for p in original["profiles"])
+    assert sum(int(l.rsplit(" ", 1)[1]) for l in text.splitlines()) == round(total * 1000)
+
+
+def test_bad_speedscope(tmp_path):
+    cases = {
+        "not json": "{'a': 1}",
+        "no profiles": json.dumps({"shared": {"frames": []}, "speedscope": 1}),
+        "bad index": json.dumps(dict(EVENTED, profiles=[{
+            "type": "sampled", "unit": "none", "samples": [[7]], "weights": [1]}])),
+        "unbalanced": json.dumps(dict(EVENTED, profiles=[{
+            "type": "evented", "unit": "seconds", "events": [{"type": "C", "frame": 0, "at": 0}]}])),
+        "deep": "[" * 10000 + "]" * 10000,
+    }
+    for name, text in cases.items():
+        src = tmp_path / "bad.speedscope.json"
+        src.write_text(text)
+        got = plumb("convert", str(src), "--from", "speedscope", "-o", str(tmp_path / "x.folded"))
+        assert got.returncode == 2, (name, got.stderr)
+        assert got.stderr.startswith("plumb: convert: ") and got.stderr.count("\n") == 1, got.stderr

@@ -21,4 +21,8 @@ int plumb_read_pstats(plumb_stats *st, const void *buf, size_t len, plumb_read_e
  * "T<thread>" markers make threads; other stacks go to one thread. */
 int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err);
 
+/* speedscope's JSON file format into s: one thread per profile, sampled
+ * or evented; time weights become samples of s->interval. */
+int plumb_read_speedscope(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err);
+
 #endif

@@ -5,7 +5,8 @@
  *     <module> (prog.py:1);busy (prog.py:3) 80
  *
  * A frame is "name (file:line)", line being the function's first line, or
- * just "name" for a built-in (file "~").  Threads are merged: the same stack
+ * just "name" for a built-in (file "~") or a frame with no file (read from
+ * another tool's stacks).  Threads are merged: the same stack
  * in two threads is one line with the samples of both.
  *
  * The format has no escaping, so a ';' in a name or file (which would split
@@ -34,7 +35,8 @@ static void put_clean(char *dst, size_t *n, const char *src)
 
 static char *frame_text(const plumb_func *f)
 {
-    int builtin = strcmp(f->file, "~") == 0;
+    /* Built-ins (file "~") and frames read with no file are bare names. */
+    int builtin = strcmp(f->file, "~") == 0 || f->file[0] == 0;
     size_t size = strlen(f->name) + strlen(f->file) + 32;
     char *text = malloc(size);
     if (!text)

@@ -38,12 +38,14 @@ PyObject *plumb_convert_samples(PyObject *module, PyObject *args)
         return NULL;
     plumb_samples s;
     plumb_read_error err = {{0}};
-    int rc = strcmp(in_format, "collapsed") == 0 ? PLUMB_OK : PLUMB_EINVAL;
+    int speedscope = strcmp(in_format, "speedscope") == 0;
+    int rc = speedscope || strcmp(in_format, "collapsed") == 0 ? PLUMB_OK : PLUMB_EINVAL;
     if (rc == PLUMB_OK && !(interval > 0 && interval < 1e6))
         rc = PLUMB_EINVAL;
     if (rc == PLUMB_OK && (rc = plumb_samples_init(&s, interval, 0)) == PLUMB_OK) {
         Py_BEGIN_ALLOW_THREADS
-        rc = plumb_read_collapsed(&s, data.buf, (size_t)data.len, &err);
+        rc = speedscope ? plumb_read_speedscope(&s, data.buf, (size_t)data.len, &err)
+                        : plumb_read_collapsed(&s, data.buf, (size_t)data.len, &err);
         Py_END_ALLOW_THREADS
         if (rc == PLUMB_OK) {
             FILE *out = fopen(PyBytes_AS_STRING(path), "wb");
