@@ -256,3 +256,36 @@ def test_bad_speedscope(tmp_path):
         got = plumb("convert", str(src), "--from", "speedscope", "-o", str(tmp_path / "x.folded"))
         assert got.returncode == 2, (name, got.stderr)
         assert got.stderr.startswith("plumb: convert: ") and got.stderr.count("\n") == 1, got.stderr
+
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def test_real_pyspy_and_austin_output(tmp_path):
+    """Files written by py-spy 0.4.3 and Austin 3.7.0 (tests/data/README.md):
+    py-spy's line of frameless samples and Austin's header and marker-only
+    lines are skipped; Austin's microseconds become samples of 1/rate s."""
+    out = str(tmp_path / "pyspy.prof")
+    got = plumb("convert", os.path.join(DATA, "pyspy-0.4.3-raw.txt"), "-o", out, "--rate", "200")
+    assert got.returncode == 0, got.stderr
+    inner = pstats.Stats(out).stats[("ps.py", 4, "inner")]
+    assert abs(inner[3] - 68 / 200) < 1e-9           # 68 samples at 200 Hz
+
+    out = str(tmp_path / "austin.folded")
+    got = plumb("convert", os.path.join(DATA, "austin-3.7.0-wall.txt"), "-o", out)
+    assert got.returncode == 0, got.stderr
+    lines = dict(l.rsplit(" ", 1) for l in open(out).read().splitlines())
+    spin = "<module> (/tmp/ps.py:7);outer (/tmp/ps.py:6);inner (/tmp/ps.py:4)"
+    # Austin's own values for that stack, in microseconds, as 1 ms samples.
+    raw = sum(int(l.rsplit(" ", 1)[1]) for l in open(os.path.join(DATA, "austin-3.7.0-wall.txt"))
+              if l.rsplit(" ", 1)[0].endswith(";/tmp/ps.py:inner:4"))
+    assert int(lines[spin]) == round(raw / 1000)
+    threads = json.load(open(plumb_speedscope(tmp_path)))["profiles"]
+    assert [p["name"] for p in threads] == ["T0:16639"]
+
+
+def plumb_speedscope(tmp_path):
+    out = str(tmp_path / "austin.speedscope.json")
+    got = plumb("convert", os.path.join(DATA, "austin-3.7.0-wall.txt"), "-o", out)
+    assert got.returncode == 0, got.stderr
+    return out

@@ -3,7 +3,14 @@
  * by plumb and py-spy (`function (file:line)`), by Austin (`file:function:
  * line`, after `P<pid>;T<thread>;` markers) and by flamegraph.pl's
  * stackcollapse scripts (a bare name).  Lines are read as untrusted: a line
- * that is not a stack and a count is refused with its number. */
+ * that is not a stack and a count is refused with its number.
+ *
+ * What real files hold besides: py-spy counts samples with no Python frame
+ * on a line with an empty stack, Austin on a line with markers only; both
+ * are skipped, as every writer leaves frameless samples out.  Austin starts
+ * with "# key: value" lines, and its values are microseconds of the
+ * mode's time, not counts: after "# austin:" they become samples of
+ * s->interval, summed per stack before rounding. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +91,9 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
     char *copy = malloc(len + 1);
     uint64_t total = 0;
     size_t lineno = 0, stacks = 0;
+    int austin = 0;
+    double *acc = NULL;          /* Austin: samples per node, before rounding */
+    uint32_t acc_cap = 0;
     int rc = funcs && copy ? PLUMB_OK : PLUMB_ENOMEM;
     uint32_t main_thread;
     if (rc == PLUMB_OK)
@@ -100,6 +110,11 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
             n--;
         if (n == 0)
             continue;
+        if (line[0] == '#') {
+            if (n >= 9 && memcmp(line, "# austin:", 9) == 0)
+                austin = 1;
+            continue;
+        }
         const char *space = NULL;
         for (size_t i = n; i-- > 0;)
             if (line[i] == ' ') {
@@ -107,7 +122,7 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
                 break;
             }
         size_t digits = space ? (size_t)(line + n - space - 1) : 0;
-        if (!space || space == line || !all_digits(space + 1, digits) || digits > 16) {
+        if (!space || !all_digits(space + 1, digits) || digits > 16) {
             rc = fail(err, lineno, "not a collapsed stack (frames;joined;by;semicolons COUNT)");
             break;
         }
@@ -157,18 +172,44 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
         }
         if (rc < 0)
             break;
-        if (depth == 0) {
-            rc = fail(err, lineno, "a stack with no frame");
-            break;
-        }
+        stacks++;
+        if (depth == 0)
+            continue;   /* no Python frame in these samples: nothing to place */
         if (skipped)
             s->truncated++;
-        rc = plumb_samples_add(s, thread, funcs, depth, count);
-        stacks++;
-        s->taken += count;
+        if (!austin) {
+            rc = plumb_samples_add(s, thread, funcs, depth, count);
+            s->taken += count;
+            continue;
+        }
+        uint32_t node;
+        if ((rc = plumb_samples_node(s, thread, funcs, depth, &node)) < 0)
+            break;
+        if (node >= acc_cap) {
+            uint32_t cap = acc_cap ? acc_cap : 1024;
+            while (cap <= node)
+                cap *= 2;
+            double *grown = realloc(acc, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                rc = PLUMB_ENOMEM;
+                break;
+            }
+            memset(grown + acc_cap, 0, (size_t)(cap - acc_cap) * sizeof *grown);
+            acc = grown;
+            acc_cap = cap;
+        }
+        acc[node] += (double)count * 1e-6 / s->interval;
+    }
+    for (uint32_t node = 0; rc == PLUMB_OK && node < acc_cap && node < s->nnodes; node++) {
+        uint64_t samples = (uint64_t)(acc[node] + 0.5);
+        if (samples) {
+            plumb_samples_count(s, node, samples);
+            s->taken += samples;
+        }
     }
     if (rc == PLUMB_OK && stacks == 0)
         rc = fail(err, lineno ? lineno : 1, "no stacks: the file is empty");
+    free(acc);
     free(funcs);
     free(copy);
     return rc;
