@@ -194,7 +194,7 @@ def build_parser():
 
     convert = commands.add_parser(
         "convert", help="convert a profile between formats",
-        description="Convert a profile: pstats, collapsed stacks or speedscope in "
+        description="Convert a profile: pstats, callgrind, collapsed stacks or speedscope in "
                     "(recognised by content); pstats, callgrind, collapsed, speedscope, pprof "
                     "or a text tree out.",
         usage="plumb convert IN -o OUT [--format F] [--from F] [--rate HZ]")
@@ -203,7 +203,8 @@ def build_parser():
     convert.add_argument("-o", "--outfile", metavar="OUT", required=True)
     convert.add_argument("--format", choices=SAMPLE_FORMATS,
                          help="output format (default: from OUT's name; pstats otherwise)")
-    convert.add_argument("--from", dest="input_format", choices=("pstats", "collapsed", "speedscope"),
+    convert.add_argument("--from", dest="input_format",
+                         choices=("pstats", "callgrind", "collapsed", "speedscope"),
                          help="input format (default: recognised from the content)")
     convert.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
                          help="samples per second: what a collapsed count stands for, and "

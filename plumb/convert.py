@@ -1,13 +1,14 @@
 """`plumb convert IN -o OUT`: a profile from one format to another.
 
 Inputs, recognised by their content: pstats (plumb, cProfile, profile,
-yappi), collapsed stacks (plumb, py-spy, Austin, stackcollapse) and
-speedscope files (sampled and evented profiles).
+yappi), callgrind (plumb, valgrind, pyprof2calltree), collapsed stacks
+(plumb, py-spy, Austin, stackcollapse) and speedscope files (sampled and
+evented profiles).
 Outputs, chosen by --format or by OUT's name: pstats, callgrind,
 collapsed, speedscope, tree (text), pprof (gzipped profile.proto).
 
-A conversion keeps meaning or is refused: pstats holds callers and callees
-but no stacks, so it does not become collapsed stacks, speedscope or a
+A conversion keeps meaning or is refused: pstats and callgrind hold callers
+and callees but no stacks, so it does not become collapsed stacks, speedscope or a
 tree; collapsed stacks hold no call counts, so their pstats and callgrind
 files say 0 calls (as plumb sample's do) rather than inventing them."""
 from . import _plumb
@@ -15,7 +16,7 @@ from .formats import CALLGRIND, COLLAPSED, PPROF, PSTATS, SPEEDSCOPE, TREE, form
 
 STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF)
 FUNCTION_OUTPUTS = (PSTATS, CALLGRIND)
-INPUTS = ("pstats", "collapsed", "speedscope")
+INPUTS = ("pstats", "callgrind", "collapsed", "speedscope")
 
 
 class ConvertError(Exception):
@@ -50,15 +51,15 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
         raise ConvertError(f"{in_path}: reading {found} files is not supported "
                            f"(plumb convert reads {', '.join(INPUTS)})")
     out_format = out_format or format_for_path(out_path)
-    if found == "pstats":
+    if found in ("pstats", "callgrind"):
         if out_format not in FUNCTION_OUTPUTS:
             raise ConvertError(
-                f"{in_path} is a pstats file: it holds callers and callees, not stacks, so it "
+                f"{in_path} is a {found} file: it holds callers and callees, not stacks, so it "
                 f"cannot become {out_format} without inventing them; convert it to "
                 f"{' or '.join(FUNCTION_OUTPUTS)}")
         stats = _plumb.Stats()
         try:
-            stats.add_bytes(data)
+            stats.add_bytes(data, found)
         except ValueError as exc:
             raise ConvertError(f"{in_path}: {exc}") from None
         stats.write(out_path, out_format)

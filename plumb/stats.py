@@ -8,7 +8,8 @@
 It is a pstats.Stats: every method, sort key, restriction and printed column
 is pstats' own.  What differs is the reading: files go to plumb's C reader,
 which adds them without building Python objects, and accepts the same
-files (cProfile's, the profile module's, yappi's, plumb's).  The pstats
+files (cProfile's, the profile module's, yappi's, plumb's), and callgrind
+files too (src/core/read_callgrind.c says what they cannot carry).  The pstats
 dictionary (`.stats`) is built once, when something first looks at it, so
 adding thousands of files costs what reading them costs.
 
@@ -103,6 +104,17 @@ class _EngineView(collections.abc.Mapping):
 
 def _is_path(arg):
     return isinstance(arg, (str, bytes, os.PathLike))
+
+
+def _is_callgrind(path):
+    """Whether a file is in the Callgrind Format (KCacheGrind's test: an
+    "events:" line near the start) rather than pstats."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2048)
+    except OSError:
+        return False
+    return head.startswith((b"# callgrind format", b"events:")) or b"\nevents:" in head
 
 
 def _file_title(path):
@@ -213,7 +225,11 @@ class Stats(pstats.Stats):
         """Adds one profile file; StatsFileError if it is not one."""
         engine = self._engine if self._engine_current else _plumb.Stats()
         try:
-            engine.add_file(path)
+            if _is_callgrind(path):
+                with open(path, "rb") as f:
+                    engine.add_bytes(f.read(), "callgrind")
+            else:
+                engine.add_file(path)
         except ValueError as exc:
             raise StatsFileError(path, str(exc)) from None
         except OSError as exc:

@@ -83,7 +83,7 @@ def test_refusals(tmp_path):
          "line 1: not a collapsed stack"),
         ([write(tmp_path, "empty.folded", ""), "-o", str(tmp_path / "z.prof")], "empty"),
         ([write(tmp_path, "x.callgrind", "# callgrind format\nevents: ns\n"), "-o",
-          str(tmp_path / "w.prof")], "reading callgrind files is not supported"),
+          str(tmp_path / "w.prof")], "no functions"),
         ([str(tmp_path / "missing.prof"), "-o", str(tmp_path / "v.prof")], "No such file"),
         ([write(tmp_path, "big.folded", "a 99999999999999999\n"), "-o", str(tmp_path / "u.prof")],
          "line 1"),
@@ -289,3 +289,72 @@ def plumb_speedscope(tmp_path):
     got = plumb("convert", os.path.join(DATA, "austin-3.7.0-wall.txt"), "-o", out)
     assert got.returncode == 0, got.stderr
     return out
+
+
+VALGRIND_LIKE = """# callgrind format
+version: 1
+creator: valgrind-like
+positions: instr line
+events: Ir Dr
+summary: 270
+
+ob=(1) /bin/prog
+fl=(1) main.c
+fn=(1) main
+0x10 3 100 2
++2 4 20
+cfl=(2) lib.c
+cfn=(2) helper
+calls=2 0x40 10
+* 5 150 7
+
+fl=(2)
+fn=(2)
+0x40 10 150
+"""
+
+
+def test_callgrind_in(tmp_path):
+    """valgrind's shape (name compression, two positions, subpositions,
+    two events, the first counted as nanoseconds) into pstats."""
+    src = write(tmp_path, "in.callgrind", VALGRIND_LIKE)
+    out = str(tmp_path / "out.prof")
+    got = plumb("convert", src, "-o", out)
+    assert got.returncode == 0, got.stderr
+    st = pstats.Stats(out).stats
+    main, helper = st[("main.c", 0, "main")], st[("lib.c", 0, "helper")]
+    assert abs(main[2] - 120e-9) < 1e-15 and abs(main[3] - 270e-9) < 1e-15
+    assert helper[:2] == (2, 2) and abs(helper[2] - 150e-9) < 1e-15
+    assert helper[4][("main.c", 0, "main")][:2] == (2, 2)
+    got = plumb("stats", src, "-s", "tottime")   # plumb stats reads callgrind too
+    assert got.returncode == 0 and "lib.c:0(helper)" in got.stdout, got.stderr
+
+
+def test_pstats_callgrind_pstats_round_trip(tmp_path):
+    """plumb's callgrind keeps calls, own time (to the nanosecond) and, for
+    functions that do not recurse, cumulative time."""
+    prof = str(tmp_path / "in.prof")
+    cProfile.run("import json; json.dumps([{'a': i} for i in range(2000)])", prof)
+    cg, back = str(tmp_path / "mid.callgrind"), str(tmp_path / "back.prof")
+    assert plumb("convert", prof, "-o", cg).returncode == 0
+    got = plumb("convert", cg, "-o", back)
+    assert got.returncode == 0, got.stderr
+    a, b = pstats.Stats(prof).stats, pstats.Stats(back).stats
+    assert set(a) <= set(b)
+    for func, (cc, nc, tt, ct, callers) in a.items():
+        assert abs(b[func][2] - tt) <= 1e-9, func
+        if func not in callers:                          # not directly recursive
+            assert abs(b[func][3] - ct) <= 1e-9 * (1 + len(a)), func
+        for caller, value in callers.items():
+            assert b[func][4][caller][0] == value[0], (func, caller)
+
+
+def test_bad_callgrind(tmp_path):
+    for text, words in (("# callgrind format\nfn=main\n0 5\n", "no events"),
+                        ("events: ns\nfn=main\nthis is not callgrind\n", "line 3"),
+                        ("events: ns\nfn=(7)\n0 1\n", "used before it was named"),
+                        ("events: ns\ncalls=1 2\n0 1\n", "calls= line without")):
+        src = write(tmp_path, "bad.callgrind", text)
+        got = plumb("convert", src, "--from", "callgrind", "-o", str(tmp_path / "x.prof"))
+        assert got.returncode == 2 and words in got.stderr, (text, got.stderr)
+        assert got.stderr.count("\n") == 1

@@ -16,6 +16,11 @@
  * and is to be discarded. */
 int plumb_read_pstats(plumb_stats *st, const void *buf, size_t len, plumb_read_error *err);
 
+/* A Callgrind Format file (plumb, valgrind, pyprof2calltree) into st,
+ * which must be empty: own time, calls and per-caller inclusive time as
+ * the format gives them (read_callgrind.c says what it cannot give). */
+int plumb_read_callgrind(plumb_stats *st, const void *buf, size_t len, plumb_read_error *err);
+
 /* Collapsed stacks (plumb, py-spy, Austin, stackcollapse) into s, which
  * must be initialised with the interval one sample stands for.  Austin's
  * "T<thread>" markers make threads; other stacks go to one thread. */

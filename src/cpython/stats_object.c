@@ -73,7 +73,9 @@ static void stats_dealloc(StatsObject *self)
 /* Reads one profile from bytes into a fresh stats, then adds it: a file
  * that fails leaves self as it was.  The first file is read straight into
  * self (and self emptied again if it fails): adding it would copy it. */
-static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len)
+typedef int (*stats_reader)(plumb_stats *st, const void *buf, size_t len, plumb_read_error *err);
+
+static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len, stats_reader read)
 {
     if (not_ready(self))
         return NULL;
@@ -84,9 +86,9 @@ static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len)
     if (rc == PLUMB_OK) {
         Py_BEGIN_ALLOW_THREADS
         if (direct) {
-            rc = plumb_read_pstats(&self->stats, buf, len, &err);
+            rc = read(&self->stats, buf, len, &err);
         } else {
-            rc = plumb_read_pstats(&one, buf, len, &err);
+            rc = read(&one, buf, len, &err);
             if (rc == PLUMB_OK)
                 rc = plumb_stats_add(&self->stats, &one);
         }
@@ -110,12 +112,20 @@ static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len)
     Py_RETURN_NONE;
 }
 
-static PyObject *stats_add_bytes(StatsObject *self, PyObject *arg)
+/* add_bytes(data, format="pstats"): format is pstats or callgrind. */
+static PyObject *stats_add_bytes(StatsObject *self, PyObject *args)
 {
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+    const char *format = "pstats";
+    if (!PyArg_ParseTuple(args, "y*|s:add_bytes", &view, &format))
         return NULL;
-    PyObject *r = add_buffer(self, view.buf, (size_t)view.len);
+    stats_reader read = strcmp(format, "pstats") == 0      ? plumb_read_pstats
+                      : strcmp(format, "callgrind") == 0 ? plumb_read_callgrind : NULL;
+    if (!read) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_ValueError, "cannot read %s into Stats", format);
+    }
+    PyObject *r = add_buffer(self, view.buf, (size_t)view.len, read);
     PyBuffer_Release(&view);
     return r;
 }
@@ -151,7 +161,7 @@ static PyObject *stats_add_file(StatsObject *self, PyObject *arg)
         free(buf);
         return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, arg);
     }
-    PyObject *r = add_buffer(self, buf, len);
+    PyObject *r = add_buffer(self, buf, len, plumb_read_pstats);
     free(buf);
     return r;
 }
@@ -419,7 +429,8 @@ static PyObject *stats_functions(StatsObject *self, void *Py_UNUSED(closure))
 static PyMethodDef stats_methods[] = {
     {"add_file", (PyCFunction)stats_add_file, METH_O,
      "add_file(path): adds a pstats file; ValueError says why a file is not one."},
-    {"add_bytes", (PyCFunction)stats_add_bytes, METH_O, "add_bytes(data): adds a pstats file's bytes."},
+    {"add_bytes", (PyCFunction)stats_add_bytes, METH_VARARGS,
+     "add_bytes(data, format='pstats'): adds a pstats or callgrind file's bytes."},
     {"add", (PyCFunction)stats_add, METH_O, "add(other): adds another Stats."},
     {"write", (PyCFunction)stats_write, METH_VARARGS,
      "write(path, format[, cmd]): writes 'pstats' or 'callgrind'."},
