@@ -194,7 +194,8 @@ def build_parser():
 
     convert = commands.add_parser(
         "convert", help="convert a profile between formats",
-        description="Convert a profile: pstats, callgrind, collapsed stacks or speedscope in "
+        description="Convert a profile: pstats, callgrind, collapsed stacks, speedscope or "
+                    "pprof in "
                     "(recognised by content); pstats, callgrind, collapsed, speedscope, pprof "
                     "or a text tree out.",
         usage="plumb convert IN -o OUT [--format F] [--from F] [--rate HZ]")
@@ -204,7 +205,7 @@ def build_parser():
     convert.add_argument("--format", choices=SAMPLE_FORMATS,
                          help="output format (default: from OUT's name; pstats otherwise)")
     convert.add_argument("--from", dest="input_format",
-                         choices=("pstats", "callgrind", "collapsed", "speedscope"),
+                         choices=("pstats", "callgrind", "collapsed", "speedscope", "pprof"),
                          help="input format (default: recognised from the content)")
     convert.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
                          help="samples per second: what a collapsed count stands for, and "

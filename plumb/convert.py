@@ -2,8 +2,9 @@
 
 Inputs, recognised by their content: pstats (plumb, cProfile, profile,
 yappi), callgrind (plumb, valgrind, pyprof2calltree), collapsed stacks
-(plumb, py-spy, Austin, stackcollapse) and speedscope files (sampled and
-evented profiles).
+(plumb, py-spy, Austin, stackcollapse), speedscope files (sampled and
+evented profiles) and pprof (gzipped profile.proto; `--from pprof` for an
+uncompressed one).
 Outputs, chosen by --format or by OUT's name: pstats, callgrind,
 collapsed, speedscope, tree (text), pprof (gzipped profile.proto).
 
@@ -16,7 +17,9 @@ from .formats import CALLGRIND, COLLAPSED, PPROF, PSTATS, SPEEDSCOPE, TREE, form
 
 STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF)
 FUNCTION_OUTPUTS = (PSTATS, CALLGRIND)
-INPUTS = ("pstats", "callgrind", "collapsed", "speedscope")
+INPUTS = ("pstats", "callgrind", "collapsed", "speedscope", "pprof")
+# A pprof file is gzipped; it may not decompress to more than this.
+MAX_PPROF_BYTES = 1 << 30
 
 
 class ConvertError(Exception):
@@ -37,8 +40,25 @@ def sniff(data):
     if stripped.startswith(b"# callgrind format") or b"\nevents:" in head or head.startswith(b"events:"):
         return "callgrind"
     if head[:2] == b"\x1f\x8b":
-        return "gzip"
+        return "pprof"   # gzip: pprof's files are gzipped protobuf
     return "collapsed"
+
+
+def gunzip(data, limit=MAX_PPROF_BYTES):
+    """data decompressed if gzipped (at most limit bytes: a small file must
+    not become a huge one), else as it is."""
+    import zlib
+
+    if data[:2] != b"\x1f\x8b":
+        return data
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(data, limit)
+    except zlib.error as exc:
+        raise ConvertError(f"not a gzip file: {exc}") from None
+    if d.unconsumed_tail:
+        raise ConvertError(f"decompresses to more than {limit >> 20} MiB")
+    return out
 
 
 def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
@@ -66,6 +86,12 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
         return found, out_format
     if out_format not in STACK_OUTPUTS:
         raise ConvertError(f"cannot write {out_format} from {found} stacks")
+    if found == "pprof":
+        try:
+            data = gunzip(data)
+        except ConvertError as exc:
+            raise ConvertError(f"{in_path}: {exc}") from None
+        found = "pprof-raw"
     try:
         if out_format == PPROF:
             write_gzipped(lambda tmp: _plumb.convert_samples(data, found, tmp, "pprof-raw",
@@ -74,4 +100,4 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
             _plumb.convert_samples(data, found, out_path, out_format, 1.0 / rate)
     except ValueError as exc:
         raise ConvertError(f"{in_path}: {exc}") from None
-    return found, out_format
+    return found.replace("-raw", ""), out_format

@@ -358,3 +358,63 @@ def test_bad_callgrind(tmp_path):
         got = plumb("convert", src, "--from", "callgrind", "-o", str(tmp_path / "x.prof"))
         assert got.returncode == 2 and words in got.stderr, (text, got.stderr)
         assert got.stderr.count("\n") == 1
+
+
+def test_pprof_in(tmp_path):
+    """plumb's pprof back to stacks; and the same profile rewritten by Go's
+    own encoder (`go tool pprof -proto`), read back the same."""
+    import shutil
+
+    src = write(tmp_path, "in.folded", PYSPY)
+    pb = str(tmp_path / "p.pb.gz")
+    assert plumb("convert", src, "-o", pb, "--rate", "100").returncode == 0
+    back = str(tmp_path / "back.folded")
+    got = plumb("convert", pb, "-o", back, "--rate", "100")
+    assert got.returncode == 0, got.stderr
+    assert sorted(open(back).read().splitlines()) == sorted(PYSPY.splitlines())
+    go = shutil.which("go")
+    if not go:
+        print("go not installed: the Go-written pprof file is not tested")
+        return
+    rewritten = str(tmp_path / "go.pb.gz")
+    with open(rewritten, "wb") as f:
+        subprocess.run([go, "tool", "pprof", "-proto", pb], stdout=f, check=True, timeout=300)
+    got = plumb("convert", rewritten, "-o", back, "--rate", "100")
+    assert got.returncode == 0, got.stderr
+    assert sorted(open(back).read().splitlines()) == sorted(PYSPY.splitlines())
+
+
+def test_bad_pprof(tmp_path):
+    import gzip
+
+    cases = {
+        "notgzip.pb.gz": (b"\x1f\x8bnot really gzip", "not a gzip file"),
+        "junk.pb.gz": (gzip.compress(b"\xff\xff\xff"), "not a pprof profile"),
+        "nostrings.pb.gz": (gzip.compress(b"\x60\x01"), "string table"),
+    }
+    for name, (data, words) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        got = plumb("convert", str(path), "-o", str(tmp_path / "x.folded"))
+        assert got.returncode == 2 and words in got.stderr, (name, got.stderr)
+        assert got.stderr.count("\n") == 1
+
+
+def test_gzip_bomb_is_bounded():
+    """A small gzip that would decompress beyond the bound is refused
+    without decompressing it all."""
+    import gzip
+    import sys
+
+    from conftest import PLUMB_ROOT
+
+    sys.path.insert(0, PLUMB_ROOT)
+    from plumb.convert import ConvertError, gunzip
+
+    bomb = gzip.compress(b"\0" * (4 << 20))
+    try:
+        gunzip(bomb, limit=1 << 20)
+    except ConvertError as exc:
+        assert "more than 1 MiB" in str(exc)
+    else:
+        raise AssertionError("a 4 MiB stream passed a 1 MiB bound")

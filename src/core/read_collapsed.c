@@ -92,8 +92,7 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
     uint64_t total = 0;
     size_t lineno = 0, stacks = 0;
     int austin = 0;
-    double *acc = NULL;          /* Austin: samples per node, before rounding */
-    uint32_t acc_cap = 0;
+    plumb_sample_weights austin_weights = {0};
     int rc = funcs && copy ? PLUMB_OK : PLUMB_ENOMEM;
     uint32_t main_thread;
     if (rc == PLUMB_OK)
@@ -185,31 +184,13 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
         uint32_t node;
         if ((rc = plumb_samples_node(s, thread, funcs, depth, &node)) < 0)
             break;
-        if (node >= acc_cap) {
-            uint32_t cap = acc_cap ? acc_cap : 1024;
-            while (cap <= node)
-                cap *= 2;
-            double *grown = realloc(acc, (size_t)cap * sizeof *grown);
-            if (!grown) {
-                rc = PLUMB_ENOMEM;
-                break;
-            }
-            memset(grown + acc_cap, 0, (size_t)(cap - acc_cap) * sizeof *grown);
-            acc = grown;
-            acc_cap = cap;
-        }
-        acc[node] += (double)count * 1e-6 / s->interval;
+        rc = plumb_sample_weights_add(&austin_weights, node, (double)count * 1e-6 / s->interval);
     }
-    for (uint32_t node = 0; rc == PLUMB_OK && node < acc_cap && node < s->nnodes; node++) {
-        uint64_t samples = (uint64_t)(acc[node] + 0.5);
-        if (samples) {
-            plumb_samples_count(s, node, samples);
-            s->taken += samples;
-        }
-    }
+    if (rc == PLUMB_OK && plumb_sample_weights_finish(&austin_weights, s) < 0)
+        rc = fail(err, lineno, "sample counts too large");
     if (rc == PLUMB_OK && stacks == 0)
         rc = fail(err, lineno ? lineno : 1, "no stacks: the file is empty");
-    free(acc);
+    free(austin_weights.weight);
     free(funcs);
     free(copy);
     return rc;

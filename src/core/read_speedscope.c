@@ -20,8 +20,7 @@ typedef struct reader {
     plumb_read_error *err;
     uint32_t *frame_func;      /* speedscope frame index -> function */
     uint32_t nframes;
-    double *weight;            /* per node: samples, before rounding */
-    uint32_t weight_cap;
+    plumb_sample_weights weights;
     uint32_t funcs[PLUMB_MAX_SAMPLE_DEPTH];
     char text[4096], file[4096];
 } reader;
@@ -78,19 +77,7 @@ static int add_weight(reader *r, uint32_t thread, uint32_t depth, double w)
     int rc = plumb_samples_node(r->s, thread, funcs, depth, &node);
     if (rc < 0)
         return rc;
-    if (node >= r->weight_cap) {
-        uint32_t cap = r->weight_cap ? r->weight_cap : 1024;
-        while (cap <= node)
-            cap *= 2;
-        double *grown = realloc(r->weight, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return PLUMB_ENOMEM;
-        memset(grown + r->weight_cap, 0, (size_t)(cap - r->weight_cap) * sizeof *grown);
-        r->weight = grown;
-        r->weight_cap = cap;
-    }
-    r->weight[node] += w;
-    return PLUMB_OK;
+    return plumb_sample_weights_add(&r->weights, node, w);
 }
 
 static int frame_index(reader *r, uint32_t node, uint32_t *func)
@@ -244,20 +231,11 @@ int plumb_read_speedscope(plumb_samples *s, const void *buf, size_t len, plumb_r
             rc = fail(r, "a profile neither sampled nor evented");
     }
     /* The weights, rounded once per stack, become the samples. */
-    for (uint32_t n = 0; rc == PLUMB_OK && n < s->nnodes && n < r->weight_cap; n++) {
-        double w = floor(r->weight[n] + 0.5);
-        if (w > 9e15) {
-            rc = fail(r, "weights too large");
-            break;
-        }
-        if (w > 0) {
-            plumb_samples_count(s, n, (uint64_t)w);
-            s->taken += (uint64_t)w;
-        }
-    }
+    if (rc == PLUMB_OK && plumb_sample_weights_finish(&r->weights, s) < 0)
+        rc = fail(r, "weights too large");
     plumb_json_free(&r->j);
     free(r->frame_func);
-    free(r->weight);
+    free(r->weights.weight);
     free(r);
     return rc;
 }

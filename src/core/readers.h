@@ -26,6 +26,10 @@ int plumb_read_callgrind(plumb_stats *st, const void *buf, size_t len, plumb_rea
  * "T<thread>" markers make threads; other stacks go to one thread. */
 int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err);
 
+/* pprof's profile.proto, decompressed, into s: one thread per "thread"
+ * label; the count sample type, else a time one (read_pprof.c). */
+int plumb_read_pprof(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err);
+
 /* speedscope's JSON file format into s: one thread per profile, sampled
  * or evented; time weights become samples of s->interval. */
 int plumb_read_speedscope(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err);

@@ -140,3 +140,40 @@ uint32_t plumb_samples_path(const plumb_samples *s, uint32_t node, uint32_t *out
         out[--i] = s->nodes[x].func;
     return n;
 }
+
+int plumb_sample_weights_add(plumb_sample_weights *sw, uint32_t node, double weight)
+{
+    if (node >= sw->cap) {
+        uint32_t cap = sw->cap ? sw->cap : 1024;
+        while (cap <= node)
+            cap *= 2;
+        double *grown = realloc(sw->weight, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return PLUMB_ENOMEM;
+        memset(grown + sw->cap, 0, (size_t)(cap - sw->cap) * sizeof *grown);
+        sw->weight = grown;
+        sw->cap = cap;
+    }
+    sw->weight[node] += weight;
+    return PLUMB_OK;
+}
+
+int plumb_sample_weights_finish(plumb_sample_weights *sw, plumb_samples *s)
+{
+    int rc = PLUMB_OK;
+    for (uint32_t n = 0; n < sw->cap && n < s->nnodes; n++) {
+        double w = sw->weight[n] + 0.5;
+        if (!(w < 9e15)) {
+            rc = PLUMB_ELIMIT;
+            break;
+        }
+        if ((uint64_t)w) {
+            plumb_samples_count(s, n, (uint64_t)w);
+            s->taken += (uint64_t)w;
+        }
+    }
+    free(sw->weight);
+    sw->weight = NULL;
+    sw->cap = 0;
+    return rc;
+}

@@ -73,6 +73,20 @@ int plumb_samples_node(plumb_samples *s, uint32_t thread, const uint32_t *funcs,
 /* Adds count samples to a node (and its thread). */
 void plumb_samples_count(plumb_samples *s, uint32_t node, uint64_t count);
 
+/* Samples that arrive as fractions (another tool's times, to be counted in
+ * intervals): added up per node while reading, rounded once per node at
+ * the end, so that many small weights do not round away. */
+typedef struct plumb_sample_weights {
+    double *weight;
+    uint32_t cap;
+} plumb_sample_weights;
+
+int plumb_sample_weights_add(plumb_sample_weights *sw, uint32_t node, double weight);
+
+/* Counts the rounded weights into s (and s->taken) and frees them: 0, or
+ * PLUMB_ELIMIT if a weight is beyond any real profile. */
+int plumb_sample_weights_finish(plumb_sample_weights *sw, plumb_samples *s);
+
 /* The functions of node's path, outermost first, into out (at most max);
  * returns how many. */
 uint32_t plumb_samples_path(const plumb_samples *s, uint32_t node, uint32_t *out, uint32_t max);

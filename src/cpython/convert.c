@@ -38,14 +38,16 @@ PyObject *plumb_convert_samples(PyObject *module, PyObject *args)
         return NULL;
     plumb_samples s;
     plumb_read_error err = {{0}};
-    int speedscope = strcmp(in_format, "speedscope") == 0;
-    int rc = speedscope || strcmp(in_format, "collapsed") == 0 ? PLUMB_OK : PLUMB_EINVAL;
+    int (*read)(plumb_samples *, const void *, size_t, plumb_read_error *) =
+        strcmp(in_format, "speedscope") == 0 ? plumb_read_speedscope
+        : strcmp(in_format, "collapsed") == 0 ? plumb_read_collapsed
+        : strcmp(in_format, "pprof-raw") == 0 ? plumb_read_pprof : NULL;
+    int rc = read ? PLUMB_OK : PLUMB_EINVAL;
     if (rc == PLUMB_OK && !(interval > 0 && interval < 1e6))
         rc = PLUMB_EINVAL;
     if (rc == PLUMB_OK && (rc = plumb_samples_init(&s, interval, 0)) == PLUMB_OK) {
         Py_BEGIN_ALLOW_THREADS
-        rc = speedscope ? plumb_read_speedscope(&s, data.buf, (size_t)data.len, &err)
-                        : plumb_read_collapsed(&s, data.buf, (size_t)data.len, &err);
+        rc = read(&s, data.buf, (size_t)data.len, &err);
         Py_END_ALLOW_THREADS
         if (rc == PLUMB_OK) {
             FILE *out = fopen(PyBytes_AS_STRING(path), "wb");
