@@ -81,6 +81,7 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
     out->frame_owned_by_cstack = 3;          /* FRAME_OWNED_BY_CSTACK in 3.13 */
     out->frame_owned_by_generator = 1;       /* FRAME_OWNED_BY_GENERATOR in 3.13 */
     out->shim_code = 0;                      /* 3.13 shims hold None, not code */
+    out->skip_init_cleanup = 1;              /* _Py_InitCleanup, as in 3.12 */
     out->object_type = (int64_t)f[PYOBJECT + 1];
     out->code_size = (int64_t)max3(f[CODE + 1], f[CODE + 2], max3(f[CODE + 5], f[PYOBJECT + 1], 0)) + 8;
     out->code_filename = (int64_t)f[CODE + 1];

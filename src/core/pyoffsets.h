@@ -67,6 +67,11 @@ typedef struct plumb_py_offsets {
      * trampoline); 0 where shims have none.  A frame holding it but not
      * marked as a shim is C-stack memory already reused: a torn read. */
     uintptr_t shim_code;
+    /* 3.12+: the interpreter's _Py_InitCleanup (run between a class call
+     * and its __init__; not exported) is a code object with one string as
+     * both its name and its file, and line 0, which no compiled code has.
+     * 1 where frames of such code are to be left out of stacks. */
+    int skip_init_cleanup;
 } plumb_py_offsets;
 
 /* 0 if every offset lies inside the bytes the walker reads of its

@@ -306,12 +306,9 @@ int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, 
         return PLUMB_EFAULT;
     uintptr_t name = field_ptr(buf, o->code_name), file = field_ptr(buf, o->code_filename);
     int64_t line = field_i32(buf, o->code_firstlineno);
-    /* The interpreter's own shim code (3.12+'s _Py_InitCleanup, run
-     * between a class call and its __init__; it is not exported) is built
-     * with one string as both its name and its file, and line 0, which no
-     * compiled code has: such frames are left out, as the interpreter
-     * leaves them out of tracebacks. */
-    if (name == file && line == 0) {
+    /* The interpreter's own _Py_InitCleanup (see pyoffsets.h): left out,
+     * as the interpreter leaves it out of tracebacks. */
+    if (o->skip_init_cleanup && name == file && line == 0) {
         *func = PLUMB_SKIP;
         return PLUMB_OK;
     }

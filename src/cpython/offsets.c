@@ -48,6 +48,7 @@ static void common(plumb_py_offsets *o)
     o->frame_owned_by_cstack = -1;
     o->frame_owned_by_generator = -1;
     o->shim_code = 0;
+    o->skip_init_cleanup = 0;
     o->tstate_datastack_chunk = -1;
     o->chunk_previous = -1;
     o->chunk_size = -1;
@@ -104,6 +105,7 @@ int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp)
 #if PY_VERSION_HEX >= 0x030C0000
     o->frame_owned_by_cstack = FRAME_OWNED_BY_CSTACK;
     o->shim_code = (uintptr_t)((PyInterpreterState *)*interp)->interpreter_trampoline;
+    o->skip_init_cleanup = 1;
 #endif
 #endif
     o->tstate_size = MAX3(MAX3(o->tstate_next, o->tstate_thread_id, o->tstate_datastack_chunk),

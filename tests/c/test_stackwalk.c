@@ -48,6 +48,7 @@ static plumb_py_offsets layout(void)
     o.frame_owner = offsetof(fake_frame, owner);
     o.frame_owned_by_cstack = 3;
     o.frame_owned_by_generator = 1;
+    o.skip_init_cleanup = 1;
     o.tstate_datastack_chunk = offsetof(fake_tstate, chunk);
     o.chunk_previous = offsetof(fake_chunk, previous);
     o.chunk_size = offsetof(fake_chunk, size);
