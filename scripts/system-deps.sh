@@ -1,13 +1,16 @@
 #!/bin/sh
-# Debian packages the tests use: valgrind (callgrind_annotate reads our
-# callgrind files), clang (libFuzzer runs the readers' fuzz targets) and
-# golang-go (`go tool pprof` reads our pprof files).
-# Installs only what is missing.
+# Debian packages plumb's set-up uses: gcc (builds the extension) and
+# valgrind (callgrind_annotate reads our callgrind files, in the demo and
+# the tests).  With --test, also what only the tests use: clang (libFuzzer
+# runs the readers' fuzz targets) and golang-go (`go tool pprof` reads our
+# pprof files).  Installs only what is missing.
 missing=""
 command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
-command -v clang >/dev/null 2>&1 || missing="$missing clang"
-command -v go >/dev/null 2>&1 || missing="$missing golang-go"
+if [ "$1" = "--test" ]; then
+    command -v clang >/dev/null 2>&1 || missing="$missing clang"
+    command -v go >/dev/null 2>&1 || missing="$missing golang-go"
+fi
 if [ -n "$missing" ]; then
     echo "installing:$missing"
     apt-get update -qq && apt-get install -y -qq $missing
