@@ -394,6 +394,15 @@ def fmt_cell(cell):
     return "x%.3f" % cell["ratio"] if cell["ratio"] is not None else "-"
 
 
+def print_table(header, rows, left, indent=""):
+    """Columns sized to their widest cell: the first `left` left-aligned,
+    the others right-aligned."""
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    for r in [header] + rows:
+        print(indent + "  ".join(str(c).ljust(w) if i < left else str(c).rjust(w)
+                                 for i, (c, w) in enumerate(zip(r, widths))))
+
+
 def print_tables(ver, info, res, base, workloads, profilers, rates):
     tools = ["plumb %s" % info["tools"]["plumb"].get("version", "n/a"),
              "pyinstrument %s" % info["tools"]["pyinstrument"].get("version", "n/a")]
@@ -416,12 +425,7 @@ def print_tables(ver, info, res, base, workloads, profilers, rates):
                 if cell["status"] == "error" and not cell["error"].startswith("unavailable"):
                     errors.setdefault(cell["error"], []).append("%s/%s/%s" % (wl, p, rate))
             rows.append(row)
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    print("  ".join(h.ljust(w) if i < 2 else h.rjust(w)
-                    for i, (h, w) in enumerate(zip(header, widths))))
-    for r in rows:
-        print("  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
-                        for i, (c, w) in enumerate(zip(r, widths))))
+    print_table(header, rows, left=2)
     print("Main thread's CPU time in run(), median / median(none), and (in brackets; alone in "
           "the none column) the median share of run() it was runnable but waiting for a CPU:")
     rows = []
@@ -433,12 +437,7 @@ def print_tables(ver, info, res, base, workloads, profilers, rates):
                     else "-")]
             row += [fmt_cpu_cell(res[wl][(p, rate)]) for p in profilers]
             rows.append(row)
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    print("  ".join(h.ljust(w) if i < 2 else h.rjust(w)
-                    for i, (h, w) in enumerate(zip(header, widths))))
-    for r in rows:
-        print("  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
-                        for i, (c, w) in enumerate(zip(r, widths))))
+    print_table(header, rows, left=2)
     for wl in workloads:
         b = base[wl]["none"]
         if b["median"]:
@@ -521,10 +520,7 @@ def print_sustain(ver, table, kinds, rates, mode, seconds, slack_ns=0):
                          "%.0f" % (1e6 * t["cpu"] / taken) if t and taken else "-",
                          "%.1f%%" % (100 * r["steal_share"]) if r.get("steal_share") is not None
                          else "-"])
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-    for r in rows:
-        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+    print_table(header, rows, left=0)
     best = sustained_rate(table, kinds, rates)
     print("  highest rate with < %g%% of rounds missed there and at every lower rate: %s"
           % (100 * MISSED_LIMIT, ", ".join("%s %s" % (k, fmt_rate(v) if v else "none")
@@ -577,9 +573,7 @@ def print_side_by_side(ver, table, rates, repeat):
                        % (c["ratio"], c["paired_median"], 100 * (c["missed_share"] or 0),
                           100 * c["sampler_cpu_share"]))
         rows.append(row)
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    for r in [header] + rows:
-        print("  " + "  ".join(str(x).ljust(w) for x, w in zip(r, widths)))
+    print_table(header, rows, left=len(header), indent="  ")
 
 
 def goal_checks(results):

@@ -1,5 +1,7 @@
 #include "errors.h"
 
+#include <stdio.h>
+
 const char *plumb_strerror(int code)
 {
     switch (code) {
@@ -12,4 +14,13 @@ const char *plumb_strerror(int code)
     case PLUMB_EFORMAT: return "not a valid file of its format";
     }
     return "unknown error";
+}
+
+int plumb_read_fail(plumb_read_error *err, const char *where, size_t at, const char *what)
+{
+    if (err && where)
+        snprintf(err->message, sizeof err->message, "%s %zu: %s", where, at, what);
+    else if (err)
+        snprintf(err->message, sizeof err->message, "%s", what);
+    return PLUMB_EFORMAT;
 }

@@ -4,6 +4,8 @@
 #ifndef PLUMB_ERRORS_H
 #define PLUMB_ERRORS_H
 
+#include <stddef.h>
+
 enum plumb_error {
     PLUMB_OK = 0,
     PLUMB_ENOMEM = -1,   /* an allocation failed */
@@ -20,6 +22,10 @@ enum plumb_error {
 typedef struct plumb_read_error {
     char message[200];
 } plumb_read_error;
+
+/* Fills err (if not NULL) with "<where> <at>: <what>" ("at byte 12: ...",
+ * "line 3: ..."), or just what if where is NULL; returns PLUMB_EFORMAT. */
+int plumb_read_fail(plumb_read_error *err, const char *where, size_t at, const char *what);
 
 /* A short English description of a code, for error messages. */
 const char *plumb_strerror(int code);

@@ -13,9 +13,7 @@ typedef struct parser {
 
 static int fail(parser *p, const char *what)
 {
-    if (p->err)
-        snprintf(p->err->message, sizeof p->err->message, "at byte %zu: %s", p->pos, what);
-    return PLUMB_EFORMAT;
+    return plumb_read_fail(p->err, "at byte", p->pos, what);
 }
 
 static void skip_space(parser *p)
@@ -168,7 +166,7 @@ int plumb_json_parse(plumb_json *j, const char *text, size_t len, plumb_read_err
         }
         if (want_key && c != '"')
             return fail(&p, "an object key that is not a string");
-        uint32_t node;
+        uint32_t node = 0;
         int kind = c == '{' ? PLUMB_JSON_OBJECT : c == '[' ? PLUMB_JSON_ARRAY
                  : c == '"' ? PLUMB_JSON_STRING : c == 't' ? PLUMB_JSON_TRUE
                  : c == 'f' ? PLUMB_JSON_FALSE : c == 'n' ? PLUMB_JSON_NULL : PLUMB_JSON_NUMBER;

@@ -23,9 +23,7 @@ void plumb_mi_free(plumb_marshal_in *m)
 
 int plumb_mi_fail(plumb_marshal_in *m, const char *what)
 {
-    if (m->err)
-        snprintf(m->err->message, sizeof m->err->message, "at byte %zu: %s", m->pos, what);
-    return PLUMB_EFORMAT;
+    return plumb_read_fail(m->err, "at byte", m->pos, what);
 }
 
 int plumb_mi_peek(const plumb_marshal_in *m)

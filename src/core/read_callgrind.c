@@ -47,9 +47,7 @@ typedef struct reader {
 
 static int fail(reader *r, const char *what)
 {
-    if (r->err)
-        snprintf(r->err->message, sizeof r->err->message, "line %zu: %s", r->lineno, what);
-    return PLUMB_EFORMAT;
+    return plumb_read_fail(r->err, "line", r->lineno, what);
 }
 
 /* Keeps s (owned) until the end of the read. */

@@ -23,9 +23,7 @@
 
 static int fail(plumb_read_error *err, size_t line, const char *what)
 {
-    if (err)
-        snprintf(err->message, sizeof err->message, "line %zu: %s", line, what);
-    return PLUMB_EFORMAT;
+    return plumb_read_fail(err, "line", line, what);
 }
 
 static int all_digits(const char *s, size_t n)

@@ -52,9 +52,7 @@ typedef struct reader {
 
 static int fail(reader *r, const char *what)
 {
-    if (r->err)
-        snprintf(r->err->message, sizeof r->err->message, "%s", what);
-    return PLUMB_EFORMAT;
+    return plumb_read_fail(r->err, NULL, 0, what);
 }
 
 /* One protobuf field: its number, wire type, and value (varint) or bytes. */

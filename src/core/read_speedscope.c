@@ -27,9 +27,7 @@ typedef struct reader {
 
 static int fail(reader *r, const char *what)
 {
-    if (r->err)
-        snprintf(r->err->message, sizeof r->err->message, "%s", what);
-    return PLUMB_EFORMAT;
+    return plumb_read_fail(r->err, NULL, 0, what);
 }
 
 static int read_frames(reader *r, uint32_t root)
