@@ -5,7 +5,7 @@
 SHELL := /bin/sh
 DEMO_PYTHON = $(shell scripts/pythons.sh 2>/dev/null | tail -n 1 | cut -d' ' -f1)
 
-.PHONY: setup test-deps demo test test-c test-python test-sanitize test-install bench clean
+.PHONY: setup test-deps demo test test-c test-python test-browser test-sanitize test-install bench clean
 
 setup:
 	scripts/system-deps.sh
@@ -19,7 +19,7 @@ demo: setup
 	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -o build/demo.callgrind examples/demo.py >/dev/null
 	callgrind_annotate build/demo.callgrind | head -n 24
 
-test: setup test-deps test-c test-python test-sanitize test-install
+test: setup test-deps test-c test-python test-browser test-sanitize test-install
 
 test-deps:
 	scripts/system-deps.sh --test
@@ -29,6 +29,9 @@ test-c:
 
 test-python:
 	scripts/run-tests.sh
+
+test-browser:
+	scripts/run-browser-tests.sh
 
 test-sanitize:
 	scripts/run-sanitized.sh

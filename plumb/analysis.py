@@ -83,15 +83,47 @@ def convert_command(options):
     return 0
 
 
+def view_command(options):
+    from .convert import ConvertError, convert
+
+    out = options.outfile or _report_name(options.infile)
+    try:
+        found, _ = convert(options.infile, out, "html", options.input_format, options.rate)
+    except ConvertError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"{exc.filename or out}: {exc.strerror or exc}") from None
+    print(f"plumb: {options.infile} ({found}) -> {out}", file=sys.stderr)
+    if options.open:
+        import webbrowser
+
+        if not webbrowser.open("file://" + os.path.abspath(out)):
+            print(f"plumb: no web browser to open; the report is {out}", file=sys.stderr)
+    return 0
+
+
+def _report_name(path):
+    base, ext = os.path.splitext(os.fspath(path))
+    if ext in (".gz",):   # x.pb.gz -> x.html
+        base = os.path.splitext(base)[0]
+    out = base + ".html"
+    return out if out != path else out + ".html"
+
+
 # runprofileserver's per-request names: {path}.{duration}ms.{time}.prof
 REQUEST_FILE = re.compile(r"^(?P<group>.+)\.(?P<duration>\d+)ms\.(?P<time>\d+)\.prof$")
 AGGREGATE_SUFFIX = ".agg.prof"
 
 
 def _write(stats, path, fmt):
+    from .formats import HTML, JSON, write_via_json
+
     tmp = f"{path}.tmp{os.getpid()}"
     try:
-        stats.dump(tmp, fmt)
+        if fmt in (JSON, HTML):
+            write_via_json(lambda out: stats.dump(out, JSON), tmp, fmt)
+        else:
+            stats.dump(tmp, fmt)
         os.replace(tmp, path)
     except OSError as exc:
         try:
@@ -111,9 +143,9 @@ def merge_command(options):
     from .formats import format_for_path
 
     fmt = options.format or format_for_path(options.outfile)
-    if fmt not in ("pstats", "callgrind"):
+    if fmt not in ("pstats", "callgrind", "json", "html"):
         raise CommandError(f"merge: cannot write {fmt} from function-level profiles "
-                           "(pstats or callgrind)")
+                           "(pstats, callgrind, json or html)")
     stats = load(options.files)
     _write(stats, options.outfile, fmt)
     print(f"plumb: merged {len(options.files)} profiles into {options.outfile}", file=sys.stderr)

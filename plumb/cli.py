@@ -9,12 +9,13 @@
     plumb merge FILE... -o OUT [--format F] | --by-path DIR [--keep]
     plumb diff BEFORE AFTER [-s SORT] [-n LIMIT]
     plumb convert IN -o OUT [--format F] [--from F] [--rate HZ]
+    plumb view FILE [-o REPORT.html] [--open] [--from F] [--rate HZ]
 
 runs a program as `python` would (same sys.argv, __main__, sys.path[0],
 exit status) with every thread profiled, and prints or writes the profile
 when the program ends however it ends: normally, by an exception, sys.exit,
-Ctrl-C or SIGTERM.  `stats`, `merge`, `diff` and `convert` read profiles
-(analysis.py).  Usage
+Ctrl-C or SIGTERM.  `stats`, `merge`, `diff`, `convert` and `view` read
+profiles (analysis.py).  Usage
 errors, and files that cannot be read, exit with status 2 and one line."""
 import argparse
 import os
@@ -194,10 +195,9 @@ def build_parser():
 
     convert = commands.add_parser(
         "convert", help="convert a profile between formats",
-        description="Convert a profile: pstats, callgrind, collapsed stacks, speedscope or "
-                    "pprof in "
-                    "(recognised by content); pstats, callgrind, collapsed, speedscope, pprof "
-                    "or a text tree out.",
+        description="Convert a profile: pstats, callgrind, collapsed stacks, speedscope, "
+                    "pprof or plumb's JSON in (recognised by content); pstats, callgrind, "
+                    "collapsed, speedscope, pprof, a text tree, JSON or the HTML report out.",
         usage="plumb convert IN -o OUT [--format F] [--from F] [--rate HZ]")
     convert.error = parser.error
     convert.add_argument("infile", metavar="IN")
@@ -205,15 +205,33 @@ def build_parser():
     convert.add_argument("--format", choices=SAMPLE_FORMATS,
                          help="output format (default: from OUT's name; pstats otherwise)")
     convert.add_argument("--from", dest="input_format",
-                         choices=("pstats", "callgrind", "collapsed", "speedscope", "pprof"),
+                         choices=("pstats", "callgrind", "collapsed", "speedscope", "pprof",
+                                  "json"),
                          help="input format (default: recognised from the content)")
     convert.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
                          help="samples per second: what a collapsed count stands for, and "
                               "the unit speedscope times are counted in (default: 1000)")
+
+    view = commands.add_parser(
+        "view", help="make the interactive HTML report of a profile",
+        description="Make one self-contained HTML file (flame graph, icicle, squaremap, "
+                    "function table with callers and callees, trees, source) from a profile "
+                    "in any format plumb reads.",
+        usage="plumb view FILE [-o REPORT.html] [--open] [--from F] [--rate HZ]")
+    view.error = parser.error
+    view.add_argument("infile", metavar="FILE")
+    view.add_argument("-o", "--outfile", metavar="REPORT.html",
+                      help="where to write the report (default: FILE with .html for its extension)")
+    view.add_argument("--open", action="store_true", help="open the report in a web browser")
+    view.add_argument("--from", dest="input_format",
+                      choices=("pstats", "callgrind", "collapsed", "speedscope", "pprof", "json"),
+                      help="input format (default: recognised from the content)")
+    view.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
+                      help="samples per second that a collapsed count stands for (default: 1000)")
     return parser
 
 
-ANALYSIS_COMMANDS = ("stats", "merge", "diff", "convert")
+ANALYSIS_COMMANDS = ("stats", "merge", "diff", "convert", "view")
 
 
 # Options of `plumb run` that take a value: everything up to the program

@@ -4,20 +4,28 @@ Inputs, recognised by their content: pstats (plumb, cProfile, profile,
 yappi), callgrind (plumb, valgrind, pyprof2calltree), collapsed stacks
 (plumb, py-spy, Austin, stackcollapse), speedscope files (sampled and
 evented profiles) and pprof (gzipped profile.proto; `--from pprof` for an
-uncompressed one).
+uncompressed one), plumb's JSON.
 Outputs, chosen by --format or by OUT's name: pstats, callgrind,
-collapsed, speedscope, tree (text), pprof (gzipped profile.proto).
+collapsed, speedscope, tree (text), pprof (gzipped profile.proto), json.
+
+plumb's JSON profile (docs/json-format.md) goes both ways: it holds the
+function-level numbers and a call tree.
 
 A conversion keeps meaning or is refused: pstats and callgrind hold callers
 and callees but no stacks, so it does not become collapsed stacks, speedscope or a
-tree; collapsed stacks hold no call counts, so their pstats and callgrind
-files say 0 calls (as plumb sample's do) rather than inventing them."""
-from . import _plumb
-from .formats import CALLGRIND, COLLAPSED, PPROF, PSTATS, SPEEDSCOPE, TREE, format_for_path, write_gzipped
+tree (their JSON holds a tree rebuilt from the edges, marked as such, for
+the report, and that tree does not become stacks either); collapsed stacks
+hold no call counts, so their pstats and callgrind files say 0 calls (as
+plumb sample's do) rather than inventing them."""
+import os
 
-STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF)
-FUNCTION_OUTPUTS = (PSTATS, CALLGRIND)
-INPUTS = ("pstats", "callgrind", "collapsed", "speedscope", "pprof")
+from . import _plumb
+from .formats import (CALLGRIND, COLLAPSED, HTML, JSON, PPROF, PSTATS, SPEEDSCOPE, TREE, format_for_path,
+                      write_gzipped)
+
+STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF, JSON)
+FUNCTION_OUTPUTS = (PSTATS, CALLGRIND, JSON)
+INPUTS = ("pstats", "callgrind", "collapsed", "speedscope", "pprof", "json")
 # A pprof file is gzipped; it may not decompress to more than this.
 MAX_PPROF_BYTES = 1 << 30
 
@@ -36,6 +44,8 @@ def sniff(data):
         return "pstats"   # a marshalled dict: '{' (maybe with marshal's ref flag) then a value
     stripped = head.lstrip()
     if stripped.startswith(b"{") or stripped.startswith(b"["):
+        if b'"plumb_profile"' in head:
+            return "json"
         return "speedscope" if b"speedscope" in head else "json"
     if stripped.startswith(b"# callgrind format") or b"\nevents:" in head or head.startswith(b"events:"):
         return "callgrind"
@@ -62,6 +72,22 @@ def gunzip(data, limit=MAX_PPROF_BYTES):
 
 
 def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
+    """Converts in_path to out_path; returns (input format, output format).
+    HTML goes through plumb's JSON, which the report embeds."""
+    out_format = out_format or format_for_path(out_path)
+    if out_format == HTML:
+        from .report import write_report_from
+
+        tmp = f"{os.fspath(out_path)}.json{os.getpid()}"
+        try:
+            found, _ = convert(in_path, tmp, JSON, in_format, rate)
+            write_report_from(tmp, out_path, title=os.path.basename(os.fspath(in_path)))
+        finally:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return found, HTML
     with open(in_path, "rb") as f:
         data = f.read()
     found = in_format or sniff(data)
@@ -70,7 +96,6 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
     if found not in INPUTS:
         raise ConvertError(f"{in_path}: reading {found} files is not supported "
                            f"(plumb convert reads {', '.join(INPUTS)})")
-    out_format = out_format or format_for_path(out_path)
     if found in ("pstats", "callgrind"):
         if out_format not in FUNCTION_OUTPUTS:
             raise ConvertError(
@@ -84,6 +109,8 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
             raise ConvertError(f"{in_path}: {exc}") from None
         stats.write(out_path, out_format)
         return found, out_format
+    if found == "json" and out_format not in STACK_OUTPUTS:
+        raise ConvertError(f"cannot write {out_format} from a plumb JSON profile")
     if out_format not in STACK_OUTPUTS:
         raise ConvertError(f"cannot write {out_format} from {found} stacks")
     if found == "pprof":

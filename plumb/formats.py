@@ -7,9 +7,11 @@ COLLAPSED = "collapsed"
 SPEEDSCOPE = "speedscope"
 TREE = "tree"
 PPROF = "pprof"
+JSON = "json"
+HTML = "html"
 
-FORMATS = (PSTATS, CALLGRIND)                                   # plumb run
-SAMPLE_FORMATS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF)  # plumb sample, convert
+FORMATS = (PSTATS, CALLGRIND, JSON, HTML)                                     # plumb run
+SAMPLE_FORMATS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF, JSON, HTML)  # sample, convert
 
 
 def format_for_path(path):
@@ -17,7 +19,8 @@ def format_for_path(path):
     callgrind for `*.callgrind` and `callgrind.out*` (what KCacheGrind
     looks for), collapsed stacks for `*.folded` and `*.collapsed`,
     speedscope for `*.speedscope.json`, a text tree for `*.txt`, pprof for
-    `*.pb.gz` and `*.pprof`, and pstats for anything else, as cProfile's -o
+    `*.pb.gz` and `*.pprof`, plumb's JSON for other `*.json`, the HTML
+    report for `*.html`, and pstats for anything else, as cProfile's -o
     writes."""
     name = os.path.basename(os.fspath(path))
     if name.endswith(".callgrind") or name.startswith("callgrind.out"):
@@ -30,6 +33,10 @@ def format_for_path(path):
         return TREE
     if name.endswith((".pb.gz", ".pprof")):
         return PPROF
+    if name.endswith(".json"):
+        return JSON
+    if name.endswith((".html", ".htm")):
+        return HTML
     return PSTATS
 
 
@@ -44,6 +51,33 @@ def write_gzipped(write_raw, path):
         write_raw(tmp)
         with open(tmp, "rb") as raw, gzip.open(path, "wb") as out:
             shutil.copyfileobj(raw, out)
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def thread_names():
+    """{ident: name} of the threads alive now, for reports of deterministic
+    profiles (the tracer knows threads only by their ident)."""
+    import threading
+
+    return {t.ident: t.name for t in threading.enumerate() if t.ident is not None}
+
+
+def write_via_json(write_json, path, format, title=None):
+    """Writes `format` (JSON or HTML) to path: write_json(tmp) writes the
+    JSON profile; the report (plumb/report.py) is made from it."""
+    if format == JSON:
+        write_json(os.fspath(path))
+        return
+    from .report import write_report_from
+
+    tmp = f"{os.fspath(path)}.json{os.getpid()}"
+    try:
+        write_json(tmp)
+        write_report_from(tmp, path, title=title)
     finally:
         try:
             os.unlink(tmp)

@@ -3,7 +3,7 @@ import os
 import sys
 
 from . import _plumb
-from .formats import PSTATS, format_for_path
+from .formats import HTML, JSON, PSTATS, format_for_path, thread_names, write_via_json
 
 __all__ = ["Profile", "run", "runctx", "another_profiler_active"]
 
@@ -40,10 +40,17 @@ class Profile(_plumb.Profiler):
         self.dump(file, format=PSTATS)
 
     def dump(self, path, format=None, command=None):
-        """Writes the profile to `path` as `format` ('pstats' or
-        'callgrind'; by default chosen from the name, see plumb.formats)."""
+        """Writes the profile to `path` as `format` ('pstats', 'callgrind',
+        'json' or 'html'; by default chosen from the name, see
+        plumb.formats)."""
         self.disable()
-        self._write(os.fspath(path), format or format_for_path(path), command)
+        format = format or format_for_path(path)
+        if format in (JSON, HTML):
+            names = thread_names()
+            write_via_json(lambda out: self._write(out, JSON, command, names), path, format,
+                           title=command)
+            return
+        self._write(os.fspath(path), format, command)
 
     def run(self, cmd):
         import __main__

@@ -79,9 +79,16 @@ class Sampler(_plumb.Sampler):
 
     def dump(self, path, format=None, command=None):
         """Writes the samples to path as format (collapsed, speedscope,
-        pstats, callgrind, tree or pprof; by default from the name)."""
+        pstats, callgrind, tree, pprof, json or html; by default from the
+        name)."""
         self.stop()
         format = format or format_for_path(path)
+        if format in ("json", "html"):
+            from .formats import write_via_json
+
+            write_via_json(lambda out: self._write(out, "json", command), path, format,
+                           title=command)
+            return
         if format == "pprof":
             from .formats import write_gzipped
 

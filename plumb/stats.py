@@ -106,15 +106,20 @@ def _is_path(arg):
     return isinstance(arg, (str, bytes, os.PathLike))
 
 
-def _is_callgrind(path):
-    """Whether a file is in the Callgrind Format (KCacheGrind's test: an
-    "events:" line near the start) rather than pstats."""
+def _text_format(path):
+    """"callgrind" for a Callgrind Format file (KCacheGrind's test: an
+    "events:" line near the start), "json" for plumb's JSON profile, None
+    for anything else (read as pstats)."""
     try:
         with open(path, "rb") as f:
             head = f.read(2048)
     except OSError:
-        return False
-    return head.startswith((b"# callgrind format", b"events:")) or b"\nevents:" in head
+        return None
+    if head.startswith((b"# callgrind format", b"events:")) or b"\nevents:" in head:
+        return "callgrind"
+    if head.lstrip().startswith(b"{") and b'"plumb_profile"' in head:
+        return "json"
+    return None
 
 
 def _file_title(path):
@@ -225,9 +230,10 @@ class Stats(pstats.Stats):
         """Adds one profile file; StatsFileError if it is not one."""
         engine = self._engine if self._engine_current else _plumb.Stats()
         try:
-            if _is_callgrind(path):
+            text_format = _text_format(path)
+            if text_format:
                 with open(path, "rb") as f:
-                    engine.add_bytes(f.read(), "callgrind")
+                    engine.add_bytes(f.read(), text_format)
             else:
                 engine.add_file(path)
         except ValueError as exc:
@@ -258,7 +264,7 @@ class Stats(pstats.Stats):
         return self
 
     def dump(self, path, format="pstats"):
-        """Writes the stats as pstats or callgrind."""
+        """Writes the stats as pstats, callgrind or json."""
         if self._engine_current:
             self._engine.write(path, format)
             return

@@ -19,4 +19,6 @@ status=0
 grep -q '^c\?fn=([0-9]*) f:2$' out.callgrind || { echo "installed plumb wrote no profile of f" >&2; exit 1; }
 "$work/venv/bin/plumb" run -s cumtime -n 3 prog.py | grep -q 'prog.py:2(f)' || {
     echo "installed plumb printed no table" >&2; exit 1; }
+"$work/venv/bin/plumb" run -o out.html prog.py || true
+grep -q 'window.plumbReport' out.html || { echo "installed plumb wrote no HTML report" >&2; exit 1; }
 echo "pip install . and the plumb command work ($("$work/venv/bin/python" --version))"

@@ -2,14 +2,16 @@
 # Debian packages plumb's set-up uses: gcc (builds the extension) and
 # valgrind (callgrind_annotate reads our callgrind files, in the demo and
 # the tests).  With --test, also what only the tests use: clang (libFuzzer
-# runs the readers' fuzz targets) and golang-go (`go tool pprof` reads our
-# pprof files).  Installs only what is missing.
+# runs the readers' fuzz targets), golang-go (`go tool pprof` reads our
+# pprof files) and chromium (the HTML report's tests run in it).  Installs
+# only what is missing.
 missing=""
 command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
 if [ "$1" = "--test" ]; then
     command -v clang >/dev/null 2>&1 || missing="$missing clang"
     command -v go >/dev/null 2>&1 || missing="$missing golang-go"
+    command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 fi
 if [ -n "$missing" ]; then
     echo "installing:$missing"

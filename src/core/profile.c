@@ -4,14 +4,16 @@
 #include <string.h>
 
 #include "errors.h"
+#include "tracer.h"
 
 int plumb_profile_init(plumb_profile *p, int track_edges)
 {
     memset(p, 0, sizeof *p);
     p->track_edges = track_edges;
+    p->track_paths = 1;
     p->ticks_per_second = 1e9;
     if (plumb_map_init(&p->by_key, 1024) < 0 || plumb_map_init(&p->by_edge, 1024) < 0
-        || plumb_map_init(&p->by_label, 1024) < 0) {
+        || plumb_map_init(&p->by_label, 1024) < 0 || plumb_map_init(&p->by_path, 1024) < 0) {
         plumb_profile_free(p);
         return PLUMB_ENOMEM;
     }
@@ -27,6 +29,8 @@ static void free_contents(plumb_profile *p)
     free(p->funcs);
     free(p->func_counts);
     free(p->edges);
+    free(p->paths);
+    plumb_map_free(&p->by_path);
     plumb_map_free(&p->by_key);
     plumb_map_free(&p->by_edge);
     plumb_map_free(&p->by_label);
@@ -49,9 +53,11 @@ void plumb_profile_free(plumb_profile *p)
 
 int plumb_profile_clear(plumb_profile *p)
 {
-    int track_edges = p->track_edges;
+    int track_edges = p->track_edges, track_paths = p->track_paths;
     plumb_profile_free(p);
-    return plumb_profile_init(p, track_edges);
+    int rc = plumb_profile_init(p, track_edges);
+    p->track_paths = track_paths;
+    return rc;
 }
 
 static uint64_t label_hash(const char *file, int64_t line, const char *name)
@@ -191,11 +197,59 @@ int plumb_profile_edge(plumb_profile *p, uint32_t caller, uint32_t callee, uint3
     return PLUMB_OK;
 }
 
+static int append_path(plumb_profile *p, uint32_t parent, uint32_t func, uint32_t edge,
+                       uint32_t *path)
+{
+    if (p->npaths == p->paths_capacity) {
+        uint32_t cap = p->paths_capacity ? p->paths_capacity * 2 : 1024;
+        if (cap > PLUMB_MAX_PATHS)
+            return PLUMB_ELIMIT;
+        plumb_path *paths = realloc(p->paths, cap * sizeof *paths);
+        if (!paths)
+            return PLUMB_ENOMEM;
+        p->paths = paths;
+        p->paths_capacity = cap;
+    }
+    *path = p->npaths;
+    p->paths[p->npaths++] = (plumb_path){.parent = parent, .func = func, .edge = edge};
+    return PLUMB_OK;
+}
+
+int plumb_profile_path(plumb_profile *p, uint32_t parent, uint32_t func, uint32_t *path)
+{
+    uint64_t key = ((uint64_t)parent + 1) << 32 | func;
+    uint32_t found = plumb_map_get(&p->by_path, key);
+    if (found != PLUMB_MAP_MISSING) {
+        *path = found;
+        return PLUMB_OK;
+    }
+    uint32_t edge = PLUMB_NONE;
+    uint32_t caller = p->paths[parent].func;
+    if (caller != PLUMB_NONE && p->track_edges) {
+        int rc = plumb_profile_edge(p, caller, func, &edge);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = append_path(p, parent, func, edge, path);
+    if (rc < 0)
+        return rc;
+    if (plumb_map_put(&p->by_path, key, *path) < 0) {
+        p->npaths--;
+        return PLUMB_ENOMEM;
+    }
+    return PLUMB_OK;
+}
+
 plumb_thread *plumb_profile_new_thread(plumb_profile *p, uint64_t id)
 {
     plumb_thread *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    t->root_path = PLUMB_NONE;
+    t->bottom_func = PLUMB_NONE;
+    if (p->track_paths && append_path(p, PLUMB_NONE, PLUMB_NONE, PLUMB_NONE, &t->root_path) < 0)
+        t->root_path = PLUMB_NONE;
+    t->bottom_func = PLUMB_NONE;
     t->id = id;
     t->next = p->threads;
     p->threads = t;
@@ -234,4 +288,28 @@ int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p)
     if (rc == PLUMB_OK)
         rc = grow_counts(&t->edge_live, &t->edge_live_capacity, p->edges_capacity);
     return rc;
+}
+
+void plumb_tracer_find_callee(plumb_profile *p, uint32_t caller_func, uint32_t caller_path,
+                              uint32_t func, uint32_t *edge, uint32_t *path)
+{
+    *edge = PLUMB_NONE;
+    *path = caller_path;
+    if (caller_path != PLUMB_NONE && !(caller_path & PLUMB_PATH_FOLDED)) {
+        if (plumb_profile_path(p, caller_path, func, path) == PLUMB_OK) {
+            if (p->track_edges)
+                *edge = p->paths[*path].edge;
+            if (*edge != PLUMB_NONE || caller_func == PLUMB_NONE || !p->track_edges)
+                return;
+        } else {
+            *path = caller_path | PLUMB_PATH_FOLDED;
+        }
+    } else if (caller_path != PLUMB_NONE) {
+        *path = caller_path | PLUMB_PATH_FOLDED;
+    }
+    if (caller_func != PLUMB_NONE && p->track_edges
+        && plumb_profile_edge(p, caller_func, func, edge) < 0) {
+        p->lost_events++;
+        *edge = PLUMB_NONE;
+    }
 }

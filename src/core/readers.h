@@ -34,4 +34,23 @@ int plumb_read_pprof(plumb_samples *s, const void *buf, size_t len, plumb_read_e
  * or evented; time weights become samples of s->interval. */
 int plumb_read_speedscope(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err);
 
+/* plumb's JSON profile (docs/json-format.md): its function-level numbers,
+ * and its call tree if it has one (has_tree; tree_exact unless it was
+ * rebuilt from edges).  On failure nothing is left to free. */
+typedef struct plumb_json_profile {
+    plumb_stats stats;
+    plumb_samples tree;
+    int has_tree;
+    int tree_exact;
+    char kind[16];           /* "deterministic", "sampled" or "functions" */
+} plumb_json_profile;
+
+int plumb_read_json_profile(plumb_json_profile *out, const void *buf, size_t len,
+                            plumb_read_error *err);
+void plumb_json_profile_free(plumb_json_profile *p);
+
+/* Only the function-level numbers of a plumb JSON profile, into st, which
+ * must be empty (as plumb_read_pstats). */
+int plumb_read_json_stats(plumb_stats *st, const void *buf, size_t len, plumb_read_error *err);
+
 #endif

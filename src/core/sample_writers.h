@@ -24,7 +24,11 @@ int plumb_write_collapsed(const plumb_samples *s, FILE *out);
  * profile_name may be NULL. */
 int plumb_write_speedscope(const plumb_samples *s, FILE *out, const char *profile_name);
 
-/* A pstats file: own and cumulative time from samples, no call counts. */
+/* The function-level numbers of s as new stats (stats_from_samples.c):
+ * own and cumulative time from samples, no call counts. */
+int plumb_stats_from_samples(plumb_stats *st, const plumb_samples *s);
+
+/* A pstats file: plumb_stats_from_samples, written as cProfile would. */
 int plumb_write_sampled_pstats(const plumb_samples *s, FILE *out);
 
 /* A Callgrind Format file in nanoseconds; calls= counts samples. */
@@ -34,6 +38,38 @@ int plumb_write_sampled_callgrind(const plumb_samples *s, FILE *out,
 /* pprof's profile.proto, uncompressed (the caller gzips it): samples/count
  * and wall or cpu/nanoseconds, a "thread" label per sample. */
 int plumb_write_pprof(const plumb_samples *s, FILE *out);
+
+/* A call tree guessed from st's caller->callee edges (tree_from_edges.c),
+ * for profiles without call paths; its counts are nanoseconds.  s must
+ * not be initialised. */
+int plumb_tree_from_stats(plumb_samples *s, const plumb_stats *st);
+
+/* plumb's JSON profile (docs/json-format.md): st's functions, numbers and
+ * edges, and tree's call tree if tree is not NULL. */
+typedef struct plumb_json_info {
+    const char *kind;         /* "deterministic", "sampled" or "functions" */
+    const char *creator;      /* e.g. "plumb 0.1.0" */
+    int tree_exact;           /* the tree is the real call paths, not rebuilt from edges */
+    uint64_t lost_events;     /* a deterministic profile's */
+    uint64_t folded_calls;
+} plumb_json_info;
+
+int plumb_write_json(FILE *out, const plumb_stats *st, const plumb_samples *tree,
+                     const plumb_json_info *info);
+
+/* The JSON of each kind of profile: a deterministic one with its call
+ * paths (threads named from names, which may be NULL), a sampled one, and
+ * function-level stats with a tree rebuilt from their edges. */
+typedef struct plumb_thread_names {
+    const uint64_t *ids;
+    const char *const *names;
+    uint32_t n;
+} plumb_thread_names;
+
+int plumb_write_profile_json(const plumb_profile *p, FILE *out, const char *creator,
+                             const plumb_thread_names *names);
+int plumb_write_sampled_json(const plumb_samples *s, FILE *out, const char *creator);
+int plumb_write_stats_json(const plumb_stats *st, FILE *out, const char *creator);
 
 /* A top-down call tree per thread, in percent of the thread's samples;
  * children under min_percent are folded into one line. */

@@ -25,6 +25,7 @@ void plumb_samples_free(plumb_samples *s)
         free(s->threads[i].name);
     free(s->threads);
     free(s->nodes);
+    free(s->calls);
     memset(s, 0, sizeof *s);
 }
 
@@ -105,6 +106,18 @@ void plumb_samples_count(plumb_samples *s, uint32_t node, uint64_t count)
     s->threads[s->nodes[node].thread].samples += count;
 }
 
+int plumb_samples_child(plumb_samples *s, uint32_t node, uint32_t func, uint32_t *child)
+{
+    uint64_t key = ((uint64_t)node + 1) << 32 | func;
+    *child = plumb_map_get(&s->children, key);
+    if (*child != PLUMB_MAP_MISSING)
+        return PLUMB_OK;
+    int rc = new_node(s, node, func, s->nodes[node].thread, child);
+    if (rc == PLUMB_OK)
+        rc = plumb_map_put(&s->children, key, *child);
+    return rc;
+}
+
 int plumb_samples_node(plumb_samples *s, uint32_t thread, const uint32_t *funcs, uint32_t depth,
                        uint32_t *out)
 {
@@ -112,16 +125,9 @@ int plumb_samples_node(plumb_samples *s, uint32_t thread, const uint32_t *funcs,
         return PLUMB_EINVAL;
     uint32_t node = s->threads[thread].root;
     for (uint32_t i = 0; i < depth; i++) {
-        uint64_t key = ((uint64_t)node + 1) << 32 | funcs[i];
-        uint32_t child = plumb_map_get(&s->children, key);
-        if (child == PLUMB_MAP_MISSING) {
-            int rc = new_node(s, node, funcs[i], thread, &child);
-            if (rc == PLUMB_OK)
-                rc = plumb_map_put(&s->children, key, child);
-            if (rc < 0)
-                return rc;
-        }
-        node = child;
+        int rc = plumb_samples_child(s, node, funcs[i], &node);
+        if (rc < 0)
+            return rc;
     }
     *out = node;
     return PLUMB_OK;

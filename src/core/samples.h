@@ -41,6 +41,10 @@ typedef struct plumb_samples {
     plumb_sampled_thread *threads;
     uint32_t nthreads, threads_capacity;
     double interval;              /* seconds between samples, for time units */
+    /* Per node, calls that returned along its path, when the tree is a
+     * deterministic profile's (plumb_samples_from_paths; its "samples" are
+     * then nanoseconds); NULL for a sampled profile. */
+    uint64_t *calls;
     int cpu_mode;                 /* counts are of threads on a CPU */
     /* The run's summary. */
     uint64_t taken;               /* sampling rounds done */
@@ -69,6 +73,15 @@ int plumb_samples_add(plumb_samples *s, uint32_t thread, const uint32_t *funcs, 
  * counting a sample. */
 int plumb_samples_node(plumb_samples *s, uint32_t thread, const uint32_t *funcs, uint32_t depth,
                        uint32_t *node);
+
+/* The child of node for func, created if new. */
+int plumb_samples_child(plumb_samples *s, uint32_t node, uint32_t func, uint32_t *child);
+
+/* A deterministic profile's call paths (profile.h) as a tree whose counts
+ * are nanoseconds of own time (s->interval = 1e-9), with calls per node in
+ * s->calls.  Functions keep the profile's indices; threads are in the order
+ * they first made a call.  s must not be initialised. */
+int plumb_samples_from_paths(plumb_samples *s, const plumb_profile *p);
 
 /* Adds count samples to a node (and its thread). */
 void plumb_samples_count(plumb_samples *s, uint32_t node, uint64_t count);

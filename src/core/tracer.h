@@ -10,6 +10,15 @@
 #include "errors.h"
 #include "profile.h"
 
+/* The edge and path of a call of func from a frame of caller_func (or
+ * from the bottom of a stack: PLUMB_NONE) on caller_path; the slow path
+ * of a call, taken when the caller's one-entry cache misses.  A call whose
+ * path cannot be kept gets its caller's path, marked PLUMB_PATH_FOLDED, so
+ * that its time stays in the tree; so do the calls under it.  Failures
+ * count as lost events, never as errors: the program goes on. */
+void plumb_tracer_find_callee(plumb_profile *p, uint32_t caller_func, uint32_t caller_path,
+                              uint32_t func, uint32_t *edge, uint32_t *path);
+
 static inline void plumb_counts_close(plumb_counts *c, int outermost, int64_t elapsed,
                                       int64_t own)
 {
@@ -29,18 +38,24 @@ static inline void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr
         p->lost_events++;
         return;
     }
-    uint32_t edge = PLUMB_NONE;
-    if (t->depth > 0 && p->track_edges) {
+    uint32_t edge = PLUMB_NONE, path;
+    if (t->depth > 0) {
         plumb_frame *caller = &t->frames[t->depth - 1];
         if (caller->last_callee == func) {
             edge = caller->last_edge;
-        } else if (plumb_profile_edge(p, caller->func, func, &edge) == PLUMB_OK) {
+            path = caller->last_path;
+        } else {
+            plumb_tracer_find_callee(p, caller->func, caller->path, func, &edge, &path);
             caller->last_callee = func;
             caller->last_edge = edge;
-        } else {
-            p->lost_events++;
-            edge = PLUMB_NONE;
+            caller->last_path = path;
         }
+    } else if (t->bottom_func == func) {
+        path = t->bottom_path;
+    } else {
+        plumb_tracer_find_callee(p, PLUMB_NONE, t->root_path, func, &edge, &path);
+        t->bottom_func = func;
+        t->bottom_path = path;
     }
     if ((func >= t->func_live_capacity || (edge != PLUMB_NONE && edge >= t->edge_live_capacity))
         && plumb_thread_grow_live(t, p) < 0) {
@@ -51,9 +66,11 @@ static inline void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr
     f->key = key;
     f->func = func;
     f->edge = edge;
+    f->path = path;
     f->children = 0;
     f->last_callee = PLUMB_NONE;
     f->last_edge = PLUMB_NONE;
+    f->last_path = PLUMB_NONE;
     f->outermost_func = t->func_live[func]++ == 0;
     f->outermost_edge = edge != PLUMB_NONE && t->edge_live[edge]++ == 0;
     f->start = now;
@@ -72,6 +89,14 @@ static inline void plumb_tracer_pop(plumb_profile *p, plumb_thread *t, int64_t n
     if (f->edge != PLUMB_NONE) {
         t->edge_live[f->edge]--;
         plumb_counts_close(&p->edges[f->edge].counts, f->outermost_edge, elapsed, own);
+    }
+    if (f->path != PLUMB_NONE) {
+        plumb_path *path = &p->paths[f->path & ~PLUMB_PATH_FOLDED];
+        path->own += own;
+        if (f->path & PLUMB_PATH_FOLDED)
+            p->folded_calls++;
+        else
+            path->calls++;
     }
 }
 

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "errors.h"
-#include "map.h"
 #include "sample_writers.h"
+#include "string_table.h"
 
 /* A growing byte buffer; a failed allocation sticks in `failed`. */
 typedef struct pb {
@@ -74,52 +74,23 @@ static void pb_bytes(pb *b, uint32_t field, const void *data, size_t n)
 
 /* The string table: every string once, "" first (pprof requires it). */
 typedef struct strings {
-    pb table;            /* the encoded string_table fields */
-    plumb_map index;     /* FNV hash of the string -> first index with it */
-    char **text;
-    uint32_t count, cap;
+    pb table;                   /* the encoded string_table fields */
+    plumb_string_table index;
     int failed;
 } strings;
 
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h ? h : 1;
-}
-
-/* The string's index in the table, added if new.  Hashes collide rarely;
- * a colliding string is found by a scan, as profile.c finds labels. */
+/* The string's index in the table, added (and encoded) if new. */
 static int64_t str_id(strings *t, const char *s)
 {
-    uint64_t h = str_hash(s);
-    uint32_t i = plumb_map_get(&t->index, h);
-    if (i != PLUMB_MAP_MISSING) {
-        if (strcmp(t->text[i], s) == 0)
-            return i;
-        for (uint32_t k = 0; k < t->count; k++)
-            if (strcmp(t->text[k], s) == 0)
-                return k;
-    }
-    if (t->count == t->cap) {
-        uint32_t cap = t->cap ? t->cap * 2 : 256;
-        char **grown = realloc(t->text, (size_t)cap * sizeof *grown);
-        if (!grown) {
-            t->failed = 1;
-            return 0;
-        }
-        t->text = grown;
-        t->cap = cap;
-    }
-    t->text[t->count] = strdup(s);
-    if (!t->text[t->count]
-        || (i == PLUMB_MAP_MISSING && plumb_map_put(&t->index, h, t->count) < 0)) {
+    uint32_t i;
+    int rc = plumb_string_table_intern(&t->index, s, &i);
+    if (rc < 0) {
         t->failed = 1;
         return 0;
     }
-    pb_bytes(&t->table, 6, s, strlen(s));
-    return t->count++;
+    if (rc == 1)
+        pb_bytes(&t->table, 6, s, strlen(s));
+    return i;
 }
 
 static void value_type(pb *out, uint32_t field, strings *t, const char *type, const char *unit)
@@ -138,7 +109,7 @@ int plumb_write_pprof(const plumb_samples *s, FILE *out)
     strings t = {0};
     pb prof = {0};
     uint32_t *path = malloc(PLUMB_MAX_SAMPLE_DEPTH * sizeof *path);
-    int rc = path && plumb_map_init(&t.index, 1024) == 0 ? PLUMB_OK : PLUMB_ENOMEM;
+    int rc = path ? PLUMB_OK : PLUMB_ENOMEM;
     if (rc < 0)
         goto done;
     str_id(&t, "");
@@ -212,11 +183,8 @@ int plumb_write_pprof(const plumb_samples *s, FILE *out)
     fwrite(prof.data, 1, prof.len, out);
     rc = ferror(out) ? PLUMB_EIO : PLUMB_OK;
 done:
-    for (uint32_t i = 0; i < t.count; i++)
-        free(t.text[i]);
-    free(t.text);
+    plumb_string_table_free(&t.index);
     free(t.table.data);
-    plumb_map_free(&t.index);
     free(prof.data);
     free(path);
     return rc;

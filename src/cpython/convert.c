@@ -21,7 +21,33 @@ static int write_samples(const plumb_samples *s, const char *format, FILE *out, 
         return plumb_write_tree(s, out, 0.5);
     if (strcmp(format, "pprof-raw") == 0)   /* gzipped by plumb/convert.py */
         return plumb_write_pprof(s, out);
+    if (strcmp(format, "json") == 0)
+        return plumb_write_sampled_json(s, out, "plumb convert");
     return PLUMB_EINVAL;
+}
+
+/* A plumb JSON profile to out_format: function-level formats from its
+ * numbers, stack formats from its tree (refused, PLUMB_EINVAL, when the
+ * tree was rebuilt from edges or is missing: that would invent stacks). */
+static int write_json_profile(const plumb_json_profile *jp, const char *format, FILE *out,
+                              const char *cmd, plumb_read_error *err)
+{
+    if (strcmp(format, "json") == 0) {
+        plumb_json_info info = {.kind = jp->kind, .creator = "plumb convert",
+                                .tree_exact = jp->tree_exact};
+        return plumb_write_json(out, &jp->stats, jp->has_tree ? &jp->tree : NULL, &info);
+    }
+    if (strcmp(format, "pstats") == 0)
+        return plumb_write_stats_pstats(&jp->stats, out);
+    if (strcmp(format, "callgrind") == 0) {
+        plumb_callgrind_info info = {.creator = "plumb", .cmd = cmd, .pid = 0};
+        return plumb_write_stats_callgrind(&jp->stats, out, &info);
+    }
+    if (!jp->has_tree || !jp->tree_exact)
+        return plumb_read_fail(err, NULL, 0,
+                               "its call tree was rebuilt from callers and callees, so it holds "
+                               "no real stacks to write");
+    return write_samples(&jp->tree, format, out, cmd);
 }
 
 /* convert_samples(data, in_format, out_path, out_format, interval, name):
@@ -42,10 +68,23 @@ PyObject *plumb_convert_samples(PyObject *module, PyObject *args)
         strcmp(in_format, "speedscope") == 0 ? plumb_read_speedscope
         : strcmp(in_format, "collapsed") == 0 ? plumb_read_collapsed
         : strcmp(in_format, "pprof-raw") == 0 ? plumb_read_pprof : NULL;
-    int rc = read ? PLUMB_OK : PLUMB_EINVAL;
+    int json = strcmp(in_format, "json") == 0;
+    int rc = read || json ? PLUMB_OK : PLUMB_EINVAL;
     if (rc == PLUMB_OK && !(interval > 0 && interval < 1e6))
         rc = PLUMB_EINVAL;
-    if (rc == PLUMB_OK && (rc = plumb_samples_init(&s, interval, 0)) == PLUMB_OK) {
+    if (rc == PLUMB_OK && json) {
+        plumb_json_profile jp;
+        Py_BEGIN_ALLOW_THREADS
+        rc = plumb_read_json_profile(&jp, data.buf, (size_t)data.len, &err);
+        Py_END_ALLOW_THREADS
+        if (rc == PLUMB_OK) {
+            FILE *out = fopen(PyBytes_AS_STRING(path), "wb");
+            rc = out ? write_json_profile(&jp, out_format, out, name, &err) : PLUMB_EIO;
+            if (out && fclose(out) != 0 && rc == PLUMB_OK)
+                rc = PLUMB_EIO;
+            plumb_json_profile_free(&jp);
+        }
+    } else if (rc == PLUMB_OK && (rc = plumb_samples_init(&s, interval, 0)) == PLUMB_OK) {
         Py_BEGIN_ALLOW_THREADS
         rc = read(&s, data.buf, (size_t)data.len, &err);
         Py_END_ALLOW_THREADS

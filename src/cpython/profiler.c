@@ -3,6 +3,7 @@
  * exports the result as pstats' dict or through the core's writers. */
 #include "binding.h"
 
+#include "../core/sample_writers.h"
 #include "../core/writers.h"
 
 __thread plumb_tls_thread plumb_tls_current __attribute__((tls_model("initial-exec")));
@@ -394,18 +395,67 @@ fail:
     return NULL;
 }
 
-/* _write(path, format, command): writes the profile with a core writer. */
+/* The JSON writer's thread names from a dict {thread ident: name}; the
+ * strings stay owned by the dict.  0, or -1 with an exception set. */
+static int thread_names_from(PyObject *dict, plumb_thread_names *names)
+{
+    names->n = 0;
+    names->ids = NULL;
+    names->names = NULL;
+    if (!dict || dict == Py_None)
+        return 0;
+    if (!PyDict_Check(dict)) {
+        PyErr_SetString(PyExc_TypeError, "thread names must be a dict");
+        return -1;
+    }
+    Py_ssize_t n = PyDict_Size(dict), pos = 0, i = 0;
+    uint64_t *ids = PyMem_Calloc((size_t)n + 1, sizeof *ids);
+    const char **strs = PyMem_Calloc((size_t)n + 1, sizeof *strs);
+    if (!ids || !strs) {
+        PyMem_Free(ids);
+        PyMem_Free(strs);
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject *key, *value;
+    while (PyDict_Next(dict, &pos, &key, &value) && i < n) {
+        if (!PyLong_Check(key) || !PyUnicode_Check(value))
+            continue;
+        uint64_t id = PyLong_AsUnsignedLongLongMask(key);
+        const char *name = PyUnicode_AsUTF8(value);
+        if (!name) {
+            PyErr_Clear();
+            continue;
+        }
+        ids[i] = id;
+        strs[i++] = name;
+    }
+    names->ids = ids;
+    names->names = strs;
+    names->n = (uint32_t)i;
+    return 0;
+}
+
+/* _write(path, format, command=None, thread_names=None): writes the
+ * profile with a core writer. */
 static PyObject *profiler_write(ProfilerObject *self, PyObject *args)
 {
     PyObject *path;
     const char *format;
     const char *cmd = NULL;
-    if (!PyArg_ParseTuple(args, "O&s|z:_write", PyUnicode_FSConverter, &path, &format, &cmd))
+    PyObject *thread_names = NULL;
+    if (!PyArg_ParseTuple(args, "O&s|zO:_write", PyUnicode_FSConverter, &path, &format, &cmd,
+                          &thread_names))
         return NULL;
-    int callgrind = strcmp(format, "callgrind") == 0;
-    if (!callgrind && strcmp(format, "pstats") != 0) {
+    int callgrind = strcmp(format, "callgrind") == 0, json = strcmp(format, "json") == 0;
+    if (!callgrind && !json && strcmp(format, "pstats") != 0) {
         Py_DECREF(path);
         return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 1));
+    }
+    plumb_thread_names names;
+    if (thread_names_from(thread_names, &names) < 0) {
+        Py_DECREF(path);
+        return NULL;
     }
     self->profile.ticks_per_second = ticks_per_second(self);
     self->calibrated = !self->enabled;
@@ -413,15 +463,21 @@ static PyObject *profiler_write(ProfilerObject *self, PyObject *args)
     if (!out) {
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
         Py_DECREF(path);
+        PyMem_Free((void *)names.ids);
+        PyMem_Free((void *)names.names);
         return NULL;
     }
     int rc;
-    if (callgrind) {
+    if (json) {
+        rc = plumb_write_profile_json(&self->profile, out, "plumb", &names);
+    } else if (callgrind) {
         plumb_callgrind_info info = {.creator = "plumb", .cmd = cmd, .pid = (long)getpid()};
         rc = plumb_write_callgrind(&self->profile, out, &info);
     } else {
         rc = plumb_write_pstats(&self->profile, out);
     }
+    PyMem_Free((void *)names.ids);
+    PyMem_Free((void *)names.names);
     if (fclose(out) != 0 && rc == 0)
         rc = PLUMB_EIO;
     if (rc == PLUMB_EIO) {
@@ -468,7 +524,7 @@ static PyMethodDef profiler_methods[] = {
      "Ignore the calling thread's events until the next enable()."},
     {"_stats", (PyCFunction)profiler_stats, METH_NOARGS, "The profile as pstats' dict."},
     {"_write", (PyCFunction)profiler_write, METH_VARARGS,
-     "_write(path, format, command=None): write 'pstats' or 'callgrind'."},
+     "_write(path, format, command=None, thread_names=None): write 'pstats', 'callgrind' or 'json'."},
     {NULL, NULL, 0, NULL},
 };
 

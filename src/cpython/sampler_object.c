@@ -271,10 +271,17 @@ static int write_pprof_raw(SamplerObject *self, FILE *out, const char *cmd)
     return plumb_write_pprof(&self->sampler.samples, out);
 }
 
+static int write_json(SamplerObject *self, FILE *out, const char *cmd)
+{
+    (void)cmd;
+    return plumb_write_sampled_json(&self->sampler.samples, out, "plumb sample");
+}
+
 static const struct {
     const char *name;
     stream_writer write;
 } WRITERS[] = {
+    {"json", write_json},
     {"collapsed", write_collapsed}, {"speedscope", write_speedscope}, {"pstats", write_pstats},
     {"callgrind", write_callgrind}, {"tree", write_tree}, {"pprof-raw", write_pprof_raw},
 };

@@ -10,6 +10,7 @@
 
 #include "../core/readers.h"
 #include "../core/stats_order.h"
+#include "../core/sample_writers.h"
 #include "../core/writers.h"
 
 typedef struct StatsObject {
@@ -112,7 +113,7 @@ static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len, stat
     Py_RETURN_NONE;
 }
 
-/* add_bytes(data, format="pstats"): format is pstats or callgrind. */
+/* add_bytes(data, format="pstats"): format is pstats, callgrind or json. */
 static PyObject *stats_add_bytes(StatsObject *self, PyObject *args)
 {
     Py_buffer view;
@@ -120,7 +121,8 @@ static PyObject *stats_add_bytes(StatsObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*|s:add_bytes", &view, &format))
         return NULL;
     stats_reader read = strcmp(format, "pstats") == 0      ? plumb_read_pstats
-                      : strcmp(format, "callgrind") == 0 ? plumb_read_callgrind : NULL;
+                      : strcmp(format, "callgrind") == 0 ? plumb_read_callgrind
+                      : strcmp(format, "json") == 0      ? plumb_read_json_stats : NULL;
     if (!read) {
         PyBuffer_Release(&view);
         return PyErr_Format(PyExc_ValueError, "cannot read %s into Stats", format);
@@ -176,8 +178,8 @@ static PyObject *stats_write(StatsObject *self, PyObject *args)
     const char *format, *cmd = NULL;
     if (!PyArg_ParseTuple(args, "O&s|z:write", PyUnicode_FSConverter, &path, &format, &cmd))
         return NULL;
-    int callgrind = strcmp(format, "callgrind") == 0;
-    if (!callgrind && strcmp(format, "pstats") != 0) {
+    int callgrind = strcmp(format, "callgrind") == 0, json = strcmp(format, "json") == 0;
+    if (!callgrind && !json && strcmp(format, "pstats") != 0) {
         Py_DECREF(path);
         return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 1));
     }
@@ -187,6 +189,7 @@ static PyObject *stats_write(StatsObject *self, PyObject *args)
     if (out) {
         plumb_callgrind_info info = {.creator = "plumb", .cmd = cmd, .pid = 0};
         rc = callgrind ? plumb_write_stats_callgrind(&self->stats, out, &info)
+             : json    ? plumb_write_stats_json(&self->stats, out, "plumb")
                        : plumb_write_stats_pstats(&self->stats, out);
         if (fclose(out) != 0 && rc == PLUMB_OK)
             rc = PLUMB_EIO;
@@ -433,7 +436,7 @@ static PyMethodDef stats_methods[] = {
      "add_bytes(data, format='pstats'): adds a pstats or callgrind file's bytes."},
     {"add", (PyCFunction)stats_add, METH_O, "add(other): adds another Stats."},
     {"write", (PyCFunction)stats_write, METH_VARARGS,
-     "write(path, format[, cmd]): writes 'pstats' or 'callgrind'."},
+     "write(path, format[, cmd]): writes 'pstats', 'callgrind' or 'json'."},
     {"pstats_dict", (PyCFunction)stats_pstats_dict, METH_NOARGS,
      "The stats as pstats.Stats keeps them in its .stats dict."},
     {"labels", (PyCFunction)stats_labels, METH_NOARGS, "Listed functions' labels, in order."},
