@@ -18,6 +18,9 @@ demo: setup
 	@echo "== the same run written for KCacheGrind, read back by callgrind_annotate"
 	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -o build/demo.callgrind examples/demo.py >/dev/null
 	callgrind_annotate build/demo.callgrind | head -n 24
+	@echo "== the same run as an interactive report (flame graph, squaremap, callers, source)"
+	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -o build/demo.html examples/demo.py >/dev/null
+	@echo "open build/demo.html in a browser (file://$(CURDIR)/build/demo.html)"
 
 test: setup test-deps test-c test-python test-browser test-sanitize test-install
 

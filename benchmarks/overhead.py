@@ -35,10 +35,10 @@ VENV_ROOT = os.path.join(HERE, ".venv")
 PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
 WORKLOADS = ["calls", "methods", "builtins_heavy", "io_bound"]
 PROFILERS = ["none", "cprofile", "cprofile-nobuiltins", "yappi", "pyinstrument",
-             "plumb", "plumb-nobuiltins"]
+             "plumb", "plumb-nobuiltins", "plumb-nopaths"]
 # Third-party module each profiler needs; the rest are stdlib.
 NEEDS = {"yappi": "yappi", "pyinstrument": "pyinstrument",
-         "plumb": "plumb", "plumb-nobuiltins": "plumb"}
+         "plumb": "plumb", "plumb-nobuiltins": "plumb", "plumb-nopaths": "plumb"}
 QUICK_SCALE = "0.25"   # PLUMB_BENCH_SCALE for --quick (read by the workloads)
 RUN_TIMEOUT = 600      # seconds per measurement; a hang is reported as an error
 TAIL_LINES = 15

@@ -36,10 +36,10 @@ def make_profiler(name):
 
         prof = cProfile.Profile(builtins=(name == "cprofile"))
         return prof.enable, prof.disable, lambda: _dump_pstats(prof)
-    if name in ("plumb", "plumb-nobuiltins"):
+    if name in ("plumb", "plumb-nobuiltins", "plumb-nopaths"):
         import plumb
 
-        prof = plumb.Profile(builtins=(name == "plumb"))
+        prof = plumb.Profile(builtins=(name != "plumb-nobuiltins"), paths=(name != "plumb-nopaths"))
         return prof.enable, prof.disable, lambda: _dump_pstats(prof)
     if name == "yappi":
         import yappi

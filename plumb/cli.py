@@ -204,13 +204,7 @@ def build_parser():
     convert.add_argument("-o", "--outfile", metavar="OUT", required=True)
     convert.add_argument("--format", choices=SAMPLE_FORMATS,
                          help="output format (default: from OUT's name; pstats otherwise)")
-    convert.add_argument("--from", dest="input_format",
-                         choices=("pstats", "callgrind", "collapsed", "speedscope", "pprof",
-                                  "json"),
-                         help="input format (default: recognised from the content)")
-    convert.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
-                         help="samples per second: what a collapsed count stands for, and "
-                              "the unit speedscope times are counted in (default: 1000)")
+    add_input_options(convert)
 
     view = commands.add_parser(
         "view", help="make the interactive HTML report of a profile",
@@ -223,12 +217,19 @@ def build_parser():
     view.add_argument("-o", "--outfile", metavar="REPORT.html",
                       help="where to write the report (default: FILE with .html for its extension)")
     view.add_argument("--open", action="store_true", help="open the report in a web browser")
-    view.add_argument("--from", dest="input_format",
-                      choices=("pstats", "callgrind", "collapsed", "speedscope", "pprof", "json"),
-                      help="input format (default: recognised from the content)")
-    view.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
-                      help="samples per second that a collapsed count stands for (default: 1000)")
+    add_input_options(view)
     return parser
+
+
+def add_input_options(command):
+    """--from and --rate: how `convert` and `view` read their input."""
+    command.add_argument("--from", dest="input_format",
+                         choices=("pstats", "callgrind", "collapsed", "speedscope", "pprof",
+                                  "json"),
+                         help="input format (default: recognised from the content)")
+    command.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
+                         help="samples per second: what a collapsed count stands for, and "
+                              "the unit speedscope times are counted in (default: 1000)")
 
 
 ANALYSIS_COMMANDS = ("stats", "merge", "diff", "convert", "view")

@@ -324,9 +324,10 @@
   }
 
   function threadLabel() {
-    if (state.thread < 0) return 'all threads';
-    return T.threads.name[state.thread] >= 0 ? S[T.threads.name[state.thread]]
-      : 'thread ' + T.threads.id[state.thread];
+    var t = state.thread;
+    if (t < 0 && T.threads.id.length !== 1) return 'all threads';
+    if (t < 0) t = 0;
+    return T.threads.name[t] >= 0 ? S[T.threads.name[t]] : 'thread ' + T.threads.id[t];
   }
 
   function frameAt(px, py) {
@@ -539,7 +540,8 @@
       tr.setAttribute('data-function', String(f));
       if (f === selectedFunction) tr.className = 'selected';
       tr.appendChild(el('td', 'name', fname(f)));
-      var w = el('td', 'where', fwhere(f)); w.title = fwhere(f); tr.appendChild(w);
+      // The file's last part keeps the numbers in view; the whole path is its title.
+      var w = el('td', 'where', fshortwhere(f)); w.title = fwhere(f); tr.appendChild(w);
       tr.appendChild(el('td', 'num', fmtCalls(f)));
       tr.appendChild(el('td', 'num', fmtTime(own[f])));
       tr.appendChild(el('td', 'num', fmtPct(own[f] / profileTotal)));
@@ -842,6 +844,13 @@
     focus: function () { return view.func[state.focus] < 0 ? null : fname(view.func[state.focus]); },
     matchShare: function () { return state.match ? state.matchShare : null; },
     view: function () { return current; },
+    search: function (text) {   // as typing text in the search box, at once
+      $('search').value = text;
+      state.query = text;
+      computeMatches();
+      renderCurrent();
+    },
+    readyAt: null,   // ms since navigation when the first view was drawn
   };
 
   setupHeader();
@@ -853,5 +862,6 @@
     });
   }
   showTab(T ? 'flame' : 'table');
+  window.plumbReport.readyAt = performance.now();
   document.body.setAttribute('data-ready', '1');
 })();

@@ -308,12 +308,16 @@ int plumb_write_profile_json(const plumb_profile *p, FILE *out, const char *crea
                 rc = plumb_samples_name_thread(&tree, t, names->names[i]);
                 break;
             }
-    plumb_json_info info = {.kind = "deterministic", .creator = creator, .tree_exact = 1,
+    /* Without paths (Profile(paths=False)) the tree is rebuilt, and says so. */
+    if (!have_tree && (rc = plumb_tree_from_stats(&tree, &st)) < 0) {
+        plumb_stats_free(&st);
+        return rc;
+    }
+    plumb_json_info info = {.kind = "deterministic", .creator = creator, .tree_exact = have_tree,
                             .lost_events = p->lost_events, .folded_calls = p->folded_calls};
     if (rc == PLUMB_OK)
-        rc = plumb_write_json(out, &st, have_tree ? &tree : NULL, &info);
-    if (have_tree)
-        plumb_samples_free(&tree);
+        rc = plumb_write_json(out, &st, &tree, &info);
+    plumb_samples_free(&tree);
     plumb_stats_free(&st);
     return rc;
 }

@@ -167,12 +167,12 @@ static double ticks_per_second(ProfilerObject *self)
 
 static int profiler_init(ProfilerObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"timer", "timeunit", "subcalls", "builtins", NULL};
+    static char *kwlist[] = {"timer", "timeunit", "subcalls", "builtins", "paths", NULL};
     PyObject *timer = NULL;
     double timeunit = 0.0;
-    int subcalls = 1, builtins = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Odpp:Profiler", kwlist, &timer, &timeunit,
-                                     &subcalls, &builtins))
+    int subcalls = 1, builtins = 1, paths = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Odppp:Profiler", kwlist, &timer, &timeunit,
+                                     &subcalls, &builtins, &paths))
         return -1;
     if (self->enabled) {
         PyErr_SetString(PyExc_RuntimeError, "cannot reinitialise an enabled profiler");
@@ -197,6 +197,7 @@ static int profiler_init(ProfilerObject *self, PyObject *args, PyObject *kwds)
         PyErr_NoMemory();
         return -1;
     }
+    self->profile.track_paths = paths;
     self->generation = next_generation++;
     if (!self->keep_alive) {
         self->keep_alive = PyList_New(0);
@@ -545,7 +546,7 @@ PyTypeObject plumb_ProfilerType = {
     .tp_basicsize = sizeof(ProfilerObject),
     .tp_dealloc = (destructor)profiler_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Profiler(timer=None, timeunit=0.0, subcalls=True, builtins=True)\n\n"
+    .tp_doc = "Profiler(timer=None, timeunit=0.0, subcalls=True, builtins=True, paths=True)\n\n"
               "Deterministic profiler: counts every call and its time, per thread.",
     .tp_traverse = (traverseproc)profiler_traverse,
     .tp_clear = (inquiry)profiler_clear_refs,
