@@ -149,11 +149,13 @@ static int write_tree(FILE *out, const plumb_samples *tree, const func_table *ft
     uint32_t *thread_name = malloc(((size_t)tree->nthreads + 1) * sizeof *thread_name);
     if (!kept || !thread_name)
         rc = PLUMB_ENOMEM;
+    /* A thread with nothing counted (a reader's default thread that got no
+     * stack) is left out with its root. */
     uint32_t n = 0;
     for (uint32_t i = 0; i < tree->nnodes && rc == PLUMB_OK; i++) {
         const plumb_node *x = &tree->nodes[i];
-        int keep = x->parent == PLUMB_NONE || ix.inclusive[i] > 0
-                   || (tree->calls && tree->calls[i] > 0);
+        int keep = ix.inclusive[i] > 0 || (x->parent != PLUMB_NONE && tree->calls
+                                           && tree->calls[i] > 0);
         kept[i] = keep && (x->parent == PLUMB_NONE || kept[x->parent] != PLUMB_NONE)
                       ? n++ : PLUMB_NONE;
     }
@@ -168,20 +170,32 @@ static int write_tree(FILE *out, const plumb_samples *tree, const func_table *ft
         fputs(",\"unit\":", out);
         write_exact(out, tree->interval);
         fputs(",\n\"threads\":{\"id\":[", out);
-        for (uint32_t t = 0; t < tree->nthreads; t++)
-            fprintf(out, t ? ",%" PRIu64 : "%" PRIu64, tree->threads[t].id);
-        fputs("],\"name\":[", out);
+        const char *sep = "";
         for (uint32_t t = 0; t < tree->nthreads; t++) {
-            if (t)
-                putc(',', out);
+            if (kept[tree->threads[t].root] == PLUMB_NONE)
+                continue;
+            fprintf(out, "%s%" PRIu64, sep, tree->threads[t].id);
+            sep = ",";
+        }
+        fputs("],\"name\":[", out);
+        sep = "";
+        for (uint32_t t = 0; t < tree->nthreads; t++) {
+            if (kept[tree->threads[t].root] == PLUMB_NONE)
+                continue;
             if (thread_name[t] == PLUMB_NONE)
-                fputs("-1", out);
+                fprintf(out, "%s-1", sep);
             else
-                fprintf(out, "%" PRIu32, thread_name[t]);
+                fprintf(out, "%s%" PRIu32, sep, thread_name[t]);
+            sep = ",";
         }
         fputs("],\"root\":[", out);
-        for (uint32_t t = 0; t < tree->nthreads; t++)
-            fprintf(out, t ? ",%" PRIu32 : "%" PRIu32, kept[tree->threads[t].root]);
+        sep = "";
+        for (uint32_t t = 0; t < tree->nthreads; t++) {
+            if (kept[tree->threads[t].root] == PLUMB_NONE)
+                continue;
+            fprintf(out, "%s%" PRIu32, sep, kept[tree->threads[t].root]);
+            sep = ",";
+        }
         fputs("]},\n\"parent\":[", out);
         int first = 1;
         for (uint32_t i = 0; i < tree->nnodes; i++) {

@@ -312,3 +312,20 @@ def test_a_profile_of_100000_nodes_opens_and_zooms(browser, tmp_path):
     r.tab("squaremap")
     assert len(r.frames()) > 50
     r.close()
+
+
+def test_thread_selector_of_a_sampled_profile(browser, tmp_path):
+    austin = tmp_path / "austin.txt"
+    austin.write_text("P4242;T7f01;/srv/app.py:main:10;/srv/app.py:work:20 75\n"
+                      "P4242;T7f02;/srv/app.py:worker:30 25\n")
+    got = plumb("view", str(austin), "-o", str(tmp_path / "a.html"))
+    assert got.returncode == 0, got.stderr
+    r = Report(browser, tmp_path / "a.html")
+    options = r.page.locator("#thread option").all_inner_texts()
+    assert len(options) == 3 and options[0].startswith("All threads (2)")
+    everything = {f["name"] for f in r.frames()}
+    r.page.select_option("#thread", index=1)
+    one = r.frames()
+    assert {f["name"] for f in one if f["depth"] == 0} == {options[1].split(" \u2014 ")[0]}
+    assert {f["name"] for f in one if f["depth"] > 0} <= everything
+    r.close()
