@@ -102,6 +102,20 @@ def view_command(options):
     return 0
 
 
+def token_command(options):
+    from .web.token import make_token
+
+    secret = options.secret or os.environ.get("PLUMB_SECRET")
+    if not secret:
+        raise CommandError("no secret: pass --secret or set PLUMB_SECRET to the middleware's")
+    try:
+        token = make_token(secret, options.ttl)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    print(token)
+    return 0
+
+
 def _report_name(path):
     base, ext = os.path.splitext(os.fspath(path))
     if ext in (".gz",):   # x.pb.gz -> x.html
@@ -111,7 +125,8 @@ def _report_name(path):
 
 
 # runprofileserver's per-request names: {path}.{duration}ms.{time}.prof
-REQUEST_FILE = re.compile(r"^(?P<group>.+)\.(?P<duration>\d+)ms\.(?P<time>\d+)\.prof$")
+# (a ".N" before ".prof" when two requests got the same name: plumb/web/naming.py)
+REQUEST_FILE = re.compile(r"^(?P<group>.+)\.(?P<duration>\d+)ms\.(?P<time>\d+)(?:\.\d+)?\.prof$")
 AGGREGATE_SUFFIX = ".agg.prof"
 
 

@@ -10,6 +10,7 @@
     plumb diff BEFORE AFTER [-s SORT] [-n LIMIT]
     plumb convert IN -o OUT [--format F] [--from F] [--rate HZ]
     plumb view FILE [-o REPORT.html] [--open] [--from F] [--rate HZ]
+    plumb token [--secret S] [--ttl SECONDS]
 
 runs a program as `python` would (same sys.argv, __main__, sys.path[0],
 exit status) with every thread profiled, and prints or writes the profile
@@ -218,6 +219,19 @@ def build_parser():
                       help="where to write the report (default: FILE with .html for its extension)")
     view.add_argument("--open", action="store_true", help="open the report in a web browser")
     add_input_options(view)
+
+    token = commands.add_parser(
+        "token", help="print a signed token that asks a web app to profile a request",
+        description="Print a token for plumb's web middleware: sent as the plumb_profile "
+                    "cookie, the X-Plumb-Profile header or the plumb-profile query parameter, it "
+                    "has a request profiled until it expires. The secret must be the one the "
+                    "middleware is configured with.",
+        usage="plumb token [--secret S] [--ttl SECONDS]")
+    token.error = parser.error
+    token.add_argument("--secret", default=None,
+                       help="the middleware's secret (default: $PLUMB_SECRET)")
+    token.add_argument("--ttl", type=float, default=3600.0, metavar="SECONDS",
+                       help="how long the token is valid (default: 3600)")
     return parser
 
 
@@ -232,7 +246,7 @@ def add_input_options(command):
                               "the unit speedscope times are counted in (default: 1000)")
 
 
-ANALYSIS_COMMANDS = ("stats", "merge", "diff", "convert", "view")
+ANALYSIS_COMMANDS = ("stats", "merge", "diff", "convert", "view", "token")
 
 
 # Options of `plumb run` that take a value: everything up to the program

@@ -9,16 +9,19 @@ __all__ = ["Profile", "run", "runctx", "another_profiler_active"]
 
 
 class Profile(_plumb.Profiler):
-    """Profile(timer=None, timeunit=0.0, subcalls=True, builtins=True, paths=True)
+    """Profile(timer=None, timeunit=0.0, subcalls=True, builtins=True, paths=True, threads=True)
 
     The same constructor, methods and results as cProfile.Profile, for every
     thread of the program.  `stats` (after create_stats()) is the dict that
     pstats reads.  paths=True also records every call path, so that the
     report's call tree is exact (dump to .json or .html); paths=False saves
-    their memory, and a report then rebuilds its tree from the edges."""
+    their memory, and a report then rebuilds its tree from the edges.
+    threads=False profiles only the thread that calls enable(), as
+    cProfile did before 3.12 (per-request profiling in a threaded server)."""
 
-    def __init__(self, timer=None, timeunit=0.0, subcalls=True, builtins=True, paths=True):
-        super().__init__(timer, timeunit, subcalls, builtins, paths)
+    def __init__(self, timer=None, timeunit=0.0, subcalls=True, builtins=True, paths=True,
+                 threads=True):
+        super().__init__(timer, timeunit, subcalls, builtins, paths, threads)
 
     def create_stats(self):
         self.disable()

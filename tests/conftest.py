@@ -55,3 +55,38 @@ def script(tmp_path):
         path.write_text(textwrap.dedent(source))
         return str(path)
     return write
+
+
+# -- for the web tests: a client, ports, and the files requests leave ----------
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path, headers=None):
+    """(status, {lower-case header: value}, body) of GET path on localhost."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", path, headers=headers or {})
+    r = conn.getresponse()
+    body = r.read()
+    conn.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+
+
+def wait_for_files(directory, count, timeout=20):
+    """The visible files of directory once there are count of them (or at
+    the timeout): a profile is written after its response has gone."""
+    import time
+
+    deadline = time.time() + timeout
+    while True:
+        names = sorted(f for f in os.listdir(directory) if not f.startswith("."))
+        if len(names) >= count or time.time() > deadline:
+            return names
+        time.sleep(0.02)

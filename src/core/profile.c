@@ -60,6 +60,19 @@ int plumb_profile_clear(plumb_profile *p)
     return rc;
 }
 
+void plumb_profile_reset_counts(plumb_profile *p)
+{
+    memset(p->func_counts, 0, (size_t)p->nfuncs * sizeof *p->func_counts);
+    for (uint32_t e = 0; e < p->nedges; e++)
+        memset(&p->edges[e].counts, 0, sizeof p->edges[e].counts);
+    for (uint32_t i = 0; i < p->npaths; i++) {
+        p->paths[i].calls = 0;
+        p->paths[i].own = 0;
+    }
+    p->lost_events = 0;
+    p->folded_calls = 0;
+}
+
 static uint64_t label_hash(const char *file, int64_t line, const char *name)
 {
     /* FNV-1a over both strings and the line; never 0, since 0 marks an

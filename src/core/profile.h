@@ -126,6 +126,12 @@ void plumb_profile_free(plumb_profile *p);
 /* Forgets every count and function, keeping the profile usable. */
 int plumb_profile_clear(plumb_profile *p);
 
+/* Zeroes every count but keeps the functions, edges, paths and threads
+ * (whose stacks must be empty): a profile reused for the next run of the
+ * same code skips naming its functions again.  Writers leave out what has
+ * no calls. */
+void plumb_profile_reset_counts(plumb_profile *p);
+
 /* The function for key, PLUMB_NONE if the key is new, PLUMB_SKIP if it is
  * not profiled. */
 static inline uint32_t plumb_profile_func_for_key(const plumb_profile *p, uintptr_t key)

@@ -28,6 +28,8 @@ typedef struct ProfilerObject {
     int enabled;
     int calibrated;            /* profile.ticks_per_second is final */
     const char *event_source;  /* what feeds the tracer while enabled */
+    int all_threads;           /* threads=True: every thread; else only enable()'s caller */
+    uint64_t only_thread;      /* that caller's ident, when not all_threads */
     PyObject *weakrefs;
 } ProfilerObject;
 

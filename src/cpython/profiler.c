@@ -46,6 +46,12 @@ int64_t plumb_profiler_external_now(ProfilerObject *self)
 plumb_thread *plumb_profiler_slow_thread(ProfilerObject *self)
 {
     uint64_t id = (uint64_t)PyThread_get_thread_ident();
+    if (!self->all_threads && id != self->only_thread) {
+        /* Another thread's events are dropped on the fast path from now on. */
+        plumb_tls_current.generation = self->generation;
+        plumb_tls_current.thread = NULL;
+        return NULL;
+    }
     plumb_thread *t = self->profile.threads;
     while (t && t->id != id)
         t = t->next;
@@ -167,13 +173,15 @@ static double ticks_per_second(ProfilerObject *self)
 
 static int profiler_init(ProfilerObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"timer", "timeunit", "subcalls", "builtins", "paths", NULL};
+    static char *kwlist[] = {"timer", "timeunit", "subcalls", "builtins", "paths", "threads",
+                             NULL};
     PyObject *timer = NULL;
     double timeunit = 0.0;
-    int subcalls = 1, builtins = 1, paths = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Odppp:Profiler", kwlist, &timer, &timeunit,
-                                     &subcalls, &builtins, &paths))
+    int subcalls = 1, builtins = 1, paths = 1, threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Odpppp:Profiler", kwlist, &timer, &timeunit,
+                                     &subcalls, &builtins, &paths, &threads))
         return -1;
+    self->all_threads = threads;
     if (self->enabled) {
         PyErr_SetString(PyExc_RuntimeError, "cannot reinitialise an enabled profiler");
         return -1;
@@ -190,7 +198,18 @@ static int profiler_init(ProfilerObject *self, PyObject *args, PyObject *kwds)
         self->clock = PLUMB_CLOCK_KIND_TSC;
     else
         self->clock = PLUMB_CLOCK_KIND_MONOTONIC;
-    self->clock_origin = plumb_clock_mark_now();
+    /* The TSC's rate is the machine's, so one origin serves every profiler
+     * of the process: the longer ago it was taken, the better the rate, and
+     * only a profile stopped within a millisecond of the first profiler's
+     * creation waits for the calibration (per-request profiles would
+     * otherwise each wait a millisecond). */
+    static plumb_clock_mark process_origin;
+    static int have_process_origin;
+    if (!have_process_origin) {
+        process_origin = plumb_clock_mark_now();
+        have_process_origin = 1;
+    }
+    self->clock_origin = process_origin;
     self->calibrated = 0;
     plumb_profile_free(&self->profile);
     if (plumb_profile_init(&self->profile, subcalls) < 0) {
@@ -220,6 +239,7 @@ static PyObject *profiler_new(PyTypeObject *type, PyObject *args, PyObject *kwds
         Py_DECREF(self);
         return PyErr_NoMemory();
     }
+    self->all_threads = 1;
     self->generation = next_generation++;
     self->builtins = 1;
     self->clock = PLUMB_CLOCK_KIND_MONOTONIC;
@@ -280,6 +300,12 @@ static PyObject *profiler_enable(ProfilerObject *self, PyObject *args, PyObject 
         plumb_tls_current.generation = 0;   /* undo _ignore_this_thread() */
     if (self->enabled)
         Py_RETURN_NONE;
+    if (!self->all_threads) {
+        /* The thread that enables is the one profiled; threads that cached
+         * this profile before must look again, so the generation moves. */
+        self->only_thread = (uint64_t)PyThread_get_thread_ident();
+        self->generation = next_generation++;
+    }
     if (subcalls >= 0)
         self->profile.track_edges = subcalls;
     if (builtins >= 0)
@@ -309,6 +335,19 @@ static PyObject *profiler_disable(ProfilerObject *self, PyObject *Py_UNUSED(igno
     stop(self);
     if (rc < 0)
         return NULL;
+    Py_RETURN_NONE;
+}
+
+/* _reset(): zero the counts, keep the functions (plumb.web reuses one
+ * profile for request after request: naming a request's hundred functions
+ * anew would cost more than profiling it). */
+static PyObject *profiler_reset(ProfilerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->enabled) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot reset an enabled profiler; disable it first");
+        return NULL;
+    }
+    plumb_profile_reset_counts(&self->profile);
     Py_RETURN_NONE;
 }
 
@@ -521,6 +560,8 @@ static PyMethodDef profiler_methods[] = {
     {"disable", (PyCFunction)profiler_disable, METH_NOARGS,
      "Stop collecting; calls still running are counted up to now."},
     {"clear", (PyCFunction)profiler_clear, METH_NOARGS, "Forget everything collected."},
+    {"_reset", (PyCFunction)profiler_reset, METH_NOARGS,
+     "_reset(): zero every count, keeping the functions named so far."},
     {"_ignore_this_thread", (PyCFunction)profiler_ignore_this_thread, METH_NOARGS,
      "Ignore the calling thread's events until the next enable()."},
     {"_stats", (PyCFunction)profiler_stats, METH_NOARGS, "The profile as pstats' dict."},
@@ -546,7 +587,8 @@ PyTypeObject plumb_ProfilerType = {
     .tp_basicsize = sizeof(ProfilerObject),
     .tp_dealloc = (destructor)profiler_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Profiler(timer=None, timeunit=0.0, subcalls=True, builtins=True, paths=True)\n\n"
+    .tp_doc = "Profiler(timer=None, timeunit=0.0, subcalls=True, builtins=True, paths=True, "
+              "threads=True)\n\n"
               "Deterministic profiler: counts every call and its time, per thread.",
     .tp_traverse = (traverseproc)profiler_traverse,
     .tp_clear = (inquiry)profiler_clear_refs,
