@@ -12,7 +12,6 @@ import sys
 import textwrap
 import time
 
-
 from conftest import default_signals, env_with_plumb, free_port, http_get as get
 from conftest import wait_for_files as files_in
 
