@@ -13,10 +13,12 @@ picked=$(scripts/pythons.sh 2>/dev/null | awk '$1=="3.11"{legacy=$1} {newest=$1}
 status=0
 for minor in $(echo "$picked" | tr ' ' '\n' | sort -u); do
     dest="build/sanitize/$minor"
-    rm -rf "$dest" && mkdir -p "$dest/plumb"
-    cp plumb/*.py "$dest/plumb/"
-    mkdir -p "$dest/plumb/report" && cp plumb/report/*.py plumb/report/*.js plumb/report/*.css \
-        plumb/report/*.html "$dest/plumb/report/"
+    rm -rf "$dest" && mkdir -p "$dest"
+    # The whole package (sub-packages and the report's files), without the
+    # checkout's own builds of the extension.
+    cp -r plumb "$dest/"
+    rm -f "$dest"/plumb/*.so
+    find "$dest/plumb" -name __pycache__ -prune -exec rm -rf {} +
     PLUMB_SANITIZE=1 ".venv/$minor/bin/python" setup.py -q build_ext \
         --build-lib "$dest" --build-temp "$dest/tmp" --force >"$dest/build.log" 2>&1 || {
         cat "$dest/build.log"; exit 1; }
