@@ -380,7 +380,7 @@
     if (f >= 0) tip.appendChild(el('div', 'where', fwhere(f)));
     var line = fmtTime(view.incl[node]) + ' (' + fmtPct(view.incl[node] / whole) + ' of total), own ' +
       fmtTime(view.self[node]);
-    if (hasCalls && node) line += ', ' + fmtCount(view.calls[node]) + ' calls';
+    if (T.calls && node) line += ', ' + fmtCount(view.calls[node]) + ' calls';   // exact trees only
     tip.appendChild(el('div', null, line));
     tip.hidden = false;
     var box = $('canvas-box').getBoundingClientRect();
