@@ -48,11 +48,24 @@ def stream_view(request):
     return StreamingHttpResponse(chunk(i) for i in range(5))
 
 
+def queries_view(request):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for i in range(6):                       # a query per item: N+1
+            cursor.execute("SELECT %s + 1", [i])
+        for _ in range(2):                       # the same query twice
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = %s",
+                           ["secret_table"])
+    return HttpResponse("ok")
+
+
 def is_staff(request):
     return request.headers.get("X-Staff") == "yes"
 
 
-urlpatterns = [path("items/<int:item>/", busy_view), path("stream/", stream_view)]
+urlpatterns = [path("items/<int:item>/", busy_view), path("stream/", stream_view),
+               path("queries/", queries_view)]
 """
 
 MANAGE = """\
@@ -198,3 +211,30 @@ def test_without_secret_triggers_need_debug(tmp_path):
                              capture_output=True, text=True, timeout=120)
         assert got.returncode == 0, got.stderr
         assert got.stdout.strip() == str(expected)
+
+
+def test_sql_trace_beside_the_profile(tmp_path):
+    proj = project(tmp_path / "proj")
+    out = tmp_path / "profiles"
+    out.mkdir()
+    server = Server(proj, "--prof-path", str(out))
+    try:
+        status, headers, _ = get(server.port, "/queries/")
+    finally:
+        server.stop()
+    assert status == 200
+    assert 'db;dur=' in headers["server-timing"] and "8 SQL queries" in headers["server-timing"]
+    names = files_in(out, 2)
+    prof = [n for n in names if n.endswith(".prof")][0]
+    trace_name = prof[:-len(".prof")] + ".trace.json"
+    assert trace_name in names
+    trace = json.loads((out / trace_name).read_text())
+    assert trace["path"] == "/queries/" and trace["method"] == "GET"
+    sql = [s for s in trace["segments"] if s["kind"] == "sql"]
+    assert len(sql) == 8 and trace["sql"]["queries"] == 8
+    assert all(0 <= s["start"] <= trace["duration"] and s["duration"] >= 0 for s in sql)
+    # Literals and parameters are not kept: only the statements' shapes.
+    assert "secret_table" not in (out / trace_name).read_text()
+    assert trace["sql"]["n_plus_one"] == ["SELECT ? + ?"]
+    assert trace["sql"]["duplicates"] == [
+        "SELECT name FROM sqlite_master WHERE type = ? AND name = ?"]

@@ -223,3 +223,24 @@ def test_sampled_and_html(serve, tmp_path):
     files = wait_for_files(tmp_path, 1)
     assert files[0].startswith("page.") and files[0].endswith(".html")
     assert '"kind":"sampled"' in (tmp_path / files[0]).read_text().replace(" ", "")
+
+
+def test_sql_shapes_and_flags(tmp_path):
+    from plumb.web.trace import Trace, normalize_sql
+
+    assert normalize_sql("SELECT * FROM t WHERE id IN (1, 2, 3)") == "SELECT * FROM t WHERE id IN (...)"
+    assert normalize_sql("select a from t1 where x = 'it''s' and y=-3.5") == \
+        "select a from t1 where x = ? and y=?"
+    assert normalize_sql("UPDATE x SET a = %s WHERE b = %(b)s") == "UPDATE x SET a = ? WHERE b = ?"
+    t = Trace("GET", "/", sql_params=False)
+    for i in range(5):
+        t.sql("SELECT * FROM item WHERE order_id = %s", [i], t.started, 0.001)
+    t.sql("SELECT 1", [], t.started, 0.001)
+    t.sql("SELECT 1", [], t.started, 0.001)
+    summary = t.summary()
+    assert summary["queries"] == 7 and abs(summary["sql_seconds"] - 0.007) < 1e-12
+    assert summary["n_plus_one"] == ["SELECT * FROM item WHERE order_id = ?"]
+    assert summary["duplicates"] == ["SELECT ?"]
+    t.write(str(tmp_path / "x.trace.json"), 0.01)
+    with pytest.raises(FileExistsError):   # never over another request's trace
+        t.write(str(tmp_path / "x.trace.json"), 0.01)

@@ -17,6 +17,7 @@ servers), and otherwise is served unprofiled and counted in `busy`.
 
 Nothing here may break a request: if profiling fails, the request is served
 and the failure is logged ("plumb" logger)."""
+import contextlib
 import logging
 import os
 import random
@@ -27,6 +28,7 @@ from urllib.parse import parse_qs, unquote
 
 from . import naming
 from .token import check_token
+from .trace import Trace
 
 log = logging.getLogger("plumb")
 
@@ -40,7 +42,8 @@ class Options:
     def __init__(self, requests="trigger", secret=None, approve=None, debug=False,
                  prof_path=None, prof_file=naming.DEFAULT_NAME, format="pstats", sample=False,
                  rate=1000.0, cookie="plumb_profile", header="X-Plumb-Profile",
-                 query="plumb-profile", server_timing=True, skip_prefixes=(), wait=None):
+                 query="plumb-profile", server_timing=True, skip_prefixes=(), wait=None,
+                 instruments=(), sql_params=False):
         if requests not in ("all", "trigger"):
             try:
                 fraction = float(requests)
@@ -71,6 +74,11 @@ class Options:
         self.skip_prefixes = tuple(p for p in skip_prefixes if p)
         # Waiting for another profiled request makes sense when all are wanted.
         self.wait = (requests == "all") if wait is None else bool(wait)
+        # instrument(trace) -> a context manager that records the request's
+        # segments into trace while it is entered (plumb.contrib.django.sql);
+        # with any, a NAME.trace.json goes beside each profile (trace.py).
+        self.instruments = tuple(instruments)
+        self.sql_params = bool(sql_params)
 
 
 def _cookie_value(cookie_header, name):
@@ -203,6 +211,16 @@ class _Session:
         self.started = time.perf_counter()
         self.wall_start = time.time()
         self.app_seconds = None
+        self.trace = None
+        self._instruments = contextlib.ExitStack()
+        if options.instruments:
+            self.trace = Trace("", "", sql_params=options.sql_params)
+            try:
+                for instrument in options.instruments:
+                    self._instruments.enter_context(instrument(self.trace))
+            except BaseException:
+                self._instruments.close()
+                raise
         if profile is None:
             from ..sampler import Sampler
 
@@ -221,7 +239,12 @@ class _Session:
         """The Server-Timing header's value so far."""
         app = (self.app_seconds if self.app_seconds is not None
                else time.perf_counter() - self.started) * 1000
-        return f'app;dur={app:.2f};desc="application (plumb)"'
+        timing = f'app;dur={app:.2f};desc="application (plumb)"'
+        if self.trace is not None and self.trace.sql_count():
+            n = self.trace.sql_count()
+            timing += (f', db;dur={self.trace.sql_seconds() * 1000:.2f};'
+                       f'desc="{n} SQL quer{"y" if n == 1 else "ies"}"')
+        return timing
 
     def stop(self):
         if self.options.sample:
@@ -231,11 +254,16 @@ class _Session:
 
     def finish(self, method, path):
         self.stop()
+        self._instruments.close()
         duration_ms = (time.perf_counter() - self.started) * 1000
         o = self.options
         stem = naming.request_file_name(o.prof_file, path, duration_ms, self.wall_start, method)
         os.makedirs(o.prof_path, exist_ok=True)
         extension = naming.EXTENSIONS[o.format]
-        return naming.write_new_file(
+        written = naming.write_new_file(
             o.prof_path, stem, extension,
             lambda tmp: self.profiler.dump(tmp, format=o.format, command=f"{method} {path}"))
+        if self.trace is not None and self.trace.segments:   # nothing recorded: no file
+            self.trace.method, self.trace.path = method, path
+            self.trace.write(written[:-len(extension)] + ".trace.json", duration_ms / 1000)
+        return written

@@ -12,4 +12,7 @@ def options_from_settings(**overrides):
     if isinstance(approve, str):
         config["approve"] = import_string(approve)
     config.setdefault("debug", settings.DEBUG)
+    from .sql import capture_sql
+
+    config.setdefault("instruments", (capture_sql,))
     return Options(**config)
