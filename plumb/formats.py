@@ -66,9 +66,10 @@ def thread_names():
     return {t.ident: t.name for t in threading.enumerate() if t.ident is not None}
 
 
-def write_via_json(write_json, path, format, title=None):
+def write_via_json(write_json, path, format, title=None, trace=None):
     """Writes `format` (JSON or HTML) to path: write_json(tmp) writes the
-    JSON profile; the report (plumb/report.py) is made from it."""
+    JSON profile; the report (plumb/report) is made from it, with a web
+    request's transaction trace (plumb/web/trace.py) if one is given."""
     if format == JSON:
         write_json(os.fspath(path))
         return
@@ -77,7 +78,7 @@ def write_via_json(write_json, path, format, title=None):
     tmp = f"{os.fspath(path)}.json{os.getpid()}"
     try:
         write_json(tmp)
-        write_report_from(tmp, path, title=title)
+        write_report_from(tmp, path, title=title, trace=trace)
     finally:
         try:
             os.unlink(tmp)

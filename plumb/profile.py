@@ -44,16 +44,17 @@ class Profile(_plumb.Profiler):
         """Writes a pstats file, as cProfile's dump_stats does."""
         self.dump(file, format=PSTATS)
 
-    def dump(self, path, format=None, command=None):
+    def dump(self, path, format=None, command=None, trace=None):
         """Writes the profile to `path` as `format` ('pstats', 'callgrind',
         'json' or 'html'; by default chosen from the name, see
-        plumb.formats)."""
+        plumb.formats).  trace: a web request's transaction trace, for the
+        report."""
         self.disable()
         format = format or format_for_path(path)
         if format in (JSON, HTML):
             names = thread_names()
             write_via_json(lambda out: self._write(out, JSON, command, names), path, format,
-                           title=command)
+                           title=command, trace=trace)
             return
         self._write(os.fspath(path), format, command)
 

@@ -77,7 +77,7 @@ class Sampler(_plumb.Sampler):
                 self.stop()
         return wrapper
 
-    def dump(self, path, format=None, command=None):
+    def dump(self, path, format=None, command=None, trace=None):
         """Writes the samples to path as format (collapsed, speedscope,
         pstats, callgrind, tree, pprof, json or html; by default from the
         name)."""
@@ -87,7 +87,7 @@ class Sampler(_plumb.Sampler):
             from .formats import write_via_json
 
             write_via_json(lambda out: self._write(out, "json", command), path, format,
-                           title=command)
+                           title=command, trace=trace)
             return
         if format == "pprof":
             from .formats import write_gzipped

@@ -5,6 +5,7 @@ handling, streaming responses included."""
 import json
 import os
 import pstats
+import re
 import signal
 import socket
 import subprocess
@@ -238,3 +239,20 @@ def test_sql_trace_beside_the_profile(tmp_path):
     assert trace["sql"]["n_plus_one"] == ["SELECT ? + ?"]
     assert trace["sql"]["duplicates"] == [
         "SELECT name FROM sqlite_master WHERE type = ? AND name = ?"]
+
+
+def test_html_report_of_a_request_embeds_its_trace(tmp_path):
+    proj = project(tmp_path / "proj")
+    out = tmp_path / "profiles"
+    out.mkdir()
+    server = Server(proj, "--prof-path", str(out), "--format", "html")
+    try:
+        assert get(server.port, "/queries/")[0] == 200
+    finally:
+        server.stop()
+    names = files_in(out, 2)
+    html = (out / [n for n in names if n.endswith(".html")][0]).read_text()
+    meta = re.search(r'<script type="application/json" id="plumb-meta">(.*?)</script>', html, re.S)
+    trace = json.loads(meta.group(1))["trace"]
+    assert trace["path"] == "/queries/" and trace["sql"]["queries"] == 8
+    assert '"plumb_trace":1' in (out / [n for n in names if n.endswith(".trace.json")][0]).read_text()

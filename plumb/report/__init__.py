@@ -104,14 +104,17 @@ def _read_lines(path):
     return data.decode("utf-8", "replace").splitlines()
 
 
-def render(profile_json, title=None):
-    """The report's HTML for a plumb JSON profile's text."""
+def render(profile_json, title=None, trace=None):
+    """The report's HTML for a plumb JSON profile's text (and a web
+    request's transaction trace, drawn as a waterfall)."""
     profile = json.loads(profile_json)
     meta = {
         "title": title or "plumb profile",
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "sources": collect_sources(profile),
     }
+    if trace is not None:
+        meta["trace"] = trace
     page = _asset("report.html")
     parts = {
         "{{TITLE}}": html.escape(meta["title"]),
@@ -126,10 +129,10 @@ def render(profile_json, title=None):
     return pattern.sub(lambda m: parts[m.group(0)], page)
 
 
-def write_report_from(json_path, out_path, title=None):
+def write_report_from(json_path, out_path, title=None, trace=None):
     """Writes the report of the JSON profile at json_path to out_path."""
     with open(json_path, encoding="utf-8") as f:
-        page = render(f.read(), title)
+        page = render(f.read(), title, trace)
     tmp = f"{os.fspath(out_path)}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(page)

@@ -199,6 +199,7 @@
     });
     $('graph-view').hidden = !(name === 'flame' || name === 'icicle' || name === 'squaremap');
     $('table-view').hidden = name !== 'table';
+    $('timeline-view').hidden = name !== 'timeline';
     $('tree-view').hidden = !(name === 'topdown' || name === 'bottomup');
     renderCurrent();
   }
@@ -208,6 +209,7 @@
     else if (current === 'table') renderTable();
     else if (current === 'topdown') renderTopDown();
     else if (current === 'bottomup') renderBottomUp();
+    else if (current === 'timeline') renderTimeline();
     document.body.setAttribute('data-view', current);
   }
 
@@ -800,6 +802,48 @@
     else bottomUpRows(tree, bottomUpRoots(), 0, whole);
   });
 
+  /* ---- a web request's transaction trace: the waterfall ----------------- */
+  /* plumb.web writes it beside the profile and embeds it here for an HTML
+   * per-request report (plumb/web/trace.py): segments in the order they
+   * ran, each drawn from its start for its duration on the request's time
+   * axis; duplicates and N+1 statements flagged. */
+
+  function renderTimeline() {
+    var tr = M.trace, body = document.querySelector('#timeline tbody');
+    body.textContent = '';
+    var whole = Math.max(tr.duration || 0, 1e-9), sql = tr.sql || {};
+    var dup = {}, n1 = {};
+    (sql.duplicates || []).forEach(function (q) { dup[q] = 1; });
+    (sql.n_plus_one || []).forEach(function (q) { n1[q] = 1; });
+    var parts = [tr.method + ' ' + tr.path + ' took ' + fmtTime(tr.duration)];
+    if (sql.queries) parts.push(fmtCount(sql.queries) + ' SQL quer' + (sql.queries === 1 ? 'y' : 'ies') +
+      ' in ' + fmtTime(sql.sql_seconds) + ' (' + fmtPct(sql.sql_seconds / whole) + ')');
+    if ((sql.duplicates || []).length) parts.push(sql.duplicates.length + ' duplicated');
+    if ((sql.n_plus_one || []).length) parts.push(sql.n_plus_one.length + ' N+1 pattern' +
+      (sql.n_plus_one.length === 1 ? '' : 's'));
+    $('timeline-summary').textContent = parts.join(' \u00b7 ');
+    tr.segments.forEach(function (seg) {
+      var row = el('tr');
+      row.setAttribute('data-kind', seg.kind);
+      var name = el('td', 'name', (seg.kind === 'sql' ? '' : seg.kind + ': ') + seg.name);
+      row.appendChild(name);
+      row.appendChild(el('td', 'num', fmtTime(seg.start)));
+      row.appendChild(el('td', 'num', fmtTime(seg.duration)));
+      var flags = el('td');
+      if (dup[seg.name]) flags.appendChild(el('span', 'flag', 'duplicate'));
+      if (n1[seg.name]) flags.appendChild(el('span', 'flag', 'N+1'));
+      if (flags.childNodes.length) row.className = 'flagged';
+      row.appendChild(flags);
+      var cell = el('td', 'bar-cell'), wf = el('div', 'wf'), bar = el('i');
+      bar.style.left = Math.min(100, seg.start / whole * 100) + '%';
+      bar.style.width = Math.min(100, seg.duration / whole * 100) + '%';
+      wf.appendChild(bar);
+      cell.appendChild(wf);
+      row.appendChild(cell);
+      body.appendChild(row);
+    });
+  }
+
   /* ---- wiring ------------------------------------------------------------ */
 
   Array.prototype.forEach.call(document.querySelectorAll('#tabs button'), function (b) {
@@ -854,6 +898,7 @@
   };
 
   setupHeader();
+  if (M.trace) document.querySelector('#tabs button[data-view="timeline"]').hidden = false;
   if (T) {
     state.view = view = buildView(-1);
   } else {

@@ -260,10 +260,14 @@ class _Session:
         stem = naming.request_file_name(o.prof_file, path, duration_ms, self.wall_start, method)
         os.makedirs(o.prof_path, exist_ok=True)
         extension = naming.EXTENSIONS[o.format]
+        traced = self.trace is not None and bool(self.trace.segments)   # else no trace file
+        if traced:
+            self.trace.method, self.trace.path = method, path
+        document = self.trace.document(duration_ms / 1000) if traced else None
         written = naming.write_new_file(
             o.prof_path, stem, extension,
-            lambda tmp: self.profiler.dump(tmp, format=o.format, command=f"{method} {path}"))
-        if self.trace is not None and self.trace.segments:   # nothing recorded: no file
-            self.trace.method, self.trace.path = method, path
+            lambda tmp: self.profiler.dump(tmp, format=o.format, command=f"{method} {path}",
+                                           trace=document if o.format == "html" else None))
+        if traced:
             self.trace.write(written[:-len(extension)] + ".trace.json", duration_ms / 1000)
         return written

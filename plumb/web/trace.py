@@ -72,10 +72,13 @@ class Trace:
         return {"queries": self.sql_count(), "sql_seconds": self.sql_seconds(),
                 "duplicates": duplicates, "n_plus_one": n_plus_one}
 
+    def document(self, duration):
+        """The trace as NAME.trace.json holds it (and the report embeds it)."""
+        return {"plumb_trace": 1, "method": self.method, "path": self.path,
+                "start_time": self.wall_start, "duration": duration,
+                "segments": self.segments, "sql": self.summary()}
+
     def write(self, path, duration):
-        doc = {"plumb_trace": 1, "method": self.method, "path": self.path,
-               "start_time": self.wall_start, "duration": duration,
-               "segments": self.segments, "sql": self.summary()}
         # Exclusive: the profile's name was unique, so this one is too.
         with open(path, "x", encoding="utf-8") as f:
-            json.dump(doc, f, separators=(",", ":"))
+            json.dump(self.document(duration), f, separators=(",", ":"))

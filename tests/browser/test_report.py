@@ -337,3 +337,35 @@ def test_thread_selector_of_a_sampled_profile(browser, tmp_path):
     assert {f["name"] for f in one if f["depth"] == 0} == {options[1].split(" \u2014 ")[0]}
     assert {f["name"] for f in one if f["depth"] > 0} <= everything
     r.close()
+
+
+def test_timeline_of_a_request(browser, made, tmp_path):
+    """A per-request report with its transaction trace: the Timeline tab
+    draws every SQL query where it ran, duplicates and N+1 flagged."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+    from plumb.report import render
+    from plumb.web.trace import Trace
+
+    prog = made / "prog.py"
+    assert plumb("run", "-o", str(tmp_path / "p.json"), str(prog)).returncode == 0
+    trace = Trace("GET", "/orders/")
+    t0 = trace.started
+    for i in range(5):
+        trace.sql("SELECT * FROM item WHERE order_id = %s", [i], t0 + 0.010 * i, 0.004)
+    trace.sql("SELECT * FROM orders", [], t0 + 0.060, 0.002)
+    trace.sql("SELECT * FROM orders", [], t0 + 0.070, 0.002)
+    page = render((tmp_path / "p.json").read_text(), "GET /orders/", trace.document(0.1))
+    (tmp_path / "r.html").write_text(page)
+    r = Report(browser, tmp_path / "r.html")
+    r.tab("timeline")
+    rows = r.page.locator("#timeline tbody tr")
+    assert rows.count() == 7
+    assert r.page.locator("#timeline tbody tr.flagged").count() == 7
+    assert r.page.locator("#timeline .flag", has_text="N+1").count() == 5
+    assert r.page.locator("#timeline .flag", has_text="duplicate").count() == 2
+    summary = r.text("#timeline-summary")
+    assert "7 SQL queries" in summary and "24.0 ms" in summary and "1 N+1 pattern" in summary
+    # The bars sit where the queries ran: the last starts at 70% of the request.
+    left = r.page.locator("#timeline tbody tr >> nth=6 >> .wf i").evaluate("e => e.style.left")
+    assert abs(float(left.rstrip("%")) - 70) < 1e-6
+    r.close()
