@@ -27,6 +27,7 @@ MIDDLEWARE = {middleware}
 ROOT_URLCONF = "urls"
 DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}}}
 STATIC_URL = "/static/"
+TEMPLATES = [{{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": []}}]
 USE_TZ = True
 PLUMB = {plumb}
 """
@@ -61,12 +62,21 @@ def queries_view(request):
     return HttpResponse("ok")
 
 
+def page_view(request):
+    from django.template import engines
+
+    engine = engines["django"]
+    row = engine.from_string("<li>{{ item }}</li>")
+    rows = "".join(row.render({"item": i}) for i in range(3))
+    return HttpResponse(engine.from_string("<ul>{{ rows|safe }}</ul>").render({"rows": rows}))
+
+
 def is_staff(request):
     return request.headers.get("X-Staff") == "yes"
 
 
 urlpatterns = [path("items/<int:item>/", busy_view), path("stream/", stream_view),
-               path("queries/", queries_view)]
+               path("queries/", queries_view), path("page/", page_view)]
 """
 
 MANAGE = """\
@@ -116,6 +126,20 @@ class Server:
                 self.proc.wait()
         self.output = self.proc.stdout.read()
         return self.output
+
+
+def one_request(tmp_path, path, *args):
+    """(status, headers, body, profile folder) of one GET through
+    runprofileserver with ARGS."""
+    proj = project(tmp_path / "proj")
+    out = tmp_path / "profiles"
+    out.mkdir()
+    server = Server(proj, "--prof-path", str(out), *args)
+    try:
+        status, headers, body = get(server.port, path)
+    finally:
+        server.stop()
+    return status, headers, body, out
 
 
 def test_runprofileserver(tmp_path):
@@ -215,14 +239,7 @@ def test_without_secret_triggers_need_debug(tmp_path):
 
 
 def test_sql_trace_beside_the_profile(tmp_path):
-    proj = project(tmp_path / "proj")
-    out = tmp_path / "profiles"
-    out.mkdir()
-    server = Server(proj, "--prof-path", str(out))
-    try:
-        status, headers, _ = get(server.port, "/queries/")
-    finally:
-        server.stop()
+    status, headers, _, out = one_request(tmp_path, "/queries/")
     assert status == 200
     assert 'db;dur=' in headers["server-timing"] and "8 SQL queries" in headers["server-timing"]
     names = files_in(out, 2)
@@ -242,17 +259,22 @@ def test_sql_trace_beside_the_profile(tmp_path):
 
 
 def test_html_report_of_a_request_embeds_its_trace(tmp_path):
-    proj = project(tmp_path / "proj")
-    out = tmp_path / "profiles"
-    out.mkdir()
-    server = Server(proj, "--prof-path", str(out), "--format", "html")
-    try:
-        assert get(server.port, "/queries/")[0] == 200
-    finally:
-        server.stop()
+    status, _, _, out = one_request(tmp_path, "/queries/", "--format", "html")
+    assert status == 200
     names = files_in(out, 2)
     html = (out / [n for n in names if n.endswith(".html")][0]).read_text()
     meta = re.search(r'<script type="application/json" id="plumb-meta">(.*?)</script>', html, re.S)
     trace = json.loads(meta.group(1))["trace"]
     assert trace["path"] == "/queries/" and trace["sql"]["queries"] == 8
     assert '"plumb_trace":1' in (out / [n for n in names if n.endswith(".trace.json")][0]).read_text()
+
+
+def test_template_renders_in_the_trace(tmp_path):
+    status, headers, body, out = one_request(tmp_path, "/page/")
+    assert status == 200 and body == b"<ul><li>0</li><li>1</li><li>2</li></ul>"
+    assert "tpl;dur=" in headers["server-timing"] and "4 template renders" in headers["server-timing"]
+    trace_file = [n for n in files_in(out, 2) if n.endswith(".trace.json")][0]
+    trace = json.loads((out / trace_file).read_text())
+    templates = [s for s in trace["segments"] if s["kind"] == "template"]
+    assert len(templates) == 4 and trace["sql"]["templates"] == 4
+    assert all(s["name"] == "<string>" for s in templates)

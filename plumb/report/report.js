@@ -818,6 +818,8 @@
     var parts = [tr.method + ' ' + tr.path + ' took ' + fmtTime(tr.duration)];
     if (sql.queries) parts.push(fmtCount(sql.queries) + ' SQL quer' + (sql.queries === 1 ? 'y' : 'ies') +
       ' in ' + fmtTime(sql.sql_seconds) + ' (' + fmtPct(sql.sql_seconds / whole) + ')');
+    if (sql.templates) parts.push(fmtCount(sql.templates) + ' template render' +
+      (sql.templates === 1 ? '' : 's') + ' in ' + fmtTime(sql.template_seconds));
     if ((sql.duplicates || []).length) parts.push(sql.duplicates.length + ' duplicated');
     if ((sql.n_plus_one || []).length) parts.push(sql.n_plus_one.length + ' N+1 pattern' +
       (sql.n_plus_one.length === 1 ? '' : 's'));

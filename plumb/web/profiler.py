@@ -244,6 +244,10 @@ class _Session:
             n = self.trace.sql_count()
             timing += (f', db;dur={self.trace.sql_seconds() * 1000:.2f};'
                        f'desc="{n} SQL quer{"y" if n == 1 else "ies"}"')
+        if self.trace is not None and self.trace.count_of("template"):
+            n = self.trace.count_of("template")
+            timing += (f', tpl;dur={self.trace.seconds_of("template") * 1000:.2f};'
+                       f'desc="{n} template render{"" if n == 1 else "s"}"')
         return timing
 
     def stop(self):

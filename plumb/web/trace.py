@@ -1,5 +1,6 @@
 """A profiled request's transaction trace: its timeline of segments (SQL
-queries so far; middleware, templates and outbound HTTP are to come),
+queries and template renders so far; middleware and outbound HTTP are to
+come),
 written beside the profile as NAME.trace.json.
 
 SQL text is stored with its literals replaced by `?` (and parameters left
@@ -59,6 +60,17 @@ class Trace:
             segment["params"] = key if isinstance(key, str) else "?"
         self.segments.append(segment)
 
+    def segment(self, kind, name, started, seconds):
+        """Records a segment of another kind ("template", ...)."""
+        self.segments.append({"kind": kind, "name": name, "start": started - self.started,
+                              "duration": seconds})
+
+    def seconds_of(self, kind):
+        return sum(s["duration"] for s in self.segments if s["kind"] == kind)
+
+    def count_of(self, kind):
+        return sum(1 for s in self.segments if s["kind"] == kind)
+
     def sql_seconds(self):
         return sum(s["duration"] for s in self.segments if s["kind"] == "sql")
 
@@ -70,7 +82,9 @@ class Trace:
         n_plus_one = sorted(statement for statement, shapes in self._shapes.items()
                             if len(shapes) >= N_PLUS_ONE)
         return {"queries": self.sql_count(), "sql_seconds": self.sql_seconds(),
-                "duplicates": duplicates, "n_plus_one": n_plus_one}
+                "duplicates": duplicates, "n_plus_one": n_plus_one,
+                "templates": self.count_of("template"),
+                "template_seconds": self.seconds_of("template")}
 
     def document(self, duration):
         """The trace as NAME.trace.json holds it (and the report embeds it)."""

@@ -13,6 +13,7 @@ def options_from_settings(**overrides):
         config["approve"] = import_string(approve)
     config.setdefault("debug", settings.DEBUG)
     from .sql import capture_sql
+    from .templates import capture_templates
 
-    config.setdefault("instruments", (capture_sql,))
+    config.setdefault("instruments", (capture_sql, capture_templates))
     return Options(**config)
