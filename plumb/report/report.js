@@ -38,7 +38,7 @@
   var E = P.edges, callersOf = [], calleesOf = [];
   for (var f1 = 0; f1 < NF; f1++) { callersOf.push([]); calleesOf.push([]); }
   E.caller.forEach(function (c, i) { callersOf[E.callee[i]].push(i); calleesOf[c].push(i); });
-  var sampled = P.kind === 'sampled', hasCalls = P.kind !== 'sampled';
+  var sampled = P.kind === 'sampled';
 
   /* ---- formatting ---------------------------------------------------- */
 
@@ -132,7 +132,7 @@
       facts.push(fmtCount(1 / P.summary.interval) + ' Hz');
     facts.push(fmtTime(T ? sumRoots() : profileTotal) + ' profiled');
     facts.push(fmtCount(P.stats.function.length) + ' functions');
-    if (hasCalls) {
+    if (!sampled) {
       var allCalls = 0;
       for (var f = 0; f < NF; f++) allCalls += calls[f];
       facts.push(fmtCount(allCalls) + ' calls');

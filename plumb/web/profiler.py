@@ -68,7 +68,6 @@ class Options:
         self.rate = float(rate)
         self.cookie = cookie
         self.header_key = "HTTP_" + header.upper().replace("-", "_")
-        self.header = header
         self.query = query
         self.server_timing = bool(server_timing)
         self.skip_prefixes = tuple(p for p in skip_prefixes if p)

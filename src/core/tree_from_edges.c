@@ -19,7 +19,6 @@
  * their time out of the tree rather than place it wrongly. */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "errors.h"
 #include "sample_writers.h"
