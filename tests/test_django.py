@@ -71,12 +71,49 @@ def page_view(request):
     return HttpResponse(engine.from_string("<ul>{{ rows|safe }}</ul>").render({"rows": rows}))
 
 
+def order_view(request, order):
+    import os
+    import urllib.request
+    from django.db import connection
+    from django.template import engines
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s * 2", [order])
+        doubled = cursor.fetchone()[0]
+    with urllib.request.urlopen(os.environ["UPSTREAM"] + "/stock?key=hidden", timeout=10) as r:
+        stock = r.read().decode()
+    page = engines["django"].from_string("{{ order }}: {{ doubled }} {{ stock }}")
+    return HttpResponse(page.render({"order": order, "doubled": doubled, "stock": stock}))
+
+
 def is_staff(request):
     return request.headers.get("X-Staff") == "yes"
 
 
 urlpatterns = [path("items/<int:item>/", busy_view), path("stream/", stream_view),
-               path("queries/", queries_view), path("page/", page_view)]
+               path("queries/", queries_view), path("page/", page_view),
+               path("orders/<int:order>/", order_view)]
+"""
+
+MIDDLEWARE_MODULE = """\
+import time
+
+
+class SlowMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        time.sleep(0.002)
+        return self.get_response(request)
+
+
+def tagging_middleware(get_response):
+    def middleware(request):
+        response = get_response(request)
+        response["X-Tag"] = "t"
+        return response
+    return middleware
 """
 
 MANAGE = """\
@@ -92,17 +129,18 @@ def project(tmp_path, debug=True, middleware=(), plumb=None):
     (tmp_path / "settings.py").write_text(SETTINGS.format(
         debug=debug, middleware=list(middleware), plumb=repr(plumb or {})))
     (tmp_path / "urls.py").write_text(URLS)
+    (tmp_path / "mw.py").write_text(MIDDLEWARE_MODULE)
     (tmp_path / "manage.py").write_text(MANAGE)
     return tmp_path
 
 
 class Server:
-    def __init__(self, directory, *args):
+    def __init__(self, directory, *args, env=None):
         self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "runprofileserver", f"127.0.0.1:{self.port}",
              "--noreload", *args],
-            cwd=directory, env=env_with_plumb(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=directory, env=env_with_plumb(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, preexec_fn=default_signals)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -156,13 +194,15 @@ def test_runprofileserver(tmp_path):
     finally:
         output = server.stop()
     assert "plumb: profiling every request into" in output
-    names = files_in(out, 2)
-    assert len(names) == 2, names
-    item = [n for n in names if n.startswith("items.42.")][0]
-    assert item.endswith(".prof")
+    names = files_in(out, 4)   # a profile and a trace for each
+    assert len(names) == 4, names
+    item = [n for n in names if n.startswith("items.42.") and n.endswith(".prof")][0]
+    trace = json.loads((out / (item[:-len(".prof")] + ".trace.json")).read_text())
+    view = [s for s in trace["segments"] if s["kind"] == "view"]
+    assert [(s["name"], s["detail"]) for s in view] == [("urls.busy_view", "item=42")]
     stats = pstats.Stats(str(out / item))
     assert any(name == "busy_view" for (_, _, name) in stats.stats)
-    stream = [n for n in names if n.startswith("stream.")][0]
+    stream = [n for n in names if n.startswith("stream.") and n.endswith(".prof")][0]
     assert any(name == "chunk" for (_, _, name) in pstats.Stats(str(out / stream)).stats)
 
 
@@ -176,7 +216,7 @@ def test_runprofileserver_kcachegrind_and_sample(tmp_path):
             assert get(server.port, "/items/7/")[0] == 200
         finally:
             server.stop()
-        assert files_in(out, 1) == ["GET-items.7" + ext]
+        assert files_in(out, 2) == ["GET-items.7" + ext, "GET-items.7.trace.json"]
 
 
 CLIENT = """\
@@ -212,9 +252,9 @@ def test_middleware_chooses_by_token_and_callback(tmp_path):
     assert got.returncode == 0, got.stderr
     results = json.loads(got.stdout)
     assert results == {"plain": False, "forged": False, "token": True, "stream": 5, "staff": True}
-    names = files_in(out, 3)
+    names = [n for n in files_in(out, 6) if not n.endswith(".trace.json")]
     assert sorted(n.split(".")[0] for n in names) == ["items", "items", "stream"]
-    stream = [n for n in names if n.startswith("stream.")][0]
+    stream = [n for n in names if n.startswith("stream.") and n.endswith(".prof")][0]
     assert any(name == "chunk" for (_, _, name) in pstats.Stats(str(out / stream)).stats)
 
 
@@ -262,6 +302,7 @@ def test_html_report_of_a_request_embeds_its_trace(tmp_path):
     status, _, _, out = one_request(tmp_path, "/queries/", "--format", "html")
     assert status == 200
     names = files_in(out, 2)
+    assert len(names) == 2, names
     html = (out / [n for n in names if n.endswith(".html")][0]).read_text()
     meta = re.search(r'<script type="application/json" id="plumb-meta">(.*?)</script>', html, re.S)
     trace = json.loads(meta.group(1))["trace"]
@@ -278,3 +319,65 @@ def test_template_renders_in_the_trace(tmp_path):
     templates = [s for s in trace["segments"] if s["kind"] == "template"]
     assert len(templates) == 4 and trace["sql"]["templates"] == 4
     assert all(s["name"] == "<string>" for s in templates)
+
+
+class Upstream:
+    """A real HTTP server for a view's outbound calls."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"42")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_middleware_view_sql_template_and_http_segments_nest(tmp_path):
+    """The trace splits a request into its middleware (class and function
+    style), the view with its URL arguments, and what the view did: SQL,
+    a template render and an outbound HTTP call, each inside its parent."""
+    upstream = Upstream()
+    proj = project(tmp_path / "proj", middleware=["django.middleware.common.CommonMiddleware",
+                                                  "mw.SlowMiddleware", "mw.tagging_middleware"])
+    out = tmp_path / "profiles"
+    out.mkdir()
+    server = Server(proj, "--prof-path", str(out), env={"UPSTREAM": upstream.url})
+    try:
+        status, headers, body = get(server.port, "/orders/21/")
+    finally:
+        server.stop()
+        upstream.close()
+    assert status == 200 and body == b"21: 42 42" and headers["x-tag"] == "t"
+    assert 'http;dur=' in headers["server-timing"] and "1 outbound HTTP call" in headers["server-timing"]
+    trace_file = [n for n in files_in(out, 2) if n.endswith(".trace.json")][0]
+    trace = json.loads((out / trace_file).read_text())
+    got = [(s["depth"], s["kind"], s["name"], s.get("detail")) for s in trace["segments"]]
+    assert got == [
+        (0, "middleware", "django.middleware.common.CommonMiddleware", None),
+        (1, "middleware", "mw.SlowMiddleware", None),
+        (2, "middleware", "mw.tagging_middleware.<locals>.middleware", None),
+        (3, "view", "urls.order_view", "order=21"),
+        (4, "sql", "SELECT ? * ?", None),
+        (4, "http", f"GET {upstream.url}/stock", "200"),   # no query string: it may hold keys
+        (4, "template", "<string>", None)], got
+    segments = trace["segments"]
+    for outer, inner in zip(segments, segments[1:4]):
+        assert outer["start"] <= inner["start"]
+        assert inner["start"] + inner["duration"] <= outer["start"] + outer["duration"] + 1e-9
+    assert segments[1]["duration"] >= 0.002        # SlowMiddleware's sleep is its own
+    assert trace["sql"]["http_calls"] == 1 and "hidden" not in (out / trace_file).read_text()

@@ -244,3 +244,77 @@ def test_sql_shapes_and_flags(tmp_path):
     t.write(str(tmp_path / "x.trace.json"), 0.01)
     with pytest.raises(FileExistsError):   # never over another request's trace
         t.write(str(tmp_path / "x.trace.json"), 0.01)
+
+
+# -- transaction traces without a framework: DB-API drivers, outbound HTTP -------
+
+def sqlite_application(environ, start_response):
+    """Runs queries straight through the sqlite3 module, and calls out."""
+    import sqlite3
+    import urllib.request
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE item (id INTEGER, name TEXT)")
+    conn.executemany("INSERT INTO item VALUES (?, ?)", [(i, f"n{i}") for i in range(5)])
+    cursor = conn.cursor()
+    names = [cursor.execute("SELECT name FROM item WHERE id = ?", (i,)).fetchone()[0]
+             for i in range(5)]
+    try:
+        conn.execute("SELECT * FROM missing")
+    except sqlite3.OperationalError:
+        pass
+    conn.close()
+    upstream = environ.get("QUERY_STRING")
+    if upstream:
+        with urllib.request.urlopen(f"{upstream}/level?token=private", timeout=10) as r:
+            names.append(r.read().decode())
+    body = " ".join(names).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_sqlite3_and_outbound_http_in_the_trace(serve, tmp_path):
+    import json
+    import sqlite3
+
+    from test_django import Upstream
+
+    upstream = Upstream()
+    app = WSGIMiddleware(sqlite_application, requests="all", prof_path=str(tmp_path))
+    port = serve(app)
+    try:
+        status, headers, body = get(port, "/stock?" + upstream.url)
+    finally:
+        upstream.close()
+    assert status == 200 and body == b"n0 n1 n2 n3 n4 42"
+    assert "8 SQL queries" in headers["server-timing"] and "1 outbound HTTP call" in headers["server-timing"]
+    files = wait_for_files(tmp_path, 2)
+    trace = json.loads((tmp_path / [f for f in files if f.endswith(".trace.json")][0]).read_text())
+    got = [(s["kind"], s["name"], s.get("many", False), s.get("error"), s.get("detail"))
+           for s in trace["segments"]]
+    assert got == [("sql", "CREATE TABLE item (id INTEGER, name TEXT)", False, None, None),
+                   ("sql", "INSERT INTO item VALUES (...)", True, None, None)] + \
+        [("sql", "SELECT name FROM item WHERE id = ?", False, None, None)] * 5 + \
+        [("sql", "SELECT * FROM missing", False, "OperationalError", None),
+         ("http", f"GET {upstream.url}/level", False, None, "200")]
+    assert trace["sql"]["n_plus_one"] == ["SELECT name FROM item WHERE id = ?"]
+    assert "private" not in json.dumps(trace)
+
+    # A caller's own factory is kept (and not traced); outside a profiled
+    # request the traced connection behaves as sqlite3's own.
+    class Mine(sqlite3.Connection):
+        pass
+
+    assert type(sqlite3.connect(":memory:", factory=Mine)) is Mine
+    conn = sqlite3.connect(":memory:")
+    assert isinstance(conn, sqlite3.Connection)
+    assert conn.execute("SELECT ? + 1", (41,)).fetchone() == (42,)
+    assert conn.executescript("CREATE TABLE t (a); INSERT INTO t VALUES (1);") is not None
+    assert [r for r in conn.execute("SELECT a FROM t")] == [(1,)]
+    conn.close()
+
+
+def test_trace_options():
+    with pytest.raises(ValueError, match="unknown instrument 'mysql'"):
+        Options(instruments=["mysql"])
+    assert Options(instruments="http").instruments == ("http",)

@@ -804,9 +804,28 @@
 
   /* ---- a web request's transaction trace: the waterfall ----------------- */
   /* plumb.web writes it beside the profile and embeds it here for an HTML
-   * per-request report (plumb/web/trace.py): segments in the order they
-   * ran, each drawn from its start for its duration on the request's time
-   * axis; duplicates and N+1 statements flagged. */
+   * per-request report (plumb/web/trace.py): segments by start, each with
+   * its depth (a view inside its middleware, a query inside its view),
+   * drawn from its start for its duration on the request's time axis;
+   * duplicates and N+1 statements flagged, failures marked. */
+
+  var KIND_LABEL = { middleware: 'middleware', view: 'view', template: 'template', http: 'HTTP' };
+
+  function timelineSummary(tr) {
+    var whole = Math.max(tr.duration || 0, 1e-9), sql = tr.sql || {};
+    var parts = [tr.method + ' ' + tr.path + ' took ' + fmtTime(tr.duration)];
+    if (sql.queries) parts.push(fmtCount(sql.queries) + ' SQL quer' + (sql.queries === 1 ? 'y' : 'ies') +
+      ' in ' + fmtTime(sql.sql_seconds) + ' (' + fmtPct(sql.sql_seconds / whole) + ')');
+    if (sql.templates) parts.push(fmtCount(sql.templates) + ' template render' +
+      (sql.templates === 1 ? '' : 's') + ' in ' + fmtTime(sql.template_seconds));
+    if (sql.http_calls) parts.push(fmtCount(sql.http_calls) + ' outbound HTTP call' +
+      (sql.http_calls === 1 ? '' : 's') + ' in ' + fmtTime(sql.http_seconds));
+    if ((sql.duplicates || []).length) parts.push(sql.duplicates.length + ' duplicated');
+    if ((sql.n_plus_one || []).length) parts.push(sql.n_plus_one.length + ' N+1 pattern' +
+      (sql.n_plus_one.length === 1 ? '' : 's'));
+    if (tr.dropped_segments) parts.push(fmtCount(tr.dropped_segments) + ' more segments not kept');
+    return parts.join(' \u00b7 ');
+  }
 
   function renderTimeline() {
     var tr = M.trace, body = document.querySelector('#timeline tbody');
@@ -815,25 +834,22 @@
     var dup = {}, n1 = {};
     (sql.duplicates || []).forEach(function (q) { dup[q] = 1; });
     (sql.n_plus_one || []).forEach(function (q) { n1[q] = 1; });
-    var parts = [tr.method + ' ' + tr.path + ' took ' + fmtTime(tr.duration)];
-    if (sql.queries) parts.push(fmtCount(sql.queries) + ' SQL quer' + (sql.queries === 1 ? 'y' : 'ies') +
-      ' in ' + fmtTime(sql.sql_seconds) + ' (' + fmtPct(sql.sql_seconds / whole) + ')');
-    if (sql.templates) parts.push(fmtCount(sql.templates) + ' template render' +
-      (sql.templates === 1 ? '' : 's') + ' in ' + fmtTime(sql.template_seconds));
-    if ((sql.duplicates || []).length) parts.push(sql.duplicates.length + ' duplicated');
-    if ((sql.n_plus_one || []).length) parts.push(sql.n_plus_one.length + ' N+1 pattern' +
-      (sql.n_plus_one.length === 1 ? '' : 's'));
-    $('timeline-summary').textContent = parts.join(' \u00b7 ');
+    $('timeline-summary').textContent = timelineSummary(tr);
     tr.segments.forEach(function (seg) {
       var row = el('tr');
       row.setAttribute('data-kind', seg.kind);
-      var name = el('td', 'name', (seg.kind === 'sql' ? '' : seg.kind + ': ') + seg.name);
+      var name = el('td', 'name');
+      name.style.paddingLeft = (6 + 14 * Math.min(seg.depth || 0, 20)) + 'px';
+      if (seg.kind !== 'sql') name.appendChild(el('span', 'kind', KIND_LABEL[seg.kind] || seg.kind));
+      name.appendChild(document.createTextNode(seg.name));
+      if (seg.detail) name.appendChild(el('span', 'detail', seg.kind === 'view' ? '(' + seg.detail + ')' : seg.detail));
       row.appendChild(name);
       row.appendChild(el('td', 'num', fmtTime(seg.start)));
       row.appendChild(el('td', 'num', fmtTime(seg.duration)));
       var flags = el('td');
-      if (dup[seg.name]) flags.appendChild(el('span', 'flag', 'duplicate'));
-      if (n1[seg.name]) flags.appendChild(el('span', 'flag', 'N+1'));
+      if (seg.kind === 'sql' && dup[seg.name]) flags.appendChild(el('span', 'flag', 'duplicate'));
+      if (seg.kind === 'sql' && n1[seg.name]) flags.appendChild(el('span', 'flag', 'N+1'));
+      if (seg.error) flags.appendChild(el('span', 'flag', seg.error));
       if (flags.childNodes.length) row.className = 'flagged';
       row.appendChild(flags);
       var cell = el('td', 'bar-cell'), wf = el('div', 'wf'), bar = el('i');

@@ -17,15 +17,17 @@ servers), and otherwise is served unprofiled and counted in `busy`.
 
 Nothing here may break a request: if profiling fails, the request is served
 and the failure is logged ("plumb" logger)."""
-import contextlib
+import atexit
 import logging
 import os
 import random
 import tempfile
 import threading
 import time
+import weakref
 from urllib.parse import parse_qs, unquote
 
+from . import instruments as _instruments
 from . import naming
 from .token import check_token
 from .trace import Trace
@@ -43,7 +45,7 @@ class Options:
                  prof_path=None, prof_file=naming.DEFAULT_NAME, format="pstats", sample=False,
                  rate=1000.0, cookie="plumb_profile", header="X-Plumb-Profile",
                  query="plumb-profile", server_timing=True, skip_prefixes=(), wait=None,
-                 instruments=(), sql_params=False):
+                 trace=True, instruments=_instruments.NAMES, sql_params=False):
         if requests not in ("all", "trigger"):
             try:
                 fraction = float(requests)
@@ -73,10 +75,13 @@ class Options:
         self.skip_prefixes = tuple(p for p in skip_prefixes if p)
         # Waiting for another profiled request makes sense when all are wanted.
         self.wait = (requests == "all") if wait is None else bool(wait)
-        # instrument(trace) -> a context manager that records the request's
-        # segments into trace while it is entered (plumb.contrib.django.sql);
-        # with any, a NAME.trace.json goes beside each profile (trace.py).
-        self.instruments = tuple(instruments)
+        # A transaction trace per profiled request (trace.py), filled by
+        # the instruments named (instruments.py) and, under Django, by
+        # plumb.contrib.django's; written as NAME.trace.json beside the
+        # profile when anything was recorded.
+        self.trace = bool(trace)
+        self.instruments = (instruments,) if isinstance(instruments, str) else tuple(instruments)
+        _instruments.check_names(self.instruments)
         self.sql_params = bool(sql_params)
 
 
@@ -99,6 +104,18 @@ class RequestProfiler:
         self.profiled = 0     # requests profiled and written
         self.busy = 0         # requests not profiled: another one was
         self.failed = 0       # profiles that could not be made or written
+        if options.trace:
+            _instruments.ensure(options.instruments)
+        # A request whose response has gone may still be writing its
+        # profile when the server is stopped (Ctrl-C on a development
+        # server, whose request threads are daemons): let it finish.
+        finishing = weakref.WeakMethod(self.drain)
+        atexit.register(lambda: finishing() and finishing()())
+
+    def drain(self, timeout=10.0):
+        """Waits (up to timeout seconds) for a profile being written."""
+        if self._lock.acquire(timeout=timeout):
+            self._lock.release()
 
     # -- which requests ---------------------------------------------------
 
@@ -211,15 +228,7 @@ class _Session:
         self.wall_start = time.time()
         self.app_seconds = None
         self.trace = None
-        self._instruments = contextlib.ExitStack()
-        if options.instruments:
-            self.trace = Trace("", "", sql_params=options.sql_params)
-            try:
-                for instrument in options.instruments:
-                    self._instruments.enter_context(instrument(self.trace))
-            except BaseException:
-                self._instruments.close()
-                raise
+        self._trace_token = None
         if profile is None:
             from ..sampler import Sampler
 
@@ -228,6 +237,11 @@ class _Session:
         else:
             self.profiler = profile
             self.profiler.enable()
+        if options.trace:   # last: nothing after it can fail and leave it current
+            _instruments.ensure(options.instruments)  # drivers imported since start-up
+            self.trace = Trace("", "", sql_params=options.sql_params, started=self.started,
+                               wall_start=self.wall_start)
+            self._trace_token = self.trace.activate()
 
     def app_done(self):
         """The application returned (its headers are being sent)."""
@@ -247,6 +261,10 @@ class _Session:
             n = self.trace.count_of("template")
             timing += (f', tpl;dur={self.trace.seconds_of("template") * 1000:.2f};'
                        f'desc="{n} template render{"" if n == 1 else "s"}"')
+        if self.trace is not None and self.trace.count_of("http"):
+            n = self.trace.count_of("http")
+            timing += (f', http;dur={self.trace.seconds_of("http") * 1000:.2f};'
+                       f'desc="{n} outbound HTTP call{"" if n == 1 else "s"}"')
         return timing
 
     def stop(self):
@@ -256,8 +274,10 @@ class _Session:
             self.profiler.disable()
 
     def finish(self, method, path):
+        if self._trace_token is not None:
+            self.trace.deactivate(self._trace_token)
+            self._trace_token = None
         self.stop()
-        self._instruments.close()
         duration_ms = (time.perf_counter() - self.started) * 1000
         o = self.options
         stem = naming.request_file_name(o.prof_file, path, duration_ms, self.wall_start, method)

@@ -341,7 +341,9 @@ def test_thread_selector_of_a_sampled_profile(browser, tmp_path):
 
 def test_timeline_of_a_request(browser, made, tmp_path):
     """A per-request report with its transaction trace: the Timeline tab
-    draws every SQL query where it ran, duplicates and N+1 flagged."""
+    draws every segment where it ran, nested ones indented under their
+    parent (a view in its middleware, queries in the view), duplicates and
+    N+1 flagged, a failed outbound call marked."""
     sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
     from plumb.report import render
     from plumb.web.trace import Trace
@@ -351,21 +353,33 @@ def test_timeline_of_a_request(browser, made, tmp_path):
     trace = Trace("GET", "/orders/")
     t0 = trace.started
     for i in range(5):
-        trace.sql("SELECT * FROM item WHERE order_id = %s", [i], t0 + 0.010 * i, 0.004)
+        trace.sql("SELECT * FROM item WHERE order_id = %s", [i], t0 + 0.010 * i + 0.002, 0.004)
     trace.sql("SELECT * FROM orders", [], t0 + 0.060, 0.002)
     trace.sql("SELECT * FROM orders", [], t0 + 0.070, 0.002)
+    trace.segment("http", "GET http://stock.internal/level", t0 + 0.080, 0.005,
+                  error="ConnectionRefusedError")
+    trace.segment("view", "shop.views.order", t0 + 0.001, 0.090, detail="order=7")
+    trace.segment("middleware", "shop.middleware.Auth", t0, 0.095)
     page = render((tmp_path / "p.json").read_text(), "GET /orders/", trace.document(0.1))
     (tmp_path / "r.html").write_text(page)
     r = Report(browser, tmp_path / "r.html")
     r.tab("timeline")
     rows = r.page.locator("#timeline tbody tr")
-    assert rows.count() == 7
-    assert r.page.locator("#timeline tbody tr.flagged").count() == 7
+    assert rows.count() == 10
+    kinds = [rows.nth(i).get_attribute("data-kind") for i in range(10)]
+    assert kinds == ["middleware", "view"] + ["sql"] * 7 + ["http"]
+    assert r.text("#timeline tbody tr >> nth=1 >> td.name") == "viewshop.views.order(order=7)"
+    indent = [float(rows.nth(i).locator("td.name").evaluate("e => e.style.paddingLeft")[:-2])
+              for i in (0, 1, 2, 9)]
+    assert indent[0] < indent[1] < indent[2] == indent[3]
+    assert r.page.locator("#timeline tbody tr.flagged").count() == 8
     assert r.page.locator("#timeline .flag", has_text="N+1").count() == 5
     assert r.page.locator("#timeline .flag", has_text="duplicate").count() == 2
+    assert r.page.locator("#timeline .flag", has_text="ConnectionRefusedError").count() == 1
     summary = r.text("#timeline-summary")
     assert "7 SQL queries" in summary and "24.0 ms" in summary and "1 N+1 pattern" in summary
-    # The bars sit where the queries ran: the last starts at 70% of the request.
-    left = r.page.locator("#timeline tbody tr >> nth=6 >> .wf i").evaluate("e => e.style.left")
+    assert "1 outbound HTTP call in 5.00 ms" in summary
+    # The bars sit where the segments ran: the last query starts at 70% of the request.
+    left = r.page.locator("#timeline tbody tr >> nth=8 >> .wf i").evaluate("e => e.style.left")
     assert abs(float(left.rstrip("%")) - 70) < 1e-6
     r.close()

@@ -12,8 +12,9 @@ def options_from_settings(**overrides):
     if isinstance(approve, str):
         config["approve"] = import_string(approve)
     config.setdefault("debug", settings.DEBUG)
-    from .sql import capture_sql
-    from .templates import capture_templates
-
-    config.setdefault("instruments", (capture_sql, capture_templates))
+    # Django's own hook records its queries (sql.py): tracing its driver as
+    # well would add the queries Django runs for itself (connection set-up,
+    # DEBUG's quoting).  Name "sqlite3" or "psycopg" in PLUMB["instruments"]
+    # when the application also uses the driver directly.
+    config.setdefault("instruments", ("http",))
     return Options(**config)

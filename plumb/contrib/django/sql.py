@@ -1,22 +1,51 @@
-"""Every SQL query a profiled request runs, through Django's own hook
-(connection.execute_wrapper, Django 2.0+): the ORM and raw cursors alike,
-on every configured database, in the request's thread."""
-import contextlib
+"""Every SQL query of a profiled request, through Django's own hook
+(connection.execute_wrapper): the ORM and raw cursors alike, on every
+database.  The wrapper is put first on every connection as it is made
+(the connection_created signal), whichever thread makes it, so queries
+that async views run in asgiref's worker threads are caught too; it
+records only while a request's trace is current (plumb/web/trace.py)."""
 import time
 
-from django.db import connections
+from ...web.trace import begin_query, end_query, query_trace
 
 
-@contextlib.contextmanager
-def capture_sql(trace):
-    def record(execute, sql, params, many, context):
-        started = time.perf_counter()
+def record(execute, sql, params, many, context):
+    trace = query_trace()
+    if trace is None:
+        return execute(sql, params, many, context)
+    token = begin_query()   # the driver under Django does not record it again
+    started = time.perf_counter()
+    error = None
+    try:
+        return execute(sql, params, many, context)
+    except BaseException as e:
+        error = type(e).__name__
+        raise
+    finally:
         try:
-            return execute(sql, params, many, context)
-        finally:
-            trace.sql(sql, params, started, time.perf_counter() - started, many)
+            trace.sql(sql, None if many else params, started, time.perf_counter() - started,
+                      many, error)
+        except Exception:   # recording must never fail the query
+            pass
+        end_query(token)
 
-    with contextlib.ExitStack() as stack:
-        for connection in connections.all():
-            stack.enter_context(connection.execute_wrapper(record))
-        yield
+
+def _add_to(connection):
+    if record not in connection.execute_wrappers:
+        # First, not last: execute_wrapper() blocks of the application pop
+        # the last wrapper when they end.
+        connection.execute_wrappers.insert(0, record)
+
+
+def _on_connection_created(sender, connection, **kwargs):
+    _add_to(connection)
+
+
+def install():
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_on_connection_created, dispatch_uid="plumb.sql")
+    for connection in connections.all():   # this thread's, made before us
+        if connection.connection is not None:
+            _add_to(connection)

@@ -1,17 +1,16 @@
 """Every template a profiled request renders, as trace segments: Django has
 no hook for it outside its test runner, so Template.render is wrapped once,
-and records only while a request's trace is current (a context variable,
-so other requests and threads pass straight through)."""
-import contextlib
-import contextvars
+and records only while a request's trace is current (plumb/web/trace.py),
+so other requests and threads pass straight through."""
 import threading
 import time
 
-_current = contextvars.ContextVar("plumb_template_trace", default=None)
+from ...web.trace import current
+
 _install_lock = threading.Lock()
 
 
-def _install():
+def install():
     from django.template import base
 
     with _install_lock:
@@ -20,7 +19,7 @@ def _install():
         original = base.Template.render
 
         def render(self, context):
-            trace = _current.get()
+            trace = current()
             if trace is None:
                 return original(self, context)
             started = time.perf_counter()
@@ -33,13 +32,3 @@ def _install():
         render._plumb = True
         render.__wrapped__ = original
         base.Template.render = render
-
-
-@contextlib.contextmanager
-def capture_templates(trace):
-    _install()
-    token = _current.set(trace)
-    try:
-        yield
-    finally:
-        _current.reset(token)

@@ -1,0 +1,102 @@
+"""A profiled request's middleware and view as trace segments.
+
+Django builds its middleware chain once, wrapping each middleware with
+convert_exception_to_response() and the view with make_view_atomic() on
+every request; both are wrapped here (at app start, before the chain is
+built), so every middleware's call and the view's, with its URL arguments,
+become nested segments of the current request's trace.  Without a current
+trace each wrapper is one context-variable read."""
+import asyncio
+import inspect
+import time
+
+from ...web.trace import current, describe_call
+
+
+def _is_async(function):
+    return inspect.iscoroutinefunction(function) or asyncio.iscoroutinefunction(function)
+
+
+def _name_of(thing):
+    thing = getattr(thing, "view_class", thing)   # a class-based view's as_view()
+    thing = getattr(thing, "func", thing)         # functools.partial
+    if not isinstance(thing, type) and not inspect.isfunction(thing) and not inspect.ismethod(thing):
+        thing = type(thing)                       # a middleware instance
+    module = getattr(thing, "__module__", None) or "?"
+    return f"{module}.{getattr(thing, '__qualname__', repr(thing))}"
+
+
+def _timed(handler, kind, name, trace_of, detail_of=None):
+    """handler, recording a segment into the trace trace_of() gives."""
+    if _is_async(handler):
+        async def timed(*args, **kwargs):
+            trace = trace_of()
+            if trace is None:
+                return await handler(*args, **kwargs)
+            started = time.perf_counter()
+            error = None
+            try:
+                return await handler(*args, **kwargs)
+            except BaseException as e:
+                error = type(e).__name__
+                raise
+            finally:
+                _record(trace, kind, name, started, detail_of, args, kwargs, error)
+    else:
+        def timed(*args, **kwargs):
+            trace = trace_of()
+            if trace is None:
+                return handler(*args, **kwargs)
+            started = time.perf_counter()
+            error = None
+            try:
+                return handler(*args, **kwargs)
+            except BaseException as e:
+                error = type(e).__name__
+                raise
+            finally:
+                _record(trace, kind, name, started, detail_of, args, kwargs, error)
+    timed.__wrapped__ = handler
+    return timed
+
+
+def _record(trace, kind, name, started, detail_of, args, kwargs, error):
+    try:
+        detail = detail_of(args, kwargs) if detail_of is not None else None
+        trace.segment(kind, name, started, time.perf_counter() - started, detail=detail,
+                      error=error)
+    except Exception:   # recording must never fail the request
+        pass
+
+
+def _view_arguments(args, kwargs):
+    return describe_call(args[1:], kwargs)   # args[0] is the request
+
+
+def install():
+    from django.core.handlers import base
+
+    if getattr(base.convert_exception_to_response, "_plumb", False):
+        return
+    original_convert = base.convert_exception_to_response
+    original_atomic = base.BaseHandler.make_view_atomic
+
+    def convert_exception_to_response(get_response):
+        handler = original_convert(get_response)
+        if inspect.ismethod(get_response) and isinstance(get_response.__self__, base.BaseHandler):
+            return handler    # the innermost: URL resolution and the view, which has its own
+        return _timed(handler, "middleware", _name_of(get_response), current)
+
+    def make_view_atomic(self, view):
+        wrapped = original_atomic(self, view)
+        trace = current()
+        if trace is None:
+            return wrapped
+        return _timed(wrapped, "view", _name_of(view), lambda: trace, _view_arguments)
+
+    convert_exception_to_response._plumb = True
+    convert_exception_to_response.__wrapped__ = original_convert
+    make_view_atomic._plumb = True
+    make_view_atomic.__wrapped__ = original_atomic
+    base.convert_exception_to_response = convert_exception_to_response
+    base.BaseHandler.make_view_atomic = make_view_atomic
