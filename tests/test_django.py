@@ -86,13 +86,40 @@ def order_view(request, order):
     return HttpResponse(page.render({"order": order, "doubled": doubled, "stock": stock}))
 
 
+def run_select(n):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s + 1", [n])
+        return cursor.fetchone()[0]
+
+
+async def async_view(request, n):
+    import asyncio
+    from asgiref.sync import sync_to_async
+
+    await asyncio.sleep(0.001)
+    return HttpResponse(f"async {await sync_to_async(run_select)(n)}")
+
+
+async def async_stream_view(request):
+    import asyncio
+
+    async def lines():
+        for i in range(3):
+            await asyncio.sleep(0)
+            yield chunk(i)
+    return StreamingHttpResponse(lines())
+
+
 def is_staff(request):
     return request.headers.get("X-Staff") == "yes"
 
 
 urlpatterns = [path("items/<int:item>/", busy_view), path("stream/", stream_view),
                path("queries/", queries_view), path("page/", page_view),
-               path("orders/<int:order>/", order_view)]
+               path("orders/<int:order>/", order_view), path("async/<int:n>/", async_view),
+               path("async-stream/", async_stream_view)]
 """
 
 MIDDLEWARE_MODULE = """\
@@ -116,6 +143,13 @@ def tagging_middleware(get_response):
     return middleware
 """
 
+ASGI = """\
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+from django.core.asgi import get_asgi_application
+application = get_asgi_application()
+"""
+
 MANAGE = """\
 import os, sys
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
@@ -130,6 +164,7 @@ def project(tmp_path, debug=True, middleware=(), plumb=None):
         debug=debug, middleware=list(middleware), plumb=repr(plumb or {})))
     (tmp_path / "urls.py").write_text(URLS)
     (tmp_path / "mw.py").write_text(MIDDLEWARE_MODULE)
+    (tmp_path / "asgi.py").write_text(ASGI)
     (tmp_path / "manage.py").write_text(MANAGE)
     return tmp_path
 
@@ -381,3 +416,49 @@ def test_middleware_view_sql_template_and_http_segments_nest(tmp_path):
         assert inner["start"] + inner["duration"] <= outer["start"] + outer["duration"] + 1e-9
     assert segments[1]["duration"] >= 0.002        # SlowMiddleware's sleep is its own
     assert trace["sql"]["http_calls"] == 1 and "hidden" not in (out / trace_file).read_text()
+
+
+def test_async_views_under_uvicorn(tmp_path):
+    """Django's ASGI handler under uvicorn: the middleware runs async, the
+    profile covers the async view and the ORM work asgiref runs in a worker
+    thread, the trace holds that thread's queries (the request's context
+    goes with it), and an async streaming response is profiled whole."""
+    out = tmp_path / "profiles"
+    proj = project(tmp_path / "proj", middleware=[
+        "plumb.contrib.django.middleware.ProfilingMiddleware",
+        "django.middleware.common.CommonMiddleware"],
+        plumb={"requests": "all", "prof_path": str(out)})
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "asgi:application", "--port", str(port),
+                             "--no-access-log"], cwd=proj, env=env_with_plumb(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=default_signals)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, proc.communicate()[0]
+                time.sleep(0.1)
+        status, headers, body = get(port, "/async/5/")
+        assert (status, body) == (200, b"async 6") and "1 SQL query" in headers["server-timing"]
+        status, _, body = get(port, "/async-stream/")
+        assert status == 200 and len(body.splitlines()) == 3
+        names = files_in(out, 4)    # a profile and a trace for each
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0]
+    assert len(names) == 4, (names, output)
+    view = [n for n in names if n.startswith("async.5.")]
+    prof = [n for n in view if n.endswith(".prof")][0]
+    functions = {name for (_, _, name) in pstats.Stats(str(out / prof)).stats}
+    assert {"async_view", "run_select"} <= functions
+    trace = json.loads((out / [n for n in view if n.endswith(".trace.json")][0]).read_text())
+    got = [(s["depth"], s["kind"], s["name"], s.get("detail")) for s in trace["segments"]]
+    assert got == [(0, "middleware", "django.middleware.common.CommonMiddleware", None),
+                   (1, "view", "urls.async_view", "n=5"),
+                   (2, "sql", "SELECT ? + ?", None)], got
+    stream = [n for n in names if n.startswith("async-stream.") and n.endswith(".prof")][0]
+    assert "chunk" in {name for (_, _, name) in pstats.Stats(str(out / stream)).stats}
