@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 status=0
 for minor in $(scripts/pythons.sh | cut -d' ' -f1); do
     echo "== tests on CPython $minor"
-    PYTHONPATH="$PWD" ".venv/$minor/bin/python" -m pytest -q -p no:cacheprovider --ignore=tests/browser tests "$@" || status=1
+    PYTHONPATH="$PWD" ".venv/$minor/bin/python" -m pytest -q -rs -p no:cacheprovider --ignore=tests/browser tests "$@" || status=1
 done
 exit $status

@@ -8,9 +8,9 @@ scripts/pythons.sh | while read -r minor python; do
     if [ ! -x "$venv/bin/python" ]; then
         "$python" -m venv "$venv"
     fi
-    if [ ! -f "$venv/.tools-installed-5" ]; then
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check -U pip setuptools wheel pytest gprof2dot yappi django flask gunicorn fastapi uvicorn
-        touch "$venv/.tools-installed-5"
+    if [ ! -f "$venv/.tools-installed-6" ]; then
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -U pip setuptools wheel pytest gprof2dot yappi django flask gunicorn fastapi uvicorn "psycopg[binary]"
+        touch "$venv/.tools-installed-6"
     fi
     "$venv/bin/python" setup.py -q build_ext --inplace >"$venv/build.log" 2>&1 || {
         cat "$venv/build.log"; echo "build failed for CPython $minor" >&2; exit 1; }

@@ -3,8 +3,9 @@
 # valgrind (callgrind_annotate reads our callgrind files, in the demo and
 # the tests).  With --test, also what only the tests use: clang (libFuzzer
 # runs the readers' fuzz targets), golang-go (`go tool pprof` reads our
-# pprof files) and chromium (the HTML report's tests run in it).  Installs
-# only what is missing.
+# pprof files), chromium (the HTML report's tests run in it), postgresql
+# (Django and psycopg run against a server the tests start) and wrk (the
+# load generator of the web tests).  Installs only what is missing.
 missing=""
 command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
@@ -12,6 +13,8 @@ if [ "$1" = "--test" ]; then
     command -v clang >/dev/null 2>&1 || missing="$missing clang"
     command -v go >/dev/null 2>&1 || missing="$missing golang-go"
     command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
+    command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
 fi
 if [ -n "$missing" ]; then
     echo "installing:$missing"

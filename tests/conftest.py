@@ -90,3 +90,22 @@ def wait_for_files(directory, count, timeout=20):
         if len(names) >= count or time.time() > deadline:
             return names
         time.sleep(0.02)
+
+
+def wait_for_port(port, proc, timeout=30):
+    """Returns once something listens on port; fails with proc's output if
+    proc ends first or the timeout passes."""
+    import socket
+    import time
+
+    deadline = time.time() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                if proc.poll() is None:
+                    proc.kill()
+                raise AssertionError("the server did not start:\n" + proc.communicate()[0])
+            time.sleep(0.1)

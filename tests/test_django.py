@@ -3,7 +3,6 @@ serving a project over HTTP (django-extensions' options), and the
 middleware choosing requests by signed token under Django's own request
 handling, streaming responses included."""
 import json
-import os
 import pstats
 import re
 import signal
@@ -14,7 +13,7 @@ import textwrap
 import time
 
 from conftest import default_signals, env_with_plumb, free_port, http_get as get
-from conftest import wait_for_files as files_in
+from conftest import wait_for_files as files_in, wait_for_port
 
 import django  # noqa: E402,F401  (installed by scripts/setup-venvs.sh: its absence is a failure)
 
@@ -434,14 +433,7 @@ def test_async_views_under_uvicorn(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             preexec_fn=default_signals)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.time() < deadline, proc.communicate()[0]
-                time.sleep(0.1)
+        wait_for_port(port, proc)
         status, headers, body = get(port, "/async/5/")
         assert (status, body) == (200, b"async 6") and "1 SQL query" in headers["server-timing"]
         status, _, body = get(port, "/async-stream/")

@@ -232,6 +232,8 @@ def test_sql_shapes_and_flags(tmp_path):
     assert normalize_sql("select a from t1 where x = 'it''s' and y=-3.5") == \
         "select a from t1 where x = ? and y=?"
     assert normalize_sql("UPDATE x SET a = %s WHERE b = %(b)s") == "UPDATE x SET a = ? WHERE b = ?"
+    # Named (:b) and numbered ($1) placeholders; PostgreSQL's casts stay.
+    assert normalize_sql("SELECT $1::int, :b, x::text FROM t") == "SELECT ?::int, ?, x::text FROM t"
     t = Trace("GET", "/", sql_params=False)
     for i in range(5):
         t.sql("SELECT * FROM item WHERE order_id = %s", [i], t.started, 0.001)

@@ -32,7 +32,7 @@ _in_query = contextvars.ContextVar("plumb_in_query", default=False)
 
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"(?<![\w.$])-?\d+(?:\.\d+)?(?![\w.])")
-_PLACEHOLDER = re.compile(r"%s|%\(\w+\)s|\?|:\w+|\$\d+")
+_PLACEHOLDER = re.compile(r"%s|%\(\w+\)s|\?|(?<!:):\w+|\$\d+")
 _IN_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)*\s*\)")
 _SPACE = re.compile(r"\s+")
 
