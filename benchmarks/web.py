@@ -8,10 +8,14 @@
    without the middleware (trigger mode, a cookie header present without the
    trigger), interleaved over R repeats; medians, the added microseconds and
    the ratio.  Goal: at most 1% and under 10 us per request.
+   The Django view is measured twice: alone, and behind four of Django's own
+   middleware, where plumb.contrib.django's trace instruments (a wrapper
+   per middleware and around the view) cost something on every request;
+   the handlers "without plumb" are built before they are installed.
 2. Requests that are profiled: the same Django view under plumb's
-   middleware (requests="all", a pstats file per request) and under a
-   cProfile middleware doing the same (enable, respond, disable,
-   dump_stats), against no profiling.
+   middleware (requests="all", a pstats file per request, with and without
+   its transaction trace file) and under a cProfile middleware doing the
+   same (enable, respond, disable, dump_stats), against no profiling.
 
 Django's handler is called directly with a prepared environ (no sockets),
 so the figures are the middleware's own cost, not the network's."""
@@ -85,9 +89,35 @@ def start_response(status, headers, exc_info=None):
     return None
 
 
+DJANGO_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware",
+                     "django.middleware.common.CommonMiddleware",
+                     "django.middleware.csrf.CsrfViewMiddleware",
+                     "django.middleware.clickjacking.XFrameOptionsMiddleware"]
+
+
 def django_handler(middleware):
     settings.MIDDLEWARE = middleware
-    return WSGIHandler()
+    handler = WSGIHandler()
+    if not INSTRUMENTED:   # as if plumb.contrib.django were not installed
+        from django.core.handlers.base import BaseHandler
+
+        view_wrapper = getattr(BaseHandler.make_view_atomic, "__wrapped__",
+                               BaseHandler.make_view_atomic)
+        handler.make_view_atomic = view_wrapper.__get__(handler)
+    return handler
+
+
+INSTRUMENTED = False
+
+
+def install_plumb_app():
+    """What INSTALLED_APPS = [..., "plumb.contrib.django"] does at start."""
+    global INSTRUMENTED
+    from plumb.contrib.django import handler, sql, templates
+
+    for part in (handler, sql, templates):
+        part.install()
+    INSTRUMENTED = True
 
 
 def per_request(app, n):
@@ -124,24 +154,30 @@ def main():
     args = ap.parse_args()
     print(f"CPython {sys.version.split()[0]}, Django {django.get_version()}, "
           f"profiles written to {OUT}")
-    compare("Not profiled: a bare WSGI app", {
-        "no middleware": bare_app,
-        "plumb WSGIMiddleware (trigger)": WSGIMiddleware(bare_app, secret="k", prof_path=OUT),
-    }, args.requests, args.repeat)
-    compare("Not profiled: a Django view", {
-        "no middleware": django_handler([]),
-        "plumb ProfilingMiddleware (trigger)": django_handler(
-            ["plumb.contrib.django.middleware.ProfilingMiddleware"]),
-        "plumb WSGIMiddleware (trigger)": WSGIMiddleware(django_handler([]), secret="k",
-                                                         prof_path=OUT),
-    }, args.requests, args.repeat)
-    compare("Profiled: a Django view, one pstats file per request", {
-        "no profiling": django_handler([]),
-        "cProfile middleware": django_handler([__name__ + ".CProfileMiddleware"]),
-        "plumb WSGIMiddleware (all)": WSGIMiddleware(django_handler([]), requests="all",
-                                                     prof_path=OUT),
-    }, max(200, args.requests // 50), args.repeat)
-
+    bare = {"no middleware": bare_app,
+            "plumb WSGIMiddleware (trigger)": WSGIMiddleware(bare_app, secret="k", prof_path=OUT)}
+    alone = {"no middleware": django_handler([])}
+    behind = {"4 Django middleware, no plumb": django_handler(DJANGO_MIDDLEWARE)}
+    profiled = {"no profiling": django_handler([]),
+                "cProfile middleware": django_handler([__name__ + ".CProfileMiddleware"])}
+    install_plumb_app()
+    alone["plumb ProfilingMiddleware (trigger)"] = django_handler(
+        ["plumb.contrib.django.middleware.ProfilingMiddleware"])
+    alone["plumb WSGIMiddleware (trigger)"] = WSGIMiddleware(django_handler([]), secret="k",
+                                                             prof_path=OUT)
+    behind["+ plumb app (traced chain)"] = django_handler(DJANGO_MIDDLEWARE)
+    behind["+ plumb app and ProfilingMiddleware"] = django_handler(
+        ["plumb.contrib.django.middleware.ProfilingMiddleware"] + DJANGO_MIDDLEWARE)
+    profiled["plumb WSGIMiddleware (all, no trace)"] = WSGIMiddleware(
+        django_handler([]), requests="all", prof_path=OUT, trace=False)
+    profiled["plumb WSGIMiddleware (all, + trace)"] = WSGIMiddleware(
+        django_handler([]), requests="all", prof_path=OUT)
+    compare("Not profiled: a bare WSGI app", bare, args.requests, args.repeat)
+    compare("Not profiled: a Django view", alone, args.requests, args.repeat)
+    compare("Not profiled: the view behind 4 of Django's middleware", behind, args.requests,
+            args.repeat)
+    compare("Profiled: a Django view, one pstats file per request", profiled,
+            max(200, args.requests // 50), args.repeat)
 
 if __name__ == "__main__":
     main()

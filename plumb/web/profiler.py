@@ -292,5 +292,5 @@ class _Session:
             lambda tmp: self.profiler.dump(tmp, format=o.format, command=f"{method} {path}",
                                            trace=document if o.format == "html" else None))
         if traced:
-            self.trace.write(written[:-len(extension)] + ".trace.json", duration_ms / 1000)
+            self.trace.write(written[:-len(extension)] + ".trace.json", document=document)
         return written

@@ -17,6 +17,7 @@ are flagged: the same statement with the same parameters run twice
 times or more (an N+1 pattern: a query per row of an earlier result)."""
 import contextvars
 import json
+import os
 import re
 import reprlib
 import threading
@@ -52,9 +53,9 @@ def normalize_sql(sql):
     return _SPACE.sub(" ", text).strip()
 
 
-def current():
-    """The trace of the request running in this context, or None."""
-    return _current.get()
+# The trace of the request running in this context, or None: the context
+# variable's own (C) method, since every wrapped call asks it.
+current = _current.get
 
 
 def query_trace():
@@ -204,7 +205,15 @@ class Trace:
             doc["dropped_segments"] = self.dropped
         return doc
 
-    def write(self, path, duration):
+    def write(self, path, duration=None, document=None):
+        """Writes NAME.trace.json: document, or the document of duration."""
+        data = json.dumps(self.document(duration) if document is None else document,
+                          separators=(",", ":")).encode("utf-8")
         # Exclusive: the profile's name was unique, so this one is too.
-        with open(path, "x", encoding="utf-8") as f:
-            json.dump(self.document(duration), f, separators=(",", ":"))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)

@@ -26,51 +26,78 @@ def _name_of(thing):
     return f"{module}.{getattr(thing, '__qualname__', repr(thing))}"
 
 
-def _timed(handler, kind, name, trace_of, detail_of=None):
-    """handler, recording a segment into the trace trace_of() gives."""
+def _timed_middleware(handler, name):
+    """handler (one middleware, called with the request), recording a
+    segment while a trace is current; kept to one call and one read when
+    none is, since it runs on every request."""
     if _is_async(handler):
-        async def timed(*args, **kwargs):
-            trace = trace_of()
+        async def timed(request):
+            trace = current()
             if trace is None:
-                return await handler(*args, **kwargs)
+                return await handler(request)
             started = time.perf_counter()
             error = None
             try:
-                return await handler(*args, **kwargs)
+                return await handler(request)
             except BaseException as e:
                 error = type(e).__name__
                 raise
             finally:
-                _record(trace, kind, name, started, detail_of, args, kwargs, error)
+                _record(trace, "middleware", name, started, None, error)
     else:
-        def timed(*args, **kwargs):
-            trace = trace_of()
+        def timed(request):
+            trace = current()
             if trace is None:
-                return handler(*args, **kwargs)
+                return handler(request)
             started = time.perf_counter()
             error = None
             try:
-                return handler(*args, **kwargs)
+                return handler(request)
             except BaseException as e:
                 error = type(e).__name__
                 raise
             finally:
-                _record(trace, kind, name, started, detail_of, args, kwargs, error)
+                _record(trace, "middleware", name, started, None, error)
     timed.__wrapped__ = handler
     return timed
 
 
-def _record(trace, kind, name, started, detail_of, args, kwargs, error):
+def _timed_view(view, name, trace):
+    """view (made by make_view_atomic for this request), recording its
+    segment, with its URL arguments, into trace."""
+    if _is_async(view):
+        async def timed(request, *args, **kwargs):
+            started = time.perf_counter()
+            error = None
+            try:
+                return await view(request, *args, **kwargs)
+            except BaseException as e:
+                error = type(e).__name__
+                raise
+            finally:
+                _record(trace, "view", name, started, (args, kwargs), error)
+    else:
+        def timed(request, *args, **kwargs):
+            started = time.perf_counter()
+            error = None
+            try:
+                return view(request, *args, **kwargs)
+            except BaseException as e:
+                error = type(e).__name__
+                raise
+            finally:
+                _record(trace, "view", name, started, (args, kwargs), error)
+    timed.__wrapped__ = view
+    return timed
+
+
+def _record(trace, kind, name, started, arguments, error):
     try:
-        detail = detail_of(args, kwargs) if detail_of is not None else None
+        detail = describe_call(*arguments) if arguments is not None else None
         trace.segment(kind, name, started, time.perf_counter() - started, detail=detail,
                       error=error)
     except Exception:   # recording must never fail the request
         pass
-
-
-def _view_arguments(args, kwargs):
-    return describe_call(args[1:], kwargs)   # args[0] is the request
 
 
 def install():
@@ -85,14 +112,14 @@ def install():
         handler = original_convert(get_response)
         if inspect.ismethod(get_response) and isinstance(get_response.__self__, base.BaseHandler):
             return handler    # the innermost: URL resolution and the view, which has its own
-        return _timed(handler, "middleware", _name_of(get_response), current)
+        return _timed_middleware(handler, _name_of(get_response))
 
     def make_view_atomic(self, view):
         wrapped = original_atomic(self, view)
         trace = current()
         if trace is None:
             return wrapped
-        return _timed(wrapped, "view", _name_of(view), lambda: trace, _view_arguments)
+        return _timed_view(wrapped, _name_of(view), trace)
 
     convert_exception_to_response._plumb = True
     convert_exception_to_response.__wrapped__ = original_convert
