@@ -24,7 +24,9 @@ void plumb_marshal_tuple(FILE *out, uint32_t size)
     }
 }
 
-void plumb_marshal_str(FILE *out, const char *utf8)
+#define FLAG_REF 0x80
+
+static void write_str(FILE *out, const char *utf8, int flags)
 {
     size_t n = strlen(utf8);
     int ascii = 1;
@@ -32,13 +34,30 @@ void plumb_marshal_str(FILE *out, const char *utf8)
         if ((unsigned char)utf8[i] >= 0x80)
             ascii = 0;
     if (ascii && n < 256) {
-        putc('z', out);
+        putc('z' | flags, out);
         putc((int)n, out);
     } else {
-        putc('u', out);
+        putc('u' | flags, out);
         put_u32(out, (uint32_t)n);
     }
     fwrite(utf8, 1, n, out);
+}
+
+void plumb_marshal_str(FILE *out, const char *utf8) { write_str(out, utf8, 0); }
+
+int plumb_marshal_str_shared(FILE *out, plumb_string_table *seen, const char *utf8)
+{
+    uint32_t index;
+    int added = plumb_string_table_intern(seen, utf8, &index);
+    if (added < 0)
+        return added;
+    if (added) {   /* the table's indices are the reader's reference numbers */
+        write_str(out, utf8, FLAG_REF);
+    } else {
+        putc('r', out);
+        put_u32(out, index);
+    }
+    return 0;
 }
 
 void plumb_marshal_int(FILE *out, int64_t value)

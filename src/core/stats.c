@@ -164,6 +164,15 @@ int plumb_stats_add(plumb_stats *dst, const plumb_stats *src)
     return rc;
 }
 
+/* The stats label of profile function f, copied on first use. */
+static int stats_label(plumb_stats *st, const plumb_profile *p, uint32_t *map, uint32_t f)
+{
+    if (map[f] != PLUMB_NONE)
+        return PLUMB_OK;
+    const plumb_func *fn = &p->funcs[f];
+    return plumb_stats_func(st, fn->file, fn->line, fn->name, &map[f]);
+}
+
 int plumb_stats_from_profile(plumb_stats *st, const plumb_profile *p)
 {
     int rc = plumb_stats_init(st);
@@ -173,13 +182,17 @@ int plumb_stats_from_profile(plumb_stats *st, const plumb_profile *p)
     uint32_t *map = malloc(((size_t)p->nfuncs + 1) * sizeof *map);
     if (!map)
         rc = PLUMB_ENOMEM;
-    /* Every label keeps its index, so writers list functions in the
-     * profile's order. */
+    for (uint32_t f = 0; map && f < p->nfuncs; f++)
+        map[f] = PLUMB_NONE;
+    /* Only the labels this profile's counts use are copied: a profile
+     * reused for request after request (plumb.web) knows every function
+     * any of them called.  Called functions keep the profile's order. */
     for (uint32_t f = 0; f < p->nfuncs && rc == PLUMB_OK; f++) {
-        const plumb_func *fn = &p->funcs[f];
         const plumb_counts *c = &p->func_counts[f];
-        rc = plumb_stats_func(st, fn->file, fn->line, fn->name, &map[f]);
-        if (rc == PLUMB_OK && c->calls && (rc = plumb_stats_list(st, map[f])) == PLUMB_OK) {
+        if (!c->calls)
+            continue;
+        rc = stats_label(st, p, map, f);
+        if (rc == PLUMB_OK && (rc = plumb_stats_list(st, map[f])) == PLUMB_OK) {
             st->funcs[map[f]] = (plumb_stat_counts){
                 .prim_calls = (int64_t)(c->calls - c->recursive_calls), .calls = (int64_t)c->calls,
                 .own = (double)c->own * seconds, .total = (double)c->total * seconds};
@@ -190,6 +203,9 @@ int plumb_stats_from_profile(plumb_stats *st, const plumb_profile *p)
         if (e->counts.calls == 0)
             continue;
         uint32_t d;
+        if ((rc = stats_label(st, p, map, e->caller)) < 0
+            || (rc = stats_label(st, p, map, e->callee)) < 0)
+            break;
         rc = plumb_stats_edge(st, map[e->caller], map[e->callee], &d);
         if (rc == PLUMB_OK) {
             st->edges[d].count_only = 0;

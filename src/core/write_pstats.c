@@ -2,12 +2,15 @@
 #include "marshal_out.h"
 #include "writers.h"
 
-static void write_label(FILE *out, const plumb_func *f)
+/* Names are written once and referred to after (a file's name is in every
+ * label of its functions, a function's in every caller entry): files a
+ * third the size. */
+static int write_label(FILE *out, plumb_string_table *seen, const plumb_func *f)
 {
     plumb_marshal_tuple(out, 3);
-    plumb_marshal_str(out, f->file);
+    int rc = plumb_marshal_str_shared(out, seen, f->file);
     plumb_marshal_int(out, f->line);
-    plumb_marshal_str(out, f->name);
+    return rc < 0 ? rc : plumb_marshal_str_shared(out, seen, f->name);
 }
 
 static void write_counts(FILE *out, int64_t first, int64_t second, const plumb_stat_counts *c)
@@ -25,18 +28,21 @@ int plumb_write_stats_pstats(const plumb_stats *st, FILE *out)
     if (rc < 0)
         return rc;
     const plumb_func *funcs = st->names.funcs;
+    plumb_string_table seen = {0};
     plumb_marshal_dict_begin(out);
-    for (uint32_t i = 0; i < st->norder; i++) {
+    for (uint32_t i = 0; i < st->norder && rc == PLUMB_OK; i++) {
         uint32_t f = st->order[i];
         const plumb_stat_counts *c = &st->funcs[f];
-        write_label(out, &funcs[f]);
+        if ((rc = write_label(out, &seen, &funcs[f])) < 0)
+            break;
         /* (primitive calls, calls, own time, total time, callers) */
         plumb_marshal_tuple(out, 5);
         write_counts(out, c->prim_calls, c->calls, c);
         plumb_marshal_dict_begin(out);
-        for (uint32_t k = callers.first[f]; k < callers.first[f + 1]; k++) {
+        for (uint32_t k = callers.first[f]; k < callers.first[f + 1] && rc == PLUMB_OK; k++) {
             const plumb_stat_edge *e = &st->edges[callers.edges[k]];
-            write_label(out, &funcs[e->caller]);
+            if ((rc = write_label(out, &seen, &funcs[e->caller])) < 0)
+                break;
             if (e->count_only) {
                 plumb_marshal_int(out, e->counts.calls);   /* as the profile module */
                 continue;
@@ -49,6 +55,9 @@ int plumb_write_stats_pstats(const plumb_stats *st, FILE *out)
     }
     plumb_marshal_dict_end(out);
     plumb_edge_index_free(&callers);
+    plumb_string_table_free(&seen);
+    if (rc < 0)
+        return rc;
     return ferror(out) ? PLUMB_EIO : PLUMB_OK;
 }
 

@@ -322,6 +322,8 @@ static void test_speedscope(void)
 typedef struct reader {
     const unsigned char *p, *end;
     int bad;
+    const unsigned char *refs[64];   /* strings flagged for reference, where they start */
+    int nrefs;
 } reader;
 
 static uint32_t u32(reader *r)
@@ -344,9 +346,9 @@ static int byte(reader *r)
     return *r->p++;
 }
 
-static void read_str(reader *r, char *out, size_t size)
+/* A 'z' or 'u' string's text, at r's position (after the type byte). */
+static void read_text(reader *r, int type, char *out, size_t size)
 {
-    int type = byte(r);
     size_t n = type == 'z' ? (size_t)byte(r) : type == 'u' ? u32(r) : (r->bad = 1, 0);
     if ((size_t)(r->end - r->p) < n || n >= size) {
         r->bad = 1;
@@ -355,6 +357,32 @@ static void read_str(reader *r, char *out, size_t size)
     memcpy(out, r->p, n);
     out[n] = 0;
     r->p += n;
+}
+
+static void read_str(reader *r, char *out, size_t size)
+{
+    int type = byte(r);
+    if (type == 'r') {   /* a string written before: read it again where it was */
+        uint32_t index = u32(r);
+        if (r->bad || index >= (uint32_t)r->nrefs) {
+            r->bad = 1;
+            return;
+        }
+        reader again = *r;
+        again.p = r->refs[index];
+        read_text(&again, again.p[-1] & 0x7f, out, size);
+        r->bad |= again.bad;
+        return;
+    }
+    if (type & 0x80) {   /* FLAG_REF: later 'r' entries refer to it by number */
+        if (r->nrefs == 64) {
+            r->bad = 1;
+            return;
+        }
+        r->refs[r->nrefs++] = r->p;
+        type &= 0x7f;
+    }
+    read_text(r, type, out, size);
 }
 
 static int64_t read_int(reader *r)
