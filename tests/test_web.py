@@ -290,6 +290,10 @@ def test_sqlite3_and_outbound_http_in_the_trace(serve, tmp_path):
         upstream.close()
     assert status == 200 and body == b"n0 n1 n2 n3 n4 42"
     assert "8 SQL queries" in headers["server-timing"] and "1 outbound HTTP call" in headers["server-timing"]
+    timing = dict((part.split(";")[0].strip(), float(part.split("dur=")[1].split(";")[0]))
+                  for part in headers["server-timing"].split(","))
+    assert set(timing) == {"app", "total", "db", "http"}
+    assert abs(timing["app"] - (timing["total"] - timing["db"] - timing["http"])) < 0.02
     files = wait_for_files(tmp_path, 2)
     trace = json.loads((tmp_path / [f for f in files if f.endswith(".trace.json")][0]).read_text())
     got = [(s["kind"], s["name"], s.get("many", False), s.get("error"), s.get("detail"))

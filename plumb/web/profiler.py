@@ -249,10 +249,16 @@ class _Session:
             self.app_seconds = time.perf_counter() - self.started
 
     def server_timing(self):
-        """The Server-Timing header's value so far."""
-        app = (self.app_seconds if self.app_seconds is not None
-               else time.perf_counter() - self.started) * 1000
-        timing = f'app;dur={app:.2f};desc="application (plumb)"'
+        """The Server-Timing header's value so far: the application's own
+        time (the total less the time spent waiting for the database and
+        outbound HTTP calls), the total, then each kind of segment."""
+        total = (self.app_seconds if self.app_seconds is not None
+                 else time.perf_counter() - self.started) * 1000
+        waited = 0.0
+        if self.trace is not None:
+            waited = (self.trace.sql_seconds() + self.trace.seconds_of("http")) * 1000
+        timing = (f'app;dur={max(0.0, total - waited):.2f};desc="application (plumb)", '
+                  f'total;dur={total:.2f};desc="total (plumb)"')
         if self.trace is not None and self.trace.sql_count():
             n = self.trace.sql_count()
             timing += (f', db;dur={self.trace.sql_seconds() * 1000:.2f};'
