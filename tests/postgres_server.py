@@ -13,6 +13,16 @@ import tempfile
 from conftest import free_port
 
 
+def native_env():
+    """The environment without the sanitizers' preloads (the sanitized run
+    sets them for Python; PostgreSQL's programs and wrk hang or fail under
+    them, and they are not what is under test)."""
+    env = dict(os.environ)
+    for name in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        env.pop(name, None)
+    return env
+
+
 def binaries():
     """The newest installed server's bin folder, or None."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
@@ -48,7 +58,8 @@ class PostgresServer:
 
     def _run(self, program, *args):
         got = subprocess.run(self._as + [os.path.join(self.bin, program), *args],
-                             capture_output=True, text=True, timeout=120, cwd=self.base)
+                             capture_output=True, text=True, timeout=120, cwd=self.base,
+                             env=native_env())
         if got.returncode != 0:
             raise RuntimeError(f"{program} failed: {got.stdout}{got.stderr}")
 

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import PLUMB_ROOT, default_signals, env_with_plumb, free_port, http_get as get
 from conftest import wait_for_files, wait_for_port
-from postgres_server import PostgresServer, binaries
+from postgres_server import PostgresServer, binaries, native_env
 
 sys.path.insert(0, PLUMB_ROOT)
 import psycopg  # noqa: E402  (installed by scripts/setup-venvs.sh: its absence is a failure)
@@ -235,7 +235,7 @@ def test_django_on_postgres_under_gunicorn_and_wrk(postgres, tmp_path):
         status, _, body = get(port, f"/orders/{pk}/")
         assert status == 200 and body == b"7: item0,item1,item2,item3,item4"
         load = subprocess.run([wrk, "-t", "2", "-c", "8", "-d", "2s", f"http://127.0.0.1:{port}/orders/{pk}/"],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, env=native_env())
         assert load.returncode == 0, load.stderr
     finally:
         server.send_signal(signal.SIGTERM)       # graceful: requests in flight finish
