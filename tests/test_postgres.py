@@ -60,7 +60,8 @@ def test_psycopg_under_wsgi_matches_the_server_log(postgres, tmp_path):
             with conn.cursor() as cur:
                 cur.executemany("INSERT INTO plumb_direct VALUES (%s, %s)",
                                 [(i, f"n{i}") for i in range(3)])
-                names = [cur.execute("SELECT name FROM plumb_direct WHERE id = %s", (i,)).fetchone()[0]
+                names = [cur.execute("SELECT name FROM plumb_direct WHERE id = %s",
+                                     params=(i,)).fetchone()[0]   # as a keyword too
                          for i in range(3)]
             count = conn.execute(pgsql.SQL("SELECT count(*) FROM {}").format(
                 pgsql.Identifier("plumb_direct"))).fetchone()[0]

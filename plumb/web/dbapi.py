@@ -22,7 +22,7 @@ def _record(trace, sql, params, started, many, error):
         pass
 
 
-def _timed(trace, run, sql, params, many, *args, **kwargs):
+def _timed(trace, run, sql, params, many, /, *args, **kwargs):
     token = begin_query()
     started = time.perf_counter()
     error = None
@@ -36,7 +36,7 @@ def _timed(trace, run, sql, params, many, *args, **kwargs):
         end_query(token)
 
 
-async def _timed_async(trace, run, sql, params, many, *args, **kwargs):
+async def _timed_async(trace, run, sql, params, many, /, *args, **kwargs):
     token = begin_query()
     started = time.perf_counter()
     error = None
@@ -123,7 +123,7 @@ def _query_text(query, cursor):
 
 
 def _params(args, kwargs):
-    return args[0] if args else kwargs.get("params")
+    return args[0] if args else kwargs.get("params", kwargs.get("params_seq"))
 
 
 def _wrap_psycopg(cls, name, is_async):
