@@ -16,8 +16,10 @@ setup(
     ext_modules=[
         Extension(
             "plumb._plumb",
-            sources=sorted(glob.glob("src/core/*.c")) + sorted(glob.glob("src/cpython/*.c")),
-            depends=glob.glob("src/core/*.h") + glob.glob("src/cpython/*.h"),
+            sources=sorted(glob.glob("src/core/*/*.c")) + sorted(glob.glob("src/cpython/*.c")),
+            depends=glob.glob("src/core/*/*.h") + glob.glob("src/cpython/*.h"),
+            # The core's headers are named from its root: "base/errors.h", "formats/readers.h".
+            include_dirs=["src/core"],
             extra_compile_args=CFLAGS,
             extra_link_args=LDFLAGS,
         )

@@ -5,9 +5,9 @@
 
 #include "compat.h"
 
-#include "../core/clock.h"
-#include "../core/profile.h"
-#include "../core/tracer.h"
+#include "base/clock.h"
+#include "tracer/profile.h"
+#include "tracer/tracer.h"
 
 typedef enum plumb_clock_kind {
     PLUMB_CLOCK_KIND_TSC,        /* rdtsc, calibrated against CLOCK_MONOTONIC */

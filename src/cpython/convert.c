@@ -2,8 +2,8 @@
  * (plumb convert), in C from the bytes read to the file written. */
 #include "binding.h"
 
-#include "../core/readers.h"
-#include "../core/sample_writers.h"
+#include "formats/readers.h"
+#include "formats/sample_writers.h"
 
 static int write_samples(const plumb_samples *s, const char *format, FILE *out, const char *cmd)
 {

@@ -20,10 +20,10 @@
 #endif
 #endif
 
-#include "../core/debug_offsets.h"
-#include "../core/errors.h"
-#include "../core/memread.h"
-#include "../core/pyoffsets.h"
+#include "sampler/debug_offsets.h"
+#include "base/errors.h"
+#include "sampler/memread.h"
+#include "sampler/pyoffsets.h"
 #include "offsets.h"
 
 static void common(plumb_py_offsets *o)

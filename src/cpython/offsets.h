@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-#include "../core/pyoffsets.h"
+#include "sampler/pyoffsets.h"
 
 /* The offsets of the running interpreter, and its PyInterpreterState; 0 or
  * a negative plumb_error code. */

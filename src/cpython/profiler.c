@@ -3,8 +3,8 @@
  * exports the result as pstats' dict or through the core's writers. */
 #include "binding.h"
 
-#include "../core/sample_writers.h"
-#include "../core/writers.h"
+#include "formats/sample_writers.h"
+#include "formats/writers.h"
 
 __thread plumb_tls_thread plumb_tls_current __attribute__((tls_model("initial-exec")));
 

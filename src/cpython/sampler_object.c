@@ -5,8 +5,8 @@
 
 #include <unistd.h>
 
-#include "../core/sample_writers.h"
-#include "../core/sampler.h"
+#include "formats/sample_writers.h"
+#include "sampler/sampler.h"
 #include "offsets.h"
 
 typedef struct SamplerObject {

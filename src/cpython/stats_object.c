@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "../core/readers.h"
-#include "../core/stats_order.h"
-#include "../core/sample_writers.h"
-#include "../core/writers.h"
+#include "formats/readers.h"
+#include "model/stats_order.h"
+#include "formats/sample_writers.h"
+#include "formats/writers.h"
 
 typedef struct StatsObject {
     PyObject_HEAD

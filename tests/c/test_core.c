@@ -5,12 +5,12 @@
 #include <string.h>
 
 #include "check.h"
-#include "../../src/core/errors.h"
-#include "../../src/core/map.h"
-#include "../../src/core/marshal_out.h"
-#include "../../src/core/profile.h"
-#include "../../src/core/tracer.h"
-#include "../../src/core/writers.h"
+#include "base/errors.h"
+#include "base/map.h"
+#include "formats/marshal_out.h"
+#include "tracer/profile.h"
+#include "tracer/tracer.h"
+#include "formats/writers.h"
 
 
 static void test_map(void)

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../../src/core/errors.h"
-#include "../../src/core/sample_writers.h"
-#include "../../src/core/samples.h"
+#include "base/errors.h"
+#include "formats/sample_writers.h"
+#include "model/samples.h"
 
 
 static char dir[4096];

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../../src/core/debug_offsets.h"
-#include "../../src/core/errors.h"
-#include "../../src/core/sampler.h"
+#include "sampler/debug_offsets.h"
+#include "base/errors.h"
+#include "sampler/sampler.h"
 
 
 /* The synthetic layout.  Objects: [refcount, type] then fields. */

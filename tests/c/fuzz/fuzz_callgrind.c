@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../src/core/readers.h"
-#include "../../../src/core/writers.h"
+#include "formats/readers.h"
+#include "formats/writers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../src/core/readers.h"
-#include "../../../src/core/writers.h"
+#include "formats/readers.h"
+#include "formats/writers.h"
 
 static void die(const char *what)
 {

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../src/core/readers.h"
-#include "../../../src/core/sample_writers.h"
+#include "formats/readers.h"
+#include "formats/sample_writers.h"
 
 typedef int (*sample_reader)(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err);
 

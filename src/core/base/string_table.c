@@ -1,0 +1,72 @@
+#include "base/string_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/errors.h"
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+static int grow_slots(plumb_string_table *t)
+{
+    size_t cap = t->mask ? (t->mask + 1) * 2 : 1024;
+    uint32_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return PLUMB_ENOMEM;
+    for (uint32_t i = 0; i < t->n; i++) {
+        size_t j = str_hash(t->strs[i]) & (cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = i + 1;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->mask = cap - 1;
+    return PLUMB_OK;
+}
+
+int plumb_string_table_intern(plumb_string_table *t, const char *s, uint32_t *index)
+{
+    /* At most half full, so probes stay short. */
+    if ((size_t)(t->n + 1) * 2 > t->mask + 1 && grow_slots(t) < 0)
+        return PLUMB_ENOMEM;
+    size_t j = str_hash(s) & t->mask;
+    for (; t->slots[j]; j = (j + 1) & t->mask) {
+        if (strcmp(t->strs[t->slots[j] - 1], s) == 0) {
+            *index = t->slots[j] - 1;
+            return 0;
+        }
+    }
+    if (t->n == t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : 256;
+        if (cap >= UINT32_MAX / 4)
+            return PLUMB_ELIMIT;
+        char **strs = realloc(t->strs, (size_t)cap * sizeof *strs);
+        if (!strs)
+            return PLUMB_ENOMEM;
+        t->strs = strs;
+        t->cap = cap;
+    }
+    char *copy = strdup(s);
+    if (!copy)
+        return PLUMB_ENOMEM;
+    t->strs[t->n] = copy;
+    t->slots[j] = ++t->n;
+    *index = t->n - 1;
+    return 1;
+}
+
+void plumb_string_table_free(plumb_string_table *t)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        free(t->strs[i]);
+    free(t->strs);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}

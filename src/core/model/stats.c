@@ -1,0 +1,226 @@
+#include "model/stats.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/errors.h"
+
+int plumb_stats_init(plumb_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    int rc = plumb_profile_init(&st->names, 0);
+    if (rc == PLUMB_OK)
+        rc = plumb_map_init(&st->by_edge, 1024);
+    if (rc < 0)
+        plumb_stats_free(st);
+    return rc;
+}
+
+void plumb_stats_free(plumb_stats *st)
+{
+    plumb_profile_free(&st->names);
+    plumb_map_free(&st->by_edge);
+    free(st->funcs);
+    free(st->listed);
+    free(st->order);
+    free(st->edges);
+    memset(st, 0, sizeof *st);
+}
+
+int plumb_stats_func(plumb_stats *st, const char *file, int64_t line, const char *name,
+                     uint32_t *func)
+{
+    int rc = plumb_profile_func_for_label(&st->names, file, line, name, func);
+    if (rc < 0)
+        return rc;
+    if (*func >= st->funcs_capacity) {
+        uint32_t cap = st->funcs_capacity ? st->funcs_capacity * 2 : 256;
+        while (cap <= *func)
+            cap *= 2;
+        plumb_stat_counts *funcs = realloc(st->funcs, (size_t)cap * sizeof *funcs);
+        if (!funcs)
+            return PLUMB_ENOMEM;
+        st->funcs = funcs;
+        uint8_t *listed = realloc(st->listed, cap);
+        if (!listed)
+            return PLUMB_ENOMEM;
+        st->listed = listed;
+        memset(st->funcs + st->funcs_capacity, 0, (size_t)(cap - st->funcs_capacity) * sizeof *funcs);
+        memset(st->listed + st->funcs_capacity, 0, cap - st->funcs_capacity);
+        st->funcs_capacity = cap;
+    }
+    return PLUMB_OK;
+}
+
+int plumb_stats_list(plumb_stats *st, uint32_t func)
+{
+    if (st->listed[func])
+        return PLUMB_OK;
+    if (st->norder == st->order_capacity) {
+        uint32_t cap = st->order_capacity ? st->order_capacity * 2 : 256;
+        uint32_t *order = realloc(st->order, (size_t)cap * sizeof *order);
+        if (!order)
+            return PLUMB_ENOMEM;
+        st->order = order;
+        st->order_capacity = cap;
+    }
+    st->order[st->norder++] = func;
+    st->listed[func] = 1;
+    return PLUMB_OK;
+}
+
+static uint64_t edge_key(uint32_t caller, uint32_t callee)
+{
+    return ((uint64_t)caller + 1) << 32 | callee;
+}
+
+/* Puts the appended edges into the index. */
+static int index_edges(plumb_stats *st)
+{
+    for (; st->edges_indexed < st->nedges; st->edges_indexed++) {
+        const plumb_stat_edge *e = &st->edges[st->edges_indexed];
+        if (plumb_map_put(&st->by_edge, edge_key(e->caller, e->callee), st->edges_indexed) < 0)
+            return PLUMB_ENOMEM;
+    }
+    return PLUMB_OK;
+}
+
+int plumb_stats_append_edge(plumb_stats *st, uint32_t caller, uint32_t callee, uint32_t *edge)
+{
+    if (st->nedges == st->edges_capacity) {
+        uint32_t cap = st->edges_capacity ? st->edges_capacity * 2 : 1024;
+        if (cap >= PLUMB_NONE / 2)
+            return PLUMB_ELIMIT;
+        plumb_stat_edge *edges = realloc(st->edges, (size_t)cap * sizeof *edges);
+        if (!edges)
+            return PLUMB_ENOMEM;
+        st->edges = edges;
+        st->edges_capacity = cap;
+    }
+    /* count_only until a file gives the edge's times. */
+    st->edges[st->nedges] = (plumb_stat_edge){.caller = caller, .callee = callee, .count_only = 1};
+    *edge = st->nedges++;
+    return PLUMB_OK;
+}
+
+int plumb_stats_edge(plumb_stats *st, uint32_t caller, uint32_t callee, uint32_t *edge)
+{
+    int rc = index_edges(st);
+    if (rc < 0)
+        return rc;
+    uint64_t key = edge_key(caller, callee);
+    uint32_t e = plumb_map_get(&st->by_edge, key);
+    if (e != PLUMB_MAP_MISSING) {
+        *edge = e;
+        return PLUMB_OK;
+    }
+    if ((rc = plumb_stats_append_edge(st, caller, callee, &e)) < 0)
+        return rc;
+    if (plumb_map_put(&st->by_edge, key, e) < 0)
+        return PLUMB_ENOMEM;
+    st->edges_indexed = st->nedges;
+    *edge = e;
+    return PLUMB_OK;
+}
+
+void plumb_stat_counts_add(plumb_stat_counts *sum, const plumb_stat_counts *c)
+{
+    sum->prim_calls += c->prim_calls;
+    sum->calls += c->calls;
+    sum->own += c->own;
+    sum->total += c->total;
+}
+
+int plumb_stats_add(plumb_stats *dst, const plumb_stats *src)
+{
+    uint32_t *map = malloc(((size_t)src->names.nfuncs + 1) * sizeof *map);
+    if (!map)
+        return PLUMB_ENOMEM;
+    int rc = PLUMB_OK;
+    for (uint32_t f = 0; f < src->names.nfuncs && rc == PLUMB_OK; f++) {
+        const plumb_func *fn = &src->names.funcs[f];
+        rc = plumb_stats_func(dst, fn->file, fn->line, fn->name, &map[f]);
+    }
+    for (uint32_t i = 0; i < src->norder && rc == PLUMB_OK; i++) {
+        uint32_t f = src->order[i];
+        rc = plumb_stats_list(dst, map[f]);
+        if (rc == PLUMB_OK)
+            plumb_stat_counts_add(&dst->funcs[map[f]], &src->funcs[f]);
+    }
+    for (uint32_t i = 0; i < src->nedges && rc == PLUMB_OK; i++) {
+        const plumb_stat_edge *e = &src->edges[i];
+        uint32_t d;
+        rc = plumb_stats_edge(dst, map[e->caller], map[e->callee], &d);
+        if (rc == PLUMB_OK) {
+            plumb_stat_counts_add(&dst->edges[d].counts, &e->counts);
+            dst->edges[d].count_only &= e->count_only;
+        }
+    }
+    if (rc == PLUMB_OK) {
+        dst->profiles += src->profiles;
+        dst->own_sum += src->own_sum;
+    }
+    free(map);
+    return rc;
+}
+
+/* The stats label of profile function f, copied on first use. */
+static int stats_label(plumb_stats *st, const plumb_profile *p, uint32_t *map, uint32_t f)
+{
+    if (map[f] != PLUMB_NONE)
+        return PLUMB_OK;
+    const plumb_func *fn = &p->funcs[f];
+    return plumb_stats_func(st, fn->file, fn->line, fn->name, &map[f]);
+}
+
+int plumb_stats_from_profile(plumb_stats *st, const plumb_profile *p)
+{
+    int rc = plumb_stats_init(st);
+    if (rc < 0)
+        return rc;
+    double seconds = 1.0 / p->ticks_per_second;
+    uint32_t *map = malloc(((size_t)p->nfuncs + 1) * sizeof *map);
+    if (!map)
+        rc = PLUMB_ENOMEM;
+    for (uint32_t f = 0; map && f < p->nfuncs; f++)
+        map[f] = PLUMB_NONE;
+    /* Only the labels this profile's counts use are copied: a profile
+     * reused for request after request (plumb.web) knows every function
+     * any of them called.  Called functions keep the profile's order. */
+    for (uint32_t f = 0; f < p->nfuncs && rc == PLUMB_OK; f++) {
+        const plumb_counts *c = &p->func_counts[f];
+        if (!c->calls)
+            continue;
+        rc = stats_label(st, p, map, f);
+        if (rc == PLUMB_OK && (rc = plumb_stats_list(st, map[f])) == PLUMB_OK) {
+            st->funcs[map[f]] = (plumb_stat_counts){
+                .prim_calls = (int64_t)(c->calls - c->recursive_calls), .calls = (int64_t)c->calls,
+                .own = (double)c->own * seconds, .total = (double)c->total * seconds};
+        }
+    }
+    for (uint32_t i = 0; i < p->nedges && rc == PLUMB_OK; i++) {
+        const plumb_edge *e = &p->edges[i];
+        if (e->counts.calls == 0)
+            continue;
+        uint32_t d;
+        if ((rc = stats_label(st, p, map, e->caller)) < 0
+            || (rc = stats_label(st, p, map, e->callee)) < 0)
+            break;
+        rc = plumb_stats_edge(st, map[e->caller], map[e->callee], &d);
+        if (rc == PLUMB_OK) {
+            st->edges[d].count_only = 0;
+            st->edges[d].counts = (plumb_stat_counts){
+                .prim_calls = (int64_t)(e->counts.calls - e->counts.recursive_calls),
+                .calls = (int64_t)e->counts.calls, .own = (double)e->counts.own * seconds,
+                .total = (double)e->counts.total * seconds};
+        }
+    }
+    free(map);
+    for (uint32_t i = 0; i < st->norder; i++)
+        st->own_sum += st->funcs[st->order[i]].own;
+    if (rc == PLUMB_OK)
+        st->profiles = 1;
+    else
+        plumb_stats_free(st);
+    return rc;
+}

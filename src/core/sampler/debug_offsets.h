@@ -1,0 +1,16 @@
+#ifndef PLUMB_DEBUG_OFFSETS_H
+#define PLUMB_DEBUG_OFFSETS_H
+
+#include <stddef.h>
+
+#include "sampler/pyoffsets.h"
+
+/* Bytes of _Py_DebugOffsets that plumb reads (3.13's layout). */
+size_t plumb_debug_offsets_size(void);
+
+/* Fills out from a copy of a 3.13 interpreter's _Py_DebugOffsets; the
+ * code and str type addresses are left to the caller.  0, or PLUMB_EINVAL
+ * if the cookie, version or any offset is not what 3.13 would publish. */
+int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offsets *out);
+
+#endif

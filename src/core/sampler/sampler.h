@@ -1,0 +1,81 @@
+/* The sampling thread: a native thread, outside the interpreter, that wakes
+ * at a fixed rate, reads every Python thread's stack through the walker and
+ * adds it to a plumb_samples.  It never takes the GIL, so the program never
+ * waits for it. */
+#ifndef PLUMB_SAMPLER_H
+#define PLUMB_SAMPLER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "model/samples.h"
+#include "sampler/stackwalk.h"
+
+/* What the program tells the sampler about its threads: the kernel id
+ * (needed for CPU mode before 3.11, whose thread states lack it). */
+typedef struct plumb_thread_note {
+    uint64_t id;
+    uint64_t native_id;
+} plumb_thread_note;
+
+/* A thread's /proc stat file, kept open, and its CPU time at the last
+ * round: together they tell whether it is on a CPU. */
+typedef struct plumb_cpu_seen {
+    uint64_t native_id;
+    int stat_fd;
+    int64_t cpu_ns;
+    double credit;       /* CPU time not yet turned into samples, in intervals */
+} plumb_cpu_seen;
+
+typedef struct plumb_sampler {
+    plumb_walker walker;
+    plumb_samples samples;          /* the sampler thread's while it runs */
+    int64_t interval_ns;
+    int64_t duration_ns;            /* 0: until stopped */
+    int cpu_mode;
+    pthread_t thread;
+    int running;
+    atomic_int stop_requested;
+
+    pthread_mutex_t notes_lock;     /* guards notes */
+    plumb_thread_note *notes;
+    uint32_t nnotes, notes_capacity;
+
+    int pid;
+    plumb_cpu_seen *cpu_seen;       /* the sampler thread's own state */
+    uint32_t ncpu_seen, cpu_seen_capacity;
+    char *own_prefix;               /* files of the profiler's own code, left out */
+    uint8_t *own_func;              /* per function: 0 unknown, 1 program's, 2 own */
+    uint32_t own_func_capacity;
+    atomic_ullong ignored_thread;   /* a thread id not to sample (0: none) */
+
+    uint64_t round_weight;          /* intervals the current round stands for */
+    plumb_raw_stack scratch;
+    uint32_t funcs[PLUMB_MAX_SAMPLE_DEPTH];
+    int64_t started_ns, stopped_ns;
+} plumb_sampler;
+
+int plumb_sampler_init(plumb_sampler *s, int pid, const plumb_py_offsets *off, uintptr_t interp,
+                       double rate_hz, int cpu_mode, double duration_s);
+void plumb_sampler_free(plumb_sampler *s);
+
+/* Starts the thread; 0, or a negative code. */
+int plumb_sampler_start(plumb_sampler *s);
+/* Stops and joins it; afterwards s->samples may be read. */
+void plumb_sampler_stop(plumb_sampler *s);
+
+/* Records a thread's kernel id; callable from any thread. */
+int plumb_sampler_note_thread(plumb_sampler *s, uint64_t id, uint64_t native_id);
+
+/* Frames of code whose file starts with prefix + "/" are left out of
+ * stacks (the profiler's own); call before start. */
+int plumb_sampler_set_own_prefix(plumb_sampler *s, const char *prefix);
+
+/* Stops sampling the thread with this id (0: none); callable any time. */
+void plumb_sampler_ignore_thread(plumb_sampler *s, uint64_t id);
+
+/* One round of sampling, done by the thread; exposed for tests. */
+int plumb_sampler_sample_once(plumb_sampler *s);
+
+#endif

@@ -1,0 +1,343 @@
+#include "sampler/stackwalk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/errors.h"
+
+int plumb_walker_init(plumb_walker *w, int pid, const plumb_py_offsets *off, uintptr_t interp)
+{
+    memset(w, 0, sizeof *w);
+    plumb_memreader_init(&w->reader, pid);
+    w->off = *off;
+    w->interp = interp;
+    if (plumb_py_offsets_check(off) < 0)
+        return PLUMB_EINVAL;
+    w->cache = malloc(sizeof *w->cache);
+    if (!w->cache)
+        return PLUMB_ENOMEM;
+    plumb_page_cache_clear(w->cache);
+    return plumb_map_init(&w->code_index, 1024);
+}
+
+void plumb_walker_free(plumb_walker *w)
+{
+    plumb_map_free(&w->code_index);
+    free(w->codes);
+    free(w->cache);
+    memset(w, 0, sizeof *w);
+}
+
+static uintptr_t field_ptr(const unsigned char *buf, int64_t off)
+{
+    uintptr_t v;
+    memcpy(&v, buf + off, sizeof v);
+    return v;
+}
+
+static int64_t field_i32(const unsigned char *buf, int64_t off)
+{
+    int32_t v;
+    memcpy(&v, buf + off, sizeof v);
+    return v;
+}
+
+static uintptr_t innermost_frame(plumb_walker *w, const unsigned char *tstate)
+{
+    const plumb_py_offsets *o = &w->off;
+    if (o->tstate_cframe < 0)
+        return field_ptr(tstate, o->tstate_frame);
+    uintptr_t cframe = field_ptr(tstate, o->tstate_cframe), frame = 0;
+    if (!cframe || plumb_memread_cached(&w->reader, w->cache, cframe + (uintptr_t)o->cframe_current_frame,
+                                        &frame, sizeof frame) < 0)
+        return 0;
+    return frame;
+}
+
+/* Reads the thread's data stack chunks into w->chunk_start/end: 0, or
+ * PLUMB_EFAULT if the list cannot be read or makes no sense.  More chunks
+ * than PLUMB_MAX_CHUNKS: the check is left off for this read. */
+static int read_chunks(plumb_walker *w, const unsigned char *tstate)
+{
+    const plumb_py_offsets *o = &w->off;
+    w->nchunks = 0;
+    if (o->tstate_datastack_chunk < 0)
+        return PLUMB_OK;
+    uintptr_t chunk = field_ptr(tstate, o->tstate_datastack_chunk);
+    while (chunk) {
+        if (w->nchunks == PLUMB_MAX_CHUNKS) {
+            w->nchunks = 0;
+            return PLUMB_OK;
+        }
+        unsigned char head[16];
+        if (plumb_memread_cached(&w->reader, w->cache, chunk, head, sizeof head) < 0)
+            return PLUMB_EFAULT;
+        uintptr_t size = field_ptr(head, o->chunk_size);
+        if (size < sizeof head || size > (uintptr_t)1 << 40 || chunk + size < chunk)
+            return PLUMB_EFAULT;
+        w->chunk_start[w->nchunks] = chunk;
+        w->chunk_end[w->nchunks++] = chunk + size;
+        chunk = field_ptr(head, o->chunk_previous);
+    }
+    return PLUMB_OK;
+}
+
+static int in_data_stack(const plumb_walker *w, uintptr_t frame)
+{
+    if (w->nchunks == 0)
+        return 1;   /* not checked */
+    for (uint32_t i = 0; i < w->nchunks; i++)
+        if (frame >= w->chunk_start[i] && frame < w->chunk_end[i])
+            return 1;
+    return 0;
+}
+
+/* Reads one thread's frames into stack: 0, or PLUMB_EFAULT if a read
+ * failed or what was read cannot be one moment's stack.  The thread runs on
+ * while the walk reads its frames, and from 3.11 the frames it has popped
+ * are overwritten at once (entry and shim frames live on the C stack,
+ * whose memory is reused by every C call): a frame pointer read a few
+ * microseconds before the frame can lead into reused memory.  Such a walk
+ * most often loops (a spilled pointer to a newer frame), so a frame seen
+ * twice (Brent's cycle test: constant space, found within twice the
+ * cycle's reach) marks the read as torn, as does a frame whose code is the
+ * shim's code but which is no longer marked a shim, or a frame that is not
+ * a shim but lies outside the thread's data stack. */
+static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
+{
+    const plumb_py_offsets *o = &w->off;
+    unsigned char buf[PLUMB_MAX_STRUCT];
+    stack->depth = 0;
+    stack->truncated = 0;
+    uintptr_t saved = frame;
+    uint32_t power = 1, since_saved = 0;
+    /* Bounded: a cycle in a torn read ends here too. */
+    for (uint32_t steps = 0; frame; steps++) {
+        if (steps >= 4 * PLUMB_MAX_SAMPLE_DEPTH) {
+            stack->truncated = 1;
+            break;
+        }
+        if (plumb_memread_cached(&w->reader, w->cache, frame, buf, (size_t)o->frame_size) < 0)
+            return PLUMB_EFAULT;
+        int shim = o->frame_owner >= 0 && o->frame_owned_by_cstack >= 0
+                   && buf[o->frame_owner] == (unsigned char)o->frame_owned_by_cstack;
+        int in_generator = o->frame_owner >= 0 && o->frame_owned_by_generator >= 0
+                           && buf[o->frame_owner] == (unsigned char)o->frame_owned_by_generator;
+        uintptr_t code = field_ptr(buf, o->frame_code);
+        if (!shim && code && code == o->shim_code)
+            return PLUMB_EFAULT;
+        /* Only shims and running generators' frames live outside the data
+         * stack: anything else found there is C-stack memory reused since
+         * it held a shim. */
+        if (!shim && !in_generator && !in_data_stack(w, frame))
+            return PLUMB_EFAULT;
+        if (!shim && code) {
+            if (stack->depth == PLUMB_MAX_SAMPLE_DEPTH) {
+                stack->truncated = 1;
+                break;
+            }
+            stack->codes[stack->depth++] = code;
+        }
+        frame = field_ptr(buf, o->frame_previous);
+        if (frame == saved)
+            return PLUMB_EFAULT;
+        if (++since_saved == power) {
+            saved = frame;
+            power *= 2;
+            since_saved = 0;
+        }
+    }
+    return PLUMB_OK;
+}
+
+/* Whether every frame's code is a code object: anything else is memory
+ * reused under the walk (or 3.13's shim, whose None is left out above). */
+static int codes_are_code(plumb_walker *w, const plumb_raw_stack *stack)
+{
+    const plumb_py_offsets *o = &w->off;
+    /* One call for the pages of every code object; the visitor reads them
+     * again to resolve names, from the cache. */
+    plumb_memread_prefetch(&w->reader, w->cache, stack->codes, stack->depth, (size_t)o->code_size);
+    for (uint32_t i = 0; i < stack->depth; i++) {
+        uintptr_t type;
+        if (plumb_memread_cached(&w->reader, w->cache, stack->codes[i] + (uintptr_t)o->object_type,
+                                 &type, sizeof type) < 0 || type != o->code_type)
+            return PLUMB_EFAULT;
+    }
+    return PLUMB_OK;
+}
+
+/* One thread's stack, read afresh up to PLUMB_TORN_RETRIES more times when
+ * a read is torn: each attempt empties the page cache and starts again from
+ * the thread state, so a failure says the thread moved too fast every
+ * time, not once.  Sets *next to the next thread state.  0 or
+ * PLUMB_EFAULT; *tstate_ok is 0 if the thread state itself was
+ * unreadable (the thread list moved). */
+static int read_thread(plumb_walker *w, uintptr_t t, plumb_raw_stack *stack, uintptr_t *next,
+                       int *tstate_ok)
+{
+    const plumb_py_offsets *o = &w->off;
+    unsigned char tstate[PLUMB_MAX_STRUCT];
+    int rc = PLUMB_OK;
+    for (int attempt = 0;; attempt++) {
+        if (attempt > 0) {
+            w->retries++;
+            plumb_page_cache_begin_round(&w->reader, w->cache);
+        }
+        *tstate_ok = plumb_memread_cached(&w->reader, w->cache, t, tstate, (size_t)o->tstate_size) == 0;
+        if (!*tstate_ok)
+            return PLUMB_EFAULT;
+        *next = field_ptr(tstate, o->tstate_next);
+        stack->thread_id = field_ptr(tstate, o->tstate_thread_id);
+        stack->native_id = o->tstate_native_thread_id >= 0
+                               ? field_ptr(tstate, o->tstate_native_thread_id) : 0;
+        stack->depth = 0;
+        uintptr_t frame = innermost_frame(w, tstate);
+        if (!frame)
+            return PLUMB_OK;
+        rc = read_chunks(w, tstate);
+        if (rc == PLUMB_OK)
+            rc = read_frames(w, frame, stack);
+        if (rc == PLUMB_OK)
+            rc = codes_are_code(w, stack);
+        if (rc == PLUMB_OK || attempt == PLUMB_TORN_RETRIES || !w->cache)
+            return rc;
+    }
+}
+
+int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_visitor visit,
+                       void *ctx, uint64_t *failed)
+{
+    const plumb_py_offsets *o = &w->off;
+    uintptr_t t = 0;
+    if (w->cache)
+        plumb_page_cache_begin_round(&w->reader, w->cache);   /* memory read afresh */
+    if (plumb_memread_cached(&w->reader, w->cache, w->interp + (uintptr_t)o->interp_threads_head,
+                             &t, sizeof t) < 0)
+        return PLUMB_EFAULT;
+    for (int n = 0; t && n < PLUMB_MAX_THREADS; n++) {
+        uintptr_t next = 0;
+        int tstate_ok;
+        if (read_thread(w, t, scratch, &next, &tstate_ok) < 0) {
+            (*failed)++;
+            if (!tstate_ok)
+                return PLUMB_OK;   /* the list moved under us: the rest waits for the next round */
+        } else if (scratch->depth > 0) {
+            int rc = visit(ctx, scratch);
+            if (rc < 0)
+                return rc;
+        }
+        t = next;
+    }
+    return PLUMB_OK;
+}
+
+/* Appends s's UTF-8 encoding of code point c. */
+static size_t put_utf8(char *s, uint32_t c)
+{
+    if (c < 0x80) {
+        s[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        s[0] = (char)(0xc0 | (c >> 6));
+        s[1] = (char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        s[0] = (char)(0xe0 | (c >> 12));
+        s[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+        s[2] = (char)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    if (c > 0x10ffff)
+        c = 0xfffd;
+    s[0] = (char)(0xf0 | (c >> 18));
+    s[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+    s[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+    s[3] = (char)(0x80 | (c & 0x3f));
+    return 4;
+}
+
+/* A str object's text as UTF-8, cut at PLUMB_MAX_NAME characters. */
+static int read_string(plumb_walker *w, uintptr_t addr, char *out, size_t out_size)
+{
+    const plumb_py_offsets *o = &w->off;
+    unsigned char head[PLUMB_MAX_STR_HEADER];
+    if (plumb_memread_cached(&w->reader, w->cache, addr, head, (size_t)o->unicode_compact_data) < 0)
+        return PLUMB_EFAULT;
+    if (field_ptr(head, o->object_type) != o->unicode_type)
+        return PLUMB_EFAULT;
+    int64_t length;
+    memcpy(&length, head + o->unicode_length, sizeof length);
+    uint32_t state;
+    memcpy(&state, head + o->unicode_state, sizeof state);
+    if (length < 0 || !(state >> o->unicode_compact_bit & 1))
+        return PLUMB_EFAULT;
+    if (length > PLUMB_MAX_NAME)
+        length = PLUMB_MAX_NAME;
+    int ascii = state >> o->unicode_ascii_bit & 1;
+    unsigned kind = ascii ? 1 : (state >> o->unicode_kind_shift) & 7;
+    if (kind != 1 && kind != 2 && kind != 4)
+        return PLUMB_EFAULT;
+    unsigned char raw[PLUMB_MAX_NAME * 4];
+    uintptr_t data = addr + (uintptr_t)(ascii ? o->unicode_ascii_data : o->unicode_compact_data);
+    if (length > 0 && plumb_memread_cached(&w->reader, w->cache, data, raw, (size_t)length * kind) < 0)
+        return PLUMB_EFAULT;
+    size_t n = 0;
+    for (int64_t i = 0; i < length && n + 5 < out_size; i++) {
+        uint32_t c = kind == 1 ? raw[i]
+                   : kind == 2 ? (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8
+                               : (uint32_t)raw[4 * i] | (uint32_t)raw[4 * i + 1] << 8
+                                     | (uint32_t)raw[4 * i + 2] << 16 | (uint32_t)raw[4 * i + 3] << 24;
+        n += put_utf8(out + n, c);
+    }
+    out[n] = 0;
+    return PLUMB_OK;
+}
+
+int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, uint32_t *func)
+{
+    const plumb_py_offsets *o = &w->off;
+    unsigned char buf[PLUMB_MAX_STRUCT];
+    if (plumb_memread_cached(&w->reader, w->cache, code, buf, (size_t)o->code_size) < 0)
+        return PLUMB_EFAULT;
+    if (field_ptr(buf, o->object_type) != o->code_type)
+        return PLUMB_EFAULT;
+    uintptr_t name = field_ptr(buf, o->code_name), file = field_ptr(buf, o->code_filename);
+    int64_t line = field_i32(buf, o->code_firstlineno);
+    /* The interpreter's own _Py_InitCleanup (see pyoffsets.h): left out,
+     * as the interpreter leaves it out of tracebacks. */
+    if (o->skip_init_cleanup && name == file && line == 0) {
+        *func = PLUMB_SKIP;
+        return PLUMB_OK;
+    }
+    uint32_t e = plumb_map_get(&w->code_index, code);
+    if (e != PLUMB_MAP_MISSING && w->codes[e].name == name && w->codes[e].file == file
+        && w->codes[e].line == line) {
+        *func = w->codes[e].func;
+        return PLUMB_OK;
+    }
+    if (read_string(w, name, w->name_text, sizeof w->name_text) < 0
+        || read_string(w, file, w->file_text, sizeof w->file_text) < 0)
+        return PLUMB_EFAULT;
+    int rc = plumb_profile_func_for_label(names, w->file_text, line, w->name_text, func);
+    if (rc < 0)
+        return rc;
+    if (e == PLUMB_MAP_MISSING) {
+        if (w->ncodes == w->codes_capacity) {
+            uint32_t cap = w->codes_capacity ? w->codes_capacity * 2 : 256;
+            plumb_code_entry *codes = realloc(w->codes, (size_t)cap * sizeof *codes);
+            if (!codes)
+                return PLUMB_ENOMEM;
+            w->codes = codes;
+            w->codes_capacity = cap;
+        }
+        e = w->ncodes++;
+        if (plumb_map_put(&w->code_index, code, e) < 0)
+            return PLUMB_ENOMEM;
+    }
+    w->codes[e] = (plumb_code_entry){.code = code, .name = name, .file = file, .line = line,
+                                     .func = *func};
+    return PLUMB_OK;
+}

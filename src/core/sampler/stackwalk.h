@@ -1,0 +1,70 @@
+/* Walking an interpreter's threads and frames from its memory, as untrusted
+ * data: every pointer is read through plumb_memread, every object's type is
+ * checked against the interpreter's own type objects, and every loop is
+ * bounded (threads, frames, string lengths).  Used by the sampler thread,
+ * which holds no lock of the interpreter's, so what it reads may change
+ * under it: a torn read yields a failed or odd sample, never a crash. */
+#ifndef PLUMB_STACKWALK_H
+#define PLUMB_STACKWALK_H
+
+#include <stdint.h>
+
+#include "base/map.h"
+#include "sampler/memread.h"
+#include "sampler/pyoffsets.h"
+#include "model/samples.h"
+
+#define PLUMB_MAX_THREADS 4096
+#define PLUMB_MAX_NAME 1024   /* bytes of a function or file name kept */
+#define PLUMB_TORN_RETRIES 2  /* more reads of a stack found torn */
+#define PLUMB_MAX_CHUNKS 256  /* data stack chunks checked per thread */
+
+/* One thread's stack as read: code object addresses, innermost first. */
+typedef struct plumb_raw_stack {
+    uint64_t thread_id;
+    uint64_t native_id;       /* 0 if the interpreter does not record it */
+    uint32_t depth;
+    int truncated;            /* deeper than PLUMB_MAX_SAMPLE_DEPTH */
+    uintptr_t codes[PLUMB_MAX_SAMPLE_DEPTH];
+} plumb_raw_stack;
+
+typedef struct plumb_code_entry {
+    uintptr_t code, name, file;
+    int64_t line;
+    uint32_t func;
+} plumb_code_entry;
+
+typedef struct plumb_walker {
+    plumb_memreader reader;
+    plumb_py_offsets off;
+    uintptr_t interp;                 /* the PyInterpreterState to walk */
+    plumb_map code_index;             /* code address -> entry */
+    plumb_code_entry *codes;
+    uint32_t ncodes, codes_capacity;
+    plumb_page_cache *cache;          /* per round; NULL reads directly */
+    uint64_t retries;                 /* stacks read again after a torn read */
+    /* The thread being read: its data stack chunks [start, end), where
+     * every frame but a shim must lie (3.11+); nchunks 0 = not checked. */
+    uintptr_t chunk_start[PLUMB_MAX_CHUNKS], chunk_end[PLUMB_MAX_CHUNKS];
+    uint32_t nchunks;
+    char name_text[PLUMB_MAX_NAME * 4 + 8];   /* scratch for resolve */
+    char file_text[PLUMB_MAX_NAME * 4 + 8];
+} plumb_walker;
+
+int plumb_walker_init(plumb_walker *w, int pid, const plumb_py_offsets *off, uintptr_t interp);
+void plumb_walker_free(plumb_walker *w);
+
+/* Calls visit for each thread state with a Python stack.  A thread whose
+ * stack cannot be read, or reads as no one moment's stack after
+ * PLUMB_TORN_RETRIES more tries, is counted in *failed and skipped.  Returns 0, or
+ * PLUMB_EFAULT if the thread list itself could not be read. */
+typedef int (*plumb_stack_visitor)(void *ctx, plumb_raw_stack *stack);
+int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_visitor visit,
+                       void *ctx, uint64_t *failed);
+
+/* The function (a label in names) of a code object; validated on every
+ * call, since a freed code object's address may be reused.  PLUMB_SKIP for
+ * the interpreter's shim code, which stacks leave out. */
+int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, uint32_t *func);
+
+#endif

@@ -1,0 +1,328 @@
+#include "tracer/profile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/errors.h"
+#include "tracer/tracer.h"
+
+int plumb_profile_init(plumb_profile *p, int track_edges)
+{
+    memset(p, 0, sizeof *p);
+    p->track_edges = track_edges;
+    p->track_paths = 1;
+    p->ticks_per_second = 1e9;
+    if (plumb_map_init(&p->by_key, 1024) < 0 || plumb_map_init(&p->by_edge, 1024) < 0
+        || plumb_map_init(&p->by_label, 1024) < 0 || plumb_map_init(&p->by_path, 1024) < 0) {
+        plumb_profile_free(p);
+        return PLUMB_ENOMEM;
+    }
+    return PLUMB_OK;
+}
+
+static void free_contents(plumb_profile *p)
+{
+    for (uint32_t i = 0; i < p->nfuncs; i++) {
+        free(p->funcs[i].file);
+        free(p->funcs[i].name);
+    }
+    free(p->funcs);
+    free(p->func_counts);
+    free(p->edges);
+    free(p->paths);
+    plumb_map_free(&p->by_path);
+    plumb_map_free(&p->by_key);
+    plumb_map_free(&p->by_edge);
+    plumb_map_free(&p->by_label);
+    plumb_thread *t = p->threads;
+    while (t) {
+        plumb_thread *next = t->next;
+        free(t->frames);
+        free(t->func_live);
+        free(t->edge_live);
+        free(t);
+        t = next;
+    }
+}
+
+void plumb_profile_free(plumb_profile *p)
+{
+    free_contents(p);
+    memset(p, 0, sizeof *p);
+}
+
+int plumb_profile_clear(plumb_profile *p)
+{
+    int track_edges = p->track_edges, track_paths = p->track_paths;
+    plumb_profile_free(p);
+    int rc = plumb_profile_init(p, track_edges);
+    p->track_paths = track_paths;
+    return rc;
+}
+
+void plumb_profile_reset_counts(plumb_profile *p)
+{
+    memset(p->func_counts, 0, (size_t)p->nfuncs * sizeof *p->func_counts);
+    for (uint32_t e = 0; e < p->nedges; e++)
+        memset(&p->edges[e].counts, 0, sizeof p->edges[e].counts);
+    for (uint32_t i = 0; i < p->npaths; i++) {
+        p->paths[i].calls = 0;
+        p->paths[i].own = 0;
+    }
+    p->lost_events = 0;
+    p->folded_calls = 0;
+}
+
+static uint64_t label_hash(const char *file, int64_t line, const char *name)
+{
+    /* FNV-1a over both strings and the line; never 0, since 0 marks an
+     * empty slot in the map. */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *s = (const unsigned char *)file; *s; s++)
+        h = (h ^ *s) * 0x100000001b3ull;
+    h = (h ^ 0xff) * 0x100000001b3ull;
+    for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+        h = (h ^ *s) * 0x100000001b3ull;
+    h = (h ^ (uint64_t)line) * 0x100000001b3ull;
+    return h ? h : 1;
+}
+
+static int grow_funcs(plumb_profile *p)
+{
+    uint32_t cap = p->funcs_capacity ? p->funcs_capacity * 2 : 256;
+    if (cap <= p->funcs_capacity || cap >= PLUMB_NONE / 2)
+        return PLUMB_ELIMIT;
+    plumb_func *funcs = realloc(p->funcs, cap * sizeof *funcs);
+    if (!funcs)
+        return PLUMB_ENOMEM;
+    p->funcs = funcs;
+    plumb_counts *counts = realloc(p->func_counts, cap * sizeof *counts);
+    if (!counts)
+        return PLUMB_ENOMEM;
+    p->func_counts = counts;
+    p->funcs_capacity = cap;
+    return PLUMB_OK;
+}
+
+/* Label hashes collide rarely; on a collision the later function is found
+ * by a linear scan, which keeps the index a plain hash -> id map. */
+static uint32_t find_label(const plumb_profile *p, uint64_t h, const char *file,
+                           int64_t line, const char *name)
+{
+    uint32_t f = plumb_map_get(&p->by_label, h);
+    if (f == PLUMB_MAP_MISSING)
+        return PLUMB_NONE;
+    const plumb_func *fn = &p->funcs[f];
+    if (fn->line == line && strcmp(fn->name, name) == 0 && strcmp(fn->file, file) == 0)
+        return f;
+    for (uint32_t i = 0; i < p->nfuncs; i++) {
+        fn = &p->funcs[i];
+        if (fn->hash == h && fn->line == line && strcmp(fn->name, name) == 0
+            && strcmp(fn->file, file) == 0)
+            return i;
+    }
+    return PLUMB_NONE;
+}
+
+uint32_t plumb_profile_find_label(const plumb_profile *p, const char *file, int64_t line,
+                                  const char *name)
+{
+    return find_label(p, label_hash(file, line, name), file, line, name);
+}
+
+int plumb_profile_func_for_label(plumb_profile *p, const char *file, int64_t line,
+                                 const char *name, uint32_t *func)
+{
+    uint64_t h = label_hash(file, line, name);
+    uint32_t f = find_label(p, h, file, line, name);
+    if (f != PLUMB_NONE) {
+        *func = f;
+        return PLUMB_OK;
+    }
+    if (p->nfuncs == p->funcs_capacity) {
+        int rc = grow_funcs(p);
+        if (rc < 0)
+            return rc;
+    }
+    char *file_copy = strdup(file);
+    char *name_copy = strdup(name);
+    if (!file_copy || !name_copy) {
+        free(file_copy);
+        free(name_copy);
+        return PLUMB_ENOMEM;
+    }
+    f = p->nfuncs;
+    if (plumb_map_get(&p->by_label, h) == PLUMB_MAP_MISSING
+        && plumb_map_put(&p->by_label, h, f) < 0) {
+        free(file_copy);
+        free(name_copy);
+        return PLUMB_ENOMEM;
+    }
+    p->funcs[f] = (plumb_func){.file = file_copy, .name = name_copy, .line = line, .hash = h};
+    memset(&p->func_counts[f], 0, sizeof p->func_counts[f]);
+    p->nfuncs++;
+    *func = f;
+    return PLUMB_OK;
+}
+
+int plumb_profile_add_key(plumb_profile *p, uintptr_t key, const char *file,
+                          int64_t line, const char *name, uint32_t *func)
+{
+    if (key == 0)
+        return PLUMB_EINVAL;
+    int rc = plumb_profile_func_for_label(p, file, line, name, func);
+    if (rc < 0)
+        return rc;
+    return plumb_map_put(&p->by_key, (uint64_t)key, *func);
+}
+
+int plumb_profile_skip_key(plumb_profile *p, uintptr_t key)
+{
+    if (key == 0)
+        return PLUMB_EINVAL;
+    return plumb_map_put(&p->by_key, (uint64_t)key, PLUMB_SKIP);
+}
+
+int plumb_profile_edge(plumb_profile *p, uint32_t caller, uint32_t callee, uint32_t *edge)
+{
+    uint64_t key = ((uint64_t)caller + 1) << 32 | callee;
+    uint32_t e = plumb_map_get(&p->by_edge, key);
+    if (e != PLUMB_MAP_MISSING) {
+        *edge = e;
+        return PLUMB_OK;
+    }
+    if (p->nedges == p->edges_capacity) {
+        uint32_t cap = p->edges_capacity ? p->edges_capacity * 2 : 1024;
+        if (cap >= PLUMB_NONE / 2)
+            return PLUMB_ELIMIT;
+        plumb_edge *edges = realloc(p->edges, cap * sizeof *edges);
+        if (!edges)
+            return PLUMB_ENOMEM;
+        p->edges = edges;
+        p->edges_capacity = cap;
+    }
+    e = p->nedges;
+    if (plumb_map_put(&p->by_edge, key, e) < 0)
+        return PLUMB_ENOMEM;
+    p->edges[e] = (plumb_edge){.caller = caller, .callee = callee};
+    p->nedges++;
+    *edge = e;
+    return PLUMB_OK;
+}
+
+static int append_path(plumb_profile *p, uint32_t parent, uint32_t func, uint32_t edge,
+                       uint32_t *path)
+{
+    if (p->npaths == p->paths_capacity) {
+        uint32_t cap = p->paths_capacity ? p->paths_capacity * 2 : 1024;
+        if (cap > PLUMB_MAX_PATHS)
+            return PLUMB_ELIMIT;
+        plumb_path *paths = realloc(p->paths, cap * sizeof *paths);
+        if (!paths)
+            return PLUMB_ENOMEM;
+        p->paths = paths;
+        p->paths_capacity = cap;
+    }
+    *path = p->npaths;
+    p->paths[p->npaths++] = (plumb_path){.parent = parent, .func = func, .edge = edge};
+    return PLUMB_OK;
+}
+
+int plumb_profile_path(plumb_profile *p, uint32_t parent, uint32_t func, uint32_t *path)
+{
+    uint64_t key = ((uint64_t)parent + 1) << 32 | func;
+    uint32_t found = plumb_map_get(&p->by_path, key);
+    if (found != PLUMB_MAP_MISSING) {
+        *path = found;
+        return PLUMB_OK;
+    }
+    uint32_t edge = PLUMB_NONE;
+    uint32_t caller = p->paths[parent].func;
+    if (caller != PLUMB_NONE && p->track_edges) {
+        int rc = plumb_profile_edge(p, caller, func, &edge);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = append_path(p, parent, func, edge, path);
+    if (rc < 0)
+        return rc;
+    if (plumb_map_put(&p->by_path, key, *path) < 0) {
+        p->npaths--;
+        return PLUMB_ENOMEM;
+    }
+    return PLUMB_OK;
+}
+
+plumb_thread *plumb_profile_new_thread(plumb_profile *p, uint64_t id)
+{
+    plumb_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->root_path = PLUMB_NONE;
+    t->bottom_func = PLUMB_NONE;
+    if (p->track_paths && append_path(p, PLUMB_NONE, PLUMB_NONE, PLUMB_NONE, &t->root_path) < 0)
+        t->root_path = PLUMB_NONE;
+    t->bottom_func = PLUMB_NONE;
+    t->id = id;
+    t->next = p->threads;
+    p->threads = t;
+    return t;
+}
+
+int plumb_thread_grow(plumb_thread *t)
+{
+    uint32_t cap = t->capacity ? t->capacity * 2 : 64;
+    if (cap > PLUMB_MAX_DEPTH)
+        return PLUMB_ELIMIT;
+    plumb_frame *frames = realloc(t->frames, cap * sizeof *frames);
+    if (!frames)
+        return PLUMB_ENOMEM;
+    t->frames = frames;
+    t->capacity = cap;
+    return PLUMB_OK;
+}
+
+static int grow_counts(int32_t **counts, uint32_t *capacity, uint32_t wanted)
+{
+    if (wanted <= *capacity)
+        return PLUMB_OK;
+    int32_t *grown = realloc(*counts, (size_t)wanted * sizeof *grown);
+    if (!grown)
+        return PLUMB_ENOMEM;
+    memset(grown + *capacity, 0, (size_t)(wanted - *capacity) * sizeof *grown);
+    *counts = grown;
+    *capacity = wanted;
+    return PLUMB_OK;
+}
+
+int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p)
+{
+    int rc = grow_counts(&t->func_live, &t->func_live_capacity, p->funcs_capacity);
+    if (rc == PLUMB_OK)
+        rc = grow_counts(&t->edge_live, &t->edge_live_capacity, p->edges_capacity);
+    return rc;
+}
+
+void plumb_tracer_find_callee(plumb_profile *p, uint32_t caller_func, uint32_t caller_path,
+                              uint32_t func, uint32_t *edge, uint32_t *path)
+{
+    *edge = PLUMB_NONE;
+    *path = caller_path;
+    if (caller_path != PLUMB_NONE && !(caller_path & PLUMB_PATH_FOLDED)) {
+        if (plumb_profile_path(p, caller_path, func, path) == PLUMB_OK) {
+            if (p->track_edges)
+                *edge = p->paths[*path].edge;
+            if (*edge != PLUMB_NONE || caller_func == PLUMB_NONE || !p->track_edges)
+                return;
+        } else {
+            *path = caller_path | PLUMB_PATH_FOLDED;
+        }
+    } else if (caller_path != PLUMB_NONE) {
+        *path = caller_path | PLUMB_PATH_FOLDED;
+    }
+    if (caller_func != PLUMB_NONE && p->track_edges
+        && plumb_profile_edge(p, caller_func, func, edge) < 0) {
+        p->lost_events++;
+        *edge = PLUMB_NONE;
+    }
+}

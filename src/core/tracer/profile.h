@@ -1,0 +1,174 @@
+/* The deterministic profile: functions, caller->callee edges and what
+ * cProfile counts for each, plus the per-thread call stacks that produce the
+ * counts.  A function is what pstats calls one: a (file, line, name) label.
+ * The binding gives each function an opaque key (a code object's or a C
+ * method table's address) so that the tracer finds it without looking at
+ * names; several keys may share one label and then share one function. */
+#ifndef PLUMB_PROFILE_H
+#define PLUMB_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/map.h"
+
+#define PLUMB_NONE UINT32_MAX
+/* A key whose calls are not profiled (the profiler's own code). */
+#define PLUMB_SKIP (UINT32_MAX - 1)
+
+typedef struct plumb_func {
+    char *file;       /* UTF-8; "~" for built-ins, as pstats writes them */
+    char *name;       /* UTF-8 */
+    int64_t line;
+    uint64_t hash;    /* of the label, for the label index */
+} plumb_func;
+
+/* What cProfile counts for a function, and for each caller->callee edge. */
+typedef struct plumb_counts {
+    uint64_t calls;           /* every call */
+    uint64_t recursive_calls; /* calls made while another activation was live */
+    int64_t own;              /* ticks in the body, callees excluded */
+    int64_t total;            /* ticks including callees, recursion counted once */
+} plumb_counts;
+
+typedef struct plumb_edge {
+    uint32_t caller;
+    uint32_t callee;
+    plumb_counts counts;
+} plumb_edge;
+
+/* One call path: func called along one path from its thread's bottom.
+ * cProfile keeps only caller->callee edges, from which no tool can tell
+ * which of a function's callers its callees' time belongs to; the paths
+ * make a report's call tree exact.  A path's parent always has a lower
+ * index, so a pass in index order meets parents first. */
+typedef struct plumb_path {
+    uint32_t parent;          /* PLUMB_NONE for a thread's root (no function) */
+    uint32_t func;            /* PLUMB_NONE for a thread's root */
+    uint32_t edge;            /* parent's func -> func, PLUMB_NONE if none */
+    uint64_t calls;           /* calls along this path that returned */
+    int64_t own;              /* ticks in the body along this path */
+} plumb_path;
+
+/* Most paths kept; calls along new paths past it are folded into their
+ * nearest kept caller (the report says how many).  At 32 bytes a path plus
+ * its index, this bounds the tree near 200 MB. */
+#define PLUMB_MAX_PATHS (1u << 22)
+/* Marks a frame's path as its nearest kept caller's (its own was not kept). */
+#define PLUMB_PATH_FOLDED (1u << 31)
+
+typedef struct plumb_frame {
+    uintptr_t key;
+    uint32_t func;
+    uint32_t edge;            /* PLUMB_NONE at the bottom of a stack */
+    uint32_t path;            /* this call's path, or its nearest kept caller's */
+    uint32_t last_path;       /* the path of last_callee under this frame */
+    int64_t start;            /* ticks */
+    int64_t children;         /* ticks spent in callees so far */
+    uint32_t last_callee;     /* one-entry cache: loops call the same callee */
+    uint32_t last_edge;
+    uint8_t outermost_func;   /* no other activation of func below, in this thread */
+    uint8_t outermost_edge;
+    uint8_t path_folded;      /* path is a caller's: this call's was not kept */
+} plumb_frame;
+
+/* One thread's call stack.  The binding finds it per event (a thread-local
+ * pointer); the profile owns it.  Recursion is a matter of one thread's
+ * stack: a call of f in thread B while thread A is inside f is not
+ * recursive, so the live activation counts are kept per thread. */
+typedef struct plumb_thread {
+    plumb_frame *frames;
+    uint32_t depth;
+    uint32_t capacity;
+    int32_t *func_live;       /* activations of each function on this stack */
+    int32_t *edge_live;
+    uint32_t func_live_capacity;
+    uint32_t edge_live_capacity;
+    uint64_t id;              /* the binding's thread identity, for reports */
+    uint32_t root_path;       /* the path under which its bottom calls hang */
+    uint32_t bottom_func;     /* one-entry cache for calls at the bottom */
+    uint32_t bottom_path;
+    struct plumb_thread *next;
+} plumb_thread;
+
+typedef struct plumb_profile {
+    plumb_func *funcs;
+    plumb_counts *func_counts;
+    uint32_t nfuncs, funcs_capacity;
+
+    plumb_edge *edges;
+    uint32_t nedges, edges_capacity;
+
+    plumb_map by_key;         /* key -> function */
+    plumb_map by_edge;        /* (caller+1)<<32 | callee -> edge */
+    plumb_map by_label;       /* label hash -> first function with that hash */
+
+    plumb_path *paths;
+    uint32_t npaths, paths_capacity;
+    plumb_map by_path;        /* (parent+1)<<32 | func -> path */
+
+    plumb_thread *threads;
+    int track_edges;          /* cProfile's subcalls= */
+    int track_paths;          /* keep call paths (plumb_path) */
+    uint64_t folded_calls;    /* calls whose path was not kept (PLUMB_MAX_PATHS) */
+    uint64_t lost_events;     /* events dropped for lack of memory or depth */
+    double ticks_per_second;  /* set by the binding when it stops the clock */
+} plumb_profile;
+
+/* Deepest stack kept per thread; deeper calls are counted as lost.  CPython's
+ * recursion limit keeps real programs far below it. */
+#define PLUMB_MAX_DEPTH (1u << 20)
+
+/* Paths are kept (track_paths) unless the binding clears the flag before
+ * the first event. */
+int plumb_profile_init(plumb_profile *p, int track_edges);
+void plumb_profile_free(plumb_profile *p);
+/* Forgets every count and function, keeping the profile usable. */
+int plumb_profile_clear(plumb_profile *p);
+
+/* Zeroes every count but keeps the functions, edges, paths and threads
+ * (whose stacks must be empty): a profile reused for the next run of the
+ * same code skips naming its functions again.  Writers leave out what has
+ * no calls. */
+void plumb_profile_reset_counts(plumb_profile *p);
+
+/* The function for key, PLUMB_NONE if the key is new, PLUMB_SKIP if it is
+ * not profiled. */
+static inline uint32_t plumb_profile_func_for_key(const plumb_profile *p, uintptr_t key)
+{
+    return plumb_map_get(&p->by_key, (uint64_t)key);
+}
+
+/* Registers key under the label (file, line, name), creating the function
+ * if no key had that label yet.  Stores the function's index in *func. */
+int plumb_profile_add_key(plumb_profile *p, uintptr_t key, const char *file,
+                          int64_t line, const char *name, uint32_t *func);
+
+/* Marks key as not profiled: its function is PLUMB_SKIP. */
+int plumb_profile_skip_key(plumb_profile *p, uintptr_t key);
+
+/* The function with this label, or PLUMB_NONE. */
+uint32_t plumb_profile_find_label(const plumb_profile *p, const char *file, int64_t line,
+                                  const char *name);
+
+/* Finds the function with this label, creating it (with no key). */
+int plumb_profile_func_for_label(plumb_profile *p, const char *file, int64_t line,
+                                 const char *name, uint32_t *func);
+
+/* The edge caller->callee, created if new. */
+int plumb_profile_edge(plumb_profile *p, uint32_t caller, uint32_t callee, uint32_t *edge);
+
+/* The path of func called under parent, created if new: PLUMB_OK, or
+ * PLUMB_ELIMIT / PLUMB_ENOMEM when it cannot be kept. */
+int plumb_profile_path(plumb_profile *p, uint32_t parent, uint32_t func, uint32_t *path);
+
+/* A new empty stack for a thread, with its root path. */
+plumb_thread *plumb_profile_new_thread(plumb_profile *p, uint64_t id);
+
+/* Grows a thread's stack by one slot; PLUMB_ENOMEM or PLUMB_ELIMIT on failure. */
+int plumb_thread_grow(plumb_thread *t);
+
+/* Sizes a thread's live counts to the profile's function and edge tables. */
+int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p);
+
+#endif
