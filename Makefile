@@ -4,6 +4,8 @@
 
 SHELL := /bin/sh
 DEMO_PYTHON = $(shell scripts/pythons.sh 2>/dev/null | tail -n 1 | cut -d' ' -f1)
+# The demo uses plumb as installed from its wheel into that venv (make setup).
+DEMO_PLUMB = .venv/$(DEMO_PYTHON)/bin/plumb
 
 .PHONY: setup test-deps demo test test-c test-python test-browser test-sanitize test-install bench clean
 
@@ -13,13 +15,13 @@ setup:
 
 demo: setup
 	@echo "== plumb run examples/demo.py (table sorted by cumulative time)"
-	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -s cumulative -n 12 examples/demo.py
+	$(DEMO_PLUMB) run -s cumulative -n 12 examples/demo.py
 	@mkdir -p build
 	@echo "== the same run written for KCacheGrind, read back by callgrind_annotate"
-	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -o build/demo.callgrind examples/demo.py >/dev/null
+	$(DEMO_PLUMB) run -o build/demo.callgrind examples/demo.py >/dev/null
 	callgrind_annotate build/demo.callgrind | head -n 24
 	@echo "== the same run as an interactive report (flame graph, squaremap, callers, source)"
-	PYTHONPATH=. .venv/$(DEMO_PYTHON)/bin/python -m plumb run -o build/demo.html examples/demo.py >/dev/null
+	$(DEMO_PLUMB) run -o build/demo.html examples/demo.py >/dev/null
 	@echo "open build/demo.html in a browser (file://$(CURDIR)/build/demo.html)"
 
 test: setup test-deps test-c test-python test-browser test-sanitize test-install
@@ -43,7 +45,7 @@ bench: setup
 	python3 benchmarks/overhead.py
 
 clean:
-	rm -rf build .venv plumb/*.so tests/c/build
+	rm -rf build .venv plumb/*.so tests/c/build *.egg-info
 
 test-install:
 	scripts/check-install.sh

@@ -119,8 +119,8 @@ def main():
         cmd = [py, os.path.abspath(__file__), "--inner", "--files", str(args.files),
                "--functions", str(args.functions), "--big-mb", str(args.big_mb),
                "--repeat", str(args.repeat)] + (["--keep", args.keep] if args.keep else [])
-        env = dict(os.environ, PYTHONPATH=REPO)
-        return subprocess.call(cmd, env=env)
+        # plumb as installed in that venv (make setup), not the checkout.
+        return subprocess.call(cmd, cwd=os.path.dirname(py))
 
     import pstats
 

@@ -2,7 +2,7 @@
 """How fast the HTML report is with a big profile, in Debian's chromium
 (headless, through Playwright, as the report's tests run it):
 
-    PYTHONPATH=. .venv/3.13/bin/python benchmarks/report.py [--nodes 100000] [--repeat 7]
+    .venv/3.13/bin/python benchmarks/report.py [--nodes 100000] [--repeat 7]
 
 Makes a sampled profile with NODES distinct call paths (collapsed stacks
 through `plumb view`), then opens the report REPEAT times and prints the

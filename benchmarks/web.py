@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What plumb's web middleware costs, in one process, side by side:
 
-    PYTHONPATH=. .venv/3.13/bin/python benchmarks/web.py [--requests N] [--repeat R]
+    .venv/3.13/bin/python benchmarks/web.py [--requests N] [--repeat R]
 
 1. Requests that are not profiled (the middleware only decides): the time
    per request of a bare WSGI app and of a small Django view, with and

@@ -15,7 +15,18 @@ Command line: `plumb run`, `plumb sample`, `plumb stats`, `plumb merge`
 """
 import os as _os
 
-from . import _plumb
+try:
+    from . import _plumb
+except ImportError:
+    import glob as _glob
+
+    _here = _os.path.dirname(_os.path.abspath(__file__))
+    if _glob.glob(_os.path.join(_here, "_plumb*.so")):
+        raise
+    # A source tree, not an installed plumb: say how to get the extension.
+    raise ImportError(f"plumb's C extension is not built in {_here}: install plumb "
+                      f"(pip install .) or build it in place "
+                      f"(python setup.py build_ext --inplace)") from None
 from .decorator import profile
 from .formats import format_for_path
 from .profile import Profile, run, runctx

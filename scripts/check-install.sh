@@ -1,24 +1,29 @@
 #!/bin/sh
-# `pip install .` from a clean copy of the checkout into a throwaway venv
-# (the newest installed CPython), then the installed `plumb` command on a
-# real script: the package metadata and the entry point work.
+# plumb as a user gets it: an sdist from a clean copy of the checkout, a
+# wheel built from that sdist, installed into a fresh venv (the newest
+# installed CPython) beside Django from PyPI; then tests/install/
+# use_installed.py uses it from an empty folder: plumb run, sample and view,
+# a Django site's runprofileserver serving a request, the WSGI middleware.
 set -e
 cd "$(dirname "$0")/.."
+top=$PWD
 python=$(scripts/pythons.sh 2>/dev/null | tail -n 1 | cut -d' ' -f2)
+tools=".venv/$(scripts/pythons.sh 2>/dev/null | tail -n 1 | cut -d' ' -f1)/bin/python"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-git ls-files -z | xargs -0 -I{} cp --parents {} "$work/" 2>/dev/null || cp -r . "$work/src-copy"
+mkdir "$work/checkout" "$work/dist" "$work/use"
+git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$work/checkout"
+# The tools' venv (setuptools, build) makes the sdist and the wheel, without
+# build isolation: nothing is fetched for the build itself.
+"$tools" -m build --sdist --no-isolation -o "$work/dist" "$work/checkout" >"$work/build.log" 2>&1 || {
+    cat "$work/build.log"; echo "building the sdist failed" >&2; exit 1; }
+tar -xzf "$work"/dist/plumb-*.tar.gz -C "$work/dist"
+"$tools" -m build --wheel --no-isolation -o "$work/dist" "$work"/dist/plumb-*/ >>"$work/build.log" 2>&1 || {
+    cat "$work/build.log"; echo "building the wheel from the sdist failed" >&2; exit 1; }
 "$python" -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q --disable-pip-version-check "$work" >"$work/pip.log" 2>&1 || {
-    cat "$work/pip.log"; echo "pip install . failed" >&2; exit 1; }
-cd "$work"
-printf 'import sys\ndef f(n): return n if n < 2 else f(n-1) + f(n-2)\nf(20)\nsys.exit(4)\n' > prog.py
-status=0
-"$work/venv/bin/plumb" run -o out.callgrind prog.py || status=$?
-[ "$status" = 4 ] || { echo "installed plumb: expected exit status 4, got $status" >&2; exit 1; }
-grep -q '^c\?fn=([0-9]*) f:2$' out.callgrind || { echo "installed plumb wrote no profile of f" >&2; exit 1; }
-"$work/venv/bin/plumb" run -s cumtime -n 3 prog.py | grep -q 'prog.py:2(f)' || {
-    echo "installed plumb printed no table" >&2; exit 1; }
-"$work/venv/bin/plumb" run -o out.html prog.py || true
-grep -q 'window.plumbReport' out.html || { echo "installed plumb wrote no HTML report" >&2; exit 1; }
-echo "pip install . and the plumb command work ($("$work/venv/bin/python" --version))"
+"$work/venv/bin/python" -m pip install -q --disable-pip-version-check "$work"/dist/plumb-*.whl django \
+    >"$work/pip.log" 2>&1 || { cat "$work/pip.log"; echo "installing the wheel failed" >&2; exit 1; }
+cp tests/install/use_installed.py "$work/"
+cd "$work/use"
+"$work/venv/bin/python" "$work/use_installed.py" "$work/use"
+echo "sdist -> wheel -> fresh venv: plumb works as installed ($("$work/venv/bin/python" --version))"

@@ -1,7 +1,7 @@
 """Screenshots of the HTML report's views for docs/images/, taken in
 Debian's chromium through Playwright (as the report's tests are):
 
-    PYTHONPATH=. .venv/3.13/bin/python scripts/report-screenshots.py
+    .venv/3.13/bin/python scripts/report-screenshots.py
 
 It profiles examples/demo.py with `plumb run -o build/demo.html`, opens the
 report and saves one PNG per view."""

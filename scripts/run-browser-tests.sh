@@ -13,4 +13,8 @@ if [ ! -f "$venv/.browser-tools-1" ]; then
 fi
 command -v chromium >/dev/null 2>&1 || { echo "chromium is not installed (scripts/system-deps.sh --test)" >&2; exit 1; }
 echo "== report tests in $(chromium --version 2>/dev/null | head -n 1) (CPython $minor)"
-PYTHONPATH="$PWD" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/browser "$@"
+# From an empty folder, against plumb installed from its wheel (as run-tests.sh).
+top=$PWD
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" && "$top/$venv/bin/pytest" -q -p no:cacheprovider "$top/tests/browser" "$@"

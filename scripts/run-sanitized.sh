@@ -12,21 +12,20 @@ ubsan=$(gcc -print-file-name=libubsan.so)
 picked=$(scripts/pythons.sh 2>/dev/null | awk '$1=="3.11"{legacy=$1} {newest=$1} END{print legacy, newest}')
 status=0
 for minor in $(echo "$picked" | tr ' ' '\n' | sort -u); do
-    dest="build/sanitize/$minor"
+    dest="$top/build/sanitize/$minor"
     rm -rf "$dest" && mkdir -p "$dest"
-    # The whole package (sub-packages and the report's files), without the
-    # checkout's own builds of the extension.
-    cp -r plumb "$dest/"
-    rm -f "$dest"/plumb/*.so
-    find "$dest/plumb" -name __pycache__ -prune -exec rm -rf {} +
-    PLUMB_SANITIZE=1 ".venv/$minor/bin/python" setup.py -q build_ext \
-        --build-lib "$dest" --build-temp "$dest/tmp" --force >"$dest/build.log" 2>&1 || {
+    # plumb's wheel built with the sanitizers, installed into a folder of its
+    # own (the tests find it through PLUMB_TEST_ROOT), as users install it.
+    PLUMB_SANITIZE=1 scripts/build-wheel.sh ".venv/$minor/bin/python" "$dest/wheel" >"$dest/build.log" 2>&1 &&
+    ".venv/$minor/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
+        --target "$dest/site" "$dest"/wheel/plumb-*.whl >>"$dest/build.log" 2>&1 || {
         cat "$dest/build.log"; exit 1; }
     echo "== tests on CPython $minor with ASan and UBSan"
-    # Run from inside the build so that `import plumb` finds it, not the checkout.
-    (cd "$dest" && PYTHONPATH="$PWD" PLUMB_TEST_ROOT="$PWD" LD_PRELOAD="$asan $ubsan" \
+    # From an empty folder, so that `import plumb` finds the sanitized build only.
+    mkdir -p "$dest/run"
+    (cd "$dest/run" && PLUMB_TEST_ROOT="$dest/site" LD_PRELOAD="$asan $ubsan" \
         ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        "$top/.venv/$minor/bin/python" -m pytest -q -p no:cacheprovider \
+        "$top/.venv/$minor/bin/pytest" -q -p no:cacheprovider \
         --ignore="$top/tests/browser" "$top/tests") || status=1
 done
 exit $status

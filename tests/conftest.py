@@ -9,14 +9,27 @@ import textwrap
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Where the plumb package under test lives: the checkout, or a sanitizer
-# build of it (scripts/run-sanitized.sh).
-PLUMB_ROOT = os.environ.get("PLUMB_TEST_ROOT", ROOT)
+# The plumb under test is the one users get: installed from its wheel into
+# the interpreter running the tests (scripts/run-tests.sh), or, when
+# PLUMB_TEST_ROOT is set, the folder a wheel was installed into (the
+# sanitizer build's, scripts/run-sanitized.sh).  Never the checkout: a file
+# left out of the package must fail a test, not be found beside it.
+PLUMB_ROOT = os.environ.get("PLUMB_TEST_ROOT")
+if PLUMB_ROOT:
+    sys.path.insert(0, PLUMB_ROOT)
+import plumb  # noqa: E402  (after the path is set)
+
+PLUMB_DIR = os.path.dirname(os.path.abspath(plumb.__file__))
+if PLUMB_DIR == os.path.join(ROOT, "plumb") and os.environ.get("PLUMB_TEST_CHECKOUT") != "1":
+    raise RuntimeError(
+        "the tests import plumb from the checkout; run them through `make test-python` "
+        "(plumb installed from its wheel), or set PLUMB_TEST_CHECKOUT=1 to test an in-place build")
 
 
 def env_with_plumb(extra=None):
     env = dict(os.environ)
-    env["PYTHONPATH"] = PLUMB_ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    if PLUMB_ROOT:
+        env["PYTHONPATH"] = PLUMB_ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("PYTHONSTARTUP", None)
     if extra:
         env.update(extra)

@@ -17,9 +17,8 @@ import sys
 
 import pytest
 
-from conftest import PLUMB_ROOT, plumb
+from conftest import plumb
 
-sys.path.insert(0, PLUMB_ROOT)
 import plumb as plumb_pkg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

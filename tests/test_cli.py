@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import PLUMB_ROOT, plumb, python
+from conftest import PLUMB_DIR, plumb, python
 
 PROGRAM_STATE = """
     import json, os, sys
@@ -267,7 +267,7 @@ def test_written_profile_has_no_plumb_frames(script, tmp_path):
     prog = script("def f(): pass\nf()\n")
     out = tmp_path / "o.prof"
     plumb("run", "-o", str(out), prog)
-    plumb_dir = os.path.join(PLUMB_ROOT, "plumb")
+    plumb_dir = PLUMB_DIR
     assert not [k for k in stats_of(out) if k[0].startswith(plumb_dir)]
 
 

@@ -24,10 +24,10 @@ import sys
 
 import pytest
 
+from conftest import PLUMB_DIR, env_with_plumb
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(HERE)
-# The plumb under test: the checkout, or a sanitizer build of it.
-PLUMB_ROOT = os.environ.get("PLUMB_TEST_ROOT", REPO_ROOT)
 COUNTS_UNDER = os.path.join(HERE, "counts_under.py")
 PROGRAMS_DIR = os.path.join(HERE, "programs")
 # Functions that share a pstats label are one function to plumb (their
@@ -47,17 +47,14 @@ SUM_ABSOLUTE = 0.002
 
 
 def _env():
-    env = dict(os.environ)
+    env = {}
     # Fixed string hashing: a set or dict of strings iterates in the same
     # order in both runs.
     env["PYTHONHASHSEED"] = "0"
     # Keep tests/programs free of __pycache__.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    # plumb is used from the repository (built in place); entries already on
-    # PYTHONPATH come first.
-    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join([PLUMB_ROOT] + paths)
-    return env
+    # The plumb under test, as every test finds it (conftest.py).
+    return env_with_plumb(env)
 
 
 @functools.lru_cache(maxsize=None)
@@ -133,7 +130,7 @@ def test_there_are_programs():
 
 def test_plumb_is_the_package_in_this_repository():
     result = run_counts("plumb", PROGRAMS[0], True)
-    assert result["profiler_location"] == os.path.join(PLUMB_ROOT, "plumb")
+    assert result["profiler_location"] == PLUMB_DIR
 
 
 @program_param

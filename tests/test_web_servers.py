@@ -12,10 +12,9 @@ import subprocess
 import sys
 import time
 
-from conftest import PLUMB_ROOT, default_signals, env_with_plumb, free_port, http_get as get
+from conftest import default_signals, env_with_plumb, free_port, http_get as get
 from conftest import wait_for_files as profiles
 
-sys.path.insert(0, PLUMB_ROOT)
 from plumb.web import ASGIMiddleware  # noqa: E402
 
 FLASK_APP = """\
