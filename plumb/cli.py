@@ -22,7 +22,11 @@ import argparse
 import os
 import sys
 
-from .formats import FORMATS, SAMPLE_FORMATS
+from .formats import FORMATS, SAMPLE_FORMATS, format_for_path
+
+# A deterministic profile has exact call paths, so it is written in every
+# format a sampled one is (the stack formats from its paths).
+RUN_FORMATS = SAMPLE_FORMATS
 
 USAGE_ERROR = 2
 
@@ -110,8 +114,9 @@ def build_parser():
                      help="sort the printed table by this pstats key (default: stdname)")
     run.add_argument("-n", "--limit", type=row_limit, default=None,
                      help="print at most LIMIT rows (or a fraction, e.g. 0.1)")
-    run.add_argument("--format", choices=FORMATS,
-                     help="output format (default: from FILE's name; pstats otherwise)")
+    run.add_argument("--format", choices=RUN_FORMATS,
+                     help="output format (default: from FILE's name, as for plumb sample; "
+                          "pstats otherwise)")
     run.add_argument("--no-builtins", action="store_true",
                      help="do not profile calls of built-in (C) functions")
     run.add_argument("-m", dest="module", metavar="MODULE",
@@ -329,7 +334,15 @@ def main(argv=None):
         elif not program:
             raise UsageError(f"{command}: no script given (plumb {command} [options] SCRIPT [ARGS...])")
         if options.outfile:
+            fmt = options.format or format_for_path(options.outfile)
+            if fmt not in (RUN_FORMATS if command == "run" else SAMPLE_FORMATS):
+                raise UsageError(f"{command}: cannot write {fmt} ({options.outfile})")
+            # The program may change directory; its profile goes where asked.
+            options.outfile = os.path.abspath(options.outfile)
             check_writable(options.outfile)
+        elif options.format:
+            raise UsageError(f"{command}: --format {options.format} needs -o FILE "
+                             "(without -o the profile is printed as text)")
         from .runner import Target
 
         target = Target.find(program[0], program[1:], is_module=options.module is not None)
