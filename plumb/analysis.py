@@ -124,10 +124,13 @@ def _report_name(path):
     return out if out != path else out + ".html"
 
 
-# runprofileserver's per-request names: {path}.{duration}ms.{time}.prof
-# (a ".N" before ".prof" when two requests got the same name: plumb/web/naming.py)
-REQUEST_FILE = re.compile(r"^(?P<group>.+)\.(?P<duration>\d+)ms\.(?P<time>\d+)(?:\.\d+)?\.prof$")
-AGGREGATE_SUFFIX = ".agg.prof"
+# runprofileserver's per-request names: {path}.{duration}ms.{time} and the
+# format's extension (a ".N" before it when two requests got the same
+# name: plumb/web/naming.py); NAME.trace.json beside each is its trace.
+REQUEST_FILE = re.compile(r"^(?P<group>.+)\.(?P<duration>\d+)ms\.(?P<time>\d+)(?:\.\d+)?"
+                          r"\.(?P<ext>prof|callgrind|folded|json|html)$")
+MERGED_AS = {"prof": "pstats", "callgrind": "callgrind", "json": "json", "folded": "collapsed"}
+TRACE_SUFFIX = ".trace.json"
 
 
 def _write(stats, path, fmt):
@@ -152,62 +155,122 @@ def merge_command(options):
     if options.by_path:
         return merge_by_path(options)
     if not options.files:
-        raise CommandError("merge: no files given (plumb merge FILE... -o OUT)")
+        raise CommandError("no files given (plumb merge FILE... -o OUT)")
     if not options.outfile:
-        raise CommandError("merge: no output given (-o OUT)")
+        raise CommandError("no output given (-o OUT)")
     from .formats import format_for_path
 
     fmt = options.format or format_for_path(options.outfile)
     if fmt not in ("pstats", "callgrind", "json", "html"):
-        raise CommandError(f"merge: cannot write {fmt} from function-level profiles "
+        raise CommandError(f"cannot write {fmt} from function-level profiles "
                            "(pstats, callgrind, json or html)")
     stats = load(options.files)
     _write(stats, options.outfile, fmt)
-    print(f"plumb: merged {len(options.files)} profiles into {options.outfile}", file=sys.stderr)
+    print(f"plumb: merged {_count(len(options.files), 'profile')} into {options.outfile}",
+          file=sys.stderr)
     return 0
 
 
 def merge_by_path(options):
-    """Groups DIR's per-request files by path and writes one <path>.agg.prof
-    per group; the inputs are removed once their group is written, unless
-    --keep.  A group with an unreadable file is not written and keeps all
-    its files; the others are."""
+    """Groups DIR's per-request files by path and format and writes one
+    <path>.agg.<ext> per group, in the group's format; the inputs, and
+    their traces, are removed once their group is written, unless --keep.
+    A group with an unreadable file is not written and keeps all its
+    files; the others are.  HTML reports cannot be added, and stay."""
     directory = options.by_path
     if options.files:
-        raise CommandError("merge: --by-path takes a directory, not files")
+        raise CommandError("--by-path takes a directory, not files")
     try:
         names = sorted(os.listdir(directory))
     except OSError as exc:
         raise CommandError(f"cannot read directory {directory}: {exc.strerror or exc}") from None
     groups = {}
+    reports = 0
     for name in names:
         m = REQUEST_FILE.match(name)
-        if m and not name.endswith(AGGREGATE_SUFFIX):
-            groups.setdefault(m.group("group"), []).append(os.path.join(directory, name))
+        if not m:
+            continue
+        if m.group("ext") == "html":
+            reports += 1
+            continue
+        groups.setdefault((m.group("group"), m.group("ext")), []).append(
+            os.path.join(directory, name))
+    if reports:
+        print(f"plumb: {reports} per-request HTML report{'s' if reports != 1 else ''} in "
+              f"{directory} left as they are: a report cannot be added to another",
+              file=sys.stderr)
     if not groups:
-        print(f"plumb: no per-request profiles ({{path}}.{{duration}}ms.{{time}}.prof) in "
+        print(f"plumb: nothing to merge: no per-request profiles "
+              f"({{path}}.{{duration}}ms.{{time}}.prof, .callgrind, .json or .folded) in "
               f"{directory}", file=sys.stderr)
         return 0
     failed = 0
-    for group, files in sorted(groups.items()):
-        out = os.path.join(directory, group + AGGREGATE_SUFFIX)
+    for (group, ext), files in sorted(groups.items()):
+        out = os.path.join(directory, f"{group}.agg.{ext}")
         inputs = list(files)
         # Without --keep the inputs go away, so an earlier aggregate is
         # carried forward; with --keep they stay, and it is rebuilt.
         if not options.keep and os.path.exists(out):
             inputs.insert(0, out)
         try:
-            stats = load(inputs)
-            _write(stats, out, "pstats")
+            if ext == "folded":
+                _write_text(_add_collapsed(inputs), out)
+            else:
+                _write(load(inputs), out, MERGED_AS[ext])
         except CommandError as exc:
-            print(f"plumb: {exc}; {group} not merged, its files kept", file=sys.stderr)
+            print(f"plumb: {exc}; {group} ({ext}) not merged, its files kept", file=sys.stderr)
             failed += 1
             continue
+        traces = 0
         if not options.keep:
             for path in files:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
-        print(f"plumb: {out}: {len(files)} profiles", file=sys.stderr)
+                trace = path[:-len(ext) - 1] + TRACE_SUFFIX
+                for gone in (path, trace):
+                    try:
+                        os.unlink(gone)
+                        traces += gone is trace
+                    except OSError:
+                        pass
+        print(f"plumb: {out}: {_count(len(files), 'profile')} added"
+              + (f", {_count(traces, 'trace')} removed with them" if traces else ""),
+              file=sys.stderr)
     return USAGE_ERROR if failed else 0
+
+
+def _count(n, what):
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _add_collapsed(paths):
+    """Collapsed stacks added exactly: the counts of equal stacks summed,
+    stacks in the order first seen."""
+    counts = {}
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape") as f:
+                for number, line in enumerate(f, 1):
+                    line = line.rstrip("\n")
+                    if not line.strip():
+                        continue
+                    stack, _, count = line.rpartition(" ")
+                    if not stack or not count.isdigit():
+                        raise CommandError(f"{path}: line {number}: not a collapsed stack "
+                                           "(frames;joined;by;semicolons COUNT)")
+                    counts[stack] = counts.get(stack, 0) + int(count)
+        except OSError as exc:
+            raise CommandError(f"{path}: {exc.strerror or exc}") from None
+    return "".join(f"{stack} {count}\n" for stack, count in counts.items())
+
+
+def _write_text(text, path):
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None

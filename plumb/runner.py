@@ -137,12 +137,13 @@ class SampleSession:
 
     def stop(self):
         self.sampler.stop()
-        s = self.sampler.summary()
-        print(f"plumb: {s['taken']} samples taken at {s['rate']:g} Hz ({s['mode']} time), "
-              f"{s['missed']} missed, {s['failed']} failed", file=sys.stderr)
 
     def write(self, path, fmt):
         self.sampler.dump(path, format=fmt, command=self.command_line)
+        # The printed tree starts with this summary; a file may not hold it.
+        s = self.sampler.summary()
+        print(f"plumb: {s['taken']} samples taken at {s['rate']:g} Hz ({s['mode']} time), "
+              f"{s['missed']} missed, {s['failed']} failed", file=sys.stderr)
 
     def print(self, stream):
         self.sampler.print_tree(stream)

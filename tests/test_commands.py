@@ -1,6 +1,7 @@
 """plumb diff, stats and merge on what issue 12 found: moved functions,
 every format plumb reads, runprofileserver's folders."""
 import os
+import sys
 
 import pytest
 
@@ -60,3 +61,35 @@ def test_stats_refuses_a_transaction_trace_in_one_line(tmp_path):
     assert got.returncode == 2
     assert got.stderr.count("\n") == 1 and "transaction trace" in got.stderr
     assert got.stderr.count(str(trace)) == 1
+
+
+SPIN = """
+import time
+def spin():
+    t = time.perf_counter()
+    while time.perf_counter() - t < 0.2:
+        pass
+spin()
+"""
+
+
+@pytest.mark.parametrize("module", [False, True])
+def test_sampled_stacks_start_at_the_program(tmp_path, module):
+    (tmp_path / "spinner.py").write_text(SPIN)
+    target = ["-m", "spinner"] if module else [str(tmp_path / "spinner.py")]
+    got = plumb("sample", *target, cwd=str(tmp_path))
+    assert got.returncode == 0, got.stderr
+    # python's start-up (runpy's _run_module_as_main) and plumb's frames are
+    # outside the program; -m runs it through runpy.run_module, as the
+    # deterministic profile shows too.
+    assert "_run_module_as_main" not in got.stdout
+    assert "plumb" not in got.stdout.replace("plumb sample", "")
+    tree = [line for line in got.stdout.splitlines() if "%" in line]
+    assert ("run_module" if module else "<module>") in tree[0], got.stdout
+    # The summary once: the printed tree's first line, not again on stderr.
+    assert (got.stdout + got.stderr).count("taken") == 1
+    folded = tmp_path / "s.folded"
+    got = plumb("sample", "-o", str(folded), *target, cwd=str(tmp_path))
+    assert got.stderr.count("samples taken") == 1
+    for line in folded.read_text().splitlines():
+        assert not line.startswith(("_run_module_as_main", "<module> (" + sys.executable)), line
