@@ -16,24 +16,18 @@ runs a program as `python` would (same sys.argv, __main__, sys.path[0],
 exit status) with every thread profiled, and prints or writes the profile
 when the program ends however it ends: normally, by an exception, sys.exit,
 Ctrl-C or SIGTERM.  `stats`, `merge`, `diff`, `convert` and `view` read
-profiles (analysis.py).  Usage
+profiles (commands.py).  Usage
 errors, and files that cannot be read, exit with status 2 and one line."""
 import argparse
 import os
 import sys
 
+from .errors import USAGE_ERROR, UsageError
 from .formats import FORMATS, SAMPLE_FORMATS, format_for_path
 
 # A deterministic profile has exact call paths, so it is written in every
 # format a sampled one is (the stack formats from its paths).
 RUN_FORMATS = SAMPLE_FORMATS
-
-USAGE_ERROR = 2
-
-
-class UsageError(Exception):
-    """A mistake in how plumb was called: one line, exit status 2."""
-
 
 def fail(message):
     print(f"plumb: {message}", file=sys.stderr)
@@ -296,13 +290,13 @@ def check_writable(path):
 
 
 def analyse(options):
-    from . import analysis
+    from . import commands
 
     if options.command == "stats" and not options.files and not options.interactive:
         raise UsageError("stats: no profile given (plumb stats FILE...)")
     try:
-        return getattr(analysis, options.command + "_command")(options)
-    except analysis.CommandError as exc:
+        return getattr(commands, options.command + "_command")(options)
+    except UsageError as exc:
         return fail(f"{options.command}: {exc}")
     except BrokenPipeError:
         # `plumb stats big.prof | head`: the reader left; that is not an error.

@@ -11,7 +11,7 @@ import threading
 import types
 import zipfile
 
-from .cli import UsageError
+from .errors import UsageError
 from .profile import Profile
 
 PLUMB_DIR = os.path.dirname(os.path.abspath(__file__))

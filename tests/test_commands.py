@@ -93,3 +93,18 @@ def test_sampled_stacks_start_at_the_program(tmp_path, module):
     assert got.stderr.count("samples taken") == 1
     for line in folded.read_text().splitlines():
         assert not line.startswith(("_run_module_as_main", "<module> (" + sys.executable)), line
+
+
+def test_layers_import_downward_only():
+    import subprocess
+
+    from conftest import env_with_plumb
+
+    code = ("import sys, plumb, plumb.runner, plumb.commands, plumb.web\n"
+            "print('plumb.cli' in sys.modules)\n"
+            "from plumb import cli, commands, errors, runner\n"
+            "print(cli.UsageError is errors.UsageError is runner.UsageError "
+            "is commands.UsageError)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=env_with_plumb())
+    assert r.stdout.split() == ["False", "True"], r.stderr

@@ -1,27 +1,23 @@
-"""`plumb stats`, `plumb merge` and `plumb diff`: reading, combining and printing
-function-level profiles (pstats files from plumb, cProfile, profile, yappi).
+"""The commands that read profiles: `plumb stats`, `merge`, `diff`,
+`convert`, `view` (and `token`, for the web middleware); each is
+NAME_command(options), called by cli.py.
 
 Every file is read by plumb's C reader; a file that is not a readable
-profile stops the command with one line naming it and exit status 2, and
-nothing is written from a merge that lost a file."""
+profile stops the command with one line naming it (UsageError: exit
+status 2), and nothing is written from a merge that lost a file."""
 import os
 import re
 import sys
 
+from .errors import USAGE_ERROR, UsageError
 from .stats import Stats, StatsFileError
-
-USAGE_ERROR = 2
-
-
-class CommandError(Exception):
-    """One line for stderr, exit status 2."""
 
 
 def _regex(text):
     try:
         re.compile(text)
     except re.error as exc:
-        raise CommandError(f"not a regular expression: {text!r} ({exc})") from None
+        raise UsageError(f"not a regular expression: {text!r} ({exc})") from None
     return text
 
 
@@ -29,7 +25,7 @@ def load(paths, stream=None):
     try:
         return Stats(*paths, stream=stream)
     except StatsFileError as exc:
-        raise CommandError(str(exc)) from None
+        raise UsageError(str(exc)) from None
 
 
 def stats_command(options):
@@ -63,7 +59,7 @@ def diff_command(options):
     try:
         key = sort_key(options.sort or "cumulative")
     except ValueError as exc:
-        raise CommandError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     before = load([options.before]).stats
     after = load([options.after]).stats
     return print_diff(before, after, (options.before, options.after), key, options.limit)
@@ -76,9 +72,9 @@ def convert_command(options):
         found, written = convert(options.infile, options.outfile, options.format,
                                  options.input_format, options.rate)
     except ConvertError as exc:
-        raise CommandError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     except OSError as exc:
-        raise CommandError(f"{exc.filename}: {exc.strerror or exc}") from None
+        raise UsageError(f"{exc.filename}: {exc.strerror or exc}") from None
     print(f"plumb: {options.infile} ({found}) -> {options.outfile} ({written})", file=sys.stderr)
     return 0
 
@@ -90,9 +86,9 @@ def view_command(options):
     try:
         found, _ = convert(options.infile, out, "html", options.input_format, options.rate)
     except ConvertError as exc:
-        raise CommandError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     except OSError as exc:
-        raise CommandError(f"{exc.filename or out}: {exc.strerror or exc}") from None
+        raise UsageError(f"{exc.filename or out}: {exc.strerror or exc}") from None
     print(f"plumb: {options.infile} ({found}) -> {out}", file=sys.stderr)
     if options.open:
         import webbrowser
@@ -107,11 +103,11 @@ def token_command(options):
 
     secret = options.secret or os.environ.get("PLUMB_SECRET")
     if not secret:
-        raise CommandError("no secret: pass --secret or set PLUMB_SECRET to the middleware's")
+        raise UsageError("no secret: pass --secret or set PLUMB_SECRET to the middleware's")
     try:
         token = make_token(secret, options.ttl)
     except ValueError as exc:
-        raise CommandError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     print(token)
     return 0
 
@@ -148,21 +144,21 @@ def _write(stats, path, fmt):
             os.unlink(tmp)
         except OSError:
             pass
-        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def merge_command(options):
     if options.by_path:
         return merge_by_path(options)
     if not options.files:
-        raise CommandError("no files given (plumb merge FILE... -o OUT)")
+        raise UsageError("no files given (plumb merge FILE... -o OUT)")
     if not options.outfile:
-        raise CommandError("no output given (-o OUT)")
+        raise UsageError("no output given (-o OUT)")
     from .formats import format_for_path
 
     fmt = options.format or format_for_path(options.outfile)
     if fmt not in ("pstats", "callgrind", "json", "html"):
-        raise CommandError(f"cannot write {fmt} from function-level profiles "
+        raise UsageError(f"cannot write {fmt} from function-level profiles "
                            "(pstats, callgrind, json or html)")
     stats = load(options.files)
     _write(stats, options.outfile, fmt)
@@ -179,11 +175,11 @@ def merge_by_path(options):
     files; the others are.  HTML reports cannot be added, and stay."""
     directory = options.by_path
     if options.files:
-        raise CommandError("--by-path takes a directory, not files")
+        raise UsageError("--by-path takes a directory, not files")
     try:
         names = sorted(os.listdir(directory))
     except OSError as exc:
-        raise CommandError(f"cannot read directory {directory}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read directory {directory}: {exc.strerror or exc}") from None
     groups = {}
     reports = 0
     for name in names:
@@ -217,7 +213,7 @@ def merge_by_path(options):
                 _write_text(_add_collapsed(inputs), out)
             else:
                 _write(load(inputs), out, MERGED_AS[ext])
-        except CommandError as exc:
+        except UsageError as exc:
             print(f"plumb: {exc}; {group} ({ext}) not merged, its files kept", file=sys.stderr)
             failed += 1
             continue
@@ -254,11 +250,11 @@ def _add_collapsed(paths):
                         continue
                     stack, _, count = line.rpartition(" ")
                     if not stack or not count.isdigit():
-                        raise CommandError(f"{path}: line {number}: not a collapsed stack "
+                        raise UsageError(f"{path}: line {number}: not a collapsed stack "
                                            "(frames;joined;by;semicolons COUNT)")
                     counts[stack] = counts.get(stack, 0) + int(count)
         except OSError as exc:
-            raise CommandError(f"{path}: {exc.strerror or exc}") from None
+            raise UsageError(f"{path}: {exc.strerror or exc}") from None
     return "".join(f"{stack} {count}\n" for stack, count in counts.items())
 
 
@@ -273,4 +269,4 @@ def _write_text(text, path):
             os.unlink(tmp)
         except OSError:
             pass
-        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
