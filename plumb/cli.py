@@ -16,20 +16,18 @@ runs a program as `python` would (same sys.argv, __main__, sys.path[0],
 exit status) with every thread profiled, and prints or writes the profile
 when the program ends however it ends: normally, by an exception, sys.exit,
 Ctrl-C or SIGTERM.  `stats`, `merge`, `diff`, `convert` and `view` read
-profiles (analysis.py).  Usage
+profiles (commands.py).  Usage
 errors, and files that cannot be read, exit with status 2 and one line."""
 import argparse
 import os
 import sys
 
-from .formats import FORMATS, SAMPLE_FORMATS
+from .errors import USAGE_ERROR, UsageError
+from .formats import FORMATS, SAMPLE_FORMATS, format_for_path
 
-USAGE_ERROR = 2
-
-
-class UsageError(Exception):
-    """A mistake in how plumb was called: one line, exit status 2."""
-
+# A deterministic profile has exact call paths, so it is written in every
+# format a sampled one is (the stack formats from its paths).
+RUN_FORMATS = SAMPLE_FORMATS
 
 def fail(message):
     print(f"plumb: {message}", file=sys.stderr)
@@ -110,8 +108,9 @@ def build_parser():
                      help="sort the printed table by this pstats key (default: stdname)")
     run.add_argument("-n", "--limit", type=row_limit, default=None,
                      help="print at most LIMIT rows (or a fraction, e.g. 0.1)")
-    run.add_argument("--format", choices=FORMATS,
-                     help="output format (default: from FILE's name; pstats otherwise)")
+    run.add_argument("--format", choices=RUN_FORMATS,
+                     help="output format (default: from FILE's name, as for plumb sample; "
+                          "pstats otherwise)")
     run.add_argument("--no-builtins", action="store_true",
                      help="do not profile calls of built-in (C) functions")
     run.add_argument("-m", dest="module", metavar="MODULE",
@@ -291,13 +290,13 @@ def check_writable(path):
 
 
 def analyse(options):
-    from . import analysis
+    from . import commands
 
     if options.command == "stats" and not options.files and not options.interactive:
         raise UsageError("stats: no profile given (plumb stats FILE...)")
     try:
-        return getattr(analysis, options.command + "_command")(options)
-    except analysis.CommandError as exc:
+        return getattr(commands, options.command + "_command")(options)
+    except UsageError as exc:
         return fail(f"{options.command}: {exc}")
     except BrokenPipeError:
         # `plumb stats big.prof | head`: the reader left; that is not an error.
@@ -329,7 +328,15 @@ def main(argv=None):
         elif not program:
             raise UsageError(f"{command}: no script given (plumb {command} [options] SCRIPT [ARGS...])")
         if options.outfile:
+            fmt = options.format or format_for_path(options.outfile)
+            if fmt not in (RUN_FORMATS if command == "run" else SAMPLE_FORMATS):
+                raise UsageError(f"{command}: cannot write {fmt} ({options.outfile})")
+            # The program may change directory; its profile goes where asked.
+            options.outfile = os.path.abspath(options.outfile)
             check_writable(options.outfile)
+        elif options.format:
+            raise UsageError(f"{command}: --format {options.format} needs -o FILE "
+                             "(without -o the profile is printed as text)")
         from .runner import Target
 
         target = Target.find(program[0], program[1:], is_module=options.module is not None)

@@ -2,7 +2,8 @@
 profiles: calls, own time and cumulative time, largest change first.
 
 Each side may be several files added together (`--before`/`--after` take
-more); functions present on one side only are marked new or gone."""
+more); functions present on one side only are marked new or gone; a function
+whose first line moved (same file and name, unambiguous) is one row.""" 
 import math
 import sys
 
@@ -26,14 +27,40 @@ def sort_key(text):
     raise ValueError(f"unknown sort key {text!r} for diff; one of: {', '.join(sorted(KEYS))}")
 
 
+def moved(before, after):
+    """{before label: after label} for functions whose first line moved (an
+    import added above them): the same file and name on each side, once
+    among the labels that the other side lacks, so the match is certain."""
+    def by_name(labels):
+        found = {}
+        for label in labels:
+            found.setdefault((label[0], label[2]), []).append(label)
+        return found
+
+    gone = by_name(k for k in before if k not in after)
+    new = by_name(k for k in after if k not in before)
+    return {g[0]: new[key][0] for key, g in gone.items()
+            if len(g) == 1 and len(new.get(key, ())) == 1}
+
+
 def changes(before, after):
     """[(label, before values or None, after values or None)], where values
-    are pstats' (cc, nc, tt, ct)."""
+    are pstats' (cc, nc, tt, ct); a function that moved is one row, under
+    its label after."""
+    renamed = moved(before, after)
+    matched = set(renamed.values())
     out = []
-    for label in list(before) + [k for k in after if k not in before]:
-        b = before.get(label)
+    for label in before:
+        b = before[label]
+        if label in renamed:
+            a = after[renamed[label]]
+            out.append((renamed[label], b[:4], a[:4]))
+            continue
         a = after.get(label)
-        out.append((label, b[:4] if b else None, a[:4] if a else None))
+        out.append((label, b[:4], a[:4] if a else None))
+    for label in after:
+        if label not in before and label not in matched:
+            out.append((label, None, after[label][:4]))
     return out
 
 
@@ -47,6 +74,7 @@ def print_diff(before, after, names, sort="cumulative", limit=None, stream=None)
     stream = stream or sys.stdout
     index = KEYS[sort]
     rows = changes(before, after)
+    was = {a: b for b, a in moved(before, after).items()}
     # Largest change first, then the larger cumulative time, then the name:
     # a stable order for equal changes.
     rows.sort(key=lambda e: (-abs(delta(e, index)),
@@ -76,6 +104,8 @@ def print_diff(before, after, names, sort="cumulative", limit=None, stream=None)
     for e in rows[:shown]:
         label, b, a = e
         note = "  (new)" if b is None else "  (gone)" if a is None else ""
+        if label in was:
+            note = f"  (line {was[label][1]} before)"
 
         def pair(i, fmt):
             return f"{fmt(b[i]) if b else '-':>8} -> {fmt(a[i]) if a else '-':<8}"

@@ -3,7 +3,8 @@ import os
 import sys
 
 from . import _plumb
-from .formats import HTML, JSON, PSTATS, format_for_path, thread_names, write_via_json
+from .formats import (HTML, JSON, PPROF, PSTATS, format_for_path, thread_names, write_gzipped,
+                      write_via_json)
 
 __all__ = ["Profile", "run", "runctx", "another_profiler_active"]
 
@@ -45,10 +46,11 @@ class Profile(_plumb.Profiler):
         self.dump(file, format=PSTATS)
 
     def dump(self, path, format=None, command=None, trace=None):
-        """Writes the profile to `path` as `format` ('pstats', 'callgrind',
-        'json' or 'html'; by default chosen from the name, see
-        plumb.formats).  trace: a web request's transaction trace, for the
-        report."""
+        """Writes the profile to `path` as `format`: 'pstats', 'callgrind',
+        'json', 'html', or, from the call paths, 'collapsed' (microseconds
+        of own time), 'speedscope', 'tree' or 'pprof'; by default chosen
+        from the name (plumb.formats).  trace: a web request's transaction
+        trace, for the report."""
         self.disable()
         format = format or format_for_path(path)
         if format in (JSON, HTML):
@@ -56,7 +58,12 @@ class Profile(_plumb.Profiler):
             write_via_json(lambda out: self._write(out, JSON, command, names), path, format,
                            title=command, trace=trace)
             return
-        self._write(os.fspath(path), format, command)
+        if format == PPROF:
+            names = thread_names()
+            write_gzipped(lambda tmp: self._write(tmp, "pprof-raw", command, names),
+                          os.fspath(path))
+            return
+        self._write(os.fspath(path), format, command, thread_names())
 
     def run(self, cmd):
         import __main__

@@ -9,8 +9,9 @@ import signal
 import sys
 import threading
 import types
+import zipfile
 
-from .cli import UsageError
+from .errors import UsageError
 from .profile import Profile
 
 PLUMB_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -24,6 +25,7 @@ class Target:
         self.args = args
         self.is_module = is_module
         self.code = None
+        self.app = False
 
     @classmethod
     def find(cls, name, args, is_module):
@@ -61,15 +63,22 @@ class Target:
         if self.is_module:
             sys.path[0] = os.getcwd()
             return
+        if os.path.isdir(self.name) or zipfile.is_zipfile(self.name):
+            # A directory or zip app: python puts it first on sys.path and
+            # runs its __main__ module, with sys.argv as given.
+            sys.path[0] = os.path.abspath(self.name)
+            self.app = True
+            return
         sys.path[0] = os.path.dirname(os.path.abspath(self.name))
-        if not os.path.isfile(self.name):
-            return   # a directory or zip file: runpy.run_path runs its __main__
         with io.open_code(self.name) as f:
             source = f.read()
+        # As python (3.9+) names the script: joined to the current directory,
+        # not normalised, so tracebacks match and reports made later from
+        # elsewhere find the source.
+        path = os.path.join(os.getcwd(), self.name)
         # A SyntaxError here is the program's, reported as python would.
-        self.code = compile(source, self.name, "exec", dont_inherit=True)
+        self.code = compile(source, path, "exec", dont_inherit=True)
         main = types.ModuleType("__main__")
-        path = os.path.abspath(self.name)
         main.__file__ = path
         main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
         main.__builtins__ = __builtins__
@@ -78,8 +87,9 @@ class Target:
     def execute(self):
         if self.is_module:
             runpy.run_module(self.name, run_name="__main__", alter_sys=True)
-        elif self.code is None:
-            runpy.run_path(self.name, run_name="__main__")
+        elif self.app:
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            runpy._run_module_as_main("__main__", alter_argv=False)
         else:
             sys.modules["__main__"] = self.main
             exec(self.code, self.main.__dict__)
@@ -127,12 +137,13 @@ class SampleSession:
 
     def stop(self):
         self.sampler.stop()
-        s = self.sampler.summary()
-        print(f"plumb: {s['taken']} samples taken at {s['rate']:g} Hz ({s['mode']} time), "
-              f"{s['missed']} missed, {s['failed']} failed", file=sys.stderr)
 
     def write(self, path, fmt):
         self.sampler.dump(path, format=fmt, command=self.command_line)
+        # The printed tree starts with this summary; a file may not hold it.
+        s = self.sampler.summary()
+        print(f"plumb: {s['taken']} samples taken at {s['rate']:g} Hz ({s['mode']} time), "
+              f"{s['missed']} missed, {s['failed']} failed", file=sys.stderr)
 
     def print(self, stream):
         self.sampler.print_tree(stream)
@@ -225,10 +236,16 @@ def install_sigterm(reporter):
 
 
 def run_profiled(target, options, session_class=ProfileSession):
+    try:
+        target.prepare()
+    except (SyntaxError, ValueError) as exc:
+        # The program never started (python says why, exit status 1): there
+        # is no profile to write.
+        print_program_traceback(exc)
+        return 1
     session = session_class(options, target.command_line)
     reporter = Reporter(session, options)
     try:
-        target.prepare()
         install_sigterm(reporter)
         session.start()
         target.execute()

@@ -12,16 +12,20 @@ __all__ = ["Sampler"]
 
 
 class Sampler(_plumb.Sampler):
-    """Sampler(rate=1000, mode="wall", duration=0)
+    """Sampler(rate=1000, mode="wall", duration=0, threads=True)
 
     rate: samples per second.  mode: "wall" counts every thread at every
     sample, busy or not; "cpu" counts only threads that ran on a CPU since the
     previous sample.  duration: stop sampling after this many seconds (0: run
-    until stop()).  Use start()/stop(), `with Sampler() as s:`, or
-    `@Sampler(...)` on a function."""
+    until stop()).  threads=False keeps only the samples of the thread that
+    calls start() (a web request's), as Profile(threads=False) does.  Use
+    start()/stop(), `with Sampler() as s:`, or `@Sampler(...)` on a
+    function."""
 
-    def __init__(self, rate=1000, mode="wall", duration=0):
+    def __init__(self, rate=1000, mode="wall", duration=0, threads=True):
         super().__init__(rate, mode, duration)
+        self.threads = threads
+        self._started_by = None
         # plumb's own frames (the runner, this class) stay out of the stacks.
         self._set_own_dir(os.path.dirname(os.path.abspath(__file__)))
         self.rate = rate
@@ -48,10 +52,13 @@ class Sampler(_plumb.Sampler):
             self._note(thread)
         self._previous_thread_hook = getattr(threading, "_profile_hook", None)
         threading.setprofile(self._on_new_thread)
+        self._started_by = threading.get_ident()
         super().start()
 
     def stop(self):
         super().stop()
+        if not self.threads and self._started_by is not None:
+            self._keep_only_thread(self._started_by)
         if getattr(threading, "_profile_hook", None) == self._on_new_thread:
             threading.setprofile(self._previous_thread_hook)
         for thread in threading.enumerate():   # names may have changed

@@ -8,8 +8,11 @@
 It is a pstats.Stats: every method, sort key, restriction and printed column
 is pstats' own.  What differs is the reading: files go to plumb's C reader,
 which adds them without building Python objects, and accepts the same
-files (cProfile's, the profile module's, yappi's, plumb's), and callgrind
-files too (src/core/read_callgrind.c says what they cannot carry).  The pstats
+files (cProfile's, the profile module's, yappi's, plumb's), callgrind
+files (src/core/read_callgrind.c says what they cannot carry), plumb's
+JSON, and stacks (collapsed, speedscope, pprof: their function-level
+numbers, without call counts), recognised by content as plumb convert
+does.  The pstats
 dictionary (`.stats`) is built once, when something first looks at it, so
 adding thousands of files costs what reading them costs.
 
@@ -106,20 +109,41 @@ def _is_path(arg):
     return isinstance(arg, (str, bytes, os.PathLike))
 
 
-def _text_format(path):
-    """"callgrind" for a Callgrind Format file (KCacheGrind's test: an
-    "events:" line near the start), "json" for plumb's JSON profile, None
-    for anything else (read as pstats)."""
+def _file_format(path):
+    """The format of the file at path, recognised by its content as plumb
+    convert recognises it (convert.sniff); None (read as pstats, whose
+    reader says what is wrong) when unknown or empty."""
+    from .convert import sniff
+
+    with open(path, "rb") as f:
+        head = f.read(2048)
+    if head.lstrip().startswith(b"{") and b'"plumb_trace"' in head:
+        raise StatsFileError(path, "a transaction trace (one request's timeline), not a "
+                                   "profile: read the profile beside it, or plumb view it")
+    return sniff(head)
+
+
+def _add_stacks(engine, path):
+    """Stacks (collapsed, speedscope, pprof) added as their function-level
+    numbers, through plumb convert's readers: times from samples, no call
+    counts, as plumb sample's pstats files."""
+    import tempfile
+
+    from .convert import ConvertError, convert
+
+    fd, tmp = tempfile.mkstemp(suffix=".prof")
+    os.close(fd)
     try:
-        with open(path, "rb") as f:
-            head = f.read(2048)
-    except OSError:
-        return None
-    if head.startswith((b"# callgrind format", b"events:")) or b"\nevents:" in head:
-        return "callgrind"
-    if head.lstrip().startswith(b"{") and b'"plumb_profile"' in head:
-        return "json"
-    return None
+        try:
+            convert(path, tmp, "pstats")
+        except ConvertError as exc:
+            reason = str(exc)
+            prefix = f"{os.fsdecode(path)}: "
+            raise StatsFileError(path, reason[len(prefix):] if reason.startswith(prefix)
+                                 else reason) from None
+        engine.add_file(tmp)
+    finally:
+        os.unlink(tmp)
 
 
 def _file_title(path):
@@ -230,12 +254,16 @@ class Stats(pstats.Stats):
         """Adds one profile file; StatsFileError if it is not one."""
         engine = self._engine if self._engine_current else _plumb.Stats()
         try:
-            text_format = _text_format(path)
-            if text_format:
+            found = _file_format(path)
+            if found in ("callgrind", "json"):
                 with open(path, "rb") as f:
-                    engine.add_bytes(f.read(), text_format)
+                    engine.add_bytes(f.read(), found)
+            elif found in ("collapsed", "speedscope", "pprof"):
+                _add_stacks(engine, path)
             else:
                 engine.add_file(path)
+        except StatsFileError:
+            raise
         except ValueError as exc:
             raise StatsFileError(path, str(exc)) from None
         except OSError as exc:

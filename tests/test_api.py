@@ -214,7 +214,7 @@ def test_decorator_prints_each_call(capsys):
 def test_decorator_with_options_accumulates_into_output(tmp_path):
     out = tmp_path / "crit.prof"
 
-    @plumb.profile(sort="tottime", limit=5, output=str(out))
+    @plumb.profile(output=str(out))
     def critical(n):
         return fib(n)
 
@@ -222,6 +222,23 @@ def test_decorator_with_options_accumulates_into_output(tmp_path):
     critical(4)
     stats = pstats.Stats(str(out)).stats
     assert stats[key_of(stats, "fib")][1] == 18
+
+
+def test_decorator_refuses_table_options_with_output(tmp_path):
+    # sort and limit shape a printed table; with output= nothing is printed.
+    with pytest.raises(ValueError, match="output="):
+        plumb.profile(sort="tottime", limit=5, output=str(tmp_path / "x.prof"))
+
+
+def test_decorator_table_holds_only_the_program(capsys):
+    @plumb.profile(limit=None)
+    def rec(n):
+        return rec(n - 1) if n else 0
+
+    rec(3)
+    out = capsys.readouterr().out
+    assert "4/1" in out
+    assert "enabled_profilers" not in out and "get_tool" not in out and "acquire" not in out
 
 
 def test_decorator_recursion_and_exceptions(capsys):

@@ -151,8 +151,10 @@ def test_every_request_profiled_into_its_own_file(serve, tmp_path):
     status, headers, body = get(port, "/api/items/")
     assert status == 200 and body.strip() == str(busy_view(30000)).encode()
     assert headers["server-timing"].startswith("app;dur=")
-    files = wait_for_files(tmp_path, 1)
-    assert len(files) == 1 and files[0].startswith("api.items.") and files[0].endswith(".prof")
+    files = wait_for_files(tmp_path, 2)
+    assert len(files) == 2 and files[0].startswith("api.items.") and files[0].endswith(".prof")
+    # Its trace, though no SQL or HTTP happened: every profiled request has one.
+    assert files[1] == files[0][:-len(".prof")] + ".trace.json"
     stats = pstats.Stats(str(tmp_path / files[0]))
     assert any(name == "busy_view" for (_, _, name) in stats.stats)
     # Only the request's thread: the server's accept loop is not in it.
@@ -165,7 +167,7 @@ def test_concurrent_requests_lose_no_file(serve, tmp_path):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda i: get(port, "/same"), range(24)))
     assert all(status == 200 for status, _, _ in results)
-    files = wait_for_files(tmp_path, 24)
+    files = [f for f in wait_for_files(tmp_path, 48) if f.endswith(".prof")]
     assert len(files) == 24 and len(set(files)) == 24
     for f in files:
         assert any(name == "busy_view" for (_, _, name) in pstats.Stats(str(tmp_path / f)).stats)
@@ -185,8 +187,8 @@ def test_trigger_streaming_and_formats(serve, tmp_path):
     assert wait_for_files(tmp_path, 1, timeout=0.5) == []
     status, headers, body = get(port, "/stream", {"X-Plumb-Profile": make_token("k")})
     assert status == 200 and len(body.splitlines()) == 5
-    files = wait_for_files(tmp_path, 1)
-    assert len(files) == 1 and files[0].endswith(".callgrind")
+    files = wait_for_files(tmp_path, 2)
+    assert len(files) == 2 and files[0].endswith(".callgrind")
     # The streamed body's work is in the profile: it ran while the server sent it.
     text = (tmp_path / files[0]).read_text()
     assert text.count("fn=") and "busy_view" in text and "<genexpr>" in text
@@ -210,7 +212,7 @@ def test_a_failing_profiler_never_fails_the_request(serve, tmp_path):
     app = WSGIMiddleware(application, requests="all", prof_path=str(tmp_path))
     port = serve(app)
     assert get(port, "/boom")[0] == 500
-    assert len(wait_for_files(tmp_path, 2)) == 2   # not-a-dir and the profile of /boom
+    assert len(wait_for_files(tmp_path, 3)) == 3   # not-a-dir, the profile of /boom, its trace
 
 
 def test_sampled_and_html(serve, tmp_path):

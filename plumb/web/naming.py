@@ -14,6 +14,19 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _suffixes = itertools.count(1)
 
 
+def _umask():
+    # Read once, at import: os.umask can only be read by setting it, which
+    # would race with threads creating files later.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# What open() gives a new file; mkstemp's 0600 would make a request's
+# profile unreadable to the user's other tools, unlike its trace.
+FILE_MODE = 0o666 & ~_umask()
+
+
 def path_field(url_path):
     """The URL path without its outer '/', inner '/' as '.', 'root' for '/';
     anything but letters, digits, '.', '_' and '-' becomes '_' (a name, never
@@ -47,6 +60,7 @@ def write_new_file(directory, stem, extension, write):
     fd, tmp = tempfile.mkstemp(prefix=".plumb-", suffix=extension, dir=directory)
     os.close(fd)
     try:
+        os.chmod(tmp, FILE_MODE)
         write(tmp)
         final = os.path.join(directory, stem + extension)
         for _ in range(10000):

@@ -78,7 +78,7 @@ class Options:
         # A transaction trace per profiled request (trace.py), filled by
         # the instruments named (instruments.py) and, under Django, by
         # plumb.contrib.django's; written as NAME.trace.json beside the
-        # profile when anything was recorded.
+        # profile of every profiled request.
         self.trace = bool(trace)
         self.instruments = (instruments,) if isinstance(instruments, str) else tuple(instruments)
         _instruments.check_names(self.instruments)
@@ -181,7 +181,7 @@ class RequestProfiler:
             return None
         try:
             profiler = None if self.options.sample else self._deterministic(all_threads)
-            return _Session(self.options, profiler)
+            return _Session(self.options, profiler, all_threads)
         except Exception:
             self._lock.release()
             self.failed += 1
@@ -221,7 +221,7 @@ class RequestProfiler:
 class _Session:
     """One request's profile, from start to file."""
 
-    def __init__(self, options, profile):
+    def __init__(self, options, profile, all_threads=False):
         """profile: the deterministic Profile to use, or None to sample."""
         self.options = options
         self.started = time.perf_counter()
@@ -232,7 +232,9 @@ class _Session:
         if profile is None:
             from ..sampler import Sampler
 
-            self.profiler = Sampler(rate=options.rate)
+            # Only the request's thread, as the deterministic profile: the
+            # server's other threads (its idle accept loop) are not the request.
+            self.profiler = Sampler(rate=options.rate, threads=all_threads)
             self.profiler.start()
         else:
             self.profiler = profile
@@ -289,7 +291,7 @@ class _Session:
         stem = naming.request_file_name(o.prof_file, path, duration_ms, self.wall_start, method)
         os.makedirs(o.prof_path, exist_ok=True)
         extension = naming.EXTENSIONS[o.format]
-        traced = self.trace is not None and bool(self.trace.segments)   # else no trace file
+        traced = self.trace is not None   # every profiled request: an empty timeline says so
         if traced:
             self.trace.method, self.trace.path = method, path
         document = self.trace.document(duration_ms / 1000) if traced else None

@@ -210,7 +210,7 @@ class Trace:
         data = json.dumps(self.document(duration) if document is None else document,
                           separators=(",", ":")).encode("utf-8")
         # Exclusive: the profile's name was unique, so this one is too.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # less the umask
         try:
             view = memoryview(data)
             while view:

@@ -476,6 +476,42 @@ static int thread_names_from(PyObject *dict, plumb_thread_names *names)
     return 0;
 }
 
+/* The stack formats of a deterministic profile: its call paths as the
+ * sampler's tree (paths_tree.c), whose counts are nanoseconds of own time
+ * along each path, through the sampler's writers.  Collapsed stacks carry
+ * bare counts, so they get microseconds, as Austin's do. */
+static int write_paths(const plumb_profile *p, const plumb_thread_names *names, FILE *out,
+                       const char *format)
+{
+    plumb_samples tree;
+    int rc = plumb_samples_from_paths(&tree, p);
+    if (rc < 0)
+        return rc;
+    for (uint32_t t = 0; names && t < tree.nthreads && rc == PLUMB_OK; t++)
+        for (uint32_t i = 0; i < names->n; i++)
+            if (names->ids[i] == tree.threads[t].id && names->names[i]) {
+                rc = plumb_samples_name_thread(&tree, t, names->names[i]);
+                break;
+            }
+    if (rc == PLUMB_OK && strcmp(format, "collapsed") == 0) {
+        for (uint32_t n = 0; n < tree.nnodes; n++)
+            tree.nodes[n].self = (tree.nodes[n].self + 500) / 1000;
+        tree.interval = 1e-6;
+    }
+    if (rc == PLUMB_OK) {
+        if (strcmp(format, "collapsed") == 0)
+            rc = plumb_write_collapsed(&tree, out);
+        else if (strcmp(format, "speedscope") == 0)
+            rc = plumb_write_speedscope(&tree, out, NULL);
+        else if (strcmp(format, "tree") == 0)
+            rc = plumb_write_tree(&tree, out, 0.5);
+        else
+            rc = plumb_write_pprof(&tree, out);
+    }
+    plumb_samples_free(&tree);
+    return rc;
+}
+
 /* _write(path, format, command=None, thread_names=None): writes the
  * profile with a core writer. */
 static PyObject *profiler_write(ProfilerObject *self, PyObject *args)
@@ -488,9 +524,17 @@ static PyObject *profiler_write(ProfilerObject *self, PyObject *args)
                           &thread_names))
         return NULL;
     int callgrind = strcmp(format, "callgrind") == 0, json = strcmp(format, "json") == 0;
-    if (!callgrind && !json && strcmp(format, "pstats") != 0) {
+    int stacks = strcmp(format, "collapsed") == 0 || strcmp(format, "speedscope") == 0
+                 || strcmp(format, "tree") == 0 || strcmp(format, "pprof-raw") == 0;
+    if (!callgrind && !json && !stacks && strcmp(format, "pstats") != 0) {
         Py_DECREF(path);
         return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 1));
+    }
+    if (stacks && !self->profile.track_paths) {
+        Py_DECREF(path);
+        return PyErr_Format(PyExc_ValueError,
+                            "a profile made with paths=False has no call paths to write as %s",
+                            format);
     }
     plumb_thread_names names;
     if (thread_names_from(thread_names, &names) < 0) {
@@ -508,7 +552,9 @@ static PyObject *profiler_write(ProfilerObject *self, PyObject *args)
         return NULL;
     }
     int rc;
-    if (json) {
+    if (stacks) {
+        rc = write_paths(&self->profile, &names, out, format);
+    } else if (json) {
         rc = plumb_write_profile_json(&self->profile, out, "plumb", &names);
     } else if (callgrind) {
         plumb_callgrind_info info = {.creator = "plumb", .cmd = cmd, .pid = (long)getpid()};
@@ -566,7 +612,8 @@ static PyMethodDef profiler_methods[] = {
      "Ignore the calling thread's events until the next enable()."},
     {"_stats", (PyCFunction)profiler_stats, METH_NOARGS, "The profile as pstats' dict."},
     {"_write", (PyCFunction)profiler_write, METH_VARARGS,
-     "_write(path, format, command=None, thread_names=None): write 'pstats', 'callgrind' or 'json'."},
+     "_write(path, format, command=None, thread_names=None): write 'pstats', 'callgrind', "
+     "'json', or the call paths as 'collapsed', 'speedscope', 'tree' or 'pprof-raw'."},
     {NULL, NULL, 0, NULL},
 };
 

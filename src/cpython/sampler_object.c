@@ -364,6 +364,24 @@ static PyObject *sampler_ignore_this_thread(SamplerObject *self, PyObject *Py_UN
     Py_RETURN_NONE;
 }
 
+/* _keep_only_thread(ident): forgets the samples of every other thread, for
+ * a profile of one thread (a web request's); the sampler reads every
+ * thread, so the others are dropped once it has stopped. */
+static PyObject *sampler_keep_only_thread(SamplerObject *self, PyObject *arg)
+{
+    unsigned long long ident = PyLong_AsUnsignedLongLongMask(arg);
+    if (PyErr_Occurred() || check_stopped(self) < 0)
+        return NULL;
+    plumb_samples *s = &self->sampler.samples;
+    for (uint32_t n = 0; n < s->nnodes; n++)
+        if (s->threads[s->nodes[n].thread].id != ident)
+            s->nodes[n].self = 0;
+    for (uint32_t t = 0; t < s->nthreads; t++)
+        if (s->threads[t].id != ident)
+            s->threads[t].samples = 0;
+    Py_RETURN_NONE;
+}
+
 static PyObject *sampler_running(SamplerObject *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(self->ready && self->sampler.running);
@@ -381,6 +399,8 @@ static PyMethodDef sampler_methods[] = {
     {"_write", (PyCFunction)sampler_write, METH_VARARGS,
      "_write(path, format, command=None): collapsed, speedscope, pstats, callgrind or tree."},
     {"_text", (PyCFunction)sampler_text, METH_VARARGS, "_text(format): the output as a str."},
+    {"_keep_only_thread", (PyCFunction)sampler_keep_only_thread, METH_O,
+     "_keep_only_thread(ident): drop the samples of every other thread (after stop)."},
     {"_set_own_dir", (PyCFunction)sampler_set_own_dir, METH_O,
      "Frames of code under this directory are left out of stacks."},
     {"_ignore_this_thread", (PyCFunction)sampler_ignore_this_thread, METH_NOARGS,

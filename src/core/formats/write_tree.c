@@ -33,6 +33,10 @@ static void put_count(FILE *out, uint64_t n)
 
 static void put_summary(const plumb_samples *s, FILE *out)
 {
+    if (s->calls) {   /* a deterministic profile's paths: times, not samples */
+        fputs("Call paths of a deterministic profile; time including callees\n", out);
+        return;
+    }
     fputs("Samples: ", out);
     put_count(out, s->taken);
     fputs(" taken, ", out);
@@ -125,9 +129,13 @@ static int write_thread(tree_out *t, uint32_t th, double min_percent)
     else
         fprintf(t->out, "%" PRIu64, s->threads[th].id);
     fputs(": ", t->out);
-    put_count(t->out, total);
-    fputs(total == 1 ? " sample" : " samples", t->out);
-    fputs(s->cpu_mode ? " (cpu)\n" : " (wall)\n", t->out);
+    if (s->calls) {
+        fprintf(t->out, "%.6f s\n", (double)total * s->interval);
+    } else {
+        put_count(t->out, total);
+        fputs(total == 1 ? " sample" : " samples", t->out);
+        fputs(s->cpu_mode ? " (cpu)\n" : " (wall)\n", t->out);
+    }
 
     sort_children(t, root);
     plumb_tree_walk w;

@@ -212,12 +212,19 @@ static int add_stack(void *ctx, plumb_raw_stack *stack)
     if (s->cpu_mode && !(cpu_weight = cpu_samples(s, native)))
         return PLUMB_OK;
     /* Innermost first as read; outermost first as stored.  Frames whose code
-     * cannot be read (freed under us) are left out of the stack. */
+     * cannot be read (freed under us) are left out of the stack.  An own
+     * frame drops the frames outside it too (the interpreter's start-up,
+     * runpy's, a server's loop): the profile starts where the profiler was
+     * called, as a deterministic profile does. */
     uint32_t n = 0;
     for (uint32_t i = stack->depth; i-- > 0;) {
         uint32_t f;
-        if (plumb_walker_resolve(&s->walker, &s->samples.names, stack->codes[i], &f) == PLUMB_OK
-            && f != PLUMB_SKIP && !is_own(s, f))
+        if (plumb_walker_resolve(&s->walker, &s->samples.names, stack->codes[i], &f) != PLUMB_OK
+            || f == PLUMB_SKIP)
+            continue;
+        if (is_own(s, f))
+            n = 0;
+        else
             s->funcs[n++] = f;
     }
     if (n == 0)

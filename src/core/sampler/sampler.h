@@ -69,7 +69,8 @@ void plumb_sampler_stop(plumb_sampler *s);
 int plumb_sampler_note_thread(plumb_sampler *s, uint64_t id, uint64_t native_id);
 
 /* Frames of code whose file starts with prefix + "/" are left out of
- * stacks (the profiler's own); call before start. */
+ * stacks (the profiler's own), with the frames outside them; call before
+ * start. */
 int plumb_sampler_set_own_prefix(plumb_sampler *s, const char *prefix);
 
 /* Stops sampling the thread with this id (0: none); callable any time. */

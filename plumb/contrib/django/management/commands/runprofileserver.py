@@ -11,6 +11,7 @@ slot); with threading on, a request that comes while another is profiled
 waits for it."""
 from django.apps import apps
 from django.conf import settings
+from django.core.management.base import CommandError
 
 from plumb.contrib.django.settings import options_from_settings
 from plumb.web.naming import DEFAULT_NAME
@@ -44,17 +45,33 @@ class Command(Runserver):
         parser.add_argument("--use-cprofile", "--use-lsprof", action="store_true",
                             help="accepted for django-extensions' habits; changes nothing")
 
-    def get_handler(self, *args, **options):
-        handler = super().get_handler(*args, **options)
+    def handle(self, *args, **options):
+        # Checked before the server starts: a bad option is one line
+        # (CommandError), not a traceback from the first request's thread.
+        self._plumb_options = self._options(options)
+        return super().handle(*args, **options)
+
+    @staticmethod
+    def _options(options):
+        if options.get("format") and options.get("kcachegrind"):
+            raise CommandError("--kcachegrind and --format: choose one", returncode=2)
         fmt = options.get("format") or ("callgrind" if options.get("kcachegrind") else "pstats")
         skip = ()
         if options.get("nomedia"):
             skip = tuple(u for u in (getattr(settings, "MEDIA_URL", ""),
                                      getattr(settings, "STATIC_URL", ""))
                          if u and u.startswith("/") and u != "/")
-        plumb_options = options_from_settings(
-            requests="all", prof_path=options.get("prof_path"), prof_file=options["prof_file"],
-            format=fmt, sample=options.get("sample", False), skip_prefixes=skip)
+        try:
+            return options_from_settings(
+                requests="all", prof_path=options.get("prof_path"),
+                prof_file=options["prof_file"], format=fmt, sample=options.get("sample", False),
+                skip_prefixes=skip)
+        except (ValueError, TypeError, ImportError) as exc:
+            raise CommandError(f"plumb: {exc}", returncode=2) from None
+
+    def get_handler(self, *args, **options):
+        handler = super().get_handler(*args, **options)
+        plumb_options = getattr(self, "_plumb_options", None) or self._options(options)
         self.stdout.write(f"plumb: profiling every request into {plumb_options.prof_path} "
-                          f"({fmt}{', sampled' if plumb_options.sample else ''})")
+                          f"({plumb_options.format}{', sampled' if plumb_options.sample else ''})")
         return WSGIMiddleware(handler, options=plumb_options)
