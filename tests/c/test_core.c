@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "base/errors.h"
+#include "base/grow.h"
 #include "base/map.h"
 #include "formats/marshal_out.h"
 #include "tracer/profile.h"
@@ -28,6 +29,39 @@ static void test_map(void)
     CHECK(plumb_map_put(&m, 64, 7) == PLUMB_OK);
     CHECK(plumb_map_get(&m, 64) == 7 && m.count == 10000);
     plumb_map_free(&m);
+}
+
+/* The one growth helper: doubling clamped at the table's limit, the limit
+ * and a byte size past size_t refused with the array left as it was. */
+static void test_grow(void)
+{
+    int *a = NULL;
+    uint32_t cap = 0;
+    CHECK(PLUMB_GROW(a, &cap, 1, 4, 100) == PLUMB_OK && cap == 4 && a);
+    CHECK(PLUMB_GROW(a, &cap, 3, 4, 100) == PLUMB_OK && cap == 4);
+    CHECK(PLUMB_GROW(a, &cap, 5, 4, 100) == PLUMB_OK && cap == 8);
+    CHECK(PLUMB_GROW(a, &cap, 33, 4, 100) == PLUMB_OK && cap == 64);
+    CHECK(PLUMB_GROW(a, &cap, 65, 4, 100) == PLUMB_OK && cap == 100);   /* clamped, not 128 */
+    int *before = a;
+    CHECK(PLUMB_GROW(a, &cap, 101, 4, 100) == PLUMB_ELIMIT && cap == 100 && a == before);
+    /* A uint32_t capacity never wraps: the limit is at most UINT32_MAX. */
+    uint32_t big = UINT32_MAX - 1;
+    CHECK(plumb_grow_u32(&a, &big, (size_t)UINT32_MAX + 1, sizeof *a, 4, SIZE_MAX, 0) == PLUMB_ELIMIT
+          && big == UINT32_MAX - 1 && a == before);
+    /* n * size past size_t: refused before realloc sees a wrapped size. */
+    size_t scap = 0;
+    char *c = NULL;
+    CHECK(plumb_grow_size(&c, &scap, 8, SIZE_MAX / 4, 1, SIZE_MAX, 0) == PLUMB_ELIMIT
+          && scap == 0 && c == NULL);
+    free(a);
+    /* Zeroed growth zeroes only the new part. */
+    unsigned char *z = NULL;
+    uint32_t zcap = 0;
+    CHECK(PLUMB_GROW_ZEROED(z, &zcap, 3, 4, UINT32_MAX) == PLUMB_OK && zcap == 4);
+    memset(z, 7, zcap);
+    CHECK(PLUMB_GROW_ZEROED(z, &zcap, 5, 4, UINT32_MAX) == PLUMB_OK && zcap == 8);
+    CHECK(z[3] == 7 && z[4] == 0 && z[7] == 0);
+    free(z);
 }
 
 static uint32_t add(plumb_profile *p, uintptr_t key, const char *name, int64_t line)
@@ -193,6 +227,7 @@ static void test_marshal_ints(void)
 
 int main(void)
 {
+    test_grow();
     test_map();
     test_labels_shared();
     test_recursion_counts();

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/grow.h"
 
 static uint64_t str_hash(const char *s)
 {
@@ -43,16 +44,10 @@ int plumb_string_table_intern(plumb_string_table *t, const char *s, uint32_t *in
             return 0;
         }
     }
-    if (t->n == t->cap) {
-        uint32_t cap = t->cap ? t->cap * 2 : 256;
-        if (cap >= UINT32_MAX / 4)
-            return PLUMB_ELIMIT;
-        char **strs = realloc(t->strs, (size_t)cap * sizeof *strs);
-        if (!strs)
-            return PLUMB_ENOMEM;
-        t->strs = strs;
-        t->cap = cap;
-    }
+    /* Indices + 1 fill the slots, and the slots double with the strings. */
+    int rc = PLUMB_GROW(t->strs, &t->cap, (size_t)t->n + 1, 256, UINT32_MAX / 4);
+    if (rc < 0)
+        return rc;
     char *copy = strdup(s);
     if (!copy)
         return PLUMB_ENOMEM;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/grow.h"
 
 int plumb_walker_init(plumb_walker *w, int pid, const plumb_py_offsets *off, uintptr_t interp)
 {
@@ -325,14 +326,9 @@ int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, 
     if (rc < 0)
         return rc;
     if (e == PLUMB_MAP_MISSING) {
-        if (w->ncodes == w->codes_capacity) {
-            uint32_t cap = w->codes_capacity ? w->codes_capacity * 2 : 256;
-            plumb_code_entry *codes = realloc(w->codes, (size_t)cap * sizeof *codes);
-            if (!codes)
-                return PLUMB_ENOMEM;
-            w->codes = codes;
-            w->codes_capacity = cap;
-        }
+        rc = PLUMB_GROW(w->codes, &w->codes_capacity, (size_t)w->ncodes + 1, 256, UINT32_MAX - 1);
+        if (rc < 0)
+            return rc;
         e = w->ncodes++;
         if (plumb_map_put(&w->code_index, code, e) < 0)
             return PLUMB_ENOMEM;
