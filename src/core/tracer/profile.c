@@ -5,6 +5,7 @@
 
 #include "base/errors.h"
 #include "base/grow.h"
+#include "base/hash.h"
 #include "tracer/tracer.h"
 
 int plumb_profile_init(plumb_profile *p, int track_edges)
@@ -76,16 +77,21 @@ void plumb_profile_reset_counts(plumb_profile *p)
 
 static uint64_t label_hash(const char *file, int64_t line, const char *name)
 {
-    /* FNV-1a over both strings and the line; never 0, since 0 marks an
-     * empty slot in the map. */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *s = (const unsigned char *)file; *s; s++)
-        h = (h ^ *s) * 0x100000001b3ull;
-    h = (h ^ 0xff) * 0x100000001b3ull;
-    for (const unsigned char *s = (const unsigned char *)name; *s; s++)
-        h = (h ^ *s) * 0x100000001b3ull;
-    h = (h ^ (uint64_t)line) * 0x100000001b3ull;
-    return h ? h : 1;
+    /* Keyed (base/hash.h): labels come from programs and files, and equal
+     * hashes cost find_label a scan.  The file's length goes first, so
+     * that no two labels are fed as the same bytes (a separator byte could
+     * appear in a name and move the split).  Never 0, which marks an empty
+     * slot in the map. */
+    size_t file_len = strlen(file);
+    uint64_t file_len64 = file_len, line64 = (uint64_t)line;
+    plumb_hasher h;
+    plumb_hasher_init(&h);
+    plumb_hasher_add(&h, &file_len64, sizeof file_len64);
+    plumb_hasher_add(&h, file, file_len);
+    plumb_hasher_add(&h, name, strlen(name));
+    plumb_hasher_add(&h, &line64, sizeof line64);
+    uint64_t v = plumb_hasher_end(&h);
+    return v ? v : 1;
 }
 
 /* Function indices stay below PLUMB_SKIP and PLUMB_NONE. */
@@ -104,8 +110,10 @@ static int grow_funcs(plumb_profile *p)
     return rc;
 }
 
-/* Label hashes collide rarely; on a collision the later function is found
- * by a linear scan, which keeps the index a plain hash -> id map. */
+/* Label hashes are keyed 64-bit hashes: equal ones for different labels
+ * come by chance only (about n^2 / 2^65 for n labels), never by a file's
+ * choice, so the later function of such a pair is found by a linear scan,
+ * which keeps the index a plain hash -> id map. */
 static uint32_t find_label(const plumb_profile *p, uint64_t h, const char *file,
                            int64_t line, const char *name)
 {
