@@ -54,7 +54,13 @@ static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
     self->ready = 0;
     plumb_py_offsets off;
     uintptr_t interp;
-    int rc = plumb_fill_offsets(&off, &interp);
+    plumb_read_error why = {{0}};
+    int rc = plumb_fill_offsets(&off, &interp, &why);
+    if (rc < 0 && why.message[0]) {
+        /* The interpreter's own table was refused: say which field. */
+        PyErr_Format(PyExc_RuntimeError, "plumb sampler: %s", why.message);
+        return -1;
+    }
     if (rc == PLUMB_OK)
         rc = plumb_sampler_init(&self->sampler, getpid(), &off, interp, rate, cpu, duration);
     if (rc < 0) {

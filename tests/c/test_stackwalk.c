@@ -340,19 +340,83 @@ static void test_random_memory(void)
     free(arena);
 }
 
-/* _Py_DebugOffsets as read from an interpreter is untrusted too. */
+/* 3.13.0's _Py_DebugOffsets as its x86-64 build publishes it (read from
+ * _PyRuntime), word by word; word 0 is the cookie. */
+static const uint64_t real_313[73] = {
+    0, 0x030D00F0, 0,
+    283320, 608, 632,                                               /* runtime_state */
+    194968, 7272, 7264, 7344, 7400, 7656, 7640, 7648, 16, 7752, 0, 7768, 7760,
+    304, 0, 8, 16, 72, 152, 160, 232, 32,                           /* thread_state */
+    80, 8, 0, 56, 72, 70,                                           /* interpreter_frame */
+    208, 112, 120, 128, 136, 68, 52, 96, 104, 200,                  /* code_object */
+    16, 8, 416, 24, 88, 168, 32, 24, 16, 40, 24, 16, 48, 32, 40, 24, 16,
+    32, 16, 24, 40, 16, 32,
+    64, 32, 16, 40,                                                 /* unicode_object */
+    240, 200,
+};
+enum { TSTATE_SIZE = 19, TSTATE_NEXT = 21, TSTATE_CHUNK = 26, CODE_FIRSTLINENO = 39,
+       UNICODE_ASCII_SIZE = 70 };
+
+/* One corrupted word: refused, and the message names the field. */
+static void check_refused(uint64_t *raw, int word, uint64_t value, const char *named)
+{
+    size_t n = plumb_debug_offsets_size();
+    uint64_t saved = raw[word];
+    raw[word] = value;
+    plumb_py_offsets o;
+    plumb_read_error err = {{0}};
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o, &err) == PLUMB_EINVAL);
+    if (!strstr(err.message, named)) {
+        fprintf(stderr, "word %d = %llu: \"%s\" does not name %s\n", word,
+                (unsigned long long)value, err.message, named);
+        CHECK(!"the refusal names the field");
+    }
+    raw[word] = saved;
+}
+
+/* _Py_DebugOffsets as read from an interpreter is untrusted too: read by
+ * field name, each field the walker uses checked against its section's
+ * size and what the walker reads, a refusal naming the field. */
 static void test_debug_offsets_parser(void)
 {
     size_t n = plumb_debug_offsets_size();
+    CHECK(n == sizeof real_313);
     uint64_t *raw = calloc(n / 8 + 1, 8);
     plumb_py_offsets o;
-    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_EINVAL);   /* no cookie */
+    plumb_read_error err = {{0}};
+    memcpy(raw, real_313, n);
     memcpy(raw, "xdebugpy", 8);
-    raw[1] = 0x030D00F0;                       /* 3.13.0 final */
-    CHECK(plumb_offsets_from_debug_offsets(raw, n - 1, &o) == PLUMB_EINVAL);  /* short */
-    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_EINVAL);      /* sizes 0 */
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o, &err) == PLUMB_OK);
+    CHECK(o.interp_threads_head == 7344 && o.tstate_next == 8 && o.tstate_frame == 72
+          && o.tstate_thread_id == 152 && o.tstate_native_thread_id == 160
+          && o.tstate_datastack_chunk == 232 && o.tstate_size == 240);
+    CHECK(o.frame_previous == 8 && o.frame_code == 0 && o.frame_owner == 70 && o.frame_size == 78);
+    CHECK(o.code_filename == 112 && o.code_name == 120 && o.code_firstlineno == 68
+          && o.object_type == 8 && o.code_size == 128);
+    CHECK(o.unicode_state == 32 && o.unicode_length == 16 && o.unicode_ascii_data == 40
+          && o.unicode_compact_data == 56);
+
+    check_refused(raw, TSTATE_NEXT, 300, "thread_state.next");            /* past thread_state.size */
+    check_refused(raw, CODE_FIRSTLINENO, 206, "code_object.firstlineno"); /* its 4 bytes past 208 */
+    check_refused(raw, UNICODE_ASCII_SIZE, 300, "unicode_object.asciiobject_size");
+    check_refused(raw, TSTATE_CHUNK, UINT64_MAX - 3, "thread_state.datastack_chunk"); /* no wrap */
+    /* A section claiming to be huge does not let a field lie beyond what
+     * the walker reads of the structure. */
+    raw[TSTATE_SIZE] = (uint64_t)1 << 40;
+    check_refused(raw, TSTATE_NEXT, 5000, "thread_state.next");
+    raw[TSTATE_SIZE] = real_313[TSTATE_SIZE];
+
+    CHECK(plumb_offsets_from_debug_offsets(raw, n - 1, &o, &err) == PLUMB_EINVAL);  /* short */
     raw[1] = 0x030C00F0;                       /* 3.12: a layout this parser does not know */
-    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_EINVAL);
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o, &err) == PLUMB_EINVAL
+          && strstr(err.message, "version"));
+    raw[1] = 0x030D00F0;
+    raw[2] = 1;
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o, NULL) == PLUMB_EINVAL);
+    memset(raw, 0, n);
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o, &err) == PLUMB_EINVAL
+          && strstr(err.message, "cookie"));
+    memcpy(raw, "xdebugpy", 8);
     srand(99);
     int accepted = 0;
     for (int round = 0; round < 100000; round++) {
@@ -360,7 +424,7 @@ static void test_debug_offsets_parser(void)
             raw[i] = (uint64_t)(rand() % 300);
         raw[1] = 0x030D00F0;
         raw[2] = 0;
-        if (plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_OK) {
+        if (plumb_offsets_from_debug_offsets(raw, n, &o, NULL) == PLUMB_OK) {
             accepted++;
             /* Whatever it accepts keeps every offset inside what a reader reads. */
             CHECK(o.tstate_next < o.tstate_size && o.frame_code < o.frame_size
