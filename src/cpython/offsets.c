@@ -66,9 +66,9 @@ int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp, plumb_read_error 
         return PLUMB_EINVAL;
     unsigned char raw[1024];
     size_t n = plumb_debug_offsets_size();
-    plumb_memreader self;
-    plumb_memreader_init(&self, getpid());
-    if (n > sizeof raw || plumb_memread(&self, (uintptr_t)runtime, raw, n) < 0)
+    plumb_process_source self;
+    plumb_process_source_init(&self, getpid());
+    if (n > sizeof raw || plumb_memread(&self.base, (uintptr_t)runtime, raw, n) < 0)
         return PLUMB_EFAULT;
     uintptr_t code_type = o->code_type, unicode_type = o->unicode_type;
     int rc = plumb_offsets_from_debug_offsets(raw, n, o, err);

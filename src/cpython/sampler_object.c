@@ -235,7 +235,7 @@ static PyObject *sampler_summary(SamplerObject *self, PyObject *Py_UNUSED(ignore
                          (unsigned long long)s->truncated, "interval", s->interval, "rate",
                          1.0 / s->interval, "mode", s->cpu_mode ? "cpu" : "wall", "threads",
                          s->nthreads, "elapsed", elapsed, "nodes", s->nnodes, "functions",
-                         s->names.nfuncs, "reads", (unsigned long long)z->walker.reader.reads,
+                         s->names.nfuncs, "reads", (unsigned long long)z->walker.source->reads,
                          "retried", (unsigned long long)z->walker.retries);
 }
 

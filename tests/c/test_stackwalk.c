@@ -281,39 +281,119 @@ static void test_prefetch(void)
     for (int i = 0; i < 3; i++)
         memset(pages + i * P, 'a' + i, P);
     munmap(pages + P, P);
-    plumb_memreader r;
-    plumb_memreader_init(&r, getpid());
+    plumb_process_source self;
+    plumb_process_source_init(&self, getpid());
+    plumb_memsource *r = &self.base;
     plumb_page_cache *c = malloc(sizeof *c);
     plumb_page_cache_clear(c);
     /* An object straddling pages 0 and 1, and one on page 2. */
     uintptr_t addrs[] = {(uintptr_t)pages + P - 8, (uintptr_t)pages + 2 * P + 16, 0};
-    CHECK(plumb_memread_prefetch(&r, c, addrs, 3, 32) == 1);
-    CHECK(r.reads == 1);
+    CHECK(plumb_memread_prefetch(r, c, addrs, 3, 32) == 1);
+    CHECK(r->reads == 1);
     unsigned char buf[8];
-    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 4, buf, sizeof buf) == PLUMB_OK);
-    CHECK(buf[0] == 'a' && r.reads == 1);            /* from the batch */
-    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 2 * P, buf, sizeof buf) == PLUMB_OK);
-    CHECK(buf[7] == 'c' && r.reads == 2);            /* on demand */
-    CHECK(plumb_memread_cached(&r, c, addrs[0], buf, sizeof buf) == PLUMB_OK);
-    CHECK(plumb_memread_cached(&r, c, addrs[0], buf, sizeof buf + 1) == PLUMB_EFAULT);
+    CHECK(plumb_memread_cached(r, c, (uintptr_t)pages + 4, buf, sizeof buf) == PLUMB_OK);
+    CHECK(buf[0] == 'a' && r->reads == 1);            /* from the batch */
+    CHECK(plumb_memread_cached(r, c, (uintptr_t)pages + 2 * P, buf, sizeof buf) == PLUMB_OK);
+    CHECK(buf[7] == 'c' && r->reads == 2);            /* on demand */
+    CHECK(plumb_memread_cached(r, c, addrs[0], buf, sizeof buf) == PLUMB_OK);
+    CHECK(plumb_memread_cached(r, c, addrs[0], buf, sizeof buf + 1) == PLUMB_EFAULT);
     /* Everything cached: nothing to fetch, no call. */
-    uint64_t before = r.reads;
-    CHECK(plumb_memread_prefetch(&r, c, addrs + 1, 1, 32) == 0 && r.reads == before);
+    uint64_t before = r->reads;
+    CHECK(plumb_memread_prefetch(r, c, addrs + 1, 1, 32) == 0 && r->reads == before);
     /* A new round fetches the pages the last one used (pages 0 and 2), in
      * one call, and sees their current contents. */
     pages[5] = 'x';
-    plumb_page_cache_begin_round(&r, c);
-    CHECK(r.reads == before + 1);
-    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 2 * P + 9, buf, 1) == PLUMB_OK && buf[0] == 'c');
-    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 5, buf, 1) == PLUMB_OK && buf[0] == 'x');
-    CHECK(r.reads == before + 1);
+    plumb_page_cache_begin_round(r, c);
+    CHECK(r->reads == before + 1);
+    CHECK(plumb_memread_cached(r, c, (uintptr_t)pages + 2 * P + 9, buf, 1) == PLUMB_OK && buf[0] == 'c');
+    CHECK(plumb_memread_cached(r, c, (uintptr_t)pages + 5, buf, 1) == PLUMB_OK && buf[0] == 'x');
+    CHECK(r->reads == before + 1);
     /* A round that used nothing leaves nothing to fetch. */
-    plumb_page_cache_begin_round(&r, c);
-    plumb_page_cache_begin_round(&r, c);
-    CHECK(r.reads == before + 2);
+    plumb_page_cache_begin_round(r, c);
+    plumb_page_cache_begin_round(r, c);
+    CHECK(r->reads == before + 2);
     munmap(pages, P);
     munmap(pages + 2 * P, P);
     free(c);
+}
+
+/* The walker sees memory only through its source (memread.h): a source
+ * that hides bytes which are there, or fails now and then, is all the
+ * walker knows.  Attach will be such a source, for another pid. */
+typedef struct test_source {
+    plumb_memsource base;
+    plumb_process_source inner;
+    uintptr_t hide_lo, hide_hi;   /* reads touching [lo, hi) fail */
+    uint64_t calls, fail_every;   /* every fail_every-th call fails (0: none) */
+} test_source;
+
+static size_t test_source_read(plumb_memsource *self, const plumb_memrange *ranges, size_t n)
+{
+    test_source *s = (test_source *)self;
+    s->calls++;
+    if (s->fail_every && s->calls % s->fail_every == 0)
+        return 0;
+    size_t ok = 0;
+    while (ok < n && !(ranges[ok].addr < s->hide_hi && ranges[ok].addr + ranges[ok].len > s->hide_lo))
+        ok++;
+    size_t got = ok ? s->inner.base.read(&s->inner.base, ranges, ok) : 0;
+    s->base.reads = s->inner.base.reads;
+    return got;
+}
+
+static void test_source_init(test_source *s)
+{
+    memset(s, 0, sizeof *s);
+    s->base.read = test_source_read;
+    plumb_process_source_init(&s->inner, getpid());
+}
+
+static int count_stack(void *ctx, plumb_raw_stack *stack)
+{
+    *(uint32_t *)ctx += stack->depth;
+    return PLUMB_OK;
+}
+
+static void test_memory_source(void)
+{
+    static plumb_raw_stack scratch;
+    plumb_py_offsets o = layout();
+    test_source src;
+    plumb_walker w;
+    uint64_t failed = 0;
+    uint32_t frames_seen = 0;
+
+    build_happy();
+    test_source_init(&src);
+    CHECK(plumb_walker_init(&w, &src.base, &o, (uintptr_t)&interp) == PLUMB_OK);
+    CHECK(plumb_walk_threads(&w, &scratch, count_stack, &frames_seen, &failed) == PLUMB_OK);
+    CHECK(frames_seen == 3 && failed == 0 && src.calls > 0 && src.base.reads == src.calls);
+    plumb_walker_free(&w);
+
+    /* The middle code object hidden: its page (and whatever shares it)
+     * cannot be read, so the walk yields no stack, as if it were unmapped. */
+    test_source_init(&src);
+    src.hide_lo = (uintptr_t)&codes[1];
+    src.hide_hi = src.hide_lo + sizeof codes[1];
+    frames_seen = 0;
+    failed = 0;
+    CHECK(plumb_walker_init(&w, &src.base, &o, (uintptr_t)&interp) == PLUMB_OK);
+    int rc = plumb_walk_threads(&w, &scratch, count_stack, &frames_seen, &failed);
+    CHECK(frames_seen == 0 && (rc == PLUMB_EFAULT || failed == 1));
+    plumb_walker_free(&w);
+
+    /* Faults injected at every k-th read: walks end, with a stack or not. */
+    for (uint64_t k = 1; k <= 12; k++) {
+        test_source_init(&src);
+        src.fail_every = k;
+        CHECK(plumb_walker_init(&w, &src.base, &o, (uintptr_t)&interp) == PLUMB_OK);
+        for (int round = 0; round < 20; round++) {
+            frames_seen = 0;
+            rc = plumb_walk_threads(&w, &scratch, count_stack, &frames_seen, &failed);
+            CHECK((rc == PLUMB_OK || rc == PLUMB_EFAULT) && (frames_seen == 0 || frames_seen == 3));
+        }
+        plumb_walker_free(&w);
+    }
 }
 
 /* Random bytes, with pointers that mostly point back into the arena so the
@@ -444,6 +524,7 @@ int main(void)
     test_frames_outside_the_data_stack();
     test_interpreter_shim_code();
     test_prefetch();
+    test_memory_source();
     test_random_memory();
     return check_report("stack walker tests passed");
 }

@@ -28,7 +28,8 @@ int plumb_sampler_init(plumb_sampler *s, int pid, const plumb_py_offsets *off, u
     s->pid = pid;
     atomic_init(&s->stop_requested, 0);
     pthread_mutex_init(&s->notes_lock, NULL);
-    int rc = plumb_walker_init(&s->walker, pid, off, interp);
+    plumb_process_source_init(&s->memory, pid);
+    int rc = plumb_walker_init(&s->walker, &s->memory.base, off, interp);
     if (rc == PLUMB_OK)
         rc = plumb_samples_init(&s->samples, (double)s->interval_ns / 1e9, cpu_mode);
     if (rc < 0)
