@@ -2,6 +2,7 @@
  * (plumb convert), in C from the bytes read to the file written. */
 #include "binding.h"
 
+#include "errors.h"
 #include "formats/readers.h"
 #include "formats/sample_writers.h"
 
@@ -101,14 +102,12 @@ PyObject *plumb_convert_samples(PyObject *module, PyObject *args)
     if (rc == PLUMB_OK) {
         Py_INCREF(Py_None);
         result = Py_None;
-    } else if (rc == PLUMB_EFORMAT) {
-        PyErr_SetString(PyExc_ValueError, err.message);
-    } else if (rc == PLUMB_EIO) {
-        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 2));
-    } else if (rc == PLUMB_ENOMEM) {
-        PyErr_NoMemory();
-    } else {
+    } else if (rc == PLUMB_EINVAL) {
+        /* Here EINVAL says the pair of formats (or the interval) is not one
+         * this converts: the caller's mistake, so a ValueError. */
         PyErr_Format(PyExc_ValueError, "cannot convert %s to %s", in_format, out_format);
+    } else {
+        plumb_raise(rc, "convert", PyTuple_GET_ITEM(args, 2), &err);
     }
     Py_DECREF(path);
     return result;

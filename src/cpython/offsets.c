@@ -56,7 +56,7 @@ static void common(plumb_py_offsets *o)
 
 #define MAX3(a, b, c) ((a) > (b) ? ((a) > (c) ? (a) : (c)) : ((b) > (c) ? (b) : (c)))
 
-int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp)
+int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp, plumb_read_error *err)
 {
     common(o);
     *interp = (uintptr_t)PyInterpreterState_Get();
@@ -66,12 +66,12 @@ int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp)
         return PLUMB_EINVAL;
     unsigned char raw[1024];
     size_t n = plumb_debug_offsets_size();
-    plumb_memreader self;
-    plumb_memreader_init(&self, getpid());
-    if (n > sizeof raw || plumb_memread(&self, (uintptr_t)runtime, raw, n) < 0)
+    plumb_process_source self;
+    plumb_process_source_init(&self, getpid());
+    if (n > sizeof raw || plumb_memread(&self.base, (uintptr_t)runtime, raw, n) < 0)
         return PLUMB_EFAULT;
     uintptr_t code_type = o->code_type, unicode_type = o->unicode_type;
-    int rc = plumb_offsets_from_debug_offsets(raw, n, o);
+    int rc = plumb_offsets_from_debug_offsets(raw, n, o, err);
     o->code_type = code_type;
     o->unicode_type = unicode_type;
     return rc;
@@ -110,6 +110,7 @@ int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp)
 #endif
     o->tstate_size = MAX3(MAX3(o->tstate_next, o->tstate_thread_id, o->tstate_datastack_chunk),
                           MAX3(o->tstate_native_thread_id, o->tstate_frame, o->tstate_cframe), 0) + 8;
+    (void)err;
     return PLUMB_OK;
 #endif
 }

@@ -3,6 +3,7 @@
  * exports the result as pstats' dict or through the core's writers. */
 #include "binding.h"
 
+#include "errors.h"
 #include "formats/sample_writers.h"
 #include "formats/writers.h"
 
@@ -566,11 +567,8 @@ static PyObject *profiler_write(ProfilerObject *self, PyObject *args)
     PyMem_Free((void *)names.names);
     if (fclose(out) != 0 && rc == 0)
         rc = PLUMB_EIO;
-    if (rc == PLUMB_EIO) {
-        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
-    } else if (rc < 0) {
-        PyErr_SetString(PyExc_MemoryError, plumb_strerror(rc));
-    }
+    if (rc < 0)
+        plumb_raise(rc, "profiler", PyTuple_GET_ITEM(args, 0), NULL);
     Py_DECREF(path);
     if (rc < 0)
         return NULL;

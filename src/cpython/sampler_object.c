@@ -7,6 +7,7 @@
 
 #include "formats/sample_writers.h"
 #include "sampler/sampler.h"
+#include "errors.h"
 #include "offsets.h"
 
 typedef struct SamplerObject {
@@ -15,14 +16,6 @@ typedef struct SamplerObject {
     int ready;                 /* sampler initialised */
     PyObject *names;           /* dict: thread id -> name, from threading */
 } SamplerObject;
-
-static PyObject *error_from_code(int rc)
-{
-    if (rc == PLUMB_ENOMEM)
-        return PyErr_NoMemory();
-    PyErr_Format(PyExc_RuntimeError, "plumb sampler: %s", plumb_strerror(rc));
-    return NULL;
-}
 
 static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
 {
@@ -54,11 +47,13 @@ static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
     self->ready = 0;
     plumb_py_offsets off;
     uintptr_t interp;
-    int rc = plumb_fill_offsets(&off, &interp);
+    plumb_read_error why = {{0}};
+    int rc = plumb_fill_offsets(&off, &interp, &why);
     if (rc == PLUMB_OK)
         rc = plumb_sampler_init(&self->sampler, getpid(), &off, interp, rate, cpu, duration);
     if (rc < 0) {
-        error_from_code(rc);
+        /* why names the field when the interpreter's own table was refused. */
+        plumb_raise(rc, "sampler", NULL, &why);
         return -1;
     }
     self->ready = 1;
@@ -97,7 +92,7 @@ static PyObject *sampler_start(SamplerObject *self, PyObject *Py_UNUSED(ignored)
         Py_RETURN_NONE;
     int rc = plumb_sampler_start(&self->sampler);
     if (rc < 0)
-        return error_from_code(rc);
+        return plumb_raise(rc, "sampler", NULL, NULL);
     Py_RETURN_NONE;
 }
 
@@ -229,7 +224,7 @@ static PyObject *sampler_summary(SamplerObject *self, PyObject *Py_UNUSED(ignore
                          (unsigned long long)s->truncated, "interval", s->interval, "rate",
                          1.0 / s->interval, "mode", s->cpu_mode ? "cpu" : "wall", "threads",
                          s->nthreads, "elapsed", elapsed, "nodes", s->nnodes, "functions",
-                         s->names.nfuncs, "reads", (unsigned long long)z->walker.reader.reads,
+                         s->names.nfuncs, "reads", (unsigned long long)z->walker.source->reads,
                          "retried", (unsigned long long)z->walker.retries);
 }
 
@@ -315,10 +310,8 @@ static PyObject *sampler_write(SamplerObject *self, PyObject *args)
     if (out && fclose(out) != 0 && rc == 0)
         rc = PLUMB_EIO;
     Py_DECREF(path);
-    if (rc == PLUMB_EIO)
-        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
     if (rc < 0)
-        return error_from_code(rc);
+        return plumb_raise(rc, "sampler", PyTuple_GET_ITEM(args, 0), NULL);
     Py_RETURN_NONE;
 }
 
@@ -340,7 +333,7 @@ static PyObject *sampler_text(SamplerObject *self, PyObject *args)
         return PyErr_NoMemory();
     int rc = write(self, out, NULL);
     fclose(out);
-    PyObject *result = rc < 0 ? error_from_code(rc)
+    PyObject *result = rc < 0 ? plumb_raise(rc, "sampler", NULL, NULL)
                               : PyUnicode_DecodeUTF8(buf, (Py_ssize_t)len, "replace");
     free(buf);
     return result;

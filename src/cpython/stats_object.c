@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "errors.h"
 #include "formats/readers.h"
 #include "model/stats_order.h"
 #include "formats/sample_writers.h"
@@ -27,14 +28,6 @@ static void drop_callers_index(StatsObject *self)
     if (self->callers_built)
         plumb_edge_index_free(&self->callers);
     self->callers_built = 0;
-}
-
-static PyObject *stats_error(int rc)
-{
-    if (rc == PLUMB_ENOMEM)
-        return PyErr_NoMemory();
-    PyErr_Format(PyExc_RuntimeError, "plumb stats: %s", plumb_strerror(rc));
-    return NULL;
 }
 
 /* Stats.__new__ without __init__ has no tables yet. */
@@ -104,12 +97,8 @@ static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len, stat
     }
     if (!direct)
         plumb_stats_free(&one);
-    if (rc == PLUMB_EFORMAT) {
-        PyErr_SetString(PyExc_ValueError, err.message);
-        return NULL;
-    }
     if (rc < 0)
-        return stats_error(rc);
+        return plumb_raise(rc, "stats", NULL, &err);
     Py_RETURN_NONE;
 }
 
@@ -194,10 +183,8 @@ static PyObject *stats_write(StatsObject *self, PyObject *args)
         if (fclose(out) != 0 && rc == PLUMB_OK)
             rc = PLUMB_EIO;
     }
-    if (rc == PLUMB_EIO)
-        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
     if (rc < 0)
-        return stats_error(rc);
+        return plumb_raise(rc, "stats", PyTuple_GET_ITEM(args, 0), NULL);
     Py_RETURN_NONE;
 }
 
@@ -318,7 +305,7 @@ static PyObject *stats_sorted_labels(StatsObject *self, PyObject *arg)
         if (rc == PLUMB_EINVAL)
             PyErr_SetString(PyExc_ValueError, "sort field index must be 0-7");
         else
-            stats_error(rc);
+            plumb_raise(rc, "stats", NULL, NULL);
         goto done;
     }
     result = PyList_New(self->stats.norder);
@@ -360,7 +347,7 @@ static PyObject *stats_get(StatsObject *self, PyObject *label)
         drop_callers_index(self);
         int rc = plumb_stats_edges_by(st, 1, &self->callers);
         if (rc < 0)
-            return stats_error(rc);
+            return plumb_raise(rc, "stats", NULL, NULL);
         self->callers_built = 1;
         self->callers_nedges = st->nedges;
     }
@@ -477,6 +464,6 @@ static PyObject *stats_add(StatsObject *self, PyObject *arg)
         return NULL;
     int rc = plumb_stats_add(&self->stats, &((StatsObject *)arg)->stats);
     if (rc < 0)
-        return stats_error(rc);
+        return plumb_raise(rc, "stats", NULL, NULL);
     Py_RETURN_NONE;
 }

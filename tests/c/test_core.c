@@ -6,7 +6,10 @@
 
 #include "check.h"
 #include "base/errors.h"
+#include "base/grow.h"
+#include "base/hash.h"
 #include "base/map.h"
+#include "base/string_table.h"
 #include "formats/marshal_out.h"
 #include "tracer/profile.h"
 #include "tracer/tracer.h"
@@ -28,6 +31,185 @@ static void test_map(void)
     CHECK(plumb_map_put(&m, 64, 7) == PLUMB_OK);
     CHECK(plumb_map_get(&m, 64) == 7 && m.count == 10000);
     plumb_map_free(&m);
+}
+
+/* The one growth helper: doubling clamped at the table's limit, the limit
+ * and a byte size past size_t refused with the array left as it was. */
+static void test_grow(void)
+{
+    int *a = NULL;
+    uint32_t cap = 0;
+    CHECK(PLUMB_GROW(a, &cap, 1, 4, 100) == PLUMB_OK && cap == 4 && a);
+    CHECK(PLUMB_GROW(a, &cap, 3, 4, 100) == PLUMB_OK && cap == 4);
+    CHECK(PLUMB_GROW(a, &cap, 5, 4, 100) == PLUMB_OK && cap == 8);
+    CHECK(PLUMB_GROW(a, &cap, 33, 4, 100) == PLUMB_OK && cap == 64);
+    CHECK(PLUMB_GROW(a, &cap, 65, 4, 100) == PLUMB_OK && cap == 100);   /* clamped, not 128 */
+    int *before = a;
+    CHECK(PLUMB_GROW(a, &cap, 101, 4, 100) == PLUMB_ELIMIT && cap == 100 && a == before);
+    /* A uint32_t capacity never wraps: the limit is at most UINT32_MAX. */
+    uint32_t big = UINT32_MAX - 1;
+    CHECK(plumb_grow_u32(&a, &big, (size_t)UINT32_MAX + 1, sizeof *a, 4, SIZE_MAX, 0) == PLUMB_ELIMIT
+          && big == UINT32_MAX - 1 && a == before);
+    /* n * size past size_t: refused before realloc sees a wrapped size. */
+    size_t scap = 0;
+    char *c = NULL;
+    CHECK(plumb_grow_size(&c, &scap, 8, SIZE_MAX / 4, 1, SIZE_MAX, 0) == PLUMB_ELIMIT
+          && scap == 0 && c == NULL);
+    free(a);
+    /* Zeroed growth zeroes only the new part. */
+    unsigned char *z = NULL;
+    uint32_t zcap = 0;
+    CHECK(PLUMB_GROW_ZEROED(z, &zcap, 3, 4, UINT32_MAX) == PLUMB_OK && zcap == 4);
+    memset(z, 7, zcap);
+    CHECK(PLUMB_GROW_ZEROED(z, &zcap, 5, 4, UINT32_MAX) == PLUMB_OK && zcap == 8);
+    CHECK(z[3] == 7 && z[4] == 0 && z[7] == 0);
+    free(z);
+}
+
+/* SipHash itself, against the reference implementation's vectors
+ * (SipHash-2-4, key 00..0f, message 00..len-1); the 1-3 variant used for
+ * tables differs in round counts only.  Fed in pieces, it hashes as whole. */
+static void test_siphash(void)
+{
+    static const struct { size_t len; uint64_t hash; } vectors[] = {
+        {0, 0x726fdb47dd0e0e31ull}, {1, 0x74f839c593dc67fdull}, {7, 0xab0200f58b01d137ull},
+        {8, 0x93f5f5799a932462ull}, {15, 0xa129ca6149be45e5ull}, {16, 0x3f2acc7f57c29bdbull},
+        {63, 0x958a324ceb064572ull},
+    };
+    unsigned char msg[64];
+    for (int i = 0; i < 64; i++)
+        msg[i] = (unsigned char)i;
+    for (size_t i = 0; i < sizeof vectors / sizeof *vectors; i++)
+        CHECK(plumb_siphash(0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull, 2, 4, msg,
+                            vectors[i].len) == vectors[i].hash);
+    for (size_t split = 0; split <= 63; split += 3) {
+        plumb_hasher h;
+        plumb_hasher_init(&h);
+        plumb_hasher_add(&h, msg, split / 2);
+        plumb_hasher_add(&h, msg + split / 2, split - split / 2);
+        plumb_hasher_add(&h, msg + split, 63 - split);
+        CHECK(plumb_hasher_end(&h) == plumb_hash_bytes(msg, 63));
+    }
+}
+
+/* Hash flooding: names or ids built to share a slot must not make lookups
+ * long.  Costs are counted in probes (slots examined), not timed.  Under
+ * the old unkeyed hashes (FNV-1a's low bits for strings, a fixed Fibonacci
+ * multiplier for integers) each set below lands in one slot; keyed, it
+ * spreads.  A key the builder knows is as weak as no key: that is shown
+ * too, so that the counts are known to see an attack. */
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t inverse(uint64_t a)   /* of an odd a, mod 2^64 (Newton) */
+{
+    uint64_t x = a;
+    for (int i = 0; i < 6; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+enum { FLOOD = 400 };
+
+/* FLOOD names whose hash under hash_fn has its low 10 bits 0: one slot of
+ * a 1024-slot string table (which holds 512). */
+static char (*colliding_names(int keyed))[24]
+{
+    static char names[FLOOD][24];
+    int n = 0;
+    for (unsigned i = 0; n < FLOOD; i++) {
+        char s[24];
+        snprintf(s, sizeof s, "f%u", i);
+        uint64_t h = keyed ? plumb_hash_bytes(s, strlen(s)) : fnv1a(s);
+        if ((h & 1023) == 0)
+            memcpy(names[n++], s, sizeof s);
+    }
+    return names;
+}
+
+static double string_table_probes(char (*names)[24])
+{
+    plumb_string_table t = {0};
+    uint32_t index;
+    size_t probes = 0;
+    for (int i = 0; i < FLOOD; i++)
+        CHECK(plumb_string_table_intern(&t, names[i], &index) == 1 && index == (uint32_t)i);
+    for (int i = 0; i < FLOOD; i++)
+        probes += plumb_string_table_probes(&t, names[i]);
+    plumb_string_table_free(&t);
+    return (double)probes / FLOOD;
+}
+
+static double map_probes(const uint64_t *keys, int n)
+{
+    plumb_map m;
+    CHECK(plumb_map_init(&m, 16) == PLUMB_OK);
+    size_t probes = 0;
+    for (int i = 0; i < n; i++)
+        CHECK(plumb_map_put(&m, keys[i], (uint32_t)i) == PLUMB_OK);
+    for (int i = 0; i < n; i++) {
+        CHECK(plumb_map_get(&m, keys[i]) == (uint32_t)i);
+        probes += plumb_map_probes(&m, keys[i]);
+    }
+    plumb_map_free(&m);
+    return (double)probes / n;
+}
+
+static void test_hash_flooding(void)
+{
+    const uint64_t known = 0x2545f4914f6cdd1dull, secret = 0xd6e8feb86659fd93ull;
+    plumb_hash_set_key_for_tests(1, 2, known);
+
+    /* Strings: FNV-1a colliders spread under the key. */
+    char (*names)[24] = colliding_names(0);
+    CHECK(string_table_probes(names) < 2.0);
+    /* Colliders built with the key itself: long probes, which the count
+     * sees; under another key the same names spread. */
+    static char keyed[FLOOD][24];
+    memcpy(keyed, colliding_names(1), sizeof keyed);
+    CHECK(string_table_probes(keyed) > 50.0);
+    plumb_hash_set_key_for_tests(3, 4, secret);
+    CHECK(string_table_probes(keyed) < 2.0);
+
+    /* Labels (the tracer's and the readers' function index): every one
+     * found, in few probes. */
+    plumb_profile p;
+    CHECK(plumb_profile_init(&p, 0) == PLUMB_OK);
+    for (int i = 0; i < FLOOD; i++) {
+        uint32_t f;
+        CHECK(plumb_profile_func_for_label(&p, i % 2 ? keyed[i] : "file.py", i,
+                                           i % 2 ? "name" : keyed[i], &f) == PLUMB_OK);
+        CHECK(f == (uint32_t)i);
+    }
+    size_t probes = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        CHECK(plumb_profile_find_label(&p, i % 2 ? keyed[i] : "file.py", i,
+                                       i % 2 ? "name" : keyed[i]) == (uint32_t)i);
+        probes += plumb_map_probes(&p.by_label, p.funcs[i].hash);
+    }
+    CHECK((double)probes / FLOOD < 2.0);
+    plumb_profile_free(&p);
+
+    /* Integers: ids a file could give (pprof's) that all had home 0 under
+     * the old (key * golden ratio) >> 29, and ids built for a multiplier
+     * that is known.  1500 keys fill a 4096-slot map. */
+    enum { IDS = 1500 };
+    static uint64_t old_colliders[IDS], known_colliders[IDS];
+    for (int i = 0; i < IDS; i++) {
+        old_colliders[i] = ((uint64_t)(i + 1) << 41) * inverse(0x9E3779B97F4A7C15ull);
+        CHECK(((old_colliders[i] * 0x9E3779B97F4A7C15ull) >> 29 & 4095) == 0);
+        known_colliders[i] = (uint64_t)(i + 1) * inverse(known);
+    }
+    CHECK(map_probes(old_colliders, IDS) < 3.0);
+    CHECK(map_probes(known_colliders, IDS) < 3.0);
+    plumb_hash_set_key_for_tests(1, 2, known);
+    CHECK(map_probes(known_colliders, IDS) > 100.0);
+    plumb_hash_set_key_for_tests(3, 4, secret);
 }
 
 static uint32_t add(plumb_profile *p, uintptr_t key, const char *name, int64_t line)
@@ -179,6 +361,42 @@ static void test_writers(void)
     plumb_profile_free(&p);
 }
 
+/* Files list items in their own order, never in a table's slot order:
+ * the same profile written under two keys is the same bytes. */
+static size_t write_many(char *buf, size_t size, int callgrind)
+{
+    plumb_profile p;
+    CHECK(plumb_profile_init(&p, 1) == PLUMB_OK);
+    plumb_thread *t = plumb_profile_new_thread(&p, 1);
+    int64_t now = 0;
+    for (uint32_t i = 1; i <= 300; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "func_%u", i * 7919 % 1000);
+        uint32_t f = add(&p, 0x1000 + 16 * i, name, i);
+        plumb_tracer_enter(&p, t, 0x1000 + 16 * i, f, now += 10);
+        if (i % 3 == 0)
+            for (uint32_t k = 0; k < 3; k++)
+                plumb_tracer_exit(&p, t, t->frames[t->depth - 1].key, now += 5);
+    }
+    while (t->depth)
+        plumb_tracer_exit(&p, t, t->frames[t->depth - 1].key, now += 5);
+    size_t n = write_to_buffer(callgrind ? write_callgrind_default : plumb_write_pstats, &p, buf, size);
+    plumb_profile_free(&p);
+    return n;
+}
+
+static void test_files_do_not_depend_on_the_key(void)
+{
+    static char a[1 << 16], b[1 << 16];
+    for (int callgrind = 0; callgrind < 2; callgrind++) {
+        plumb_hash_set_key_for_tests(1, 2, 0x2545f4914f6cdd1dull);
+        size_t na = write_many(a, sizeof a, callgrind);
+        plumb_hash_set_key_for_tests(5, 6, 0xd6e8feb86659fd93ull);
+        size_t nb = write_many(b, sizeof b, callgrind);
+        CHECK(na > 1000 && na < sizeof a && na == nb && memcmp(a, b, na) == 0);
+    }
+}
+
 static void test_marshal_ints(void)
 {
     static char buf[64];
@@ -193,6 +411,7 @@ static void test_marshal_ints(void)
 
 int main(void)
 {
+    test_grow();
     test_map();
     test_labels_shared();
     test_recursion_counts();
@@ -201,5 +420,8 @@ int main(void)
     test_deep_stack_and_clear();
     test_writers();
     test_marshal_ints();
+    test_siphash();
+    test_hash_flooding();
+    test_files_do_not_depend_on_the_key();
     return check_report("core tests passed");
 }

@@ -281,39 +281,119 @@ static void test_prefetch(void)
     for (int i = 0; i < 3; i++)
         memset(pages + i * P, 'a' + i, P);
     munmap(pages + P, P);
-    plumb_memreader r;
-    plumb_memreader_init(&r, getpid());
+    plumb_process_source self;
+    plumb_process_source_init(&self, getpid());
+    plumb_memsource *r = &self.base;
     plumb_page_cache *c = malloc(sizeof *c);
     plumb_page_cache_clear(c);
     /* An object straddling pages 0 and 1, and one on page 2. */
     uintptr_t addrs[] = {(uintptr_t)pages + P - 8, (uintptr_t)pages + 2 * P + 16, 0};
-    CHECK(plumb_memread_prefetch(&r, c, addrs, 3, 32) == 1);
-    CHECK(r.reads == 1);
+    CHECK(plumb_memread_prefetch(r, c, addrs, 3, 32) == 1);
+    CHECK(r->reads == 1);
     unsigned char buf[8];
-    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 4, buf, sizeof buf) == PLUMB_OK);
-    CHECK(buf[0] == 'a' && r.reads == 1);            /* from the batch */
-    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 2 * P, buf, sizeof buf) == PLUMB_OK);
-    CHECK(buf[7] == 'c' && r.reads == 2);            /* on demand */
-    CHECK(plumb_memread_cached(&r, c, addrs[0], buf, sizeof buf) == PLUMB_OK);
-    CHECK(plumb_memread_cached(&r, c, addrs[0], buf, sizeof buf + 1) == PLUMB_EFAULT);
+    CHECK(plumb_memread_cached(r, c, (uintptr_t)pages + 4, buf, sizeof buf) == PLUMB_OK);
+    CHECK(buf[0] == 'a' && r->reads == 1);            /* from the batch */
+    CHECK(plumb_memread_cached(r, c, (uintptr_t)pages + 2 * P, buf, sizeof buf) == PLUMB_OK);
+    CHECK(buf[7] == 'c' && r->reads == 2);            /* on demand */
+    CHECK(plumb_memread_cached(r, c, addrs[0], buf, sizeof buf) == PLUMB_OK);
+    CHECK(plumb_memread_cached(r, c, addrs[0], buf, sizeof buf + 1) == PLUMB_EFAULT);
     /* Everything cached: nothing to fetch, no call. */
-    uint64_t before = r.reads;
-    CHECK(plumb_memread_prefetch(&r, c, addrs + 1, 1, 32) == 0 && r.reads == before);
+    uint64_t before = r->reads;
+    CHECK(plumb_memread_prefetch(r, c, addrs + 1, 1, 32) == 0 && r->reads == before);
     /* A new round fetches the pages the last one used (pages 0 and 2), in
      * one call, and sees their current contents. */
     pages[5] = 'x';
-    plumb_page_cache_begin_round(&r, c);
-    CHECK(r.reads == before + 1);
-    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 2 * P + 9, buf, 1) == PLUMB_OK && buf[0] == 'c');
-    CHECK(plumb_memread_cached(&r, c, (uintptr_t)pages + 5, buf, 1) == PLUMB_OK && buf[0] == 'x');
-    CHECK(r.reads == before + 1);
+    plumb_page_cache_begin_round(r, c);
+    CHECK(r->reads == before + 1);
+    CHECK(plumb_memread_cached(r, c, (uintptr_t)pages + 2 * P + 9, buf, 1) == PLUMB_OK && buf[0] == 'c');
+    CHECK(plumb_memread_cached(r, c, (uintptr_t)pages + 5, buf, 1) == PLUMB_OK && buf[0] == 'x');
+    CHECK(r->reads == before + 1);
     /* A round that used nothing leaves nothing to fetch. */
-    plumb_page_cache_begin_round(&r, c);
-    plumb_page_cache_begin_round(&r, c);
-    CHECK(r.reads == before + 2);
+    plumb_page_cache_begin_round(r, c);
+    plumb_page_cache_begin_round(r, c);
+    CHECK(r->reads == before + 2);
     munmap(pages, P);
     munmap(pages + 2 * P, P);
     free(c);
+}
+
+/* The walker sees memory only through its source (memread.h): a source
+ * that hides bytes which are there, or fails now and then, is all the
+ * walker knows.  Attach will be such a source, for another pid. */
+typedef struct test_source {
+    plumb_memsource base;
+    plumb_process_source inner;
+    uintptr_t hide_lo, hide_hi;   /* reads touching [lo, hi) fail */
+    uint64_t calls, fail_every;   /* every fail_every-th call fails (0: none) */
+} test_source;
+
+static size_t test_source_read(plumb_memsource *self, const plumb_memrange *ranges, size_t n)
+{
+    test_source *s = (test_source *)self;
+    s->calls++;
+    if (s->fail_every && s->calls % s->fail_every == 0)
+        return 0;
+    size_t ok = 0;
+    while (ok < n && !(ranges[ok].addr < s->hide_hi && ranges[ok].addr + ranges[ok].len > s->hide_lo))
+        ok++;
+    size_t got = ok ? s->inner.base.read(&s->inner.base, ranges, ok) : 0;
+    s->base.reads = s->inner.base.reads;
+    return got;
+}
+
+static void test_source_init(test_source *s)
+{
+    memset(s, 0, sizeof *s);
+    s->base.read = test_source_read;
+    plumb_process_source_init(&s->inner, getpid());
+}
+
+static int count_stack(void *ctx, plumb_raw_stack *stack)
+{
+    *(uint32_t *)ctx += stack->depth;
+    return PLUMB_OK;
+}
+
+static void test_memory_source(void)
+{
+    static plumb_raw_stack scratch;
+    plumb_py_offsets o = layout();
+    test_source src;
+    plumb_walker w;
+    uint64_t failed = 0;
+    uint32_t frames_seen = 0;
+
+    build_happy();
+    test_source_init(&src);
+    CHECK(plumb_walker_init(&w, &src.base, &o, (uintptr_t)&interp) == PLUMB_OK);
+    CHECK(plumb_walk_threads(&w, &scratch, count_stack, &frames_seen, &failed) == PLUMB_OK);
+    CHECK(frames_seen == 3 && failed == 0 && src.calls > 0 && src.base.reads == src.calls);
+    plumb_walker_free(&w);
+
+    /* The middle code object hidden: its page (and whatever shares it)
+     * cannot be read, so the walk yields no stack, as if it were unmapped. */
+    test_source_init(&src);
+    src.hide_lo = (uintptr_t)&codes[1];
+    src.hide_hi = src.hide_lo + sizeof codes[1];
+    frames_seen = 0;
+    failed = 0;
+    CHECK(plumb_walker_init(&w, &src.base, &o, (uintptr_t)&interp) == PLUMB_OK);
+    int rc = plumb_walk_threads(&w, &scratch, count_stack, &frames_seen, &failed);
+    CHECK(frames_seen == 0 && (rc == PLUMB_EFAULT || failed == 1));
+    plumb_walker_free(&w);
+
+    /* Faults injected at every k-th read: walks end, with a stack or not. */
+    for (uint64_t k = 1; k <= 12; k++) {
+        test_source_init(&src);
+        src.fail_every = k;
+        CHECK(plumb_walker_init(&w, &src.base, &o, (uintptr_t)&interp) == PLUMB_OK);
+        for (int round = 0; round < 20; round++) {
+            frames_seen = 0;
+            rc = plumb_walk_threads(&w, &scratch, count_stack, &frames_seen, &failed);
+            CHECK((rc == PLUMB_OK || rc == PLUMB_EFAULT) && (frames_seen == 0 || frames_seen == 3));
+        }
+        plumb_walker_free(&w);
+    }
 }
 
 /* Random bytes, with pointers that mostly point back into the arena so the
@@ -340,19 +420,83 @@ static void test_random_memory(void)
     free(arena);
 }
 
-/* _Py_DebugOffsets as read from an interpreter is untrusted too. */
+/* 3.13.0's _Py_DebugOffsets as its x86-64 build publishes it (read from
+ * _PyRuntime), word by word; word 0 is the cookie. */
+static const uint64_t real_313[73] = {
+    0, 0x030D00F0, 0,
+    283320, 608, 632,                                               /* runtime_state */
+    194968, 7272, 7264, 7344, 7400, 7656, 7640, 7648, 16, 7752, 0, 7768, 7760,
+    304, 0, 8, 16, 72, 152, 160, 232, 32,                           /* thread_state */
+    80, 8, 0, 56, 72, 70,                                           /* interpreter_frame */
+    208, 112, 120, 128, 136, 68, 52, 96, 104, 200,                  /* code_object */
+    16, 8, 416, 24, 88, 168, 32, 24, 16, 40, 24, 16, 48, 32, 40, 24, 16,
+    32, 16, 24, 40, 16, 32,
+    64, 32, 16, 40,                                                 /* unicode_object */
+    240, 200,
+};
+enum { TSTATE_SIZE = 19, TSTATE_NEXT = 21, TSTATE_CHUNK = 26, CODE_FIRSTLINENO = 39,
+       UNICODE_ASCII_SIZE = 70 };
+
+/* One corrupted word: refused, and the message names the field. */
+static void check_refused(uint64_t *raw, int word, uint64_t value, const char *named)
+{
+    size_t n = plumb_debug_offsets_size();
+    uint64_t saved = raw[word];
+    raw[word] = value;
+    plumb_py_offsets o;
+    plumb_read_error err = {{0}};
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o, &err) == PLUMB_EINVAL);
+    if (!strstr(err.message, named)) {
+        fprintf(stderr, "word %d = %llu: \"%s\" does not name %s\n", word,
+                (unsigned long long)value, err.message, named);
+        CHECK(!"the refusal names the field");
+    }
+    raw[word] = saved;
+}
+
+/* _Py_DebugOffsets as read from an interpreter is untrusted too: read by
+ * field name, each field the walker uses checked against its section's
+ * size and what the walker reads, a refusal naming the field. */
 static void test_debug_offsets_parser(void)
 {
     size_t n = plumb_debug_offsets_size();
+    CHECK(n == sizeof real_313);
     uint64_t *raw = calloc(n / 8 + 1, 8);
     plumb_py_offsets o;
-    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_EINVAL);   /* no cookie */
+    plumb_read_error err = {{0}};
+    memcpy(raw, real_313, n);
     memcpy(raw, "xdebugpy", 8);
-    raw[1] = 0x030D00F0;                       /* 3.13.0 final */
-    CHECK(plumb_offsets_from_debug_offsets(raw, n - 1, &o) == PLUMB_EINVAL);  /* short */
-    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_EINVAL);      /* sizes 0 */
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o, &err) == PLUMB_OK);
+    CHECK(o.interp_threads_head == 7344 && o.tstate_next == 8 && o.tstate_frame == 72
+          && o.tstate_thread_id == 152 && o.tstate_native_thread_id == 160
+          && o.tstate_datastack_chunk == 232 && o.tstate_size == 240);
+    CHECK(o.frame_previous == 8 && o.frame_code == 0 && o.frame_owner == 70 && o.frame_size == 78);
+    CHECK(o.code_filename == 112 && o.code_name == 120 && o.code_firstlineno == 68
+          && o.object_type == 8 && o.code_size == 128);
+    CHECK(o.unicode_state == 32 && o.unicode_length == 16 && o.unicode_ascii_data == 40
+          && o.unicode_compact_data == 56);
+
+    check_refused(raw, TSTATE_NEXT, 300, "thread_state.next");            /* past thread_state.size */
+    check_refused(raw, CODE_FIRSTLINENO, 206, "code_object.firstlineno"); /* its 4 bytes past 208 */
+    check_refused(raw, UNICODE_ASCII_SIZE, 300, "unicode_object.asciiobject_size");
+    check_refused(raw, TSTATE_CHUNK, UINT64_MAX - 3, "thread_state.datastack_chunk"); /* no wrap */
+    /* A section claiming to be huge does not let a field lie beyond what
+     * the walker reads of the structure. */
+    raw[TSTATE_SIZE] = (uint64_t)1 << 40;
+    check_refused(raw, TSTATE_NEXT, 5000, "thread_state.next");
+    raw[TSTATE_SIZE] = real_313[TSTATE_SIZE];
+
+    CHECK(plumb_offsets_from_debug_offsets(raw, n - 1, &o, &err) == PLUMB_EINVAL);  /* short */
     raw[1] = 0x030C00F0;                       /* 3.12: a layout this parser does not know */
-    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_EINVAL);
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o, &err) == PLUMB_EINVAL
+          && strstr(err.message, "version"));
+    raw[1] = 0x030D00F0;
+    raw[2] = 1;
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o, NULL) == PLUMB_EINVAL);
+    memset(raw, 0, n);
+    CHECK(plumb_offsets_from_debug_offsets(raw, n, &o, &err) == PLUMB_EINVAL
+          && strstr(err.message, "cookie"));
+    memcpy(raw, "xdebugpy", 8);
     srand(99);
     int accepted = 0;
     for (int round = 0; round < 100000; round++) {
@@ -360,7 +504,7 @@ static void test_debug_offsets_parser(void)
             raw[i] = (uint64_t)(rand() % 300);
         raw[1] = 0x030D00F0;
         raw[2] = 0;
-        if (plumb_offsets_from_debug_offsets(raw, n, &o) == PLUMB_OK) {
+        if (plumb_offsets_from_debug_offsets(raw, n, &o, NULL) == PLUMB_OK) {
             accepted++;
             /* Whatever it accepts keeps every offset inside what a reader reads. */
             CHECK(o.tstate_next < o.tstate_size && o.frame_code < o.frame_size
@@ -380,6 +524,7 @@ int main(void)
     test_frames_outside_the_data_stack();
     test_interpreter_shim_code();
     test_prefetch();
+    test_memory_source();
     test_random_memory();
     return check_report("stack walker tests passed");
 }

@@ -1,7 +1,15 @@
 /* An open-addressing hash map from non-zero 64-bit keys to 32-bit values.
  * The tracer looks up a function by its key (a code object's address) on
  * every call, so lookup is inline and touches one cache line in the common
- * case; cProfile's rotating tree costs a pointer chase per level. */
+ * case; cProfile's rotating tree costs a pointer chase per level.
+ *
+ * Keys are not always the process's own: the readers index ids taken from
+ * files (pprof's function and location ids), which a fixed multiplier
+ * would let a file choose so that all land in one slot.  The multiplier is
+ * random per process (base/hash.h), and multiply-shift with a random odd
+ * multiplier is a universal family: two keys share a home with chance
+ * 2 / capacity whatever they are.  It costs what Fibonacci hashing did,
+ * one multiplication and a shift. */
 #ifndef PLUMB_MAP_H
 #define PLUMB_MAP_H
 
@@ -19,17 +27,20 @@ typedef struct plumb_map {
     plumb_map_slot *slots;
     size_t mask;      /* capacity - 1; capacity is a power of two */
     size_t count;
+    uint64_t multiplier;  /* odd, the process's (plumb_hash_multiplier) */
+    unsigned shift;       /* 64 - log2(capacity): the product's top bits are the home */
 } plumb_map;
 
-static inline size_t plumb_map_home(uint64_t key, size_t mask)
+static inline size_t plumb_map_home(const plumb_map *m, uint64_t key)
 {
-    /* Fibonacci hashing: addresses are aligned, so mix the high bits down. */
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 29) & mask;
+    /* The top bits of the product depend on every bit of the key, so
+     * aligned addresses spread as well as any. */
+    return (size_t)((key * m->multiplier) >> m->shift);
 }
 
 static inline uint32_t plumb_map_get(const plumb_map *m, uint64_t key)
 {
-    size_t i = plumb_map_home(key, m->mask);
+    size_t i = plumb_map_home(m, key);
     for (;;) {
         const plumb_map_slot *s = &m->slots[i];
         if (s->key == key)
@@ -44,5 +55,10 @@ int plumb_map_init(plumb_map *m, size_t capacity);
 void plumb_map_free(plumb_map *m);
 /* Adds or replaces key's value.  Returns 0 or PLUMB_ENOMEM. */
 int plumb_map_put(plumb_map *m, uint64_t key, uint32_t value);
+
+/* The slots a lookup of key examines (to find it, or the empty slot that
+ * says it is missing): the cost the tests hold down, counted rather than
+ * timed so that they are deterministic. */
+size_t plumb_map_probes(const plumb_map *m, uint64_t key);
 
 #endif

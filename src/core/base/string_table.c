@@ -4,17 +4,21 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/grow.h"
+#include "base/hash.h"
 
+/* Keyed (base/hash.h): the strings are names from profiled programs and
+ * read files, and the slot is the hash's low bits, which an unkeyed hash
+ * would let a file choose. */
 static uint64_t str_hash(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
+    return plumb_hash_bytes(s, strlen(s));
 }
 
 static int grow_slots(plumb_string_table *t)
 {
+    if (t->mask > SIZE_MAX / 4 / sizeof *t->slots)
+        return PLUMB_ELIMIT;
     size_t cap = t->mask ? (t->mask + 1) * 2 : 1024;
     uint32_t *slots = calloc(cap, sizeof *slots);
     if (!slots)
@@ -43,16 +47,10 @@ int plumb_string_table_intern(plumb_string_table *t, const char *s, uint32_t *in
             return 0;
         }
     }
-    if (t->n == t->cap) {
-        uint32_t cap = t->cap ? t->cap * 2 : 256;
-        if (cap >= UINT32_MAX / 4)
-            return PLUMB_ELIMIT;
-        char **strs = realloc(t->strs, (size_t)cap * sizeof *strs);
-        if (!strs)
-            return PLUMB_ENOMEM;
-        t->strs = strs;
-        t->cap = cap;
-    }
+    /* Indices + 1 fill the slots, and the slots double with the strings. */
+    int rc = PLUMB_GROW(t->strs, &t->cap, (size_t)t->n + 1, 256, UINT32_MAX / 4);
+    if (rc < 0)
+        return rc;
     char *copy = strdup(s);
     if (!copy)
         return PLUMB_ENOMEM;
@@ -60,6 +58,17 @@ int plumb_string_table_intern(plumb_string_table *t, const char *s, uint32_t *in
     t->slots[j] = ++t->n;
     *index = t->n - 1;
     return 1;
+}
+
+size_t plumb_string_table_probes(const plumb_string_table *t, const char *s)
+{
+    size_t n = 1;
+    if (!t->slots)
+        return n;
+    for (size_t j = str_hash(s) & t->mask;
+         t->slots[j] && strcmp(t->strs[t->slots[j] - 1], s) != 0; j = (j + 1) & t->mask)
+        n++;
+    return n;
 }
 
 void plumb_string_table_free(plumb_string_table *t)

@@ -20,4 +20,7 @@ typedef struct plumb_string_table {
 int plumb_string_table_intern(plumb_string_table *t, const char *s, uint32_t *index);
 void plumb_string_table_free(plumb_string_table *t);
 
+/* The slots a lookup of s examines, for the tests (base/map.h's probes). */
+size_t plumb_string_table_probes(const plumb_string_table *t, const char *s);
+
 #endif

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
+
 typedef struct parser {
     plumb_json *j;
     const char *s;
@@ -26,16 +28,11 @@ static void skip_space(parser *p)
 static int new_node(parser *p, int kind, uint32_t *out)
 {
     plumb_json *j = p->j;
-    if (j->n == j->cap) {
-        uint32_t cap = j->cap ? j->cap * 2 : 256;
-        if (cap <= j->cap)
-            return fail(p, "too many values");
-        plumb_json_node *nodes = realloc(j->nodes, (size_t)cap * sizeof *nodes);
-        if (!nodes)
-            return PLUMB_ENOMEM;
-        j->nodes = nodes;
-        j->cap = cap;
-    }
+    int rc = PLUMB_GROW(j->nodes, &j->cap, (size_t)j->n + 1, 256, PLUMB_JSON_NONE - 1);
+    if (rc == PLUMB_ELIMIT)
+        return fail(p, "too many values");
+    if (rc < 0)
+        return rc;
     *out = j->n++;
     j->nodes[*out] = (plumb_json_node){.kind = (uint8_t)kind, .start = (uint32_t)p->pos,
                                        .first = PLUMB_JSON_NONE, .next = PLUMB_JSON_NONE};

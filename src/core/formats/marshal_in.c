@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
+
 #define FLAG_REF 0x80
 
 void plumb_mi_init(plumb_marshal_in *m, const void *buf, size_t len, plumb_read_error *err)
@@ -54,16 +56,11 @@ static int type_byte(plumb_marshal_in *m, int *type, uint32_t *ref)
     *type = b & ~FLAG_REF;
     *ref = UINT32_MAX;
     if (b & FLAG_REF) {
-        if (m->nrefs == m->refs_capacity) {
-            uint32_t cap = m->refs_capacity ? m->refs_capacity * 2 : 256;
-            if (cap <= m->refs_capacity)
-                return plumb_mi_fail(m, "too many references");
-            plumb_mref *refs = realloc(m->refs, (size_t)cap * sizeof *refs);
-            if (!refs)
-                return PLUMB_ENOMEM;
-            m->refs = refs;
-            m->refs_capacity = cap;
-        }
+        rc = PLUMB_GROW(m->refs, &m->refs_capacity, (size_t)m->nrefs + 1, 256, UINT32_MAX - 1);
+        if (rc == PLUMB_ELIMIT)
+            return plumb_mi_fail(m, "too many references");
+        if (rc < 0)
+            return rc;
         m->refs[m->nrefs] = (plumb_mref){.kind = PLUMB_MREF_PENDING};
         *ref = m->nrefs++;
     }

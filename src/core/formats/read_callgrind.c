@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "formats/readers.h"
 
 #define MAX_ID (1u << 24)
@@ -53,14 +54,9 @@ static int fail(reader *r, const char *what)
 /* Keeps s (owned) until the end of the read. */
 static int keep(names *t, char *s)
 {
-    if (t->nplain == t->plain_cap) {
-        uint32_t cap = t->plain_cap ? t->plain_cap * 2 : 64;
-        char **grown = realloc(t->plain, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return PLUMB_ENOMEM;
-        t->plain = grown;
-        t->plain_cap = cap;
-    }
+    int rc = PLUMB_GROW(t->plain, &t->plain_cap, (size_t)t->nplain + 1, 64, UINT32_MAX);
+    if (rc < 0)
+        return rc;
     t->plain[t->nplain++] = s;
     return PLUMB_OK;
 }
@@ -86,17 +82,9 @@ static int resolve(reader *r, names *t, char *spec, const char **out)
     char *name = close + 1;
     while (*name == ' ')
         name++;
-    if (id >= t->cap) {
-        uint32_t cap = t->cap ? t->cap : 64;
-        while (cap <= id)
-            cap *= 2;
-        char **grown = realloc(t->text, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return PLUMB_ENOMEM;
-        memset(grown + t->cap, 0, (size_t)(cap - t->cap) * sizeof *grown);
-        t->text = grown;
-        t->cap = cap;
-    }
+    int rc = PLUMB_GROW_ZEROED(t->text, &t->cap, (size_t)id + 1, 64, MAX_ID);
+    if (rc < 0)
+        return rc;
     if (*name) {
         char *copy = strdup(name);
         if (!copy)
@@ -117,22 +105,14 @@ static int resolve(reader *r, names *t, char *spec, const char **out)
 
 static int grow(reader *r, uint32_t f)
 {
-    if (f < r->cap)
-        return PLUMB_OK;
-    uint32_t cap = r->cap ? r->cap : 256;
-    while (cap <= f)
-        cap *= 2;
-    double *self = realloc(r->self, (size_t)cap * sizeof *self);
-    if (!self)
-        return PLUMB_ENOMEM;
-    r->self = self;
-    double *incl = realloc(r->incl, (size_t)cap * sizeof *incl);
-    if (!incl)
-        return PLUMB_ENOMEM;
-    r->incl = incl;
-    memset(r->self + r->cap, 0, (size_t)(cap - r->cap) * sizeof *self);
-    memset(r->incl + r->cap, 0, (size_t)(cap - r->cap) * sizeof *incl);
-    r->cap = cap;
+    /* Two arrays, one capacity, recorded once both have grown. */
+    uint32_t self_cap = r->cap, incl_cap = r->cap;
+    int rc = PLUMB_GROW_ZEROED(r->self, &self_cap, (size_t)f + 1, 256, UINT32_MAX);
+    if (rc == PLUMB_OK)
+        rc = PLUMB_GROW_ZEROED(r->incl, &incl_cap, (size_t)f + 1, 256, UINT32_MAX);
+    if (rc < 0)
+        return rc;
+    r->cap = self_cap;
     return PLUMB_OK;
 }
 

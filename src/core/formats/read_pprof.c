@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "base/map.h"
 #include "formats/readers.h"
 
@@ -109,17 +110,7 @@ static int next_field(span *in, field *f)
 
 static int grow_u32(uint32_t **a, uint32_t *cap, uint32_t need)
 {
-    if (need <= *cap)
-        return PLUMB_OK;
-    uint32_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    uint32_t *g = realloc(*a, (size_t)c * sizeof *g);
-    if (!g)
-        return PLUMB_ENOMEM;
-    *a = g;
-    *cap = c;
-    return PLUMB_OK;
+    return PLUMB_GROW(*a, cap, need, 256, UINT32_MAX);
 }
 
 /* A string-table entry as a NUL-terminated copy (cut to size). */
@@ -144,14 +135,9 @@ static int read_strings(reader *r, span msg)
     while ((k = next_field(&msg, &f)) > 0) {
         if (f.number != 6 || f.wire != 2)
             continue;
-        if (r->nstrings == r->strings_cap) {
-            uint32_t cap = r->strings_cap ? r->strings_cap * 2 : 256;
-            span *g = realloc(r->strings, (size_t)cap * sizeof *g);
-            if (!g)
-                return PLUMB_ENOMEM;
-            r->strings = g;
-            r->strings_cap = cap;
-        }
+        int rc = PLUMB_GROW(r->strings, &r->strings_cap, (size_t)r->nstrings + 1, 256, UINT32_MAX);
+        if (rc < 0)
+            return rc;
         r->strings[r->nstrings++] = f.bytes;
     }
     return k < 0 ? fail(r, "not a pprof profile (malformed protobuf)") : PLUMB_OK;
@@ -269,14 +255,8 @@ static int read_locations(reader *r, span msg)
         }
         if (j < 0 || id == 0)
             return fail(r, "a malformed location");
-        if (r->nlocs == r->locs_cap) {
-            uint32_t cap = r->locs_cap ? r->locs_cap * 2 : 256;
-            struct loc *g = realloc(r->locs, (size_t)cap * sizeof *g);
-            if (!g)
-                return PLUMB_ENOMEM;
-            r->locs = g;
-            r->locs_cap = cap;
-        }
+        if ((rc = PLUMB_GROW(r->locs, &r->locs_cap, (size_t)r->nlocs + 1, 256, UINT32_MAX - 1)) < 0)
+            return rc;
         r->locs[r->nlocs] = (struct loc){first, count};
         if ((rc = plumb_map_put(&r->loc_ids, id, r->nlocs)) < 0)
             return rc;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "formats/marshal_in.h"
 #include "formats/readers.h"
 
@@ -28,13 +29,8 @@ static int read_label(plumb_marshal_in *m, plumb_stats *st, char **scratch, size
         return rc;
     /* The labels are NUL-terminated copies in one scratch buffer. */
     size_t want = (size_t)file_len + name_len + 2;
-    if (want > *cap) {
-        char *grown = realloc(*scratch, want);
-        if (!grown)
-            return PLUMB_ENOMEM;
-        *scratch = grown;
-        *cap = want;
-    }
+    if ((rc = PLUMB_GROW(*scratch, cap, want, want, SIZE_MAX)) < 0)
+        return rc;
     memcpy(*scratch, file, file_len);
     (*scratch)[file_len] = 0;
     memcpy(*scratch + file_len + 1, name, name_len);
@@ -74,17 +70,9 @@ typedef struct reader {
 
 static int caller_seen(reader *r, uint32_t caller, uint32_t callee, int *twice)
 {
-    if (caller >= r->seen_cap) {
-        uint32_t cap = r->seen_cap ? r->seen_cap : 1024;
-        while (cap <= caller)
-            cap *= 2;
-        uint32_t *grown = realloc(r->seen_calling, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return PLUMB_ENOMEM;
-        memset(grown + r->seen_cap, 0, (size_t)(cap - r->seen_cap) * sizeof *grown);
-        r->seen_calling = grown;
-        r->seen_cap = cap;
-    }
+    int rc = PLUMB_GROW_ZEROED(r->seen_calling, &r->seen_cap, (size_t)caller + 1, 1024, UINT32_MAX);
+    if (rc < 0)
+        return rc;
     *twice = r->seen_calling[caller] == callee + 1;
     r->seen_calling[caller] = callee + 1;
     return PLUMB_OK;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/grow.h"
 #include "formats/sample_writers.h"
 
 /* A counting sort of nodes 0..n-1 by parent, stable, so children stay in
@@ -105,18 +106,14 @@ int plumb_tree_walk_next(plumb_tree_walk *w, uint32_t *node)
     uint32_t level = w->depth - 1, top = w->path[level];
     if (w->next[level] < w->first[top + 1]) {
         uint32_t c = w->child[w->next[level]++];
-        if (w->depth == w->capacity) {
-            uint32_t cap = w->capacity * 2;
-            uint32_t *path = realloc(w->path, cap * sizeof *path);
-            if (path)
-                w->path = path;
-            uint32_t *next = realloc(w->next, cap * sizeof *next);
-            if (next)
-                w->next = next;
-            if (!path || !next)
-                return PLUMB_ENOMEM;
-            w->capacity = cap;
-        }
+        /* Two arrays, one capacity, recorded once both have grown. */
+        uint32_t path_cap = w->capacity, next_cap = w->capacity;
+        int rc = PLUMB_GROW(w->path, &path_cap, (size_t)w->depth + 1, 64, UINT32_MAX);
+        if (rc == PLUMB_OK)
+            rc = PLUMB_GROW(w->next, &next_cap, (size_t)w->depth + 1, 64, UINT32_MAX);
+        if (rc < 0)
+            return rc;
+        w->capacity = path_cap;
         w->path[w->depth] = c;
         w->next[w->depth] = w->first[c];
         w->depth++;
@@ -169,15 +166,9 @@ static int number_edges(const plumb_samples *s, plumb_sample_totals *t, uint32_t
         uint64_t key = ((uint64_t)caller + 1) << 32 | x->func;
         uint32_t e = plumb_map_get(&ids, key);
         if (e == PLUMB_MAP_MISSING) {
-            if (t->nedges == capacity) {
-                capacity = capacity ? capacity * 2 : 256;
-                plumb_sample_edge *edges = realloc(t->edges, (size_t)capacity * sizeof *edges);
-                if (!edges) {
-                    rc = PLUMB_ENOMEM;
-                    break;
-                }
-                t->edges = edges;
-            }
+            rc = PLUMB_GROW(t->edges, &capacity, (size_t)t->nedges + 1, 256, PLUMB_NONE / 2);
+            if (rc < 0)
+                break;
             e = t->nedges;
             rc = plumb_map_put(&ids, key, e);
             if (rc < 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/grow.h"
 #include "formats/sample_writers.h"
 #include "base/string_table.h"
 
@@ -25,17 +26,10 @@ static void pb_put(pb *b, const void *src, size_t n)
 {
     if (b->failed)
         return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->failed = 1;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
+    if (n > SIZE_MAX - b->len
+        || PLUMB_GROW(b->data, &b->cap, b->len + n, 256, SIZE_MAX) < 0) {
+        b->failed = 1;
+        return;
     }
     memcpy(b->data + b->len, src, n);
     b->len += n;

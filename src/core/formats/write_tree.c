@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/grow.h"
 #include "formats/sample_writers.h"
 
 /* 1234567 -> "1,234,567" */
@@ -171,18 +172,9 @@ static int write_thread(tree_out *t, uint32_t th, double min_percent)
             continue;
         }
         int last = pos + 1 == end || inc[t->sorted[pos + 1]] == 0;
-        if (level >= t->last_capacity) {
-            uint32_t cap = t->last_capacity ? t->last_capacity * 2 : 64;
-            while (cap <= level)
-                cap *= 2;
-            unsigned char *grown = realloc(t->last, cap);
-            if (!grown) {
-                rc = PLUMB_ENOMEM;
-                break;
-            }
-            t->last = grown;
-            t->last_capacity = cap;
-        }
+        rc = PLUMB_GROW(t->last, &t->last_capacity, (size_t)level + 1, 64, UINT32_MAX);
+        if (rc < 0)
+            break;
         t->last[level] = (unsigned char)last;
         put_prefix(t, percent, level, last);
         put_func(t->out, &s->names.funcs[s->nodes[node].func]);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/grow.h"
 
 int plumb_samples_init(plumb_samples *s, double interval, int cpu_mode)
 {
@@ -32,16 +33,9 @@ void plumb_samples_free(plumb_samples *s)
 static int new_node(plumb_samples *s, uint32_t parent, uint32_t func, uint32_t thread,
                     uint32_t *node)
 {
-    if (s->nnodes == s->nodes_capacity) {
-        uint32_t cap = s->nodes_capacity ? s->nodes_capacity * 2 : 1024;
-        if (cap >= PLUMB_NONE / 2)
-            return PLUMB_ELIMIT;
-        plumb_node *nodes = realloc(s->nodes, (size_t)cap * sizeof *nodes);
-        if (!nodes)
-            return PLUMB_ENOMEM;
-        s->nodes = nodes;
-        s->nodes_capacity = cap;
-    }
+    int rc = PLUMB_GROW(s->nodes, &s->nodes_capacity, (size_t)s->nnodes + 1, 1024, PLUMB_NONE / 2);
+    if (rc < 0)
+        return rc;
     *node = s->nnodes++;
     s->nodes[*node] = (plumb_node){.parent = parent, .func = func, .thread = thread, .self = 0};
     return PLUMB_OK;
@@ -60,16 +54,11 @@ int plumb_samples_thread(plumb_samples *s, uint64_t id, uint64_t native_id, uint
             return PLUMB_OK;
         }
     }
-    if (s->nthreads == s->threads_capacity) {
-        uint32_t cap = s->threads_capacity ? s->threads_capacity * 2 : 16;
-        plumb_sampled_thread *t = realloc(s->threads, (size_t)cap * sizeof *t);
-        if (!t)
-            return PLUMB_ENOMEM;
-        s->threads = t;
-        s->threads_capacity = cap;
-    }
+    int rc = PLUMB_GROW(s->threads, &s->threads_capacity, (size_t)s->nthreads + 1, 16, PLUMB_NONE / 2);
+    if (rc < 0)
+        return rc;
     uint32_t root;
-    int rc = new_node(s, PLUMB_NONE, PLUMB_NONE, s->nthreads, &root);
+    rc = new_node(s, PLUMB_NONE, PLUMB_NONE, s->nthreads, &root);
     if (rc < 0)
         return rc;
     s->threads[s->nthreads] = (plumb_sampled_thread){.id = id, .native_id = native_id, .root = root,
@@ -149,17 +138,9 @@ uint32_t plumb_samples_path(const plumb_samples *s, uint32_t node, uint32_t *out
 
 int plumb_sample_weights_add(plumb_sample_weights *sw, uint32_t node, double weight)
 {
-    if (node >= sw->cap) {
-        uint32_t cap = sw->cap ? sw->cap : 1024;
-        while (cap <= node)
-            cap *= 2;
-        double *grown = realloc(sw->weight, (size_t)cap * sizeof *grown);
-        if (!grown)
-            return PLUMB_ENOMEM;
-        memset(grown + sw->cap, 0, (size_t)(cap - sw->cap) * sizeof *grown);
-        sw->weight = grown;
-        sw->cap = cap;
-    }
+    int rc = PLUMB_GROW_ZEROED(sw->weight, &sw->cap, (size_t)node + 1, 1024, UINT32_MAX);
+    if (rc < 0)
+        return rc;
     sw->weight[node] += weight;
     return PLUMB_OK;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/grow.h"
 
 int plumb_stats_init(plumb_stats *st)
 {
@@ -33,37 +34,23 @@ int plumb_stats_func(plumb_stats *st, const char *file, int64_t line, const char
     int rc = plumb_profile_func_for_label(&st->names, file, line, name, func);
     if (rc < 0)
         return rc;
-    if (*func >= st->funcs_capacity) {
-        uint32_t cap = st->funcs_capacity ? st->funcs_capacity * 2 : 256;
-        while (cap <= *func)
-            cap *= 2;
-        plumb_stat_counts *funcs = realloc(st->funcs, (size_t)cap * sizeof *funcs);
-        if (!funcs)
-            return PLUMB_ENOMEM;
-        st->funcs = funcs;
-        uint8_t *listed = realloc(st->listed, cap);
-        if (!listed)
-            return PLUMB_ENOMEM;
-        st->listed = listed;
-        memset(st->funcs + st->funcs_capacity, 0, (size_t)(cap - st->funcs_capacity) * sizeof *funcs);
-        memset(st->listed + st->funcs_capacity, 0, cap - st->funcs_capacity);
-        st->funcs_capacity = cap;
-    }
-    return PLUMB_OK;
+    /* Two arrays, one capacity, recorded once both have grown. */
+    uint32_t funcs_cap = st->funcs_capacity, listed_cap = st->funcs_capacity;
+    rc = PLUMB_GROW_ZEROED(st->funcs, &funcs_cap, (size_t)*func + 1, 256, UINT32_MAX);
+    if (rc == PLUMB_OK)
+        rc = PLUMB_GROW_ZEROED(st->listed, &listed_cap, (size_t)*func + 1, 256, UINT32_MAX);
+    if (rc == PLUMB_OK)
+        st->funcs_capacity = funcs_cap;
+    return rc;
 }
 
 int plumb_stats_list(plumb_stats *st, uint32_t func)
 {
     if (st->listed[func])
         return PLUMB_OK;
-    if (st->norder == st->order_capacity) {
-        uint32_t cap = st->order_capacity ? st->order_capacity * 2 : 256;
-        uint32_t *order = realloc(st->order, (size_t)cap * sizeof *order);
-        if (!order)
-            return PLUMB_ENOMEM;
-        st->order = order;
-        st->order_capacity = cap;
-    }
+    int rc = PLUMB_GROW(st->order, &st->order_capacity, (size_t)st->norder + 1, 256, UINT32_MAX);
+    if (rc < 0)
+        return rc;
     st->order[st->norder++] = func;
     st->listed[func] = 1;
     return PLUMB_OK;
@@ -87,16 +74,9 @@ static int index_edges(plumb_stats *st)
 
 int plumb_stats_append_edge(plumb_stats *st, uint32_t caller, uint32_t callee, uint32_t *edge)
 {
-    if (st->nedges == st->edges_capacity) {
-        uint32_t cap = st->edges_capacity ? st->edges_capacity * 2 : 1024;
-        if (cap >= PLUMB_NONE / 2)
-            return PLUMB_ELIMIT;
-        plumb_stat_edge *edges = realloc(st->edges, (size_t)cap * sizeof *edges);
-        if (!edges)
-            return PLUMB_ENOMEM;
-        st->edges = edges;
-        st->edges_capacity = cap;
-    }
+    int rc = PLUMB_GROW(st->edges, &st->edges_capacity, (size_t)st->nedges + 1, 1024, PLUMB_NONE / 2);
+    if (rc < 0)
+        return rc;
     /* count_only until a file gives the edge's times. */
     st->edges[st->nedges] = (plumb_stat_edge){.caller = caller, .callee = callee, .count_only = 1};
     *edge = st->nedges++;

@@ -1,99 +1,270 @@
 /* CPython 3.13 publishes where its structures keep things: _Py_DebugOffsets,
  * the first member of _PyRuntime, starting with the cookie "xdebugpy" and
  * the version (Include/internal/pycore_runtime.h).  Parsing it here, from
- * raw bytes, serves a reader of this process and of another alike.  Each
- * field is a uint64; the indices below are positions in 3.13's layout. */
+ * raw bytes, serves a reader of this process and of another alike.
+ *
+ * The table is mirrored below as CPython declares it, section by section,
+ * and read by field name: a position counted by hand breaks silently when
+ * a section is miscounted, a named field does not.  Everything in it is
+ * untrusted (another process's memory, later): each field the walker uses
+ * is checked, once, against its section's size and against what the
+ * walker reads of that structure, and a failure names the field. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sampler/debug_offsets.h"
-#include "base/errors.h"
 
-enum {
-    COOKIE = 0, VERSION = 1, FREE_THREADED = 2,
-    RUNTIME = 3,                 /* size, finalizing, interpreters_head */
-    INTERP = RUNTIME + 3,        /* size, id, next, threads_head, ... (13) */
-    TSTATE = INTERP + 13,        /* size, prev, next, interp, current_frame, thread_id,
-                                    native_thread_id, datastack_chunk, status */
-    FRAME = TSTATE + 9,          /* size, previous, executable, instr_ptr, localsplus, owner */
-    CODE = FRAME + 6,            /* size, filename, name, qualname, linetable, firstlineno, ... (10) */
-    PYOBJECT = CODE + 10,        /* size, ob_type */
-    TYPE = PYOBJECT + 2,         /* 4 */
-    TUPLE = TYPE + 4,            /* 3 */
-    LIST = TUPLE + 3,            /* 3 */
-    DICT = LIST + 3,             /* 3 */
-    FLOAT = DICT + 3,            /* 2 */
-    LONG = FLOAT + 2,            /* 3 */
-    BYTES = LONG + 3,            /* 3 */
-    UNICODE = BYTES + 3,         /* size, state, length, asciiobject_size */
-    FIELDS = UNICODE + 4,
-};
+/* 3.13.0's _Py_DebugOffsets.  Every member is a uint64_t (offsets and
+ * sizes in bytes), so the struct has no padding and its bytes are the
+ * table's. */
+typedef struct debug_offsets_313 {
+    char cookie[8];
+    uint64_t version;
+    uint64_t free_threaded;
+    struct {
+        uint64_t size, finalizing, interpreters_head;
+    } runtime_state;
+    struct {
+        uint64_t size, id, next, threads_head, gc, imports_modules, sysdict, builtins, ceval_gil,
+            gil_runtime_state, gil_runtime_state_enabled, gil_runtime_state_locked,
+            gil_runtime_state_holder;
+    } interpreter_state;
+    struct {
+        uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id,
+            datastack_chunk, status;
+    } thread_state;
+    struct {
+        uint64_t size, previous, executable, instr_ptr, localsplus, owner;
+    } interpreter_frame;
+    struct {
+        uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
+            localsplusnames, localspluskinds, co_code_adaptive;
+    } code_object;
+    struct {
+        uint64_t size, ob_type;
+    } pyobject;
+    struct {
+        uint64_t size, tp_name, tp_repr, tp_flags;
+    } type_object;
+    struct {
+        uint64_t size, ob_item, ob_size;
+    } tuple_object, list_object;
+    struct {
+        uint64_t size, ma_keys, ma_values;
+    } dict_object;
+    struct {
+        uint64_t size, ob_fval;
+    } float_object;
+    struct {
+        uint64_t size, lv_tag, ob_digit;
+    } long_object;
+    struct {
+        uint64_t size, ob_size, ob_sval;
+    } bytes_object;
+    struct {
+        uint64_t size, state, length, asciiobject_size;
+    } unicode_object;
+    struct {
+        uint64_t size, collecting;
+    } gc;
+} debug_offsets_313;
 
-static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)
-{
-    uint64_t m = a > b ? a : b;
-    return m > c ? m : c;
-}
+/* 3 header words and 70 in sections: a member added or dropped above
+ * breaks the build instead of shifting every field after it. */
+_Static_assert(sizeof(debug_offsets_313) == 73 * sizeof(uint64_t),
+               "debug_offsets_313 must mirror 3.13's _Py_DebugOffsets exactly");
+_Static_assert(offsetof(debug_offsets_313, runtime_state) == 24, "header is 24 bytes");
+_Static_assert(offsetof(debug_offsets_313, unicode_object) == 67 * sizeof(uint64_t),
+               "unicode_object is the 68th word");
 
 size_t plumb_debug_offsets_size(void)
 {
-    return FIELDS * sizeof(uint64_t);
+    return sizeof(debug_offsets_313);
 }
 
-int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offsets *out)
+/* A field the walker reads: width bytes at offset, which must end inside
+ * the limit named by `within` (its section's size, or what the walker
+ * reads of the structure).  For a size (is_size), offset is the size and
+ * width what the walker adds to it. */
+typedef struct field_check {
+    const char *field;
+    uint64_t offset, width;
+    const char *within;
+    uint64_t limit;
+    int is_size;
+} field_check;
+
+static int check_fields(const field_check *checks, size_t n, plumb_read_error *err)
 {
-    if (len < plumb_debug_offsets_size() || memcmp(raw, "xdebugpy", 8) != 0)
+    for (size_t i = 0; i < n; i++) {
+        const field_check *c = &checks[i];
+        /* Written so that no sum can wrap: offsets are any uint64. */
+        if (c->offset <= c->limit && c->width <= c->limit - c->offset)
+            continue;
+        if (err && c->is_size)
+            snprintf(err->message, sizeof err->message,
+                     "_Py_DebugOffsets: %s is %" PRIu64 " bytes, more than %s (%" PRIu64 " bytes)",
+                     c->field, c->offset, c->within, c->limit - c->width);
+        else if (err)
+            snprintf(err->message, sizeof err->message,
+                     "_Py_DebugOffsets: %s is %" PRIu64 ", outside %s (%" PRIu64 " bytes)",
+                     c->field, c->offset, c->within, c->limit);
         return PLUMB_EINVAL;
-    uint64_t f[FIELDS];
-    memcpy(f, raw, sizeof f);
-    uint64_t version = f[VERSION];
-    /* Only 3.13's layout is known here; a later version may reorder it. */
-    if ((version >> 16) != 0x030D || f[FREE_THREADED] != 0)
-        return PLUMB_EINVAL;
-    /* Every offset must fall inside the structure it is an offset of (the
-     * table is untrusted input too); plumb_py_offsets_check then bounds
-     * what the walker reads. */
-    if (f[INTERP + 3] >= f[INTERP] || f[TSTATE + 2] >= f[TSTATE] || f[TSTATE + 4] >= f[TSTATE]
-        || f[TSTATE + 5] >= f[TSTATE] || f[TSTATE + 6] >= f[TSTATE] || f[TSTATE + 7] >= f[TSTATE] || f[FRAME + 1] >= f[FRAME]
-        || f[FRAME + 2] >= f[FRAME] || f[FRAME + 5] >= f[FRAME] || f[CODE + 1] >= f[CODE]
-        || f[CODE + 2] >= f[CODE] || f[CODE + 5] >= f[CODE] || f[UNICODE + 1] >= f[UNICODE]
-        || f[UNICODE + 2] >= f[UNICODE] || f[UNICODE + 3] > f[UNICODE] || f[PYOBJECT + 1] >= 64)
-        return PLUMB_EINVAL;
-    out->version_hex = (uint32_t)version;
-    out->interp_threads_head = (int64_t)f[INTERP + 3];
-    /* The walker reads each structure up to the last field it uses. */
-    out->tstate_size = (int64_t)max3(max3(f[TSTATE + 2], f[TSTATE + 4], f[TSTATE + 7]),
-                                     max3(f[TSTATE + 5], f[TSTATE + 6], 0), 0) + 8;
-    out->tstate_datastack_chunk = (int64_t)f[TSTATE + 7];
+    }
+    return PLUMB_OK;
+}
+
+static uint64_t max_end(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+static int fail_plain(plumb_read_error *err, const char *what)
+{
+    if (err)
+        snprintf(err->message, sizeof err->message, "_Py_DebugOffsets: %s", what);
+    return PLUMB_EINVAL;
+}
+
+int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offsets *out,
+                                     plumb_read_error *err)
+{
+    debug_offsets_313 d;
+    if (len < sizeof d)
+        return fail_plain(err, "shorter than 3.13's table");
+    memcpy(&d, raw, sizeof d);
+    if (memcmp(d.cookie, "xdebugpy", 8) != 0)
+        return fail_plain(err, "no \"xdebugpy\" cookie");
+    /* Only 3.13's layout is known here; 3.14 adds fields and sections. */
+    if ((d.version >> 16) != 0x030D)
+        return fail_plain(err, "version is not 3.13 (a layout this reader does not know)");
+    if (d.free_threaded != 0)
+        return fail_plain(err, "free_threaded is set (a layout this reader does not know)");
+
+    const uint64_t ptr = sizeof(void *);
+    const uint64_t str_header = d.unicode_object.asciiobject_size;
+    /* First, each field inside its own section, as CPython measured it. */
+    const field_check in_section[] = {
+        {"interpreter_state.threads_head", d.interpreter_state.threads_head, ptr,
+         "interpreter_state.size", d.interpreter_state.size},
+        {"thread_state.next", d.thread_state.next, ptr, "thread_state.size", d.thread_state.size},
+        {"thread_state.current_frame", d.thread_state.current_frame, ptr, "thread_state.size",
+         d.thread_state.size},
+        {"thread_state.thread_id", d.thread_state.thread_id, ptr, "thread_state.size",
+         d.thread_state.size},
+        {"thread_state.native_thread_id", d.thread_state.native_thread_id, ptr,
+         "thread_state.size", d.thread_state.size},
+        {"thread_state.datastack_chunk", d.thread_state.datastack_chunk, ptr, "thread_state.size",
+         d.thread_state.size},
+        {"interpreter_frame.previous", d.interpreter_frame.previous, ptr, "interpreter_frame.size",
+         d.interpreter_frame.size},
+        {"interpreter_frame.executable", d.interpreter_frame.executable, ptr,
+         "interpreter_frame.size", d.interpreter_frame.size},
+        {"interpreter_frame.owner", d.interpreter_frame.owner, 1, "interpreter_frame.size",
+         d.interpreter_frame.size},
+        {"code_object.filename", d.code_object.filename, ptr, "code_object.size",
+         d.code_object.size},
+        {"code_object.name", d.code_object.name, ptr, "code_object.size", d.code_object.size},
+        {"code_object.firstlineno", d.code_object.firstlineno, 4, "code_object.size",
+         d.code_object.size},
+        {"pyobject.ob_type", d.pyobject.ob_type, ptr, "pyobject.size", d.pyobject.size},
+        {"unicode_object.asciiobject_size", str_header, 0, "unicode_object.size",
+         d.unicode_object.size, 1},
+        {"unicode_object.state", d.unicode_object.state, 4, "unicode_object.asciiobject_size",
+         str_header},
+        {"unicode_object.length", d.unicode_object.length, 8, "unicode_object.asciiobject_size",
+         str_header},
+        {"pyobject.ob_type", d.pyobject.ob_type, ptr, "code_object.size", d.code_object.size},
+        {"pyobject.ob_type", d.pyobject.ob_type, ptr, "unicode_object.asciiobject_size",
+         str_header},
+    };
+    int rc = check_fields(in_section, sizeof in_section / sizeof *in_section, err);
+    if (rc < 0)
+        return rc;
+    /* Then inside what the walker reads of each structure (its buffers:
+     * pyoffsets.h), which bounds sizes an honest table could never
+     * have. */
+    const field_check in_reads[] = {
+        {"interpreter_state.threads_head", d.interpreter_state.threads_head, ptr,
+         "the interpreter state the walker reads", PLUMB_MAX_POINTER_OFFSET},
+        {"thread_state.next", d.thread_state.next, ptr, "the thread state the walker reads",
+         PLUMB_MAX_STRUCT},
+        {"thread_state.current_frame", d.thread_state.current_frame, ptr,
+         "the thread state the walker reads", PLUMB_MAX_STRUCT},
+        {"thread_state.thread_id", d.thread_state.thread_id, ptr,
+         "the thread state the walker reads", PLUMB_MAX_STRUCT},
+        {"thread_state.native_thread_id", d.thread_state.native_thread_id, ptr,
+         "the thread state the walker reads", PLUMB_MAX_STRUCT},
+        {"thread_state.datastack_chunk", d.thread_state.datastack_chunk, ptr,
+         "the thread state the walker reads", PLUMB_MAX_STRUCT},
+        {"interpreter_frame.previous", d.interpreter_frame.previous, ptr,
+         "the frame the walker reads", PLUMB_MAX_STRUCT},
+        {"interpreter_frame.executable", d.interpreter_frame.executable, ptr,
+         "the frame the walker reads", PLUMB_MAX_STRUCT},
+        {"interpreter_frame.owner", d.interpreter_frame.owner, ptr, "the frame the walker reads",
+         PLUMB_MAX_STRUCT},
+        {"code_object.filename", d.code_object.filename, ptr, "the code object the walker reads",
+         PLUMB_MAX_STRUCT},
+        {"code_object.name", d.code_object.name, ptr, "the code object the walker reads",
+         PLUMB_MAX_STRUCT},
+        {"code_object.firstlineno", d.code_object.firstlineno, ptr,
+         "the code object the walker reads", PLUMB_MAX_STRUCT},
+        /* A compact str's header is PyASCIIObject plus utf8_length and utf8. */
+        {"unicode_object.asciiobject_size", str_header, 16, "the str header the walker reads",
+         PLUMB_MAX_STR_HEADER, 1},
+    };
+    rc = check_fields(in_reads, sizeof in_reads / sizeof *in_reads, err);
+    if (rc < 0)
+        return rc;
+
+    out->version_hex = (uint32_t)d.version;
+    out->interp_threads_head = (int64_t)d.interpreter_state.threads_head;
+    /* The walker reads each structure up to the last field it uses (each
+     * read as 8 bytes: checked above to fit). */
+    out->tstate_size = (int64_t)max_end(
+        max_end(max_end(d.thread_state.next, d.thread_state.current_frame),
+                max_end(d.thread_state.thread_id, d.thread_state.native_thread_id)),
+        d.thread_state.datastack_chunk) + 8;
+    out->tstate_next = (int64_t)d.thread_state.next;
+    out->tstate_frame = (int64_t)d.thread_state.current_frame;
+    out->tstate_thread_id = (int64_t)d.thread_state.thread_id;
+    out->tstate_native_thread_id = (int64_t)d.thread_state.native_thread_id;
+    out->tstate_cframe = -1;
+    out->cframe_current_frame = -1;
+    out->tstate_datastack_chunk = (int64_t)d.thread_state.datastack_chunk;
     /* _PyStackChunk is not in the table: {previous, size, top, data} on
      * 3.11-3.13 (Include/cpython/pystate.h). */
     out->chunk_previous = 0;
     out->chunk_size = 8;
-    out->tstate_next = (int64_t)f[TSTATE + 2];
-    out->tstate_frame = (int64_t)f[TSTATE + 4];
-    out->tstate_thread_id = (int64_t)f[TSTATE + 5];
-    out->tstate_native_thread_id = (int64_t)f[TSTATE + 6];
-    out->tstate_cframe = -1;
-    out->cframe_current_frame = -1;
-    out->frame_size = (int64_t)max3(f[FRAME + 1], f[FRAME + 2], f[FRAME + 5]) + 8;
-    out->frame_previous = (int64_t)f[FRAME + 1];
-    out->frame_code = (int64_t)f[FRAME + 2];
-    out->frame_owner = (int64_t)f[FRAME + 5];
+    out->frame_size = (int64_t)max_end(max_end(d.interpreter_frame.previous,
+                                               d.interpreter_frame.executable),
+                                       d.interpreter_frame.owner) + 8;
+    out->frame_previous = (int64_t)d.interpreter_frame.previous;
+    out->frame_code = (int64_t)d.interpreter_frame.executable;
+    out->frame_owner = (int64_t)d.interpreter_frame.owner;
     out->frame_owned_by_cstack = 3;          /* FRAME_OWNED_BY_CSTACK in 3.13 */
     out->frame_owned_by_generator = 1;       /* FRAME_OWNED_BY_GENERATOR in 3.13 */
     out->shim_code = 0;                      /* 3.13 shims hold None, not code */
     out->skip_init_cleanup = 1;              /* _Py_InitCleanup, as in 3.12 */
-    out->object_type = (int64_t)f[PYOBJECT + 1];
-    out->code_size = (int64_t)max3(f[CODE + 1], f[CODE + 2], max3(f[CODE + 5], f[PYOBJECT + 1], 0)) + 8;
-    out->code_filename = (int64_t)f[CODE + 1];
-    out->code_name = (int64_t)f[CODE + 2];
-    out->code_firstlineno = (int64_t)f[CODE + 5];
-    out->unicode_state = (int64_t)f[UNICODE + 1];
-    out->unicode_length = (int64_t)f[UNICODE + 2];
-    out->unicode_ascii_data = (int64_t)f[UNICODE + 3];
+    out->object_type = (int64_t)d.pyobject.ob_type;
+    out->code_size = (int64_t)max_end(max_end(d.code_object.filename, d.code_object.name),
+                                      max_end(d.code_object.firstlineno, d.pyobject.ob_type)) + 8;
+    out->code_filename = (int64_t)d.code_object.filename;
+    out->code_name = (int64_t)d.code_object.name;
+    out->code_firstlineno = (int64_t)d.code_object.firstlineno;
+    out->unicode_state = (int64_t)d.unicode_object.state;
+    out->unicode_length = (int64_t)d.unicode_object.length;
+    out->unicode_ascii_data = (int64_t)str_header;
     /* PyCompactUnicodeObject adds utf8_length and utf8 to PyASCIIObject. */
-    out->unicode_compact_data = (int64_t)f[UNICODE + 3] + 16;
+    out->unicode_compact_data = (int64_t)str_header + 16;
     out->unicode_kind_shift = 2;
     out->unicode_compact_bit = 5;
     out->unicode_ascii_bit = 6;
-    return plumb_py_offsets_check(out);
+    /* The same bounds once more, as every table gets them (pyoffsets.c);
+     * the checks above have named whatever would fail here. */
+    rc = plumb_py_offsets_check(out);
+    if (rc < 0)
+        return fail_plain(err, "offsets outside what the walker reads");
+    return PLUMB_OK;
 }

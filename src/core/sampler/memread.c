@@ -7,21 +7,49 @@
 
 #include "base/errors.h"
 
-void plumb_memreader_init(plumb_memreader *r, pid_t pid)
+/* Ranges per process_vm_readv call: the page cache's batches fit in one. */
+#define BATCH PLUMB_CACHE_PAGES
+
+static size_t process_read(plumb_memsource *self, const plumb_memrange *ranges, size_t n)
 {
-    r->pid = pid;
-    r->reads = 0;
+    plumb_process_source *s = (plumb_process_source *)self;
+    size_t done = 0;
+    while (done < n) {
+        struct iovec local[BATCH], remote[BATCH];
+        size_t count = n - done < BATCH ? n - done : BATCH, want = 0;
+        for (size_t i = 0; i < count; i++) {
+            const plumb_memrange *r = &ranges[done + i];
+            local[i] = (struct iovec){.iov_base = r->buf, .iov_len = r->len};
+            remote[i] = (struct iovec){.iov_base = (void *)r->addr, .iov_len = r->len};
+            want += r->len;
+        }
+        self->reads++;
+        ssize_t got = process_vm_readv(s->pid, local, count, remote, count, 0);
+        /* The kernel never splits a remote range: what it read is whole
+         * ranges, in order, up to the first it could not read. */
+        size_t left = got > 0 ? (size_t)got : 0;
+        for (size_t i = 0; i < count && left >= remote[i].iov_len; i++) {
+            left -= remote[i].iov_len;
+            done++;
+        }
+        if ((size_t)(got > 0 ? got : 0) != want)
+            break;
+    }
+    return done;
 }
 
-int plumb_memread(plumb_memreader *r, uintptr_t addr, void *buf, size_t len)
+void plumb_process_source_init(plumb_process_source *s, pid_t pid)
+{
+    s->base = (plumb_memsource){.read = process_read, .reads = 0};
+    s->pid = pid;
+}
+
+int plumb_memread(plumb_memsource *src, uintptr_t addr, void *buf, size_t len)
 {
     if (addr == 0 || len == 0)
         return addr == 0 ? PLUMB_EFAULT : PLUMB_OK;
-    struct iovec local = {.iov_base = buf, .iov_len = len};
-    struct iovec remote = {.iov_base = (void *)addr, .iov_len = len};
-    r->reads++;
-    ssize_t n = process_vm_readv(r->pid, &local, 1, &remote, 1, 0);
-    return n == (ssize_t)len ? PLUMB_OK : PLUMB_EFAULT;
+    plumb_memrange range = {.addr = addr, .buf = buf, .len = len};
+    return src->read(src, &range, 1) == 1 ? PLUMB_OK : PLUMB_EFAULT;
 }
 
 static void empty(plumb_page_cache *c)
@@ -38,13 +66,13 @@ void plumb_page_cache_clear(plumb_page_cache *c)
     empty(c);
 }
 
-void plumb_page_cache_begin_round(plumb_memreader *r, plumb_page_cache *c)
+void plumb_page_cache_begin_round(plumb_memsource *src, plumb_page_cache *c)
 {
     uintptr_t last[PLUMB_CACHE_PAGES];
     uint32_t n = c->norder;
     memcpy(last, c->order, n * sizeof *last);
     empty(c);
-    plumb_memread_prefetch(r, c, last, n, PLUMB_PAGE);
+    plumb_memread_prefetch(src, c, last, n, PLUMB_PAGE);
 }
 
 static void note_use(plumb_page_cache *c, size_t slot, uintptr_t page)
@@ -58,7 +86,7 @@ static void note_use(plumb_page_cache *c, size_t slot, uintptr_t page)
 
 /* One page, from the cache or read whole.  A page is mapped or not as a
  * whole, so reading all of it is safe whenever any byte of it is readable. */
-static const unsigned char *cached_page(plumb_memreader *r, plumb_page_cache *c, uintptr_t page)
+static const unsigned char *cached_page(plumb_memsource *src, plumb_page_cache *c, uintptr_t page)
 {
     size_t slot = (page / PLUMB_PAGE) % PLUMB_CACHE_PAGES;
     if (c->page[slot] == page + 1) {
@@ -69,7 +97,7 @@ static const unsigned char *cached_page(plumb_memreader *r, plumb_page_cache *c,
     c->misses++;
     /* The slot's page is replaced: it no longer counts as used. */
     c->used[slot] = 0;
-    if (plumb_memread(r, page, c->data[slot], PLUMB_PAGE) < 0) {
+    if (plumb_memread(src, page, c->data[slot], PLUMB_PAGE) < 0) {
         c->page[slot] = 0;
         return NULL;
     }
@@ -78,10 +106,10 @@ static const unsigned char *cached_page(plumb_memreader *r, plumb_page_cache *c,
     return c->data[slot];
 }
 
-int plumb_memread_prefetch(plumb_memreader *r, plumb_page_cache *c, const uintptr_t *addr, size_t n,
-                           size_t len)
+int plumb_memread_prefetch(plumb_memsource *src, plumb_page_cache *c, const uintptr_t *addr,
+                           size_t n, size_t len)
 {
-    struct iovec local[PLUMB_CACHE_PAGES], remote[PLUMB_CACHE_PAGES];
+    plumb_memrange ranges[PLUMB_CACHE_PAGES];
     size_t slots[PLUMB_CACHE_PAGES], count = 0;
     unsigned char claimed[PLUMB_CACHE_PAGES] = {0};
     if (!c || len == 0)
@@ -101,34 +129,31 @@ int plumb_memread_prefetch(plumb_memreader *r, plumb_page_cache *c, const uintpt
             c->page[slot] = 0;
             c->used[slot] = 0;
             slots[count] = slot;
-            local[count] = (struct iovec){.iov_base = c->data[slot], .iov_len = PLUMB_PAGE};
-            remote[count] = (struct iovec){.iov_base = (void *)page, .iov_len = PLUMB_PAGE};
+            ranges[count] = (plumb_memrange){.addr = page, .buf = c->data[slot], .len = PLUMB_PAGE};
             count++;
         }
     }
     if (count == 0)
         return 0;
-    r->reads++;
-    ssize_t got = process_vm_readv(r->pid, local, count, remote, count, 0);
-    size_t whole = got > 0 ? (size_t)got / PLUMB_PAGE : 0;
+    size_t whole = src->read(src, ranges, count);
     for (size_t i = 0; i < whole; i++)
-        c->page[slots[i]] = (uintptr_t)remote[i].iov_base + 1;
+        c->page[slots[i]] = ranges[i].addr + 1;
     c->misses += count;
     return (int)whole;
 }
 
-int plumb_memread_cached(plumb_memreader *r, plumb_page_cache *c, uintptr_t addr, void *buf,
+int plumb_memread_cached(plumb_memsource *src, plumb_page_cache *c, uintptr_t addr, void *buf,
                          size_t len)
 {
     if (!c)
-        return plumb_memread(r, addr, buf, len);
+        return plumb_memread(src, addr, buf, len);
     if (addr == 0 || addr + len < addr)
         return PLUMB_EFAULT;
     unsigned char *out = buf;
     while (len > 0) {
         uintptr_t page = addr & ~(uintptr_t)(PLUMB_PAGE - 1);
         size_t off = addr - page, n = PLUMB_PAGE - off < len ? PLUMB_PAGE - off : len;
-        const unsigned char *data = cached_page(r, c, page);
+        const unsigned char *data = cached_page(src, c, page);
         if (!data)
             return PLUMB_EFAULT;
         memcpy(out, data + off, n);

@@ -1,8 +1,14 @@
 /* Reading an interpreter's memory: this process's or, later, another's.
- * Everything the sampler learns about a running program goes through
- * plumb_memread, which never faults: a frame freed under the reader's feet
- * is an error code, not a crash.  On Linux it is process_vm_readv, which a
- * process may always use on itself. */
+ * Everything the sampler learns about a running program goes through a
+ * memory source, which never faults: a frame freed under the reader's feet
+ * is an error code, not a crash.
+ *
+ * Two layers.  A source (plumb_memsource) is one function: read these
+ * ranges, in order, in as few system calls as it can.  The walker knows
+ * only that interface, so reading another process (attach), a core file,
+ * or a test's faulty memory is another source, not another walker.  Above
+ * it, the page cache (plumb_page_cache) turns a round's many small reads
+ * into a few whole-page batches, whatever the source. */
 #ifndef PLUMB_MEMREAD_H
 #define PLUMB_MEMREAD_H
 
@@ -10,16 +16,35 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-typedef struct plumb_memreader {
-    pid_t pid;
-    uint64_t reads;       /* system calls made, for the benchmark */
-} plumb_memreader;
+/* len bytes at addr (in the source's address space) into buf (ours). */
+typedef struct plumb_memrange {
+    uintptr_t addr;
+    void *buf;
+    size_t len;
+} plumb_memrange;
 
-void plumb_memreader_init(plumb_memreader *r, pid_t pid);
+typedef struct plumb_memsource plumb_memsource;
+struct plumb_memsource {
+    /* Reads ranges[0..n) in order, stopping at the first that cannot be
+     * read whole (its buffer is then undefined); returns how many were.
+     * Must not fault, whatever the addresses. */
+    size_t (*read)(plumb_memsource *self, const plumb_memrange *ranges, size_t n);
+    uint64_t reads;       /* system calls made, for the benchmark */
+};
+
+/* A process's memory through process_vm_readv: this process's, which a
+ * process may always read, or another's given ptrace access (Yama's
+ * ptrace_scope, CAP_SYS_PTRACE: see docs on attach). */
+typedef struct plumb_process_source {
+    plumb_memsource base;     /* first: the source the walker is given */
+    pid_t pid;
+} plumb_process_source;
+
+void plumb_process_source_init(plumb_process_source *s, pid_t pid);
 
 /* Copies len bytes at addr into buf: 0, or PLUMB_EFAULT if any byte could
- * not be read. */
-int plumb_memread(plumb_memreader *r, uintptr_t addr, void *buf, size_t len);
+ * not be read (address 0 never can). */
+int plumb_memread(plumb_memsource *src, uintptr_t addr, void *buf, size_t len);
 
 /* A per-round cache of whole pages.  A sampling round reads a thread's
  * frames (contiguous in its data stack from 3.11), then the same few code
@@ -52,7 +77,7 @@ void plumb_page_cache_clear(plumb_page_cache *c);
 
 /* Starts a round: empties the cache, then reads the pages the round before
  * used, in one call (best effort, as plumb_memread_prefetch). */
-void plumb_page_cache_begin_round(plumb_memreader *r, plumb_page_cache *c);
+void plumb_page_cache_begin_round(plumb_memsource *src, plumb_page_cache *c);
 
 /* Reads into the cache, in one system call, every page that holds a byte
  * of [addr[i], addr[i] + len) and is not cached yet: a stack's code objects
@@ -60,11 +85,11 @@ void plumb_page_cache_begin_round(plumb_memreader *r, plumb_page_cache *c);
  * instead of one per page.  Best effort: a page that cannot be read, and
  * every page after it in the call, is left out and read (or found
  * unreadable) on demand.  Returns the pages fetched. */
-int plumb_memread_prefetch(plumb_memreader *r, plumb_page_cache *c, const uintptr_t *addr, size_t n,
-                           size_t len);
+int plumb_memread_prefetch(plumb_memsource *src, plumb_page_cache *c, const uintptr_t *addr,
+                           size_t n, size_t len);
 
 /* Like plumb_memread, through the cache (c may be NULL). */
-int plumb_memread_cached(plumb_memreader *r, plumb_page_cache *c, uintptr_t addr, void *buf,
+int plumb_memread_cached(plumb_memsource *src, plumb_page_cache *c, uintptr_t addr, void *buf,
                          size_t len);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/errors.h"
+#include "base/grow.h"
 
 int plumb_sampler_init(plumb_sampler *s, int pid, const plumb_py_offsets *off, uintptr_t interp,
                        double rate_hz, int cpu_mode, double duration_s)
@@ -27,7 +28,8 @@ int plumb_sampler_init(plumb_sampler *s, int pid, const plumb_py_offsets *off, u
     s->pid = pid;
     atomic_init(&s->stop_requested, 0);
     pthread_mutex_init(&s->notes_lock, NULL);
-    int rc = plumb_walker_init(&s->walker, pid, off, interp);
+    plumb_process_source_init(&s->memory, pid);
+    int rc = plumb_walker_init(&s->walker, &s->memory.base, off, interp);
     if (rc == PLUMB_OK)
         rc = plumb_samples_init(&s->samples, (double)s->interval_ns / 1e9, cpu_mode);
     if (rc < 0)
@@ -59,16 +61,9 @@ int plumb_sampler_note_thread(plumb_sampler *s, uint64_t id, uint64_t native_id)
     while (i < s->nnotes && s->notes[i].id != id)
         i++;
     if (i == s->nnotes) {
-        if (s->nnotes == s->notes_capacity) {
-            uint32_t cap = s->notes_capacity ? s->notes_capacity * 2 : 16;
-            plumb_thread_note *n = realloc(s->notes, (size_t)cap * sizeof *n);
-            if (!n) {
-                rc = PLUMB_ENOMEM;
-                goto done;
-            }
-            s->notes = n;
-            s->notes_capacity = cap;
-        }
+        rc = PLUMB_GROW(s->notes, &s->notes_capacity, (size_t)s->nnotes + 1, 16, UINT32_MAX);
+        if (rc < 0)
+            goto done;
         s->nnotes++;
     }
     s->notes[i] = (plumb_thread_note){.id = id, .native_id = native_id};
@@ -122,14 +117,9 @@ static uint64_t cpu_samples(plumb_sampler *s, uint64_t tid)
     while (i < s->ncpu_seen && s->cpu_seen[i].native_id != tid)
         i++;
     if (i == s->ncpu_seen) {
-        if (s->ncpu_seen == s->cpu_seen_capacity) {
-            uint32_t cap = s->cpu_seen_capacity ? s->cpu_seen_capacity * 2 : 16;
-            plumb_cpu_seen *c = realloc(s->cpu_seen, (size_t)cap * sizeof *c);
-            if (!c)
-                return 0;
-            s->cpu_seen = c;
-            s->cpu_seen_capacity = cap;
-        }
+        if (PLUMB_GROW(s->cpu_seen, &s->cpu_seen_capacity, (size_t)s->ncpu_seen + 1, 16,
+                       UINT32_MAX) < 0)
+            return 0;
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", s->pid, (unsigned long long)tid);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -183,17 +173,8 @@ static int is_own(plumb_sampler *s, uint32_t f)
 {
     if (!s->own_prefix)
         return 0;
-    if (f >= s->own_func_capacity) {
-        uint32_t cap = s->own_func_capacity ? s->own_func_capacity : 256;
-        while (cap <= f)
-            cap *= 2;
-        uint8_t *grown = realloc(s->own_func, cap);
-        if (!grown)
-            return 0;
-        memset(grown + s->own_func_capacity, 0, cap - s->own_func_capacity);
-        s->own_func = grown;
-        s->own_func_capacity = cap;
-    }
+    if (PLUMB_GROW_ZEROED(s->own_func, &s->own_func_capacity, (size_t)f + 1, 256, UINT32_MAX) < 0)
+        return 0;
     if (!s->own_func[f]) {
         const char *file = s->samples.names.funcs[f].file;
         size_t n = strlen(s->own_prefix);

@@ -29,7 +29,8 @@ typedef struct plumb_cpu_seen {
 } plumb_cpu_seen;
 
 typedef struct plumb_sampler {
-    plumb_walker walker;
+    plumb_process_source memory;    /* the interpreter's process (this one) */
+    plumb_walker walker;            /* reads through memory */
     plumb_samples samples;          /* the sampler thread's while it runs */
     int64_t interval_ns;
     int64_t duration_ns;            /* 0: until stopped */

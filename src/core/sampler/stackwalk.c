@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/grow.h"
 
-int plumb_walker_init(plumb_walker *w, int pid, const plumb_py_offsets *off, uintptr_t interp)
+int plumb_walker_init(plumb_walker *w, plumb_memsource *source, const plumb_py_offsets *off,
+                      uintptr_t interp)
 {
     memset(w, 0, sizeof *w);
-    plumb_memreader_init(&w->reader, pid);
+    w->source = source;
     w->off = *off;
     w->interp = interp;
     if (plumb_py_offsets_check(off) < 0)
@@ -48,7 +50,7 @@ static uintptr_t innermost_frame(plumb_walker *w, const unsigned char *tstate)
     if (o->tstate_cframe < 0)
         return field_ptr(tstate, o->tstate_frame);
     uintptr_t cframe = field_ptr(tstate, o->tstate_cframe), frame = 0;
-    if (!cframe || plumb_memread_cached(&w->reader, w->cache, cframe + (uintptr_t)o->cframe_current_frame,
+    if (!cframe || plumb_memread_cached(w->source, w->cache, cframe + (uintptr_t)o->cframe_current_frame,
                                         &frame, sizeof frame) < 0)
         return 0;
     return frame;
@@ -70,7 +72,7 @@ static int read_chunks(plumb_walker *w, const unsigned char *tstate)
             return PLUMB_OK;
         }
         unsigned char head[16];
-        if (plumb_memread_cached(&w->reader, w->cache, chunk, head, sizeof head) < 0)
+        if (plumb_memread_cached(w->source, w->cache, chunk, head, sizeof head) < 0)
             return PLUMB_EFAULT;
         uintptr_t size = field_ptr(head, o->chunk_size);
         if (size < sizeof head || size > (uintptr_t)1 << 40 || chunk + size < chunk)
@@ -117,7 +119,7 @@ static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
             stack->truncated = 1;
             break;
         }
-        if (plumb_memread_cached(&w->reader, w->cache, frame, buf, (size_t)o->frame_size) < 0)
+        if (plumb_memread_cached(w->source, w->cache, frame, buf, (size_t)o->frame_size) < 0)
             return PLUMB_EFAULT;
         int shim = o->frame_owner >= 0 && o->frame_owned_by_cstack >= 0
                    && buf[o->frame_owner] == (unsigned char)o->frame_owned_by_cstack;
@@ -157,10 +159,10 @@ static int codes_are_code(plumb_walker *w, const plumb_raw_stack *stack)
     const plumb_py_offsets *o = &w->off;
     /* One call for the pages of every code object; the visitor reads them
      * again to resolve names, from the cache. */
-    plumb_memread_prefetch(&w->reader, w->cache, stack->codes, stack->depth, (size_t)o->code_size);
+    plumb_memread_prefetch(w->source, w->cache, stack->codes, stack->depth, (size_t)o->code_size);
     for (uint32_t i = 0; i < stack->depth; i++) {
         uintptr_t type;
-        if (plumb_memread_cached(&w->reader, w->cache, stack->codes[i] + (uintptr_t)o->object_type,
+        if (plumb_memread_cached(w->source, w->cache, stack->codes[i] + (uintptr_t)o->object_type,
                                  &type, sizeof type) < 0 || type != o->code_type)
             return PLUMB_EFAULT;
     }
@@ -182,9 +184,9 @@ static int read_thread(plumb_walker *w, uintptr_t t, plumb_raw_stack *stack, uin
     for (int attempt = 0;; attempt++) {
         if (attempt > 0) {
             w->retries++;
-            plumb_page_cache_begin_round(&w->reader, w->cache);
+            plumb_page_cache_begin_round(w->source, w->cache);
         }
-        *tstate_ok = plumb_memread_cached(&w->reader, w->cache, t, tstate, (size_t)o->tstate_size) == 0;
+        *tstate_ok = plumb_memread_cached(w->source, w->cache, t, tstate, (size_t)o->tstate_size) == 0;
         if (!*tstate_ok)
             return PLUMB_EFAULT;
         *next = field_ptr(tstate, o->tstate_next);
@@ -211,8 +213,8 @@ int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_vi
     const plumb_py_offsets *o = &w->off;
     uintptr_t t = 0;
     if (w->cache)
-        plumb_page_cache_begin_round(&w->reader, w->cache);   /* memory read afresh */
-    if (plumb_memread_cached(&w->reader, w->cache, w->interp + (uintptr_t)o->interp_threads_head,
+        plumb_page_cache_begin_round(w->source, w->cache);   /* memory read afresh */
+    if (plumb_memread_cached(w->source, w->cache, w->interp + (uintptr_t)o->interp_threads_head,
                              &t, sizeof t) < 0)
         return PLUMB_EFAULT;
     for (int n = 0; t && n < PLUMB_MAX_THREADS; n++) {
@@ -264,7 +266,7 @@ static int read_string(plumb_walker *w, uintptr_t addr, char *out, size_t out_si
 {
     const plumb_py_offsets *o = &w->off;
     unsigned char head[PLUMB_MAX_STR_HEADER];
-    if (plumb_memread_cached(&w->reader, w->cache, addr, head, (size_t)o->unicode_compact_data) < 0)
+    if (plumb_memread_cached(w->source, w->cache, addr, head, (size_t)o->unicode_compact_data) < 0)
         return PLUMB_EFAULT;
     if (field_ptr(head, o->object_type) != o->unicode_type)
         return PLUMB_EFAULT;
@@ -282,7 +284,7 @@ static int read_string(plumb_walker *w, uintptr_t addr, char *out, size_t out_si
         return PLUMB_EFAULT;
     unsigned char raw[PLUMB_MAX_NAME * 4];
     uintptr_t data = addr + (uintptr_t)(ascii ? o->unicode_ascii_data : o->unicode_compact_data);
-    if (length > 0 && plumb_memread_cached(&w->reader, w->cache, data, raw, (size_t)length * kind) < 0)
+    if (length > 0 && plumb_memread_cached(w->source, w->cache, data, raw, (size_t)length * kind) < 0)
         return PLUMB_EFAULT;
     size_t n = 0;
     for (int64_t i = 0; i < length && n + 5 < out_size; i++) {
@@ -300,7 +302,7 @@ int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, 
 {
     const plumb_py_offsets *o = &w->off;
     unsigned char buf[PLUMB_MAX_STRUCT];
-    if (plumb_memread_cached(&w->reader, w->cache, code, buf, (size_t)o->code_size) < 0)
+    if (plumb_memread_cached(w->source, w->cache, code, buf, (size_t)o->code_size) < 0)
         return PLUMB_EFAULT;
     if (field_ptr(buf, o->object_type) != o->code_type)
         return PLUMB_EFAULT;
@@ -325,14 +327,9 @@ int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, 
     if (rc < 0)
         return rc;
     if (e == PLUMB_MAP_MISSING) {
-        if (w->ncodes == w->codes_capacity) {
-            uint32_t cap = w->codes_capacity ? w->codes_capacity * 2 : 256;
-            plumb_code_entry *codes = realloc(w->codes, (size_t)cap * sizeof *codes);
-            if (!codes)
-                return PLUMB_ENOMEM;
-            w->codes = codes;
-            w->codes_capacity = cap;
-        }
+        rc = PLUMB_GROW(w->codes, &w->codes_capacity, (size_t)w->ncodes + 1, 256, UINT32_MAX - 1);
+        if (rc < 0)
+            return rc;
         e = w->ncodes++;
         if (plumb_map_put(&w->code_index, code, e) < 0)
             return PLUMB_ENOMEM;

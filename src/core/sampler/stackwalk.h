@@ -1,5 +1,6 @@
 /* Walking an interpreter's threads and frames from its memory, as untrusted
- * data: every pointer is read through plumb_memread, every object's type is
+ * data: every pointer is read through a memory source (memread.h: this
+ * process or another, the walker cannot tell), every object's type is
  * checked against the interpreter's own type objects, and every loop is
  * bounded (threads, frames, string lengths).  Used by the sampler thread,
  * which holds no lock of the interpreter's, so what it reads may change
@@ -35,7 +36,7 @@ typedef struct plumb_code_entry {
 } plumb_code_entry;
 
 typedef struct plumb_walker {
-    plumb_memreader reader;
+    plumb_memsource *source;          /* borrowed; outlives the walker */
     plumb_py_offsets off;
     uintptr_t interp;                 /* the PyInterpreterState to walk */
     plumb_map code_index;             /* code address -> entry */
@@ -51,7 +52,9 @@ typedef struct plumb_walker {
     char file_text[PLUMB_MAX_NAME * 4 + 8];
 } plumb_walker;
 
-int plumb_walker_init(plumb_walker *w, int pid, const plumb_py_offsets *off, uintptr_t interp);
+/* Walks the interpreter at interp in source's address space. */
+int plumb_walker_init(plumb_walker *w, plumb_memsource *source, const plumb_py_offsets *off,
+                      uintptr_t interp);
 void plumb_walker_free(plumb_walker *w);
 
 /* Calls visit for each thread state with a Python stack.  A thread whose

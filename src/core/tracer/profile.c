@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/grow.h"
+#include "base/hash.h"
 #include "tracer/tracer.h"
 
 int plumb_profile_init(plumb_profile *p, int track_edges)
@@ -75,37 +77,43 @@ void plumb_profile_reset_counts(plumb_profile *p)
 
 static uint64_t label_hash(const char *file, int64_t line, const char *name)
 {
-    /* FNV-1a over both strings and the line; never 0, since 0 marks an
-     * empty slot in the map. */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *s = (const unsigned char *)file; *s; s++)
-        h = (h ^ *s) * 0x100000001b3ull;
-    h = (h ^ 0xff) * 0x100000001b3ull;
-    for (const unsigned char *s = (const unsigned char *)name; *s; s++)
-        h = (h ^ *s) * 0x100000001b3ull;
-    h = (h ^ (uint64_t)line) * 0x100000001b3ull;
-    return h ? h : 1;
+    /* Keyed (base/hash.h): labels come from programs and files, and equal
+     * hashes cost find_label a scan.  The file's length goes first, so
+     * that no two labels are fed as the same bytes (a separator byte could
+     * appear in a name and move the split).  Never 0, which marks an empty
+     * slot in the map. */
+    size_t file_len = strlen(file);
+    uint64_t file_len64 = file_len, line64 = (uint64_t)line;
+    plumb_hasher h;
+    plumb_hasher_init(&h);
+    plumb_hasher_add(&h, &file_len64, sizeof file_len64);
+    plumb_hasher_add(&h, file, file_len);
+    plumb_hasher_add(&h, name, strlen(name));
+    plumb_hasher_add(&h, &line64, sizeof line64);
+    uint64_t v = plumb_hasher_end(&h);
+    return v ? v : 1;
 }
+
+/* Function indices stay below PLUMB_SKIP and PLUMB_NONE. */
+#define MAX_FUNCS (PLUMB_NONE / 2)
 
 static int grow_funcs(plumb_profile *p)
 {
-    uint32_t cap = p->funcs_capacity ? p->funcs_capacity * 2 : 256;
-    if (cap <= p->funcs_capacity || cap >= PLUMB_NONE / 2)
-        return PLUMB_ELIMIT;
-    plumb_func *funcs = realloc(p->funcs, cap * sizeof *funcs);
-    if (!funcs)
-        return PLUMB_ENOMEM;
-    p->funcs = funcs;
-    plumb_counts *counts = realloc(p->func_counts, cap * sizeof *counts);
-    if (!counts)
-        return PLUMB_ENOMEM;
-    p->func_counts = counts;
-    p->funcs_capacity = cap;
-    return PLUMB_OK;
+    /* Two arrays, one capacity: each grows from the same old capacity to
+     * the same new one, which is recorded once both have. */
+    uint32_t funcs_cap = p->funcs_capacity, counts_cap = p->funcs_capacity;
+    int rc = PLUMB_GROW(p->funcs, &funcs_cap, (size_t)p->nfuncs + 1, 256, MAX_FUNCS);
+    if (rc == PLUMB_OK)
+        rc = PLUMB_GROW(p->func_counts, &counts_cap, (size_t)p->nfuncs + 1, 256, MAX_FUNCS);
+    if (rc == PLUMB_OK)
+        p->funcs_capacity = funcs_cap;
+    return rc;
 }
 
-/* Label hashes collide rarely; on a collision the later function is found
- * by a linear scan, which keeps the index a plain hash -> id map. */
+/* Label hashes are keyed 64-bit hashes: equal ones for different labels
+ * come by chance only (about n^2 / 2^65 for n labels), never by a file's
+ * choice, so the later function of such a pair is found by a linear scan,
+ * which keeps the index a plain hash -> id map. */
 static uint32_t find_label(const plumb_profile *p, uint64_t h, const char *file,
                            int64_t line, const char *name)
 {
@@ -191,16 +199,9 @@ int plumb_profile_edge(plumb_profile *p, uint32_t caller, uint32_t callee, uint3
         *edge = e;
         return PLUMB_OK;
     }
-    if (p->nedges == p->edges_capacity) {
-        uint32_t cap = p->edges_capacity ? p->edges_capacity * 2 : 1024;
-        if (cap >= PLUMB_NONE / 2)
-            return PLUMB_ELIMIT;
-        plumb_edge *edges = realloc(p->edges, cap * sizeof *edges);
-        if (!edges)
-            return PLUMB_ENOMEM;
-        p->edges = edges;
-        p->edges_capacity = cap;
-    }
+    int rc = PLUMB_GROW(p->edges, &p->edges_capacity, (size_t)p->nedges + 1, 1024, MAX_FUNCS);
+    if (rc < 0)
+        return rc;
     e = p->nedges;
     if (plumb_map_put(&p->by_edge, key, e) < 0)
         return PLUMB_ENOMEM;
@@ -213,16 +214,9 @@ int plumb_profile_edge(plumb_profile *p, uint32_t caller, uint32_t callee, uint3
 static int append_path(plumb_profile *p, uint32_t parent, uint32_t func, uint32_t edge,
                        uint32_t *path)
 {
-    if (p->npaths == p->paths_capacity) {
-        uint32_t cap = p->paths_capacity ? p->paths_capacity * 2 : 1024;
-        if (cap > PLUMB_MAX_PATHS)
-            return PLUMB_ELIMIT;
-        plumb_path *paths = realloc(p->paths, cap * sizeof *paths);
-        if (!paths)
-            return PLUMB_ENOMEM;
-        p->paths = paths;
-        p->paths_capacity = cap;
-    }
+    int rc = PLUMB_GROW(p->paths, &p->paths_capacity, (size_t)p->npaths + 1, 1024, PLUMB_MAX_PATHS);
+    if (rc < 0)
+        return rc;
     *path = p->npaths;
     p->paths[p->npaths++] = (plumb_path){.parent = parent, .func = func, .edge = edge};
     return PLUMB_OK;
@@ -271,28 +265,12 @@ plumb_thread *plumb_profile_new_thread(plumb_profile *p, uint64_t id)
 
 int plumb_thread_grow(plumb_thread *t)
 {
-    uint32_t cap = t->capacity ? t->capacity * 2 : 64;
-    if (cap > PLUMB_MAX_DEPTH)
-        return PLUMB_ELIMIT;
-    plumb_frame *frames = realloc(t->frames, cap * sizeof *frames);
-    if (!frames)
-        return PLUMB_ENOMEM;
-    t->frames = frames;
-    t->capacity = cap;
-    return PLUMB_OK;
+    return PLUMB_GROW(t->frames, &t->capacity, (size_t)t->capacity + 1, 64, PLUMB_MAX_DEPTH);
 }
 
 static int grow_counts(int32_t **counts, uint32_t *capacity, uint32_t wanted)
 {
-    if (wanted <= *capacity)
-        return PLUMB_OK;
-    int32_t *grown = realloc(*counts, (size_t)wanted * sizeof *grown);
-    if (!grown)
-        return PLUMB_ENOMEM;
-    memset(grown + *capacity, 0, (size_t)(wanted - *capacity) * sizeof *grown);
-    *counts = grown;
-    *capacity = wanted;
-    return PLUMB_OK;
+    return PLUMB_GROW_ZEROED(*counts, capacity, wanted, wanted, UINT32_MAX);
 }
 
 int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p)
