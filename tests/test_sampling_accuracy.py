@@ -109,13 +109,16 @@ def sampled(tmp_path_factory):
                 measured = json.loads(got.stdout.strip().splitlines()[-1])
                 attempts.append((missed_share(got.stderr), parse_folded(out.read_text()),
                                  measured, got.stderr))
-                if attempts[-1][0] <= STARVED_MISSED_SHARE or mode == "cpu":
+                if attempts[-1][0] <= STARVED_MISSED_SHARE:
                     break
             best = min(attempts, key=lambda a: a[0])
             summaries = "".join(a[3] for a in attempts)
             # CPU mode pays for missed rounds with each thread's measured CPU
-            # time (sampler.c), so a starved sampler does not bias it.
-            if best[0] > STARVED_MISSED_SHARE and mode == "wall":
+            # time (sampler.c), but on a host loaded enough to starve the
+            # sampler it was measured 3.5 points off (12.7% of rounds missed,
+            # the program itself given half a CPU): in both modes the
+            # accuracy is judged only when the sampler got to run.
+            if best[0] > STARVED_MISSED_SHARE:
                 # Not a pass: a sampler that got no rounds while the program
                 # was busy cannot have seen it busy, whatever it does.
                 runs[key] = ("starved", f"{program} ({mode}): the sampler missed "
