@@ -21,7 +21,7 @@ import os
 
 from . import _plumb
 from .formats import (CALLGRIND, COLLAPSED, HTML, JSON, PPROF, PSTATS, SPEEDSCOPE, TREE, format_for_path,
-                      write_gzipped)
+                      write_profile)
 
 STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF, JSON)
 FUNCTION_OUTPUTS = (PSTATS, CALLGRIND, JSON)
@@ -118,13 +118,9 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
             data = gunzip(data)
         except ConvertError as exc:
             raise ConvertError(f"{in_path}: {exc}") from None
-        found = "pprof-raw"
     try:
-        if out_format == PPROF:
-            write_gzipped(lambda tmp: _plumb.convert_samples(data, found, tmp, "pprof-raw",
-                                                             1.0 / rate), out_path)
-        else:
-            _plumb.convert_samples(data, found, out_path, out_format, 1.0 / rate)
+        write_profile(lambda out, fmt: _plumb.convert_samples(data, found, out, fmt, 1.0 / rate),
+                      out_path, out_format)
     except ValueError as exc:
         raise ConvertError(f"{in_path}: {exc}") from None
-    return found.replace("-raw", ""), out_format
+    return found, out_format

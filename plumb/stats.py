@@ -292,15 +292,17 @@ class Stats(pstats.Stats):
         return self
 
     def dump(self, path, format="pstats"):
-        """Writes the stats as pstats, callgrind or json."""
-        if self._engine_current:
-            self._engine.write(path, format)
-            return
-        engine = _plumb.Stats()
-        import marshal
+        """Writes the stats as pstats, callgrind, json or html (the formats
+        of function-level numbers: plumb.formats.FORMATS)."""
+        from .formats import write_profile
 
-        engine.add_bytes(marshal.dumps(self.stats))
-        engine.write(path, format)
+        engine = self._engine
+        if not self._engine_current:
+            import marshal
+
+            engine = _plumb.Stats()
+            engine.add_bytes(marshal.dumps(self.stats))
+        write_profile(engine.write, path, format)
 
     def dump_stats(self, filename):
         self.dump(filename, "pstats")
