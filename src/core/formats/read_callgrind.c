@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/read_checks.h"
 #include "formats/readers.h"
 
 #define MAX_ID (1u << 24)
@@ -182,6 +183,8 @@ static int cost_line(reader *r, char *line, double *cost)
     *cost = 0;
     if (*p == 0)
         return PLUMB_OK;
+    if (*p == '-')   /* strtoull would take it, and negate it */
+        return fail(r, "a negative cost");
     char *end;
     unsigned long long v = strtoull(p, &end, 10);
     if (end == p || (*end && *end != ' ' && *end != '\t'))
@@ -221,8 +224,12 @@ static int body_line(reader *r, char *line)
     if (!strncmp(line, "calls=", 6)) {
         char *end;
         long long n = strtoll(line + 6, &end, 10);
-        if (end == line + 6 || n < 0 || n > (1ll << 53))
+        if (end == line + 6)
             return fail(r, "a calls= line without a count");
+        if (n < 0)
+            return fail(r, "a negative call count");
+        if (n > PLUMB_MAX_COUNT)
+            return fail(r, "a call count beyond any profile's");
         if (!r->call_func || r->fn == PLUMB_NONE)
             return fail(r, "a calls= line without fn= and cfn= before it");
         r->pending_calls = n + 1;
@@ -244,6 +251,8 @@ static int body_line(reader *r, char *line)
                 || (rc = plumb_stats_edge(r->st, r->fn, callee, &e)) < 0)
                 return rc;
             plumb_stat_edge *edge = &r->st->edges[e];
+            if (edge->counts.calls > PLUMB_MAX_COUNT - (r->pending_calls - 1))
+                return fail(r, "call counts adding up beyond any profile's");
             edge->count_only = 0;
             edge->counts.calls += r->pending_calls - 1;
             edge->counts.prim_calls += r->pending_calls - 1;
@@ -316,6 +325,10 @@ int plumb_read_callgrind(plumb_stats *st, const void *buf, size_t len, plumb_rea
     /* Functions' counts from what was read. */
     for (uint32_t e = 0; rc == PLUMB_OK && e < st->nedges; e++) {
         plumb_stat_counts *c = &st->funcs[st->edges[e].callee];
+        if (c->calls > PLUMB_MAX_COUNT - st->edges[e].counts.calls) {
+            rc = fail(&r, "call counts adding up beyond any profile's");
+            break;
+        }
         c->calls += st->edges[e].counts.calls;
         if (st->edges[e].caller != st->edges[e].callee)
             c->prim_calls += st->edges[e].counts.calls;
@@ -326,6 +339,10 @@ int plumb_read_callgrind(plumb_stats *st, const void *buf, size_t len, plumb_rea
         if (!st->listed[f] && (rc = plumb_stats_list(st, f)) < 0)
             break;
     }
+    /* Sums of what was read: a file of many calls= lines can still add
+     * up past the bounds. */
+    if (rc == PLUMB_OK)
+        rc = plumb_check_stats(st, err);
     if (rc == PLUMB_OK) {
         st->profiles = 1;
         for (uint32_t i = 0; i < st->norder; i++)

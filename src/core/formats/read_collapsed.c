@@ -119,6 +119,10 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
                 break;
             }
         size_t digits = space ? (size_t)(line + n - space - 1) : 0;
+        if (space && digits > 1 && space[1] == '-' && all_digits(space + 2, digits - 1)) {
+            rc = fail(err, lineno, "a negative sample count");
+            break;
+        }
         if (!space || !all_digits(space + 1, digits) || digits > 16) {
             rc = fail(err, lineno, "not a collapsed stack (frames;joined;by;semicolons COUNT)");
             break;

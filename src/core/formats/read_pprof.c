@@ -354,7 +354,11 @@ static int read_sample(reader *r, span sm)
     }
     if (k < 0)
         return fail(r, "a malformed sample");
-    if (depth == 0 || (int64_t)value <= 0)
+    /* A negative value is a difference of profiles (pprof -diff_base),
+     * which no call tree of samples can hold. */
+    if ((int64_t)value < 0)
+        return fail(r, "a negative sample value (a difference of two profiles?)");
+    if (depth == 0 || value == 0)
         return PLUMB_OK;
     uint32_t thread;
     uint64_t tid = thread_name == UINT64_MAX ? 0 : thread_name + 1;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "formats/marshal_in.h"
+#include "formats/read_checks.h"
 #include "formats/readers.h"
 
 /* A label (file, line, name) as a function of st. */
@@ -144,6 +145,7 @@ int plumb_read_pstats(plumb_stats *st, const void *buf, size_t len, plumb_read_e
         rc = plumb_mi_dict_begin(m);
     while (rc == PLUMB_OK && (rc = plumb_mi_dict_more(m, &more)) == PLUMB_OK && more) {
         uint32_t f, n, ref, label;
+        size_t at = m->pos;   /* where the entry starts, for a refusal of its numbers */
         if ((rc = read_label(m, st, &r.scratch, &r.scratch_cap, &f)) < 0)
             break;
         if (st->listed[f]) {
@@ -158,8 +160,15 @@ int plumb_read_pstats(plumb_stats *st, const void *buf, size_t len, plumb_read_e
             rc = plumb_mi_fail(m, "a function's value is not (cc, nc, tt, ct, callers)");
             break;
         }
+        uint32_t first_edge = st->nedges;
         if ((rc = read_counts(m, 0, &st->funcs[f])) < 0 || (rc = read_callers(&r, f)) < 0)
             break;
+        /* Its callers are the edges just appended. */
+        char why[sizeof err->message];
+        if (plumb_check_function(st, f, first_edge, st->nedges, why, sizeof why) < 0) {
+            rc = plumb_read_fail(err, "at byte", at, why);
+            break;
+        }
     }
     if (rc == PLUMB_OK) {
         st->profiles = 1;
