@@ -513,3 +513,43 @@ def test_deterministic_profile_through_pprof(tmp_path):
     assert math.isclose(total, tree_ns * 1e-9), (total, tree_ns)
     go = go_total(pb)
     assert go is None or math.isclose(go, total, rel_tol=1e-3), (go, total)   # go prints 4 digits
+
+
+def test_deterministic_profile_to_collapsed_and_back(tmp_path):
+    """A deterministic profile's stacks are nanoseconds: as collapsed
+    stacks they are microseconds after a "# unit: microseconds" line,
+    which plumb reads back as times whatever --rate says (no --rate could
+    say 1 ns: it stops at 100 kHz)."""
+    prog = write(tmp_path, "prog.py", "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+                                      "fib(15)\n")
+    js = tmp_path / "run.json"
+    assert plumb("run", "-o", str(js), prog).returncode == 0
+    tree_ns = sum(json.loads(js.read_text())["tree"]["self"])
+    folded = tmp_path / "run.folded"
+    got = plumb("convert", str(js), "-o", str(folded))
+    assert got.returncode == 0, got.stderr
+    lines = folded.read_text().splitlines()
+    assert lines[0] == "# unit: microseconds"
+    us = sum(int(line.rsplit(" ", 1)[1]) for line in lines[1:])
+    assert abs(us - tree_ns / 1000) <= 0.5, (us, tree_ns)   # rounded from the running total
+    assert any("fib (" in line for line in lines)
+    for rate in ("100", "1000", "100000"):
+        total = pstats_total(tmp_path, folded, "--rate", rate)
+        assert abs(total - us * 1e-6) < 1e-12, (rate, total, us)
+    # And again: the same lines.
+    again = tmp_path / "again.folded"
+    assert plumb("convert", str(folded), "-o", str(again)).returncode == 0
+    assert again.read_text() == folded.read_text()
+    bad = write(tmp_path, "bad.folded", "# unit: fortnights\nmain 3\n")
+    got = plumb("convert", bad, "-o", str(tmp_path / "bad.txt"))
+    assert got.returncode == 2 and "line 1: a unit plumb does not know" in got.stderr, got.stderr
+    assert got.stderr.count("\n") == 1
+
+
+def test_byte_order_mark_is_not_a_frame(tmp_path):
+    path = tmp_path / "bom.folded"
+    path.write_bytes(b"\xef\xbb\xbf" + PYSPY.encode())
+    out = tmp_path / "out.folded"
+    got = plumb("convert", str(path), "-o", str(out))
+    assert got.returncode == 0, got.stderr
+    assert sorted(out.read_text().splitlines()) == sorted(PYSPY.splitlines())
