@@ -38,6 +38,11 @@ static int name_fail(const plumb_stats *st, uint32_t func, const char *what, cha
     /* Cut to the message's size on purpose (so the return value is looked at). */
     if (snprintf(why, size, "%.60s:%" PRId64 "(%.60s): %s", f->file, f->line, f->name, what) < 0)
         why[0] = 0;
+    /* Names come from the file: a newline in one must not make the
+     * reason two lines. */
+    for (char *c = why; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     return PLUMB_EFORMAT;
 }
 
