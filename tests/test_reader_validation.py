@@ -187,3 +187,37 @@ def test_impossible_samples_are_refused(tmp_path):
             refused(plumb("convert", str(path), "-o", str(tmp_path / out)), name, words)
         refused(plumb("view", str(path), "-o", str(tmp_path / "v.html")), words)
         assert not (tmp_path / "v.html").exists()
+
+
+def code_label_file(consts):
+    """A pstats file whose one function is named by a code object (as
+    `python -m profile -o` names the script it ran), laid out as 3.11+
+    marshals code, with the given marshalled constants."""
+    import struct
+
+    def z(text):
+        return b"z" + bytes([len(text)]) + text
+
+    code = (b"c" + struct.pack("<5i", 0, 0, 0, 1, 0) + b"s\0\0\0\0" + consts + b")\0" + b")\0"
+            + b"s\0\0\0\0" + z(b"x.py") + z(b"f") + z(b"f") + struct.pack("<i", 7) + b"s\0\0\0\0"
+            + b"s\0\0\0\0")
+    label = b")\3" + z(b"profile") + b"i\0\0\0\0" + code
+    value = b")\5" + b"i\1\0\0\0" * 2 + (b"g" + struct.pack("<d", 0.5)) * 2 + b"{0"
+    return b"{" + label + value + b"0"
+
+
+def test_code_object_labels_are_bounded(tmp_path):
+    ok = tmp_path / "ok.prof"
+    ok.write_bytes(code_label_file(b")\2N" + b"l\2\0\0\0\1\0\1\0"))
+    got = plumb("stats", str(ok))
+    assert got.returncode == 0, got.stderr
+    assert 'profile:0(<code object f, file "x.py", line 7>)' in got.stdout
+    deep = tmp_path / "deep.prof"
+    deep.write_bytes(code_label_file(b")\1" * 5000 + b"N"))
+    refused(plumb("stats", str(deep)), "deep.prof", "nested deeper than plumb reads")
+    cut = tmp_path / "cut.prof"
+    cut.write_bytes(code_label_file(b"(\xff\xff\xff\x7fN"))
+    refused(plumb("stats", str(cut)), "cut.prof", "longer than the file")
+    odd = tmp_path / "odd.prof"
+    odd.write_bytes(code_label_file(b"?"))
+    refused(plumb("stats", str(odd)), "odd.prof", "an object marshal does not write")
