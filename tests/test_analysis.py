@@ -209,6 +209,34 @@ def test_profile_module_command_line_files(tmp_path):
     assert plumb("convert", str(out), "-o", str(conv)).returncode == 0
 
 
+def test_yappi_callgrind_files(tmp_path):
+    """yappi's callgrind files: "events: Ticks" that are microseconds, and
+    names "fib /path/prog.py:4" that are (file, line, name) labels.  Read
+    from one run's pstat and callgrind files, the labels are the same and
+    so are own times (to yappi's whole microseconds) and callers' calls."""
+    import subprocess
+
+    import yappi  # noqa: F401
+    prog = tmp_path / "prog.py"
+    prog.write_text(YAPPI_PROGRAM + 'yappi.get_func_stats().save(sys.argv[2], type="callgrind")\n')
+    prof, cg = tmp_path / "yappi.prof", tmp_path / "yappi.callgrind"
+    subprocess.run([sys.executable, str(prog), str(prof), str(cg)], check=True, timeout=60)
+    assert "events: Ticks" in cg.read_text() and "creator: yappi" in cg.read_text()
+    ref = plumb_pkg.Stats(str(prof)).stats
+    got = plumb_pkg.Stats(str(cg)).stats
+    assert set(got) == set(ref)
+    fib = (str(prog), 3, "fib")
+    assert fib in got and ("builtins", 0, "sorted") in got
+    for key, (cc, nc, tt, ct, callers) in ref.items():
+        assert abs(got[key][2] - tt) <= 1.0000001e-6, (key, got[key], ref[key])
+        for caller, (c_nc, *_rest) in callers.items():
+            assert got[key][4][caller][0] == c_nc, (key, caller)
+    # yappi counts fib's calls (its pstat file has them as (calls, primitive)).
+    assert got[fib][1] == ref[fib][0] and got[fib][1] > 1
+    printed_ = plumb("stats", str(cg), "--filter", "fib")
+    assert printed_.returncode == 0 and "prog.py:3(fib)" in printed_.stdout, printed_.stderr
+
+
 def test_merge_to_callgrind(files, tmp_path):
     out = tmp_path / "merged.callgrind"
     got = plumb("merge", files[("recursion", "cProfile")], files[("classes", "cProfile")],
