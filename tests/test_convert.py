@@ -540,6 +540,11 @@ def test_deterministic_profile_to_collapsed_and_back(tmp_path):
     again = tmp_path / "again.folded"
     assert plumb("convert", str(folded), "-o", str(again)).returncode == 0
     assert again.read_text() == folded.read_text()
+    # Sampled stacks, at the highest rate, stay counts with no unit line.
+    src = write(tmp_path, "in.folded", PYSPY)
+    fast = tmp_path / "fast.folded"
+    assert plumb("convert", src, "-o", str(fast), "--rate", "100000").returncode == 0
+    assert sorted(fast.read_text().splitlines()) == sorted(PYSPY.splitlines())
     bad = write(tmp_path, "bad.folded", "# unit: fortnights\nmain 3\n")
     got = plumb("convert", bad, "-o", str(tmp_path / "bad.txt"))
     assert got.returncode == 2 and "line 1: a unit plumb does not know" in got.stderr, got.stderr

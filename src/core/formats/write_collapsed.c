@@ -159,7 +159,9 @@ int plumb_write_collapsed(const plumb_samples *s, FILE *out)
 {
     merged m = {0};
     plumb_tree_walk w = {0};
-    int timed = s->calls != NULL || s->interval < 1e-5;
+    /* Finer than 200 kHz: no --rate (at most 100 kHz, which rounding
+     * may make a hair under 10 us) can say it. */
+    int timed = s->calls != NULL || s->interval < 5e-6;
     double us_per_count = s->interval * 1e6, us_total = 0;
     uint64_t us_written = 0;
     if (timed)
