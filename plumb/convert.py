@@ -16,7 +16,13 @@ and callees but no stacks, so it does not become collapsed stacks, speedscope or
 tree (their JSON holds a tree rebuilt from the edges, marked as such, for
 the report, and that tree does not become stacks either); collapsed stacks
 hold no call counts, so their pstats and callgrind files say 0 calls (as
-plumb sample's do) rather than inventing them."""
+plumb sample's do) rather than inventing them.
+
+Collapsed stacks have no unit: a count is a sample of 1/--rate seconds.
+A deterministic profile's stacks (its JSON's exact tree) are nanoseconds,
+which no rate can say, so they are written in microseconds after a
+"# unit: microseconds" line, and read back as times (write_collapsed.c,
+read_collapsed.c); so are pprof files' own units and period."""
 import os
 
 from . import _plumb

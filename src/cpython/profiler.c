@@ -489,7 +489,8 @@ static int thread_names_from(PyObject *dict, plumb_thread_names *names)
 /* The deterministic profile as the format table's writers see it: its
  * numbers (pstats' model) and, when it kept call paths, its exact tree
  * (paths_tree.c: nanoseconds of own time along each path, threads named),
- * each built only if fmt writes from it. */
+ * each built only if fmt writes from it.  (Collapsed stacks of it are
+ * written in microseconds, after a line that says so: write_collapsed.c.) */
 static int write_profile(const plumb_profile *p, const plumb_thread_names *names,
                          const char *path, const plumb_format *fmt, const char *cmd,
                          plumb_read_error *err)
@@ -508,12 +509,6 @@ static int write_profile(const plumb_profile *p, const plumb_thread_names *names
                     rc = plumb_samples_name_thread(&tree, t, names->names[i]);
                     break;
                 }
-        /* Collapsed stacks carry bare counts: microseconds, as Austin's. */
-        if (strcmp(fmt->name, "collapsed") == 0) {
-            for (uint32_t n = 0; n < tree.nnodes; n++)
-                tree.nodes[n].self = (tree.nodes[n].self + 500) / 1000;
-            tree.interval = 1e-6;
-        }
     }
     if (rc == PLUMB_OK) {
         plumb_profile_view view = {.stats = have_stats ? &st : NULL,
