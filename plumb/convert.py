@@ -32,6 +32,8 @@ from .formats import (CALLGRIND, COLLAPSED, HTML, JSON, PPROF, PSTATS, SPEEDSCOP
 STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF, JSON)
 FUNCTION_OUTPUTS = (PSTATS, CALLGRIND, JSON)
 INPUTS = ("pstats", "callgrind", "collapsed", "speedscope", "pprof", "json")
+TRACE_IS_NO_PROFILE = ("a transaction trace (one request's timeline), not a profile: "
+                       "read the profile beside it, or plumb view it")
 # A pprof file is gzipped; it may not decompress to more than this.
 MAX_PPROF_BYTES = 1 << 30
 
@@ -50,6 +52,8 @@ def sniff(data):
         return "pstats"   # a marshalled dict: '{' (maybe with marshal's ref flag) then a value
     stripped = head.lstrip()
     if stripped.startswith(b"{") or stripped.startswith(b"["):
+        if stripped.startswith(b"{") and b'"plumb_trace"' in head:
+            return "trace"   # a web request's timeline (plumb/web/trace.py), no profile
         if b'"plumb_profile"' in head:
             return "json"
         return "speedscope" if b"speedscope" in head else "json"
@@ -99,6 +103,8 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
     found = in_format or sniff(data)
     if found is None:
         raise ConvertError(f"{in_path}: the file is empty")
+    if found == "trace":
+        raise ConvertError(f"{in_path}: {TRACE_IS_NO_PROFILE}")
     if found not in INPUTS:
         raise ConvertError(f"{in_path}: reading {found} files is not supported "
                            f"(plumb convert reads {', '.join(INPUTS)})")

@@ -113,14 +113,13 @@ def _file_format(path):
     """The format of the file at path, recognised by its content as plumb
     convert recognises it (convert.sniff); None (read as pstats, whose
     reader says what is wrong) when unknown or empty."""
-    from .convert import sniff
+    from .convert import TRACE_IS_NO_PROFILE, sniff
 
     with open(path, "rb") as f:
-        head = f.read(2048)
-    if head.lstrip().startswith(b"{") and b'"plumb_trace"' in head:
-        raise StatsFileError(path, "a transaction trace (one request's timeline), not a "
-                                   "profile: read the profile beside it, or plumb view it")
-    return sniff(head)
+        found = sniff(f.read(2048))
+    if found == "trace":
+        raise StatsFileError(path, TRACE_IS_NO_PROFILE)
+    return found
 
 
 def _add_stacks(engine, path):
