@@ -41,6 +41,17 @@ def busy_view(request, item):
     return HttpResponse(f"item {item}: {total}")
 
 
+def spin_view(request, item):
+    # Busy for 30 ms of wall time: a sampled request needs rounds to show,
+    # and a fixed amount of arithmetic can take under a sampling interval.
+    import time
+    end = time.perf_counter() + 0.03
+    total = 0
+    while time.perf_counter() < end:
+        total += sum(i * i for i in range(1000))
+    return HttpResponse(f"item {item}: {total > 0}")
+
+
 def chunk(i):
     return f"{sum(range(20000 + i))}\\n"
 
@@ -115,7 +126,8 @@ def is_staff(request):
     return request.headers.get("X-Staff") == "yes"
 
 
-urlpatterns = [path("items/<int:item>/", busy_view), path("stream/", stream_view),
+urlpatterns = [path("items/<int:item>/", busy_view), path("spin/<int:item>/", spin_view),
+               path("stream/", stream_view),
                path("queries/", queries_view), path("page/", page_view),
                path("orders/<int:order>/", order_view), path("async/<int:n>/", async_view),
                path("async-stream/", async_stream_view)]

@@ -13,6 +13,8 @@ from test_django import Server, get, project
 
 
 def serve(tmp_path, name, *args, requests=("/items/1/", "/items/2/", "/items/1/")):
+    if "--sample" in args:   # sampled requests must last some sampling rounds
+        requests = tuple(r.replace("/items/", "/spin/") for r in requests)
     proj = project(tmp_path / ("proj-" + name))
     out = tmp_path / name
     out.mkdir()
@@ -32,17 +34,18 @@ def serve(tmp_path, name, *args, requests=("/items/1/", "/items/2/", "/items/1/"
 def test_merge_by_path_takes_every_format_runprofileserver_writes(tmp_path, args, ext):
     out = serve(tmp_path, "out", *args)
     samples = sum(int(line.rpartition(" ")[2]) for name in os.listdir(out)
-                  if name.startswith("items.1.") and name.endswith(".folded")
+                  if name.startswith("spin.1.") and name.endswith(".folded")
                   for line in (out / name).read_text().splitlines())
     got = plumb("merge", "--by-path", str(out))
     assert got.returncode == 0, got.stderr
     # The per-request files and their traces are gone; one aggregate per path.
-    assert sorted(os.listdir(out)) == [f"items.1.agg.{ext}", f"items.2.agg.{ext}"], got.stderr
+    group = "spin" if "--sample" in args else "items"
+    assert sorted(os.listdir(out)) == [f"{group}.1.agg.{ext}", f"{group}.2.agg.{ext}"], got.stderr
     assert "2 profiles added, 2 traces removed with them" in got.stderr
-    shown = plumb("stats", str(out / f"items.1.agg.{ext}"))
+    shown = plumb("stats", str(out / f"{group}.1.agg.{ext}"))
     assert shown.returncode == 0, shown.stderr
     if ext == "folded":   # stacks added exactly (a sampled view may be too short to show)
-        lines = (out / "items.1.agg.folded").read_text().splitlines()
+        lines = (out / "spin.1.agg.folded").read_text().splitlines()
         assert sum(int(line.rpartition(" ")[2]) for line in lines) == samples
     else:
         assert "busy_view" in shown.stdout
