@@ -30,11 +30,15 @@ def test_diff_matches_a_function_whose_line_moved(tmp_path):
     assert "(line 2 before)" in rows[0]
 
 
+# 50 ms of wall time in slow(), whatever the host's speed: a sampler's
+# rounds must fall in it for the stacks to show it.
 WORK = """
+import time
 def slow():
-    return sum(range(300000))
-for _ in range(5):
-    slow()
+    end = time.perf_counter() + 0.05
+    while time.perf_counter() < end:
+        sum(range(1000))
+slow()
 """
 
 

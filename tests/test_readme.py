@@ -20,8 +20,10 @@ from conftest import ROOT, env_with_plumb, plumb
 README = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
 DATA = os.path.join(ROOT, "tests", "data")
 
+# The examples' app.py: calls to count, and 50 ms of wall time for a
+# sampler's rounds to fall in whatever the host's speed.
 APP = """\
-import sys, threading
+import sys, threading, time
 def work(n):
     return n if n < 2 else work(n - 1) + work(n - 2)
 def render():
@@ -29,7 +31,9 @@ def render():
 def main():
     t = threading.Thread(target=work, args=(16,), name="worker")
     t.start()
-    work(18)
+    end = time.perf_counter() + 0.05
+    while time.perf_counter() < end:
+        work(12)
     render()
     t.join()
 if __name__ == "__main__":
