@@ -66,7 +66,7 @@ typedef struct plumb_thread_names {
     uint32_t n;
 } plumb_thread_names;
 
-int plumb_write_profile_json(const plumb_profile *p, FILE *out, const char *creator,
+int plumb_write_profile_json(const struct plumb_profile *p, FILE *out, const char *creator,
                              const plumb_thread_names *names);
 int plumb_write_sampled_json(const plumb_samples *s, FILE *out, const char *creator);
 int plumb_write_stats_json(const plumb_stats *st, FILE *out, const char *creator);

@@ -4,6 +4,7 @@
 #include "formats/callgrind_out.h"
 #include "base/errors.h"
 #include "formats/writers.h"
+#include "tracer/profile.h"
 
 static long long to_ns(double seconds)
 {
@@ -15,7 +16,7 @@ static long long to_ns(double seconds)
 
 int plumb_write_stats_callgrind(const plumb_stats *st, FILE *out, const plumb_callgrind_info *info)
 {
-    const plumb_profile *p = &st->names;
+    const plumb_labels *p = &st->names;
     plumb_callgrind_names names = {0};
     plumb_edge_index callees = {0};
     int rc = plumb_callgrind_names_init(&names, p);

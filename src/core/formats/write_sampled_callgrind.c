@@ -26,7 +26,7 @@ static long long interval_ns(double interval)
 int plumb_write_sampled_callgrind(const plumb_samples *s, FILE *out,
                                   const plumb_callgrind_info *info)
 {
-    const plumb_profile *p = &s->names;
+    const plumb_labels *p = &s->names;
     plumb_sample_index ix;
     plumb_sample_totals t = {0};
     plumb_callgrind_names names = {0};
