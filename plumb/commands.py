@@ -130,14 +130,11 @@ TRACE_SUFFIX = ".trace.json"
 
 
 def _write(stats, path, fmt):
-    from .formats import HTML, JSON, write_via_json
+    from .formats import write_profile
 
     tmp = f"{path}.tmp{os.getpid()}"
     try:
-        if fmt in (JSON, HTML):
-            write_via_json(lambda out: stats.dump(out, JSON), tmp, fmt)
-        else:
-            stats.dump(tmp, fmt)
+        write_profile(stats.dump, tmp, fmt)
         os.replace(tmp, path)
     except OSError as exc:
         try:
@@ -154,12 +151,12 @@ def merge_command(options):
         raise UsageError("no files given (plumb merge FILE... -o OUT)")
     if not options.outfile:
         raise UsageError("no output given (-o OUT)")
-    from .formats import format_for_path
+    from .formats import FORMATS, format_for_path
 
     fmt = options.format or format_for_path(options.outfile)
-    if fmt not in ("pstats", "callgrind", "json", "html"):
+    if fmt not in FORMATS:
         raise UsageError(f"cannot write {fmt} from function-level profiles "
-                           "(pstats, callgrind, json or html)")
+                         f"({', '.join(FORMATS)})")
     stats = load(options.files)
     _write(stats, options.outfile, fmt)
     print(f"plumb: merged {_count(len(options.files), 'profile')} into {options.outfile}",

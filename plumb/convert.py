@@ -16,16 +16,24 @@ and callees but no stacks, so it does not become collapsed stacks, speedscope or
 tree (their JSON holds a tree rebuilt from the edges, marked as such, for
 the report, and that tree does not become stacks either); collapsed stacks
 hold no call counts, so their pstats and callgrind files say 0 calls (as
-plumb sample's do) rather than inventing them."""
+plumb sample's do) rather than inventing them.
+
+Collapsed stacks have no unit: a count is a sample of 1/--rate seconds.
+A deterministic profile's stacks (its JSON's exact tree) are nanoseconds,
+which no rate can say, so they are written in microseconds after a
+"# unit: microseconds" line, and read back as times (write_collapsed.c,
+read_collapsed.c); so are pprof files' own units and period."""
 import os
 
 from . import _plumb
 from .formats import (CALLGRIND, COLLAPSED, HTML, JSON, PPROF, PSTATS, SPEEDSCOPE, TREE, format_for_path,
-                      write_gzipped)
+                      write_profile)
 
 STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF, JSON)
 FUNCTION_OUTPUTS = (PSTATS, CALLGRIND, JSON)
 INPUTS = ("pstats", "callgrind", "collapsed", "speedscope", "pprof", "json")
+TRACE_IS_NO_PROFILE = ("a transaction trace (one request's timeline), not a profile: "
+                       "read the profile beside it, or plumb view it")
 # A pprof file is gzipped; it may not decompress to more than this.
 MAX_PPROF_BYTES = 1 << 30
 
@@ -44,6 +52,8 @@ def sniff(data):
         return "pstats"   # a marshalled dict: '{' (maybe with marshal's ref flag) then a value
     stripped = head.lstrip()
     if stripped.startswith(b"{") or stripped.startswith(b"["):
+        if stripped.startswith(b"{") and b'"plumb_trace"' in head:
+            return "trace"   # a web request's timeline (plumb/web/trace.py), no profile
         if b'"plumb_profile"' in head:
             return "json"
         return "speedscope" if b"speedscope" in head else "json"
@@ -93,6 +103,8 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
     found = in_format or sniff(data)
     if found is None:
         raise ConvertError(f"{in_path}: the file is empty")
+    if found == "trace":
+        raise ConvertError(f"{in_path}: {TRACE_IS_NO_PROFILE}")
     if found not in INPUTS:
         raise ConvertError(f"{in_path}: reading {found} files is not supported "
                            f"(plumb convert reads {', '.join(INPUTS)})")
@@ -118,13 +130,9 @@ def convert(in_path, out_path, out_format=None, in_format=None, rate=1000.0):
             data = gunzip(data)
         except ConvertError as exc:
             raise ConvertError(f"{in_path}: {exc}") from None
-        found = "pprof-raw"
     try:
-        if out_format == PPROF:
-            write_gzipped(lambda tmp: _plumb.convert_samples(data, found, tmp, "pprof-raw",
-                                                             1.0 / rate), out_path)
-        else:
-            _plumb.convert_samples(data, found, out_path, out_format, 1.0 / rate)
+        write_profile(lambda out, fmt: _plumb.convert_samples(data, found, out, fmt, 1.0 / rate),
+                      out_path, out_format)
     except ValueError as exc:
         raise ConvertError(f"{in_path}: {exc}") from None
-    return found.replace("-raw", ""), out_format
+    return found, out_format

@@ -3,8 +3,7 @@ import os
 import sys
 
 from . import _plumb
-from .formats import (HTML, JSON, PPROF, PSTATS, format_for_path, thread_names, write_gzipped,
-                      write_via_json)
+from .formats import PSTATS, format_for_path, thread_names, write_profile
 
 __all__ = ["Profile", "run", "runctx", "another_profiler_active"]
 
@@ -52,18 +51,9 @@ class Profile(_plumb.Profiler):
         from the name (plumb.formats).  trace: a web request's transaction
         trace, for the report."""
         self.disable()
-        format = format or format_for_path(path)
-        if format in (JSON, HTML):
-            names = thread_names()
-            write_via_json(lambda out: self._write(out, JSON, command, names), path, format,
-                           title=command, trace=trace)
-            return
-        if format == PPROF:
-            names = thread_names()
-            write_gzipped(lambda tmp: self._write(tmp, "pprof-raw", command, names),
-                          os.fspath(path))
-            return
-        self._write(os.fspath(path), format, command, thread_names())
+        names = thread_names()
+        write_profile(lambda out, fmt: self._write(out, fmt, command, names), path,
+                      format or format_for_path(path), title=command, trace=trace)
 
     def run(self, cmd):
         import __main__

@@ -6,7 +6,7 @@ import sys
 import threading
 
 from . import _plumb
-from .formats import format_for_path
+from .formats import format_for_path, write_profile
 
 __all__ = ["Sampler"]
 
@@ -89,19 +89,8 @@ class Sampler(_plumb.Sampler):
         pstats, callgrind, tree, pprof, json or html; by default from the
         name)."""
         self.stop()
-        format = format or format_for_path(path)
-        if format in ("json", "html"):
-            from .formats import write_via_json
-
-            write_via_json(lambda out: self._write(out, "json", command), path, format,
-                           title=command, trace=trace)
-            return
-        if format == "pprof":
-            from .formats import write_gzipped
-
-            write_gzipped(lambda tmp: self._write(tmp, "pprof-raw", command), str(path))
-            return
-        self._write(str(path), format, command)
+        write_profile(lambda out, fmt: self._write(out, fmt, command), path,
+                      format or format_for_path(path), title=command, trace=trace)
 
     def collapsed(self):
         """Collapsed stacks ("folded"), threads merged, as a str."""

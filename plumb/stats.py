@@ -113,14 +113,13 @@ def _file_format(path):
     """The format of the file at path, recognised by its content as plumb
     convert recognises it (convert.sniff); None (read as pstats, whose
     reader says what is wrong) when unknown or empty."""
-    from .convert import sniff
+    from .convert import TRACE_IS_NO_PROFILE, sniff
 
     with open(path, "rb") as f:
-        head = f.read(2048)
-    if head.lstrip().startswith(b"{") and b'"plumb_trace"' in head:
-        raise StatsFileError(path, "a transaction trace (one request's timeline), not a "
-                                   "profile: read the profile beside it, or plumb view it")
-    return sniff(head)
+        found = sniff(f.read(2048))
+    if found == "trace":
+        raise StatsFileError(path, TRACE_IS_NO_PROFILE)
+    return found
 
 
 def _add_stacks(engine, path):
@@ -292,15 +291,17 @@ class Stats(pstats.Stats):
         return self
 
     def dump(self, path, format="pstats"):
-        """Writes the stats as pstats, callgrind or json."""
-        if self._engine_current:
-            self._engine.write(path, format)
-            return
-        engine = _plumb.Stats()
-        import marshal
+        """Writes the stats as pstats, callgrind, json or html (the formats
+        of function-level numbers: plumb.formats.FORMATS)."""
+        from .formats import write_profile
 
-        engine.add_bytes(marshal.dumps(self.stats))
-        engine.write(path, format)
+        engine = self._engine
+        if not self._engine_current:
+            import marshal
+
+            engine = _plumb.Stats()
+            engine.add_bytes(marshal.dumps(self.stats))
+        write_profile(engine.write, path, format)
 
     def dump_stats(self, filename):
         self.dump(filename, "pstats")

@@ -161,6 +161,81 @@ def test_yappi_files(tmp_path):
         assert printed(plumb_pkg.Stats, [str(out)], ops) == printed(pstats.Stats, [str(out)], ops)
 
 
+PROFILE_CLI_PROGRAM = """\
+class K:
+    def m(self):
+        return [x * 2 for x in range(3)]
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+CONSTANTS = (1, 2.5, 3j, b"\\x00", None, ..., frozenset({1}), "nul\\x00", 10**30)
+sorted([3, 1, 2], key=lambda x: -x)
+K().m()
+fib(6)
+"""
+
+
+def test_profile_module_command_line_files(tmp_path):
+    """`python -m profile -o` labels the script's code ('profile', 0,
+    <code object>): a marshalled code object (bytecode, constants, nested
+    functions) where a name belongs.  plumb reads it, named as pstats
+    prints it less the address, which is not in the file."""
+    import re
+    import subprocess
+
+    prog = tmp_path / "prog.py"
+    prog.write_text(PROFILE_CLI_PROGRAM)
+    out = tmp_path / "prof.prof"
+    subprocess.run([sys.executable, "-m", "profile", "-o", str(out), str(prog)], check=True,
+                   capture_output=True, timeout=60)
+    ref = pstats.Stats(str(out))
+    label = f'<code object <module>, file "{prog}", line 1>'
+
+    def named(key):
+        file, line, name = key
+        return (file, line, label) if not isinstance(name, str) else key
+    expected = {named(k): (cc, nc, tt, ct, {named(c): v for c, v in callers.items()})
+                for k, (cc, nc, tt, ct, callers) in ref.stats.items()}
+    assert any(not isinstance(k[2], str) for k in ref.stats)   # the case under test
+    assert plumb_pkg.Stats(str(out)).stats == expected
+    got = plumb("stats", str(out))
+    assert got.returncode == 0, got.stderr
+    buf = io.StringIO()
+    pstats.Stats(str(out), stream=buf).sort_stats("cumulative").print_stats()
+    assert got.stdout == re.sub(r"<code object <module> at 0x[0-9a-f]+, file", "<code object <module>, file",
+                                buf.getvalue())
+    assert f"profile:0({label})" in got.stdout
+    conv = tmp_path / "prof.callgrind"
+    assert plumb("convert", str(out), "-o", str(conv)).returncode == 0
+
+
+def test_yappi_callgrind_files(tmp_path):
+    """yappi's callgrind files: "events: Ticks" that are microseconds, and
+    names "fib /path/prog.py:4" that are (file, line, name) labels.  Read
+    from one run's pstat and callgrind files, the labels are the same and
+    so are own times (to yappi's whole microseconds) and callers' calls."""
+    import subprocess
+
+    import yappi  # noqa: F401
+    prog = tmp_path / "prog.py"
+    prog.write_text(YAPPI_PROGRAM + 'yappi.get_func_stats().save(sys.argv[2], type="callgrind")\n')
+    prof, cg = tmp_path / "yappi.prof", tmp_path / "yappi.callgrind"
+    subprocess.run([sys.executable, str(prog), str(prof), str(cg)], check=True, timeout=60)
+    assert "events: Ticks" in cg.read_text() and "creator: yappi" in cg.read_text()
+    ref = plumb_pkg.Stats(str(prof)).stats
+    got = plumb_pkg.Stats(str(cg)).stats
+    assert set(got) == set(ref)
+    fib = (str(prog), 3, "fib")
+    assert fib in got and ("builtins", 0, "sorted") in got
+    for key, (cc, nc, tt, ct, callers) in ref.items():
+        assert abs(got[key][2] - tt) <= 1.0000001e-6, (key, got[key], ref[key])
+        for caller, (c_nc, *_rest) in callers.items():
+            assert got[key][4][caller][0] == c_nc, (key, caller)
+    # yappi counts fib's calls (its pstat file has them as (calls, primitive)).
+    assert got[fib][1] == ref[fib][0] and got[fib][1] > 1
+    printed_ = plumb("stats", str(cg), "--filter", "fib")
+    assert printed_.returncode == 0 and "prog.py:3(fib)" in printed_.stdout, printed_.stderr
+
+
 def test_merge_to_callgrind(files, tmp_path):
     out = tmp_path / "merged.callgrind"
     got = plumb("merge", files[("recursion", "cProfile")], files[("classes", "cProfile")],

@@ -54,12 +54,13 @@ def test_stats_reads_every_format_plumb_writes(tmp_path, name):
     assert "(slow)" in plumb("stats", str(tmp_path / "sum.prof")).stdout
 
 
-def test_stats_refuses_a_transaction_trace_in_one_line(tmp_path):
+@pytest.mark.parametrize("command", [("stats",), ("convert", "-o", "out.prof"), ("view",)])
+def test_a_transaction_trace_is_refused_in_one_line(tmp_path, command):
     trace = tmp_path / "root.000001ms.1.trace.json"
     trace.write_text('{"plumb_trace":1,"method":"GET","path":"/","segments":[]}')
-    got = plumb("stats", str(trace))
+    got = plumb(command[0], str(trace), *command[1:], cwd=str(tmp_path))
     assert got.returncode == 2
-    assert got.stderr.count("\n") == 1 and "transaction trace" in got.stderr
+    assert got.stderr.count("\n") == 1 and "transaction trace" in got.stderr, got.stderr
     assert got.stderr.count(str(trace)) == 1
 
 

@@ -414,3 +414,143 @@ def test_gzip_bomb_is_bounded():
         assert "more than 1 MiB" in str(exc)
     else:
         raise AssertionError("a 4 MiB stream passed a 1 MiB bound")
+
+
+def go_total(path):
+    """`go tool pprof -top`'s total, in seconds (None if Go is missing)."""
+    import re
+    import shutil
+
+    go = shutil.which("go")
+    if not go:
+        print("go not installed: go tool pprof not run")
+        return None
+    top = subprocess.run([go, "tool", "pprof", "-top", str(path)], capture_output=True, text=True,
+                         timeout=300)
+    assert top.returncode == 0, top.stderr
+    m = re.search(r"of ([0-9.]+)(ns|us|\u00b5s|ms|s|mins|hrs)? total", top.stdout)
+    assert m, top.stdout
+    scale = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1.0, "mins": 60.0,
+             "hrs": 3600.0}
+    return float(m.group(1)) * scale[m.group(2) or "s"]
+
+
+def pstats_total(tmp_path, src, *args):
+    out = tmp_path / "total.prof"
+    got = plumb("convert", str(src), "-o", str(out), *args)
+    assert got.returncode == 0, got.stderr
+    return pstats.Stats(str(out)).total_tt
+
+
+def test_pprof_period_and_units_are_the_files(tmp_path):
+    """A pprof file says how long a sample is (period, period_type) and
+    what its values are in (sample_type units): they win over --rate, and
+    plumb's totals are go tool pprof's."""
+    import math
+
+    from pprof_proto import profile
+
+    # plumb's own file at 100 Hz, read back with the default --rate (1000).
+    src = write(tmp_path, "in.folded", PYSPY)
+    pb = tmp_path / "p.pb.gz"
+    assert plumb("convert", src, "-o", str(pb), "--rate", "100").returncode == 0
+    for rate in ([], ["--rate", "1000"], ["--rate", "7"]):
+        assert math.isclose(pstats_total(tmp_path, pb, *rate), 1.0)   # 100 samples of 10 ms
+    back = tmp_path / "back.folded"
+    assert plumb("convert", str(pb), "-o", str(back)).returncode == 0
+    assert sorted(back.read_text().splitlines()) == sorted(PYSPY.splitlines())
+    go = go_total(pb)
+    assert go is None or math.isclose(go, 1.0)
+
+    stack = ["main", "work"]
+    cases = {
+        # Go's CPU profile: counts and nanoseconds, period 10 ms.
+        "go-cpu.pb.gz": (profile([("samples", "count"), ("cpu", "nanoseconds")],
+                                 [(stack, [3, 30_000_000]), (["main"], [1, 10_000_000])],
+                                 period=("cpu", "nanoseconds", 10_000_000)), 0.04),
+        # Microseconds, no period.
+        "us.pb.gz": (profile([("samples", "count"), ("wall", "microseconds")],
+                             [(stack, [1, 2500]), (["main"], [1, 500])]), 0.003),
+        # Counts only, each one period of 5 ms.
+        "count-period.pb.gz": (profile([("samples", "count")], [(stack, [4]), (["main"], [2])],
+                                       period=("wall", "milliseconds", 5)), 0.03),
+        # A time type first and bytes last: the time counts.
+        "time-then-bytes.pb.gz": (profile([("cpu", "milliseconds"), ("alloc", "bytes")],
+                                          [(stack, [7, 4096])]), 0.007),
+    }
+    for name, (data, seconds) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert math.isclose(pstats_total(tmp_path, path), seconds), name
+        assert math.isclose(pstats_total(tmp_path, path, "--rate", "10"), seconds), name
+        if name in ("go-cpu.pb.gz", "us.pb.gz"):   # go shows the others as counts, bytes
+            go = go_total(path)
+            assert go is None or math.isclose(go, seconds), (name, go)
+    # Counts with no period say nothing of time: --rate does.
+    path = tmp_path / "counts.pb.gz"
+    path.write_bytes(profile([("samples", "count")], [(stack, [4]), (["main"], [2])]))
+    assert math.isclose(pstats_total(tmp_path, path, "--rate", "100"), 0.06)
+
+
+def test_deterministic_profile_through_pprof(tmp_path):
+    """A deterministic profile's pprof file (nanoseconds, period 1 ns)
+    reads back with its own times, as go tool pprof reads it."""
+    import math
+
+    prog = write(tmp_path, "prog.py", "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+                                      "fib(15)\n")
+    js = tmp_path / "run.json"
+    got = plumb("run", "-o", str(js), prog)
+    assert got.returncode == 0, got.stderr
+    pb = tmp_path / "run.pb.gz"
+    assert plumb("convert", str(js), "-o", str(pb)).returncode == 0
+    tree_ns = sum(json.loads(js.read_text())["tree"]["self"])
+    total = pstats_total(tmp_path, pb)
+    assert math.isclose(total, tree_ns * 1e-9), (total, tree_ns)
+    go = go_total(pb)
+    assert go is None or math.isclose(go, total, rel_tol=1e-3), (go, total)   # go prints 4 digits
+
+
+def test_deterministic_profile_to_collapsed_and_back(tmp_path):
+    """A deterministic profile's stacks are nanoseconds: as collapsed
+    stacks they are microseconds after a "# unit: microseconds" line,
+    which plumb reads back as times whatever --rate says (no --rate could
+    say 1 ns: it stops at 100 kHz)."""
+    prog = write(tmp_path, "prog.py", "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+                                      "fib(15)\n")
+    js = tmp_path / "run.json"
+    assert plumb("run", "-o", str(js), prog).returncode == 0
+    tree_ns = sum(json.loads(js.read_text())["tree"]["self"])
+    folded = tmp_path / "run.folded"
+    got = plumb("convert", str(js), "-o", str(folded))
+    assert got.returncode == 0, got.stderr
+    lines = folded.read_text().splitlines()
+    assert lines[0] == "# unit: microseconds"
+    us = sum(int(line.rsplit(" ", 1)[1]) for line in lines[1:])
+    assert abs(us - tree_ns / 1000) <= 0.5, (us, tree_ns)   # rounded from the running total
+    assert any("fib (" in line for line in lines)
+    for rate in ("100", "1000", "100000"):
+        total = pstats_total(tmp_path, folded, "--rate", rate)
+        assert abs(total - us * 1e-6) < 1e-12, (rate, total, us)
+    # And again: the same lines.
+    again = tmp_path / "again.folded"
+    assert plumb("convert", str(folded), "-o", str(again)).returncode == 0
+    assert again.read_text() == folded.read_text()
+    # Sampled stacks, at the highest rate, stay counts with no unit line.
+    src = write(tmp_path, "in.folded", PYSPY)
+    fast = tmp_path / "fast.folded"
+    assert plumb("convert", src, "-o", str(fast), "--rate", "100000").returncode == 0
+    assert sorted(fast.read_text().splitlines()) == sorted(PYSPY.splitlines())
+    bad = write(tmp_path, "bad.folded", "# unit: fortnights\nmain 3\n")
+    got = plumb("convert", bad, "-o", str(tmp_path / "bad.txt"))
+    assert got.returncode == 2 and "line 1: a unit plumb does not know" in got.stderr, got.stderr
+    assert got.stderr.count("\n") == 1
+
+
+def test_byte_order_mark_is_not_a_frame(tmp_path):
+    path = tmp_path / "bom.folded"
+    path.write_bytes(b"\xef\xbb\xbf" + PYSPY.encode())
+    out = tmp_path / "out.folded"
+    got = plumb("convert", str(path), "-o", str(out))
+    assert got.returncode == 0, got.stderr
+    assert sorted(out.read_text().splitlines()) == sorted(PYSPY.splitlines())

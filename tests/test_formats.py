@@ -152,3 +152,37 @@ def test_gprof2dot_reads_the_pstats_file(both):
     for name in ("fib", "main"):
         (key,) = [k for k in stats if k[0] == prog and k[2] == name]
         assert f'label="shapes:{key[1]}:{name}' in out
+
+
+def test_one_format_table_names_every_format():
+    """The command line's choices and an output's format by name come from
+    the C core's format table (_plumb.formats()), with the HTML report
+    added by the Python layer."""
+    from plumb import _plumb, formats
+
+    table = _plumb.formats()
+    names = [name for name, *_ in table]
+    assert names == ["callgrind", "collapsed", "speedscope", "tree", "pprof", "json", "pstats"]
+    assert formats.SAMPLE_FORMATS == tuple(names) + ("html",)
+    assert set(formats.FORMATS) == {"callgrind", "json", "pstats", "html"}
+    assert [name for name, _, _, gzipped, _ in table if gzipped] == ["pprof"]
+    expected = {"out.callgrind": "callgrind", "callgrind.out.123": "callgrind",
+                "s.folded": "collapsed", "s.collapsed": "collapsed",
+                "s.speedscope.json": "speedscope", "t.txt": "tree", "p.pb.gz": "pprof",
+                "p.pprof": "pprof", "x.json": "json", "r.html": "html", "r.htm": "html",
+                "out.prof": "pstats", "noext": "pstats"}
+    assert {path: formats.format_for_path(path) for path in expected} == expected
+
+
+def test_stats_refuse_the_stack_formats(tmp_path, script):
+    """A function-level profile holds callers and callees, not stacks: the
+    table's stack writers refuse it in one line rather than invent them."""
+    prof = tmp_path / "p.prof"
+    assert plumb("run", "-o", str(prof), script("def f(): pass\nf()\n")).returncode == 0
+    from plumb import Stats
+
+    stats = Stats(str(prof))
+    with pytest.raises(ValueError, match="callers and callees, not stacks"):
+        stats.dump(str(tmp_path / "x.folded"), "collapsed")
+    stats.dump(str(tmp_path / "x.html"), "html")
+    assert "window.plumbReport" in (tmp_path / "x.html").read_text()

@@ -1,5 +1,6 @@
 /* plumb._plumb: the extension module. */
 #include "binding.h"
+#include "formats.h"
 
 static PyObject *tsc_invariant(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
@@ -30,6 +31,8 @@ static PyObject *set_own_dir(PyObject *module, PyObject *arg)
 PyObject *plumb_convert_samples(PyObject *module, PyObject *args);
 
 static PyMethodDef module_methods[] = {
+    {"formats", plumb_formats_info, METH_NOARGS,
+     "formats(): the format table, ((name, patterns, writes_from, gzipped, reads), ...)."},
     {"convert_samples", plumb_convert_samples, METH_VARARGS,
      "convert_samples(data, in_format, out_path, out_format, interval[, name])."},
     {"enabled_profilers", enabled_profilers, METH_NOARGS,

@@ -2,6 +2,7 @@
  * profile, turns interpreter events (from hook_*.c) into tracer calls, and
  * exports the result as pstats' dict or through the core's writers. */
 #include "binding.h"
+#include "formats.h"
 
 #include "errors.h"
 #include "formats/sample_writers.h"
@@ -436,7 +437,15 @@ fail:
     return NULL;
 }
 
-/* The JSON writer's thread names from a dict {thread ident: name}; the
+/* Threads' names by id, for the deterministic profile's tree (the tracer
+ * knows threads by id only; threading knows their names). */
+typedef struct plumb_thread_names {
+    const uint64_t *ids;
+    const char *const *names;
+    uint32_t n;
+} plumb_thread_names;
+
+/* The thread names from a dict {thread ident: name}; the
  * strings stay owned by the dict.  0, or -1 with an exception set. */
 static int thread_names_from(PyObject *dict, plumb_thread_names *names)
 {
@@ -477,44 +486,47 @@ static int thread_names_from(PyObject *dict, plumb_thread_names *names)
     return 0;
 }
 
-/* The stack formats of a deterministic profile: its call paths as the
- * sampler's tree (paths_tree.c), whose counts are nanoseconds of own time
- * along each path, through the sampler's writers.  Collapsed stacks carry
- * bare counts, so they get microseconds, as Austin's do. */
-static int write_paths(const plumb_profile *p, const plumb_thread_names *names, FILE *out,
-                       const char *format)
+/* The deterministic profile as the format table's writers see it: its
+ * numbers (pstats' model) and, when it kept call paths, its exact tree
+ * (paths_tree.c: nanoseconds of own time along each path, threads named),
+ * each built only if fmt writes from it.  (Collapsed stacks of it are
+ * written in microseconds, after a line that says so: write_collapsed.c.) */
+static int write_profile(const plumb_profile *p, const plumb_thread_names *names,
+                         const char *path, const plumb_format *fmt, const char *cmd,
+                         plumb_read_error *err)
 {
+    plumb_stats st;
     plumb_samples tree;
-    int rc = plumb_samples_from_paths(&tree, p);
-    if (rc < 0)
-        return rc;
-    for (uint32_t t = 0; names && t < tree.nthreads && rc == PLUMB_OK; t++)
-        for (uint32_t i = 0; i < names->n; i++)
-            if (names->ids[i] == tree.threads[t].id && names->names[i]) {
-                rc = plumb_samples_name_thread(&tree, t, names->names[i]);
-                break;
-            }
-    if (rc == PLUMB_OK && strcmp(format, "collapsed") == 0) {
-        for (uint32_t n = 0; n < tree.nnodes; n++)
-            tree.nodes[n].self = (tree.nodes[n].self + 500) / 1000;
-        tree.interval = 1e-6;
+    int have_stats = 0, have_tree = 0, rc = PLUMB_OK;
+    if ((fmt->wants & PLUMB_FORMAT_STATS) && (rc = plumb_stats_from_profile(&st, p)) == PLUMB_OK)
+        have_stats = 1;
+    if (rc == PLUMB_OK && (fmt->wants & PLUMB_FORMAT_TREE) && p->track_paths && p->npaths > 0
+        && (rc = plumb_samples_from_paths(&tree, p)) == PLUMB_OK) {
+        have_tree = 1;
+        for (uint32_t t = 0; names && t < tree.nthreads && rc == PLUMB_OK; t++)
+            for (uint32_t i = 0; i < names->n; i++)
+                if (names->ids[i] == tree.threads[t].id && names->names[i]) {
+                    rc = plumb_samples_name_thread(&tree, t, names->names[i]);
+                    break;
+                }
     }
     if (rc == PLUMB_OK) {
-        if (strcmp(format, "collapsed") == 0)
-            rc = plumb_write_collapsed(&tree, out);
-        else if (strcmp(format, "speedscope") == 0)
-            rc = plumb_write_speedscope(&tree, out, NULL);
-        else if (strcmp(format, "tree") == 0)
-            rc = plumb_write_tree(&tree, out, 0.5);
-        else
-            rc = plumb_write_pprof(&tree, out);
+        plumb_profile_view view = {.stats = have_stats ? &st : NULL,
+                                   .tree = have_tree ? &tree : NULL, .tree_exact = have_tree,
+                                   .kind = "deterministic", .creator = "plumb", .command = cmd,
+                                   .pid = (long)getpid(), .lost_events = p->lost_events,
+                                   .folded_calls = p->folded_calls};
+        rc = plumb_write_view(path, fmt, &view, err);
     }
-    plumb_samples_free(&tree);
+    if (have_tree)
+        plumb_samples_free(&tree);
+    if (have_stats)
+        plumb_stats_free(&st);
     return rc;
 }
 
 /* _write(path, format, command=None, thread_names=None): writes the
- * profile with a core writer. */
+ * profile in any format of the table. */
 static PyObject *profiler_write(ProfilerObject *self, PyObject *args)
 {
     PyObject *path;
@@ -524,14 +536,14 @@ static PyObject *profiler_write(ProfilerObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O&s|zO:_write", PyUnicode_FSConverter, &path, &format, &cmd,
                           &thread_names))
         return NULL;
-    int callgrind = strcmp(format, "callgrind") == 0, json = strcmp(format, "json") == 0;
-    int stacks = strcmp(format, "collapsed") == 0 || strcmp(format, "speedscope") == 0
-                 || strcmp(format, "tree") == 0 || strcmp(format, "pprof-raw") == 0;
-    if (!callgrind && !json && !stacks && strcmp(format, "pstats") != 0) {
+    const plumb_format *fmt = plumb_format_arg(format);
+    if (!fmt) {
         Py_DECREF(path);
-        return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 1));
+        return NULL;
     }
-    if (stacks && !self->profile.track_paths) {
+    /* JSON rebuilds a tree from the edges (and says so); stack formats
+     * cannot. */
+    if (fmt->wants == PLUMB_FORMAT_TREE && !self->profile.track_paths) {
         Py_DECREF(path);
         return PyErr_Format(PyExc_ValueError,
                             "a profile made with paths=False has no call paths to write as %s",
@@ -544,31 +556,12 @@ static PyObject *profiler_write(ProfilerObject *self, PyObject *args)
     }
     self->profile.ticks_per_second = ticks_per_second(self);
     self->calibrated = !self->enabled;
-    FILE *out = fopen(PyBytes_AS_STRING(path), "wb");
-    if (!out) {
-        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, PyTuple_GET_ITEM(args, 0));
-        Py_DECREF(path);
-        PyMem_Free((void *)names.ids);
-        PyMem_Free((void *)names.names);
-        return NULL;
-    }
-    int rc;
-    if (stacks) {
-        rc = write_paths(&self->profile, &names, out, format);
-    } else if (json) {
-        rc = plumb_write_profile_json(&self->profile, out, "plumb", &names);
-    } else if (callgrind) {
-        plumb_callgrind_info info = {.creator = "plumb", .cmd = cmd, .pid = (long)getpid()};
-        rc = plumb_write_callgrind(&self->profile, out, &info);
-    } else {
-        rc = plumb_write_pstats(&self->profile, out);
-    }
+    plumb_read_error err = {{0}};
+    int rc = write_profile(&self->profile, &names, PyBytes_AS_STRING(path), fmt, cmd, &err);
     PyMem_Free((void *)names.ids);
     PyMem_Free((void *)names.names);
-    if (fclose(out) != 0 && rc == 0)
-        rc = PLUMB_EIO;
     if (rc < 0)
-        plumb_raise(rc, "profiler", PyTuple_GET_ITEM(args, 0), NULL);
+        plumb_raise(rc, "profiler", PyTuple_GET_ITEM(args, 0), &err);
     Py_DECREF(path);
     if (rc < 0)
         return NULL;
@@ -611,7 +604,7 @@ static PyMethodDef profiler_methods[] = {
     {"_stats", (PyCFunction)profiler_stats, METH_NOARGS, "The profile as pstats' dict."},
     {"_write", (PyCFunction)profiler_write, METH_VARARGS,
      "_write(path, format, command=None, thread_names=None): write 'pstats', 'callgrind', "
-     "'json', or the call paths as 'collapsed', 'speedscope', 'tree' or 'pprof-raw'."},
+     "'json', or the call paths as 'collapsed', 'speedscope', 'tree' or 'pprof' (not gzipped)."},
     {NULL, NULL, 0, NULL},
 };
 

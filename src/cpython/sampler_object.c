@@ -2,6 +2,7 @@
  * sampler (a native thread reading this interpreter's memory) and exports
  * what it collected. */
 #include "binding.h"
+#include "formats.h"
 
 #include <unistd.h>
 
@@ -228,65 +229,13 @@ static PyObject *sampler_summary(SamplerObject *self, PyObject *Py_UNUSED(ignore
                          "retried", (unsigned long long)z->walker.retries);
 }
 
-typedef int (*stream_writer)(SamplerObject *self, FILE *out, const char *cmd);
-
-static int write_collapsed(SamplerObject *self, FILE *out, const char *cmd)
+/* What the samples are to the format table's writers: call trees, real
+ * stacks, made by plumb sample. */
+static plumb_profile_view samples_view(SamplerObject *self, const char *cmd)
 {
-    (void)cmd;
-    return plumb_write_collapsed(&self->sampler.samples, out);
-}
-
-static int write_speedscope(SamplerObject *self, FILE *out, const char *cmd)
-{
-    return plumb_write_speedscope(&self->sampler.samples, out, cmd ? cmd : "plumb");
-}
-
-static int write_pstats(SamplerObject *self, FILE *out, const char *cmd)
-{
-    (void)cmd;
-    return plumb_write_sampled_pstats(&self->sampler.samples, out);
-}
-
-static int write_callgrind(SamplerObject *self, FILE *out, const char *cmd)
-{
-    plumb_callgrind_info info = {.creator = "plumb sample", .cmd = cmd, .pid = (long)getpid()};
-    return plumb_write_sampled_callgrind(&self->sampler.samples, out, &info);
-}
-
-static int write_tree(SamplerObject *self, FILE *out, const char *cmd)
-{
-    (void)cmd;
-    return plumb_write_tree(&self->sampler.samples, out, 0.5);
-}
-
-/* Uncompressed: plumb/formats.py gzips it. */
-static int write_pprof_raw(SamplerObject *self, FILE *out, const char *cmd)
-{
-    (void)cmd;
-    return plumb_write_pprof(&self->sampler.samples, out);
-}
-
-static int write_json(SamplerObject *self, FILE *out, const char *cmd)
-{
-    (void)cmd;
-    return plumb_write_sampled_json(&self->sampler.samples, out, "plumb sample");
-}
-
-static const struct {
-    const char *name;
-    stream_writer write;
-} WRITERS[] = {
-    {"json", write_json},
-    {"collapsed", write_collapsed}, {"speedscope", write_speedscope}, {"pstats", write_pstats},
-    {"callgrind", write_callgrind}, {"tree", write_tree}, {"pprof-raw", write_pprof_raw},
-};
-
-static stream_writer writer_named(const char *name)
-{
-    for (size_t i = 0; i < sizeof WRITERS / sizeof WRITERS[0]; i++)
-        if (strcmp(WRITERS[i].name, name) == 0)
-            return WRITERS[i].write;
-    return NULL;
+    return (plumb_profile_view){.tree = &self->sampler.samples, .tree_exact = 1,
+                                .kind = "sampled", .creator = "plumb sample",
+                                .command = cmd, .pid = (long)getpid()};
 }
 
 /* _write(path, format, command=None) */
@@ -296,22 +245,17 @@ static PyObject *sampler_write(SamplerObject *self, PyObject *args)
     const char *format, *cmd = NULL;
     if (!PyArg_ParseTuple(args, "O&s|z:_write", PyUnicode_FSConverter, &path, &format, &cmd))
         return NULL;
-    stream_writer write = writer_named(format);
-    if (!write) {
-        Py_DECREF(path);
-        return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 1));
-    }
-    if (check_stopped(self) < 0) {
+    const plumb_format *fmt = plumb_format_arg(format);
+    if (!fmt || check_stopped(self) < 0) {
         Py_DECREF(path);
         return NULL;
     }
-    FILE *out = fopen(PyBytes_AS_STRING(path), "wb");
-    int rc = out ? write(self, out, cmd) : PLUMB_EIO;
-    if (out && fclose(out) != 0 && rc == 0)
-        rc = PLUMB_EIO;
+    plumb_profile_view view = samples_view(self, cmd);
+    plumb_read_error err = {{0}};
+    int rc = plumb_write_view(PyBytes_AS_STRING(path), fmt, &view, &err);
     Py_DECREF(path);
     if (rc < 0)
-        return plumb_raise(rc, "sampler", PyTuple_GET_ITEM(args, 0), NULL);
+        return plumb_raise(rc, "sampler", PyTuple_GET_ITEM(args, 0), &err);
     Py_RETURN_NONE;
 }
 
@@ -321,19 +265,19 @@ static PyObject *sampler_text(SamplerObject *self, PyObject *args)
     const char *format;
     if (!PyArg_ParseTuple(args, "s:_text", &format))
         return NULL;
-    stream_writer write = writer_named(format);
-    if (!write)
-        return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 0));
-    if (check_stopped(self) < 0)
+    const plumb_format *fmt = plumb_format_arg(format);
+    if (!fmt || check_stopped(self) < 0)
         return NULL;
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
     if (!out)
         return PyErr_NoMemory();
-    int rc = write(self, out, NULL);
+    plumb_profile_view view = samples_view(self, NULL);
+    plumb_read_error err = {{0}};
+    int rc = fmt->write(out, &view, &err);
     fclose(out);
-    PyObject *result = rc < 0 ? plumb_raise(rc, "sampler", NULL, NULL)
+    PyObject *result = rc < 0 ? plumb_raise(rc, "sampler", NULL, &err)
                               : PyUnicode_DecodeUTF8(buf, (Py_ssize_t)len, "replace");
     free(buf);
     return result;

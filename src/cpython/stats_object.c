@@ -3,6 +3,7 @@
  * `merge`, `diff` and `convert`.  A file that cannot be read raises
  * ValueError with the reader's one-line reason; nothing of it is added. */
 #include "binding.h"
+#include "formats.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -67,9 +68,8 @@ static void stats_dealloc(StatsObject *self)
 /* Reads one profile from bytes into a fresh stats, then adds it: a file
  * that fails leaves self as it was.  The first file is read straight into
  * self (and self emptied again if it fails): adding it would copy it. */
-typedef int (*stats_reader)(plumb_stats *st, const void *buf, size_t len, plumb_read_error *err);
-
-static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len, stats_reader read)
+static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len,
+                            plumb_stats_reader read)
 {
     if (not_ready(self))
         return NULL;
@@ -102,21 +102,20 @@ static PyObject *add_buffer(StatsObject *self, const void *buf, size_t len, stat
     Py_RETURN_NONE;
 }
 
-/* add_bytes(data, format="pstats"): format is pstats, callgrind or json. */
+/* add_bytes(data, format="pstats"): any format the table reads into stats
+ * (pstats, callgrind, json). */
 static PyObject *stats_add_bytes(StatsObject *self, PyObject *args)
 {
     Py_buffer view;
     const char *format = "pstats";
     if (!PyArg_ParseTuple(args, "y*|s:add_bytes", &view, &format))
         return NULL;
-    stats_reader read = strcmp(format, "pstats") == 0      ? plumb_read_pstats
-                      : strcmp(format, "callgrind") == 0 ? plumb_read_callgrind
-                      : strcmp(format, "json") == 0      ? plumb_read_json_stats : NULL;
-    if (!read) {
-        PyBuffer_Release(&view);
-        return PyErr_Format(PyExc_ValueError, "cannot read %s into Stats", format);
+    const plumb_format *fmt = plumb_format_arg(format);
+    if (fmt && !fmt->read_stats) {
+        PyErr_Format(PyExc_ValueError, "cannot read %s into Stats", format);
+        fmt = NULL;
     }
-    PyObject *r = add_buffer(self, view.buf, (size_t)view.len, read);
+    PyObject *r = fmt ? add_buffer(self, view.buf, (size_t)view.len, fmt->read_stats) : NULL;
     PyBuffer_Release(&view);
     return r;
 }
@@ -159,6 +158,8 @@ static PyObject *stats_add_file(StatsObject *self, PyObject *arg)
 
 static PyObject *stats_add(StatsObject *self, PyObject *arg);
 
+/* write(path, format, command=None): function-level numbers only, so the
+ * stack formats are refused (a pstats file's edges are not stacks). */
 static PyObject *stats_write(StatsObject *self, PyObject *args)
 {
     if (not_ready(self))
@@ -167,24 +168,18 @@ static PyObject *stats_write(StatsObject *self, PyObject *args)
     const char *format, *cmd = NULL;
     if (!PyArg_ParseTuple(args, "O&s|z:write", PyUnicode_FSConverter, &path, &format, &cmd))
         return NULL;
-    int callgrind = strcmp(format, "callgrind") == 0, json = strcmp(format, "json") == 0;
-    if (!callgrind && !json && strcmp(format, "pstats") != 0) {
+    const plumb_format *fmt = plumb_format_arg(format);
+    if (!fmt) {
         Py_DECREF(path);
-        return PyErr_Format(PyExc_ValueError, "unknown format %R", PyTuple_GET_ITEM(args, 1));
+        return NULL;
     }
-    FILE *out = fopen(PyBytes_AS_STRING(path), "wb");
+    plumb_profile_view view = {.stats = &self->stats, .kind = "functions", .creator = "plumb",
+                               .command = cmd};
+    plumb_read_error err = {{0}};
+    int rc = plumb_write_view(PyBytes_AS_STRING(path), fmt, &view, &err);
     Py_DECREF(path);
-    int rc = PLUMB_EIO;
-    if (out) {
-        plumb_callgrind_info info = {.creator = "plumb", .cmd = cmd, .pid = 0};
-        rc = callgrind ? plumb_write_stats_callgrind(&self->stats, out, &info)
-             : json    ? plumb_write_stats_json(&self->stats, out, "plumb")
-                       : plumb_write_stats_pstats(&self->stats, out);
-        if (fclose(out) != 0 && rc == PLUMB_OK)
-            rc = PLUMB_EIO;
-    }
     if (rc < 0)
-        return plumb_raise(rc, "stats", PyTuple_GET_ITEM(args, 0), NULL);
+        return plumb_raise(rc, "stats", PyTuple_GET_ITEM(args, 0), &err);
     Py_RETURN_NONE;
 }
 

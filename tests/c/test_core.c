@@ -1,5 +1,6 @@
 /* Tests of the C core alone: no Python.  Built twice by tests/c/Makefile,
  * plain and with ASan+UBSan. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "base/map.h"
 #include "base/string_table.h"
 #include "formats/marshal_out.h"
+#include "formats/read_checks.h"
 #include "tracer/profile.h"
 #include "tracer/tracer.h"
 #include "formats/writers.h"
@@ -426,6 +428,50 @@ static void test_marshal_ints(void)
     CHECK(buf[0] == 'i' && buf[5] == 'l' && buf[6] == 3);
 }
 
+/* The meaning checks on numbers as readers leave them in a plumb_stats. */
+static void test_read_checks(void)
+{
+    plumb_stats st;
+    plumb_read_error err = {{0}};
+    uint32_t f, g, e;
+    CHECK(plumb_stats_init(&st) == PLUMB_OK);
+    CHECK(plumb_stats_func(&st, "a.py", 1, "f", &f) == PLUMB_OK);
+    CHECK(plumb_stats_func(&st, "a.py", 5, "g", &g) == PLUMB_OK);
+    CHECK(plumb_stats_edge(&st, g, f, &e) == PLUMB_OK);
+    st.funcs[g] = (plumb_stat_counts){1, 1, 0.5, 1.0};
+    st.funcs[f] = (plumb_stat_counts){1, 3, 0.5, 0.5};
+    st.edges[e].counts = (plumb_stat_counts){1, 2, 0.25, 0.25};
+    CHECK(plumb_check_stats(&st, &err) == PLUMB_OK);
+    /* yappi's order: (calls, primitive calls) = (3, 1), its callers made
+     * the 2 recursive calls at least. */
+    st.funcs[f] = (plumb_stat_counts){3, 1, 0.5, 0.5};
+    CHECK(plumb_check_stats(&st, &err) == PLUMB_OK);
+    st.edges[e].counts.calls = 1;   /* ... but not if they did not */
+    st.edges[e].counts.prim_calls = 1;
+    CHECK(plumb_check_stats(&st, &err) == PLUMB_EFORMAT);
+    CHECK(strstr(err.message, "a.py:1(f): more primitive calls than calls") != NULL);
+    st.funcs[f] = (plumb_stat_counts){1, 1, 0.5, 0.5};
+    st.edges[e].counts.calls = 2;   /* more calls from g than f had */
+    CHECK(plumb_check_stats(&st, &err) == PLUMB_EFORMAT);
+    CHECK(strstr(err.message, "its callers made 2 calls of it, more than its 1") != NULL);
+    st.edges[e].counts = (plumb_stat_counts){2, 1, 0.25, 0.25};
+    CHECK(plumb_check_stats(&st, &err) == PLUMB_EFORMAT);
+    CHECK(strstr(err.message, "its calls from g: more primitive calls than calls") != NULL);
+    st.edges[e].counts = (plumb_stat_counts){1, 1, 0.25, 0.25};
+    st.funcs[g].total = NAN;
+    CHECK(plumb_check_stats(&st, &err) == PLUMB_EFORMAT);
+    CHECK(strstr(err.message, "a.py:5(g): a time that is not a finite number") != NULL);
+    st.funcs[g].total = -1e-300;
+    CHECK(plumb_check_stats(&st, &err) == PLUMB_EFORMAT);
+    st.funcs[g].total = 1;
+    st.funcs[g].calls = PLUMB_MAX_COUNT + 1;
+    CHECK(plumb_check_stats(&st, &err) == PLUMB_EFORMAT);
+    plumb_stats_free(&st);
+    CHECK(plumb_check_weight(0) == NULL && plumb_check_weight(1e9) == NULL);
+    CHECK(plumb_check_weight(-1) != NULL && plumb_check_weight(INFINITY) != NULL);
+    CHECK(plumb_check_weight(NAN) != NULL);
+}
+
 int main(void)
 {
     test_grow();
@@ -440,5 +486,6 @@ int main(void)
     test_siphash();
     test_hash_flooding();
     test_files_do_not_depend_on_the_key();
+    test_read_checks();
     return check_report("core tests passed");
 }

@@ -14,7 +14,15 @@
  * before its contents are read, as marshal does), and `r` + u32 index
  * reuses it.  The table records what each referenced object was, as far as
  * a pstats reader can use it: a number, a string, or a label the reader has
- * already turned into a function. */
+ * already turned into a function.
+ *
+ * One more thing a pstats file can hold: the profile module labels the
+ * code it was given to run (python -m profile's script) ('profile', 0,
+ * <code object>), so its name is a marshalled code object, with every
+ * constant of the script inside.  plumb_mi_name reads it for its name,
+ * file and first line, skipping the rest with plumb_mi_skip: any marshal
+ * object, bounded in depth, every length checked, every flagged object
+ * given its reference index (later labels refer to strings inside it). */
 #ifndef PLUMB_MARSHAL_IN_H
 #define PLUMB_MARSHAL_IN_H
 
@@ -29,7 +37,16 @@ enum plumb_mref_kind {
     PLUMB_MREF_FLOAT,
     PLUMB_MREF_STR,
     PLUMB_MREF_LABEL,         /* a (file, line, name) tuple, as a function index */
+    PLUMB_MREF_CODE,          /* a code object: its name, file and first line */
+    PLUMB_MREF_OTHER,         /* anything else read (bytes, a constant's tuple, ...) */
 };
+
+/* A code object's name, file (pointing into the buffer) and first line. */
+typedef struct plumb_mi_code {
+    const char *name, *file;
+    uint32_t name_len, file_len;
+    int64_t line;
+} plumb_mi_code;
 
 typedef struct plumb_mref {
     uint8_t kind;
@@ -40,6 +57,10 @@ typedef struct plumb_mref {
             uint32_t off, len;   /* into the buffer */
         } s;
         uint32_t func;
+        struct {
+            uint32_t name_off, name_len, file_off, file_len;
+            int32_t line;
+        } code;
     } v;
 } plumb_mref;
 
@@ -48,6 +69,7 @@ typedef struct plumb_marshal_in {
     size_t len, pos;
     plumb_mref *refs;
     uint32_t nrefs, refs_capacity;
+    int code_ints;   /* a code object's leading ints: 6 (3.8-3.10), 5 (3.11+), 0 not seen yet */
     plumb_read_error *err;
 } plumb_marshal_in;
 
@@ -65,6 +87,17 @@ int plumb_mi_number(plumb_marshal_in *m, double *v);
 
 /* A str: *s points into the buffer (UTF-8, checked, no NUL byte), *n bytes. */
 int plumb_mi_str(plumb_marshal_in *m, const char **s, uint32_t *n);
+
+/* A function's name: a str, as plumb_mi_str (then *code is untouched and
+ * *is_code 0), or a code object (or a reference to one): *is_code 1 and
+ * its name, file and first line in *code. */
+int plumb_mi_name(plumb_marshal_in *m, const char **s, uint32_t *n, int *is_code,
+                  plumb_mi_code *code);
+
+/* Skips one object of any type marshal writes, nested at most
+ * PLUMB_MI_MAX_DEPTH deep. */
+#define PLUMB_MI_MAX_DEPTH 100
+int plumb_mi_skip(plumb_marshal_in *m);
 
 /* A dict: plumb_mi_dict_begin, then plumb_mi_dict_more before each key
  * (sets *more to 0 at the dict's end marker, which it consumes). */

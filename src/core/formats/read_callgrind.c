@@ -8,8 +8,16 @@
  *                 total: with mutual recursion this counts some time twice);
  *   caller edge = (calls, calls, 0, inclusive cost): the callee's own time
  *                 per caller is not in the format, so it is 0.
- * Costs of an event in "ns", "us" or "ms" become seconds; any other event
- * (valgrind's Ir, say) is counted as if each unit were a nanosecond.
+ * Costs of an event in "ns", "us" or "ms" become seconds, and so do
+ * yappi's "Ticks" (after "creator: yappi": it writes microseconds); any
+ * other event (valgrind's Ir, say) is counted as if each unit were a
+ * nanosecond.
+ *
+ * Function names: plumb writes "name:line"; yappi writes "name file:line",
+ * file being the function's fl= file, and "name" is kept.  yappi also
+ * names every function once up front (fn= lines with no costs): a
+ * function is made when its first cost or calls= line comes, so such
+ * declarations make none.
  * Name compression ("(id) name", then "(id)") is followed per kind: files
  * (fl, fi, fe, cfl, cfi) and functions (fn, cfn) have separate ids. */
 #include <stdio.h>
@@ -17,6 +25,7 @@
 #include <string.h>
 
 #include "base/grow.h"
+#include "formats/read_checks.h"
 #include "formats/readers.h"
 
 #define MAX_ID (1u << 24)
@@ -37,10 +46,13 @@ typedef struct reader {
     const char *file;          /* current fl */
     const char *call_file;     /* cfl / cfi for the next call, or NULL */
     char *call_func;           /* cfn for the next call */
-    uint32_t fn;               /* current function, PLUMB_NONE before the first fn= */
+    uint32_t fn;               /* current function, PLUMB_NONE until a cost needs it */
+    const char *fn_name;       /* the current fn= name (kept in names), NULL before any */
+    const char *fn_file;       /* ... and its file */
     int64_t pending_calls;     /* after calls=: the next cost line is the call's */
     int npositions;
     double unit;
+    int ticks, yappi;          /* events: Ticks; creator: yappi */
     double *self, *incl;       /* per function, in event units */
     uint32_t cap;
     char label[4096];
@@ -130,6 +142,11 @@ static int function(reader *r, const char *file, const char *name, uint32_t *f)
         && strlen(colon + 1) < 12) {
         line = strtoll(colon + 1, NULL, 10);
         *colon = 0;
+        /* yappi's "name file:line": the file is the function's own. */
+        size_t len = strlen(r->label), flen = file ? strlen(file) : 0;
+        if (flen > 0 && len > flen + 1 && r->label[len - flen - 1] == ' '
+            && strcmp(r->label + len - flen, file) == 0)
+            r->label[len - flen - 1] = 0;
     }
     int rc = plumb_stats_func(r->st, file ? file : "", line, r->label, f);
     if (rc == PLUMB_OK)
@@ -162,6 +179,8 @@ static int cost_line(reader *r, char *line, double *cost)
     *cost = 0;
     if (*p == 0)
         return PLUMB_OK;
+    if (*p == '-')   /* strtoull would take it, and negate it */
+        return fail(r, "a negative cost");
     char *end;
     unsigned long long v = strtoull(p, &end, 10);
     if (end == p || (*end && *end != ' ' && *end != '\t'))
@@ -170,6 +189,15 @@ static int cost_line(reader *r, char *line, double *cost)
         return fail(r, "a cost too large");
     *cost = (double)v;
     return PLUMB_OK;
+}
+
+/* The current function, made (and listed) when a cost first needs it. */
+static int current(reader *r)
+{
+    if (r->fn != PLUMB_NONE)
+        return PLUMB_OK;
+    int rc = function(r, r->fn_file, r->fn_name, &r->fn);
+    return rc < 0 ? rc : plumb_stats_list(r->st, r->fn);
 }
 
 static int body_line(reader *r, char *line)
@@ -186,10 +214,12 @@ static int body_line(reader *r, char *line)
     if (!strncmp(line, "cfl=", 4) || !strncmp(line, "cfi=", 4))
         return resolve(r, &r->files, line + 4, &r->call_file);
     if (!strncmp(line, "fn=", 3)) {
-        if ((rc = resolve(r, &r->funcs, line + 3, &name)) < 0
-            || (rc = function(r, r->file, name, &r->fn)) < 0)
+        if ((rc = resolve(r, &r->funcs, line + 3, &name)) < 0)
             return rc;
-        return plumb_stats_list(r->st, r->fn);
+        r->fn_name = name;
+        r->fn_file = r->file;
+        r->fn = PLUMB_NONE;
+        return PLUMB_OK;
     }
     if (!strncmp(line, "cfn=", 4)) {
         if ((rc = resolve(r, &r->funcs, line + 4, &name)) < 0)
@@ -201,10 +231,16 @@ static int body_line(reader *r, char *line)
     if (!strncmp(line, "calls=", 6)) {
         char *end;
         long long n = strtoll(line + 6, &end, 10);
-        if (end == line + 6 || n < 0 || n > (1ll << 53))
+        if (end == line + 6)
             return fail(r, "a calls= line without a count");
-        if (!r->call_func || r->fn == PLUMB_NONE)
+        if (n < 0)
+            return fail(r, "a negative call count");
+        if (n > PLUMB_MAX_COUNT)
+            return fail(r, "a call count beyond any profile's");
+        if (!r->call_func || !r->fn_name)
             return fail(r, "a calls= line without fn= and cfn= before it");
+        if ((rc = current(r)) < 0)
+            return rc;
         r->pending_calls = n + 1;
         return PLUMB_OK;
     }
@@ -215,8 +251,10 @@ static int body_line(reader *r, char *line)
         double cost;
         if ((rc = cost_line(r, line, &cost)) < 0)
             return rc;
-        if (r->fn == PLUMB_NONE)
+        if (!r->fn_name)
             return fail(r, "a cost line before any fn=");
+        if ((rc = current(r)) < 0)
+            return rc;
         if (r->pending_calls) {
             uint32_t callee, e;
             const char *file = r->call_file ? r->call_file : r->file;
@@ -224,6 +262,8 @@ static int body_line(reader *r, char *line)
                 || (rc = plumb_stats_edge(r->st, r->fn, callee, &e)) < 0)
                 return rc;
             plumb_stat_edge *edge = &r->st->edges[e];
+            if (edge->counts.calls > PLUMB_MAX_COUNT - (r->pending_calls - 1))
+                return fail(r, "call counts adding up beyond any profile's");
             edge->count_only = 0;
             edge->counts.calls += r->pending_calls - 1;
             edge->counts.prim_calls += r->pending_calls - 1;
@@ -266,9 +306,20 @@ int plumb_read_callgrind(plumb_stats *st, const void *buf, size_t len, plumb_rea
             while (*ev == ' ')
                 ev++;
             size_t k = strcspn(ev, " ");
+            r.ticks = k == 5 && !strncmp(ev, "Ticks", 5);
             r.unit = k == 2 && !strncmp(ev, "ns", 2) ? 1e-9 : k == 2 && !strncmp(ev, "us", 2) ? 1e-6
-                   : k == 2 && !strncmp(ev, "ms", 2) ? 1e-3 : 1e-9;
+                   : k == 2 && !strncmp(ev, "ms", 2) ? 1e-3 : r.ticks && r.yappi ? 1e-6 : 1e-9;
             events = k > 0;
+            continue;
+        }
+        if (!strncmp(line, "creator:", 8)) {
+            const char *who = line + 8;
+            while (*who == ' ')
+                who++;
+            /* yappi's ticks are microseconds (it writes int(seconds * 1e6)). */
+            r.yappi = !strncmp(who, "yappi", 5);
+            if (r.yappi && r.ticks && st->nedges == 0 && st->norder == 0)   /* no cost read yet */
+                r.unit = 1e-6;
             continue;
         }
         if (!strncmp(line, "positions:", 10)) {
@@ -296,6 +347,10 @@ int plumb_read_callgrind(plumb_stats *st, const void *buf, size_t len, plumb_rea
     /* Functions' counts from what was read. */
     for (uint32_t e = 0; rc == PLUMB_OK && e < st->nedges; e++) {
         plumb_stat_counts *c = &st->funcs[st->edges[e].callee];
+        if (c->calls > PLUMB_MAX_COUNT - st->edges[e].counts.calls) {
+            rc = fail(&r, "call counts adding up beyond any profile's");
+            break;
+        }
         c->calls += st->edges[e].counts.calls;
         if (st->edges[e].caller != st->edges[e].callee)
             c->prim_calls += st->edges[e].counts.calls;
@@ -306,6 +361,10 @@ int plumb_read_callgrind(plumb_stats *st, const void *buf, size_t len, plumb_rea
         if (!st->listed[f] && (rc = plumb_stats_list(st, f)) < 0)
             break;
     }
+    /* Sums of what was read: a file of many calls= lines can still add
+     * up past the bounds. */
+    if (rc == PLUMB_OK)
+        rc = plumb_check_stats(st, err);
     if (rc == PLUMB_OK) {
         st->profiles = 1;
         for (uint32_t i = 0; i < st->norder; i++)

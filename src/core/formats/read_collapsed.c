@@ -10,7 +10,13 @@
  * are skipped, as every writer leaves frameless samples out.  Austin starts
  * with "# key: value" lines, and its values are microseconds of the
  * mode's time, not counts: after "# austin:" they become samples of
- * s->interval, summed per stack before rounding. */
+ * s->interval, summed per stack before rounding.  plumb writes a
+ * deterministic profile's stacks in microseconds after "# unit:
+ * microseconds" (write_collapsed.c): such a line, before the first stack,
+ * makes the values times in that unit, and the interval that unit.
+ *
+ * A UTF-8 byte order mark (Windows editors write one) is not part of the
+ * first frame. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +30,20 @@
 static int fail(plumb_read_error *err, size_t line, const char *what)
 {
     return plumb_read_fail(err, "line", line, what);
+}
+
+/* Seconds per unit of a "# unit: <unit>" line's unit, 0 if unknown. */
+static double unit_seconds(const char *u, size_t n)
+{
+    static const struct {
+        const char *name;
+        double seconds;
+    } units[] = {{"nanoseconds", 1e-9}, {"microseconds", 1e-6}, {"milliseconds", 1e-3},
+                 {"seconds", 1}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i].name) == n && memcmp(u, units[i].name, n) == 0)
+            return units[i].seconds;
+    return 0;
 }
 
 static int all_digits(const char *s, size_t n)
@@ -85,11 +105,15 @@ static int is_marker(const char *s, size_t n, char kind)
 int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err)
 {
     const char *text = buf;
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
     uint32_t *funcs = malloc(PLUMB_MAX_SAMPLE_DEPTH * sizeof *funcs);
     char *copy = malloc(len + 1);
     uint64_t total = 0;
     size_t lineno = 0, stacks = 0;
-    int austin = 0;
+    int austin = 0, timed = 0;
     plumb_sample_weights austin_weights = {0};
     int rc = funcs && copy ? PLUMB_OK : PLUMB_ENOMEM;
     uint32_t main_thread;
@@ -110,6 +134,22 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
         if (line[0] == '#') {
             if (n >= 9 && memcmp(line, "# austin:", 9) == 0)
                 austin = 1;
+            if (n >= 7 && memcmp(line, "# unit:", 7) == 0 && stacks == 0) {
+                size_t at = 7;
+                while (at < n && line[at] == ' ')
+                    at++;
+                size_t end = at;
+                while (end < n && line[end] != ' ')
+                    end++;
+                double seconds = unit_seconds(line + at, end - at);
+                if (seconds == 0) {
+                    rc = fail(err, lineno, "a unit plumb does not know (it knows nanoseconds, "
+                                           "microseconds, milliseconds and seconds)");
+                    break;
+                }
+                s->interval = seconds;
+                timed = 1;
+            }
             continue;
         }
         const char *space = NULL;
@@ -119,6 +159,10 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
                 break;
             }
         size_t digits = space ? (size_t)(line + n - space - 1) : 0;
+        if (space && digits > 1 && space[1] == '-' && all_digits(space + 2, digits - 1)) {
+            rc = fail(err, lineno, "a negative sample count");
+            break;
+        }
         if (!space || !all_digits(space + 1, digits) || digits > 16) {
             rc = fail(err, lineno, "not a collapsed stack (frames;joined;by;semicolons COUNT)");
             break;
@@ -174,7 +218,7 @@ int plumb_read_collapsed(plumb_samples *s, const void *buf, size_t len, plumb_re
             continue;   /* no Python frame in these samples: nothing to place */
         if (skipped)
             s->truncated++;
-        if (!austin) {
+        if (!austin || timed) {   /* counts, or times in s->interval */
             rc = plumb_samples_add(s, thread, funcs, depth, count);
             s->taken += count;
             continue;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "formats/json_in.h"
+#include "formats/read_checks.h"
 #include "formats/readers.h"
 
 #define MAX_EXACT 9007199254740992.0   /* 2^53: the largest count a double holds exactly */
@@ -386,6 +387,8 @@ int plumb_read_json_profile(plumb_json_profile *out, const void *buf, size_t len
         rc = read_functions(&r, 0);
     if (rc == PLUMB_OK)
         rc = read_stats(&r, 0);
+    if (rc == PLUMB_OK)
+        rc = plumb_check_stats(&out->stats, err);
     if (rc == PLUMB_OK)
         rc = read_tree(&r, 0);
     if (rc == PLUMB_OK)

@@ -3,11 +3,18 @@
  * bound), into a plumb_samples: one thread per "thread" label value (one
  * thread if there is none), stacks from the samples' locations.
  *
- * Which value counts: the first sample type whose unit is "count"; else
- * the first whose unit is a time, as samples of s->interval summed per
- * stack before rounding; else the first value as a count.  A location with
- * several lines is a function with others inlined into it: the lines are
- * innermost first, and each becomes a frame.
+ * Which value counts, and for how long, as `go tool pprof` reads them:
+ * the sample type it shows by default (default_sample_type, else the
+ * last), or if that is not a time (a count, bytes) the last that is.  A
+ * time value is in its unit (nanoseconds, microseconds, ...); a count
+ * stands for period x period_type's unit each.  The samples' interval is
+ * the file's period when period_type is a time, so a sampler's counts
+ * come back whole; with no period, the time unit itself (a deterministic
+ * profile's nanoseconds stay exact).  Only a file that says nothing of
+ * time (counts, no period) is counted in the caller's s->interval.
+ *
+ * A location with several lines is a function with others inlined into
+ * it: the lines are innermost first, and each becomes a frame.
  *
  * Every length, index and id is checked; ids are looked up in maps, never
  * used as indices. */
@@ -17,7 +24,11 @@
 
 #include "base/grow.h"
 #include "base/map.h"
+#include "formats/read_checks.h"
 #include "formats/readers.h"
+
+/* More sample types than any profile has (Go's heap profile has four). */
+#define MAX_SAMPLE_TYPES 64
 
 typedef struct span {
     const unsigned char *p;
@@ -44,7 +55,7 @@ typedef struct reader {
     uint32_t *loc_frames;
     uint32_t nloc_frames, loc_frames_cap;
     int value_index;
-    double scale;                         /* samples per unit, 0 = counts */
+    double scale;                         /* samples of s->interval per unit of the value */
     uint64_t thread_key;                  /* string index of "thread", or UINT64_MAX */
     plumb_sample_weights weights;
     uint32_t frames[PLUMB_MAX_SAMPLE_DEPTH];
@@ -143,46 +154,70 @@ static int read_strings(reader *r, span msg)
     return k < 0 ? fail(r, "not a pprof profile (malformed protobuf)") : PLUMB_OK;
 }
 
+/* Seconds per unit of the string at index unit (pprof's time units, as
+ * Go's measurement package spells them), 0 if it is not a time. */
 static int unit_seconds(reader *r, uint64_t unit, double *seconds)
 {
     char u[32];
     int rc = string_at(r, unit, u, sizeof u);
     if (rc < 0)
         return rc;
-    *seconds = !strcmp(u, "nanoseconds") ? 1e-9 : !strcmp(u, "microseconds") ? 1e-6
-             : !strcmp(u, "milliseconds") ? 1e-3 : !strcmp(u, "seconds") ? 1.0
-             : !strcmp(u, "count") ? -1.0 : 0.0;
+    static const struct {
+        const char *name;
+        double seconds;
+    } units[] = {{"nanoseconds", 1e-9}, {"nanosecond", 1e-9}, {"ns", 1e-9},
+                 {"microseconds", 1e-6}, {"microsecond", 1e-6}, {"us", 1e-6},
+                 {"\xc2\xb5s", 1e-6}, {"milliseconds", 1e-3}, {"millisecond", 1e-3},
+                 {"ms", 1e-3}, {"seconds", 1}, {"second", 1}, {"s", 1}, {"minutes", 60},
+                 {"minute", 60}, {"hours", 3600}, {"hour", 3600}};
+    *seconds = 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(u, units[i].name) == 0)
+            *seconds = units[i].seconds;
     return PLUMB_OK;
+}
+
+/* A ValueType message's type and unit string indices. */
+static int value_type(reader *r, span vt, uint64_t *type, uint64_t *unit)
+{
+    field g;
+    int j;
+    *type = *unit = 0;
+    while ((j = next_field(&vt, &g)) > 0) {
+        if (g.number == 1 && g.wire == 0)
+            *type = g.value;
+        else if (g.number == 2 && g.wire == 0)
+            *unit = g.value;
+    }
+    return j < 0 ? fail(r, "a malformed sample type") : PLUMB_OK;
 }
 
 /* Pass 2: sample types, functions, then locations (which name functions). */
 static int read_tables(reader *r, span msg)
 {
     field f;
-    int k, index = 0, chosen = -1, rc;
-    double chosen_seconds = 0;
+    int k, rc, ntypes = 0;
+    uint64_t types[MAX_SAMPLE_TYPES];
+    double type_seconds[MAX_SAMPLE_TYPES];
+    uint64_t default_type = 0, period_unit = 0;
+    int64_t period = 0;
     while ((k = next_field(&msg, &f)) > 0) {
         if (f.number == 1 && f.wire == 2) {   /* sample_type */
-            field g;
-            uint64_t unit = 0;
-            span vt = f.bytes;
-            int j;
-            while ((j = next_field(&vt, &g)) > 0)
-                if (g.number == 2 && g.wire == 0)
-                    unit = g.value;
-            if (j < 0)
-                return fail(r, "a malformed sample type");
-            double seconds;
-            if ((rc = unit_seconds(r, unit, &seconds)) < 0)
+            uint64_t unit;
+            if (ntypes == MAX_SAMPLE_TYPES)
+                return fail(r, "more sample types than any profile has");
+            if ((rc = value_type(r, f.bytes, &types[ntypes], &unit)) < 0
+                || (rc = unit_seconds(r, unit, &type_seconds[ntypes])) < 0)
                 return rc;
-            if (seconds < 0 && (chosen < 0 || chosen_seconds >= 0)) {
-                chosen = index;
-                chosen_seconds = -1;
-            } else if (seconds > 0 && chosen < 0) {
-                chosen = index;
-                chosen_seconds = seconds;
-            }
-            index++;
+            ntypes++;
+        } else if (f.number == 11 && f.wire == 2) {   /* period_type */
+            uint64_t type;
+            if ((rc = value_type(r, f.bytes, &type, &period_unit)) < 0)
+                return rc;
+        } else if (f.number == 12 && f.wire == 0) {   /* period */
+            period = (int64_t)f.value;
+        } else if (f.number == 14 && f.wire == 0) {   /* default_sample_type */
+            default_type = f.value;
         } else if (f.number == 5 && f.wire == 2) {   /* function */
             field g;
             span fm = f.bytes;
@@ -216,8 +251,31 @@ static int read_tables(reader *r, span msg)
     }
     if (k < 0)
         return fail(r, "not a pprof profile (malformed protobuf)");
+    /* The type pprof shows by default; a time rather than anything else. */
+    int chosen = ntypes - 1;
+    for (int i = 0; default_type != 0 && default_type < r->nstrings && i < ntypes; i++)
+        if (types[i] < r->nstrings && r->strings[types[i]].len == r->strings[default_type].len
+            && memcmp(r->strings[types[i]].p, r->strings[default_type].p,
+                      r->strings[default_type].len) == 0)
+            chosen = i;
+    for (int i = ntypes - 1; chosen >= 0 && type_seconds[chosen] == 0 && i >= 0; i--)
+        if (type_seconds[i] > 0)
+            chosen = i;
+    double per_period = 0, seconds = chosen >= 0 ? type_seconds[chosen] : 0;
+    if (period_unit != 0 && (rc = unit_seconds(r, period_unit, &per_period)) < 0)
+        return rc;
+    /* A period beyond a nanosecond .. a day says nothing usable. */
+    double period_seconds = (double)period * per_period;
+    if (!(period_seconds >= 1e-9 && period_seconds <= 86400))
+        period_seconds = 0;
+    if (period_seconds > 0)
+        r->s->interval = period_seconds;
+    else if (seconds > 0)
+        r->s->interval = seconds;
+    if (seconds == 0)   /* a count: one period each, or one interval if none */
+        seconds = period_seconds > 0 ? period_seconds : r->s->interval;
     r->value_index = chosen < 0 ? 0 : chosen;
-    r->scale = chosen < 0 || chosen_seconds < 0 ? 0 : chosen_seconds / r->s->interval;
+    r->scale = seconds / r->s->interval;
     return PLUMB_OK;
 }
 
@@ -334,7 +392,11 @@ static int read_sample(reader *r, span sm)
     }
     if (k < 0)
         return fail(r, "a malformed sample");
-    if (depth == 0 || (int64_t)value <= 0)
+    /* A negative value is a difference of profiles (pprof -diff_base),
+     * which no call tree of samples can hold. */
+    if ((int64_t)value < 0)
+        return fail(r, "a negative sample value (a difference of two profiles?)");
+    if (depth == 0 || value == 0)
         return PLUMB_OK;
     uint32_t thread;
     uint64_t tid = thread_name == UINT64_MAX ? 0 : thread_name + 1;
@@ -352,8 +414,9 @@ static int read_sample(reader *r, span sm)
     uint32_t node;
     if ((rc = plumb_samples_node(r->s, thread, funcs, depth, &node)) < 0)
         return rc;
-    return plumb_sample_weights_add(&r->weights, node,
-                                    r->scale > 0 ? (double)value * r->scale : (double)value);
+    double w = (double)value * r->scale;
+    const char *bad = plumb_check_weight(w);
+    return bad ? fail(r, bad) : plumb_sample_weights_add(&r->weights, node, w);
 }
 
 int plumb_read_pprof(plumb_samples *s, const void *buf, size_t len, plumb_read_error *err)

@@ -1,11 +1,24 @@
 /* Reading a pstats file (marshal of {label: (cc, nc, tt, ct, callers)}) as
  * cProfile, the profile module, yappi and plumb write it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/grow.h"
 #include "formats/marshal_in.h"
+#include "formats/read_checks.h"
 #include "formats/readers.h"
+
+/* How many of s's n bytes (UTF-8) to keep to keep at most max, cut
+ * between characters. */
+static int utf8_cut(const char *s, uint32_t n, uint32_t max)
+{
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+        max--;
+    return (int)max;
+}
 
 /* A label (file, line, name) as a function of st. */
 static int read_label(plumb_marshal_in *m, plumb_stats *st, char **scratch, size_t *cap,
@@ -21,12 +34,27 @@ static int read_label(plumb_marshal_in *m, plumb_stats *st, char **scratch, size
     }
     if (n != 3)
         return plumb_mi_fail(m, "a function label is not a (file, line, name) tuple");
-    const char *file, *name;
-    uint32_t file_len, name_len;
+    const char *file, *name = NULL;
+    uint32_t file_len, name_len = 0;
     int64_t line;
+    int is_code;
+    plumb_mi_code code;
     if ((rc = plumb_mi_str(m, &file, &file_len)) < 0 || (rc = plumb_mi_int(m, &line)) < 0
-        || (rc = plumb_mi_str(m, &name, &name_len)) < 0)
+        || (rc = plumb_mi_name(m, &name, &name_len, &is_code, &code)) < 0)
         return rc;
+    /* The profile module's label for the code it ran is pstats'
+     * "profile:0(<code object <module> at 0x..., file "x.py", line 1>)":
+     * its name is the code's repr, here without the address (it is not in
+     * the file), its name and file cut to a length a name can have. */
+    char code_name[600];
+    if (is_code) {
+        int k = snprintf(code_name, sizeof code_name, "<code object %.*s, file \"%.*s\", line %lld>",
+                         utf8_cut(code.name, code.name_len, 200), code.name,
+                         utf8_cut(code.file, code.file_len, 300), code.file,
+                         (long long)code.line);
+        name = code_name;
+        name_len = k < 0 ? 0 : (uint32_t)k;
+    }
     /* The labels are NUL-terminated copies in one scratch buffer. */
     size_t want = (size_t)file_len + name_len + 2;
     if ((rc = PLUMB_GROW(*scratch, cap, want, want, SIZE_MAX)) < 0)
@@ -132,6 +160,7 @@ int plumb_read_pstats(plumb_stats *st, const void *buf, size_t len, plumb_read_e
         rc = plumb_mi_dict_begin(m);
     while (rc == PLUMB_OK && (rc = plumb_mi_dict_more(m, &more)) == PLUMB_OK && more) {
         uint32_t f, n, ref, label;
+        size_t at = m->pos;   /* where the entry starts, for a refusal of its numbers */
         if ((rc = read_label(m, st, &r.scratch, &r.scratch_cap, &f)) < 0)
             break;
         if (st->listed[f]) {
@@ -146,8 +175,15 @@ int plumb_read_pstats(plumb_stats *st, const void *buf, size_t len, plumb_read_e
             rc = plumb_mi_fail(m, "a function's value is not (cc, nc, tt, ct, callers)");
             break;
         }
+        uint32_t first_edge = st->nedges;
         if ((rc = read_counts(m, 0, &st->funcs[f])) < 0 || (rc = read_callers(&r, f)) < 0)
             break;
+        /* Its callers are the edges just appended. */
+        char why[sizeof err->message];
+        if (plumb_check_function(st, f, first_edge, st->nedges, why, sizeof why) < 0) {
+            rc = plumb_read_fail(err, "at byte", at, why);
+            break;
+        }
     }
     if (rc == PLUMB_OK) {
         st->profiles = 1;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "formats/json_in.h"
+#include "formats/read_checks.h"
 #include "formats/readers.h"
 
 typedef struct reader {
@@ -99,8 +100,11 @@ static int read_sampled(reader *r, uint32_t profile, uint32_t thread, double sca
     for (uint32_t st = r->j.nodes[samples].first; st != PLUMB_JSON_NONE;
          st = r->j.nodes[st].next, w = r->j.nodes[w].next) {
         double weight;
-        if (plumb_json_number(&r->j, w, &weight) < 0 || !(weight >= 0) || weight > 1e15)
-            return fail(r, "a weight that is not a number of at least 0");
+        if (plumb_json_number(&r->j, w, &weight) < 0)
+            return fail(r, "a weight that is not a number");
+        const char *bad = plumb_check_weight(weight);
+        if (bad)
+            return fail(r, bad);
         if (r->j.nodes[st].kind != PLUMB_JSON_ARRAY)
             return fail(r, "a sample that is not a list of frame indices");
         uint32_t depth = 0;

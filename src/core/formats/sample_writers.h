@@ -57,19 +57,6 @@ typedef struct plumb_json_info {
 int plumb_write_json(FILE *out, const plumb_stats *st, const plumb_samples *tree,
                      const plumb_json_info *info);
 
-/* The JSON of each kind of profile: a deterministic one with its call
- * paths (threads named from names, which may be NULL), a sampled one, and
- * function-level stats with a tree rebuilt from their edges. */
-typedef struct plumb_thread_names {
-    const uint64_t *ids;
-    const char *const *names;
-    uint32_t n;
-} plumb_thread_names;
-
-int plumb_write_profile_json(const struct plumb_profile *p, FILE *out, const char *creator,
-                             const plumb_thread_names *names);
-int plumb_write_sampled_json(const plumb_samples *s, FILE *out, const char *creator);
-int plumb_write_stats_json(const plumb_stats *st, FILE *out, const char *creator);
 
 /* A top-down call tree per thread, in percent of the thread's samples;
  * children under min_percent are folded into one line. */

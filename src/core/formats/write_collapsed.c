@@ -9,6 +9,20 @@
  * another tool's stacks).  Threads are merged: the same stack
  * in two threads is one line with the samples of both.
  *
+ * The format has no unit: a count is a sample, of an interval the reader
+ * must be told (--rate).  A tree whose counts are finer times than any
+ * sampler's interval (a deterministic profile's nanoseconds; --rate stops
+ * at 100 kHz) is written in microseconds instead, after a first line
+ *
+ *     # unit: microseconds
+ *
+ * which plumb's reader takes; flamegraph.pl skips it (with a warning),
+ * as it skips Austin's "# key: value" lines.  (speedscope recognises
+ * collapsed stacks only when every line is one: its own format, which
+ * has units, is the one for it.)  Each line's microseconds
+ * are rounded from the running total, so the file's total is the tree's
+ * to the microsecond; stacks that round to nothing are left out.
+ *
  * The format has no escaping, so a ';' in a name or file (which would split
  * the frame) is written as ',' and a control character (which could end the
  * line) as '?'.
@@ -145,6 +159,13 @@ int plumb_write_collapsed(const plumb_samples *s, FILE *out)
 {
     merged m = {0};
     plumb_tree_walk w = {0};
+    /* Finer than 200 kHz: no --rate (at most 100 kHz, which rounding
+     * may make a hair under 10 us) can say it. */
+    int timed = s->calls != NULL || s->interval < 5e-6;
+    double us_per_count = s->interval * 1e6, us_total = 0;
+    uint64_t us_written = 0;
+    if (timed)
+        fputs("# unit: microseconds\n", out);
     int rc = prepare(s, &m);
     if (rc == PLUMB_OK)
         rc = plumb_tree_walk_begin(&w, m.first, m.child, 0);
@@ -157,12 +178,21 @@ int plumb_write_collapsed(const plumb_samples *s, FILE *out)
         }
         if (step != PLUMB_WALK_ENTER || m.self[node] == 0)
             continue;
+        uint64_t value = m.self[node];
+        if (timed) {
+            us_total += (double)value * us_per_count;
+            uint64_t upto = (uint64_t)(us_total + 0.5);
+            value = upto - us_written;
+            us_written = upto;
+            if (value == 0)
+                continue;
+        }
         for (uint32_t level = 1; level < w.depth; level++) {
             if (level > 1)
                 putc(';', out);
             fputs(m.text[m.func[w.path[level]]], out);
         }
-        fprintf(out, " %" PRIu64 "\n", m.self[node]);
+        fprintf(out, " %" PRIu64 "\n", value);
     }
     plumb_tree_walk_free(&w);
     merged_free(&m, s->names.nfuncs);

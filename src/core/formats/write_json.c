@@ -11,7 +11,6 @@
 #include "formats/json_out.h"
 #include "formats/sample_writers.h"
 #include "base/string_table.h"
-#include "tracer/profile.h"
 
 /* The functions of the stats, then those only the tree names. */
 typedef struct func_table {
@@ -302,62 +301,4 @@ int plumb_write_json(FILE *out, const plumb_stats *st, const plumb_samples *tree
     if (rc < 0)
         return rc;
     return ferror(out) ? PLUMB_EIO : PLUMB_OK;
-}
-
-int plumb_write_profile_json(const plumb_profile *p, FILE *out, const char *creator,
-                             const plumb_thread_names *names)
-{
-    plumb_stats st;
-    plumb_samples tree;
-    int have_tree = p->track_paths && p->npaths > 0;
-    int rc = plumb_stats_from_profile(&st, p);
-    if (rc < 0)
-        return rc;
-    if (have_tree && (rc = plumb_samples_from_paths(&tree, p)) < 0) {
-        plumb_stats_free(&st);
-        return rc;
-    }
-    for (uint32_t t = 0; have_tree && names && t < tree.nthreads && rc == PLUMB_OK; t++)
-        for (uint32_t i = 0; i < names->n; i++)
-            if (names->ids[i] == tree.threads[t].id && names->names[i]) {
-                rc = plumb_samples_name_thread(&tree, t, names->names[i]);
-                break;
-            }
-    /* Without paths (Profile(paths=False)) the tree is rebuilt, and says so. */
-    if (!have_tree && (rc = plumb_tree_from_stats(&tree, &st)) < 0) {
-        plumb_stats_free(&st);
-        return rc;
-    }
-    plumb_json_info info = {.kind = "deterministic", .creator = creator, .tree_exact = have_tree,
-                            .lost_events = p->lost_events, .folded_calls = p->folded_calls};
-    if (rc == PLUMB_OK)
-        rc = plumb_write_json(out, &st, &tree, &info);
-    plumb_samples_free(&tree);
-    plumb_stats_free(&st);
-    return rc;
-}
-
-int plumb_write_sampled_json(const plumb_samples *s, FILE *out, const char *creator)
-{
-    plumb_stats st;
-    int rc = plumb_stats_from_samples(&st, s);
-    if (rc < 0)
-        return rc;
-    plumb_json_info info = {.kind = "sampled", .creator = creator, .tree_exact = 1};
-    rc = plumb_write_json(out, &st, s, &info);
-    plumb_stats_free(&st);
-    return rc;
-}
-
-/* A tree rebuilt from edges is a guess, and the file says so. */
-int plumb_write_stats_json(const plumb_stats *st, FILE *out, const char *creator)
-{
-    plumb_samples tree;
-    int rc = plumb_tree_from_stats(&tree, st);
-    if (rc < 0)
-        return rc;
-    plumb_json_info info = {.kind = "functions", .creator = creator, .tree_exact = 0};
-    rc = plumb_write_json(out, st, &tree, &info);
-    plumb_samples_free(&tree);
-    return rc;
 }

@@ -1,5 +1,6 @@
 #include "base/errors.h"
 #include "formats/marshal_out.h"
+#include "formats/sample_writers.h"
 #include "formats/writers.h"
 #include "tracer/profile.h"
 
@@ -68,6 +69,20 @@ int plumb_write_pstats(const plumb_profile *p, FILE *out)
     int rc = plumb_stats_from_profile(&st, p);
     if (rc == PLUMB_OK)
         rc = plumb_write_stats_pstats(&st, out);
+    plumb_stats_free(&st);
+    return rc;
+}
+
+/* A sampled profile as a pstats file, so that pstats, snakeviz, gprof2dot
+ * and `plumb`'s own table read it like cProfile's.  The numbers are
+ * plumb_stats_from_samples's (stats_from_samples.c says what they are). */
+int plumb_write_sampled_pstats(const plumb_samples *s, FILE *out)
+{
+    plumb_stats st;
+    int rc = plumb_stats_from_samples(&st, s);
+    if (rc < 0)
+        return rc;
+    rc = plumb_write_stats_pstats(&st, out);
     plumb_stats_free(&st);
     return rc;
 }
