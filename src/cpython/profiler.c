@@ -385,17 +385,17 @@ static PyObject *profiler_stats(ProfilerObject *self, PyObject *Py_UNUSED(ignore
     plumb_edge_index callers;
     if (plumb_edge_index_by_callee(p, &callers) < 0)
         return PyErr_NoMemory();
-    PyObject *labels = PyList_New(p->nfuncs);
+    PyObject *labels = PyList_New(p->labels.nfuncs);
     PyObject *stats = PyDict_New();
     if (!labels || !stats)
         goto fail;
-    for (uint32_t f = 0; f < p->nfuncs; f++) {
-        PyObject *label = label_tuple(&p->funcs[f]);
+    for (uint32_t f = 0; f < p->labels.nfuncs; f++) {
+        PyObject *label = label_tuple(&p->labels.funcs[f]);
         if (!label)
             goto fail;
         PyList_SET_ITEM(labels, f, label);
     }
-    for (uint32_t f = 0; f < p->nfuncs; f++) {
+    for (uint32_t f = 0; f < p->labels.nfuncs; f++) {
         const plumb_counts *c = &p->func_counts[f];
         if (c->calls == 0)
             continue;

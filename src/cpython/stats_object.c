@@ -333,7 +333,7 @@ static PyObject *stats_get(StatsObject *self, PyObject *label)
         return NULL;
     }
     plumb_stats *st = &self->stats;
-    uint32_t f = plumb_profile_find_label(&st->names, file, line, name);
+    uint32_t f = plumb_labels_find(&st->names, file, line, name);
     if (f == PLUMB_NONE || !st->listed[f]) {
         PyErr_SetObject(PyExc_KeyError, label);
         return NULL;
@@ -387,7 +387,7 @@ static PyObject *stats_totals(StatsObject *self, PyObject *Py_UNUSED(ignored))
             width = w;
     }
     PyObject *top = PyList_New(0);
-    uint32_t jprofile = plumb_profile_find_label(&st->names, "jprofile", 0, "profiler");
+    uint32_t jprofile = plumb_labels_find(&st->names, "jprofile", 0, "profiler");
     for (uint32_t e = 0; top && jprofile != PLUMB_NONE && e < st->nedges; e++) {
         if (st->edges[e].caller != jprofile || !st->listed[st->edges[e].callee])
             continue;

@@ -178,24 +178,25 @@ static void test_hash_flooding(void)
     plumb_hash_set_key_for_tests(3, 4, secret);
     CHECK(string_table_probes(keyed) < 2.0);
 
-    /* Labels (the tracer's and the readers' function index): every one
-     * found, in few probes. */
-    plumb_profile p;
-    CHECK(plumb_profile_init(&p, 0) == PLUMB_OK);
+    /* Labels (the function index of the tracer, the stats and the trees):
+     * every one found, in few probes. */
+    plumb_labels l;
+    CHECK(plumb_labels_init(&l) == PLUMB_OK);
     for (int i = 0; i < FLOOD; i++) {
         uint32_t f;
-        CHECK(plumb_profile_func_for_label(&p, i % 2 ? keyed[i] : "file.py", i,
-                                           i % 2 ? "name" : keyed[i], &f) == PLUMB_OK);
+        CHECK(plumb_labels_intern(&l, i % 2 ? keyed[i] : "file.py", i,
+                                  i % 2 ? "name" : keyed[i], &f) == PLUMB_OK);
         CHECK(f == (uint32_t)i);
     }
     size_t probes = 0;
     for (int i = 0; i < FLOOD; i++) {
-        CHECK(plumb_profile_find_label(&p, i % 2 ? keyed[i] : "file.py", i,
-                                       i % 2 ? "name" : keyed[i]) == (uint32_t)i);
-        probes += plumb_map_probes(&p.by_label, p.funcs[i].hash);
+        CHECK(plumb_labels_find(&l, i % 2 ? keyed[i] : "file.py", i,
+                                i % 2 ? "name" : keyed[i]) == (uint32_t)i);
+        probes += plumb_map_probes(&l.by_hash, l.funcs[i].hash);
     }
     CHECK((double)probes / FLOOD < 2.0);
-    plumb_profile_free(&p);
+    CHECK(l.nfuncs == FLOOD);
+    plumb_labels_free(&l);
 
     /* Integers: ids a file could give (pprof's) that all had home 0 under
      * the old (key * golden ratio) >> 29, and ids built for a multiplier
@@ -228,10 +229,26 @@ static void test_labels_shared(void)
     uint32_t a = add(&p, 0x1000, "f", 1);
     uint32_t b = add(&p, 0x2000, "f", 1);   /* another code object, same label */
     uint32_t c = add(&p, 0x3000, "f", 2);
-    CHECK(a == b && a != c && p.nfuncs == 2);
+    CHECK(a == b && a != c && p.labels.nfuncs == 2);
     CHECK(plumb_profile_func_for_key(&p, 0x2000) == a);
     CHECK(plumb_profile_func_for_key(&p, 0x4000) == PLUMB_NONE);
     CHECK(plumb_profile_add_key(&p, 0, "x", 1, "y", &a) == PLUMB_EINVAL);
+    plumb_profile_free(&p);
+
+    /* The counts grow with the labels, past their first capacity, and a
+     * new function's are zero; a label found again is the same function. */
+    CHECK(plumb_profile_init(&p, 0) == PLUMB_OK);
+    for (int i = 0; i < 1000; i++) {
+        CHECK(plumb_profile_func_for_label(&p, "many.py", i, "f", &a) == PLUMB_OK);
+        CHECK(a == (uint32_t)i && p.counts_capacity >= p.labels.nfuncs);
+        CHECK(p.func_counts[a].calls == 0 && p.func_counts[a].total == 0);
+        p.func_counts[a].calls = 1;
+    }
+    CHECK(plumb_profile_func_for_label(&p, "many.py", 7, "f", &a) == PLUMB_OK && a == 7);
+    CHECK(plumb_profile_find_label(&p, "many.py", 999, "f") == 999);
+    CHECK(plumb_profile_find_label(&p, "many.py", 1000, "f") == PLUMB_NONE);
+    plumb_profile_reset_counts(&p);
+    CHECK(p.labels.nfuncs == 1000 && p.func_counts[999].calls == 0);
     plumb_profile_free(&p);
 }
 
@@ -314,7 +331,7 @@ static void test_deep_stack_and_clear(void)
     CHECK(t->depth == 100000 && p.nedges == 0);
     plumb_tracer_close_all(&p, 200000);
     CHECK(p.func_counts[f].calls == 100000 && p.func_counts[f].recursive_calls == 99999);
-    CHECK(plumb_profile_clear(&p) == PLUMB_OK && p.nfuncs == 0 && p.threads == NULL);
+    CHECK(plumb_profile_clear(&p) == PLUMB_OK && p.labels.nfuncs == 0 && p.threads == NULL);
     plumb_profile_free(&p);
 }
 

@@ -30,7 +30,7 @@ typedef struct fixture {
 static uint32_t func(plumb_samples *s, const char *file, int64_t line, const char *name)
 {
     uint32_t f = PLUMB_NONE;
-    CHECK(plumb_profile_func_for_label(&s->names, file, line, name, &f) == PLUMB_OK);
+    CHECK(plumb_labels_intern(&s->names, file, line, name, &f) == PLUMB_OK);
     return f;
 }
 

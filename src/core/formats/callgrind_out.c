@@ -6,15 +6,15 @@
 
 #include "base/errors.h"
 
-static int by_file(const void *a, const void *b, void *profile)
+static int by_file(const void *a, const void *b, void *labels)
 {
-    const plumb_profile *p = profile;
+    const plumb_labels *p = labels;
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     int c = strcmp(p->funcs[x].file, p->funcs[y].file);
     return c ? c : (x > y) - (x < y);
 }
 
-int plumb_callgrind_names_init(plumb_callgrind_names *n, const plumb_profile *p)
+int plumb_callgrind_names_init(plumb_callgrind_names *n, const plumb_labels *p)
 {
     uint32_t count = p->nfuncs;
     uint32_t *order = malloc(((size_t)count + 1) * sizeof *order);
@@ -55,7 +55,7 @@ void plumb_callgrind_put_clean(FILE *out, const char *s)
         putc(*s == '\n' || *s == '\r' ? ' ' : *s, out);
 }
 
-void plumb_callgrind_put_file(FILE *out, const char *key, const plumb_profile *p,
+void plumb_callgrind_put_file(FILE *out, const char *key, const plumb_labels *p,
                               plumb_callgrind_names *n, uint32_t f)
 {
     uint32_t id = n->file_of[f];
@@ -68,7 +68,7 @@ void plumb_callgrind_put_file(FILE *out, const char *key, const plumb_profile *p
     putc('\n', out);
 }
 
-void plumb_callgrind_put_func(FILE *out, const char *key, const plumb_profile *p,
+void plumb_callgrind_put_func(FILE *out, const char *key, const plumb_labels *p,
                               plumb_callgrind_names *n, uint32_t f)
 {
     fprintf(out, "%s=(%u)", key, f + 1);

@@ -1,13 +1,13 @@
 /* The parts of the Callgrind Format that the deterministic and the sampled
  * writers share: the header and compressed file and function names.  Both
- * name functions from a plumb_profile's labels. */
+ * name functions from a label table (a stats' or a tree's names). */
 #ifndef PLUMB_CALLGRIND_OUT_H
 #define PLUMB_CALLGRIND_OUT_H
 
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tracer/profile.h"
+#include "model/labels.h"
 #include "formats/writers.h"
 
 /* Name compression state: "(id) name" the first time, "(id)" after. */
@@ -18,13 +18,13 @@ typedef struct plumb_callgrind_names {
 } plumb_callgrind_names;
 
 /* Gives functions that share a file the same file id. */
-int plumb_callgrind_names_init(plumb_callgrind_names *n, const plumb_profile *p);
+int plumb_callgrind_names_init(plumb_callgrind_names *n, const plumb_labels *p);
 void plumb_callgrind_names_free(plumb_callgrind_names *n);
 
 /* "key=(id) file" / "key=(id) name:line", e.g. key "fl" or "cfl". */
-void plumb_callgrind_put_file(FILE *out, const char *key, const plumb_profile *p,
+void plumb_callgrind_put_file(FILE *out, const char *key, const plumb_labels *p,
                               plumb_callgrind_names *n, uint32_t f);
-void plumb_callgrind_put_func(FILE *out, const char *key, const plumb_profile *p,
+void plumb_callgrind_put_func(FILE *out, const char *key, const plumb_labels *p,
                               plumb_callgrind_names *n, uint32_t f);
 
 /* Text that runs to the end of a line, with line breaks made spaces. */

@@ -4,6 +4,7 @@
 
 #include "base/errors.h"
 #include "formats/writers.h"
+#include "tracer/profile.h"
 
 /* The two edge types share their first fields (caller, callee); the index
  * sees an edge table as nedges pairs, `stride` bytes apart. */
@@ -55,7 +56,7 @@ _Static_assert(offsetof(plumb_edge, caller) == offsetof(plumb_stat_edge, caller)
 
 int plumb_edge_index_by_callee(const plumb_profile *p, plumb_edge_index *ix)
 {
-    edge_table t = {p->nfuncs, p->nedges, (const unsigned char *)p->edges, sizeof *p->edges};
+    edge_table t = {p->labels.nfuncs, p->nedges, (const unsigned char *)p->edges, sizeof *p->edges};
     return build(&t, ix, 1);
 }
 

@@ -58,7 +58,7 @@ static int all_digits(const char *s, size_t n)
 
 /* One frame's text (not NUL-terminated) as a label in names.  frame holds
  * room for the copy. */
-static int frame_label(plumb_profile *names, const char *text, size_t n, char *copy,
+static int frame_label(plumb_labels *names, const char *text, size_t n, char *copy,
                        uint32_t *func)
 {
     memcpy(copy, text, n);
@@ -72,8 +72,8 @@ static int frame_label(plumb_profile *names, const char *text, size_t n, char *c
             open[-1] = 0;
             copy[n - 1] = 0;
             *colon = 0;
-            return plumb_profile_func_for_label(names, open + 1, strtoll(colon + 1, NULL, 10),
-                                                copy, func);
+            return plumb_labels_intern(names, open + 1, strtoll(colon + 1, NULL, 10),
+                                       copy, func);
         }
     }
     /* "file:name:line" (Austin) */
@@ -83,12 +83,12 @@ static int frame_label(plumb_profile *names, const char *text, size_t n, char *c
         char *middle = strrchr(copy, ':');
         if (middle && middle > copy) {
             *middle = 0;
-            return plumb_profile_func_for_label(names, copy, strtoll(last + 1, NULL, 10),
-                                                middle + 1, func);
+            return plumb_labels_intern(names, copy, strtoll(last + 1, NULL, 10),
+                                       middle + 1, func);
         }
         *last = ':';
     }
-    return plumb_profile_func_for_label(names, "", 0, copy, func);
+    return plumb_labels_intern(names, "", 0, copy, func);
 }
 
 /* Austin's markers: "P<pid>" then "T<thread>" as the outermost frames. */

@@ -332,7 +332,7 @@ static int read_tree(reader *r, uint32_t root)
              * table is the stats' own (a copy for the tree). */
             const plumb_func *fn = &r->out->stats.names.funcs[r->func_of[(uint32_t)f]];
             uint32_t g, before = s->nnodes;
-            rc = plumb_profile_func_for_label(&s->names, fn->file, fn->line, fn->name, &g);
+            rc = plumb_labels_intern(&s->names, fn->file, fn->line, fn->name, &g);
             if (rc == PLUMB_OK)
                 rc = plumb_samples_child(s, r->node_of[(uint32_t)p], g, &r->node_of[i]);
             if (rc == PLUMB_OK && s->nnodes == before)

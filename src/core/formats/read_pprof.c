@@ -241,9 +241,9 @@ static int read_tables(reader *r, span msg)
                 || (rc = string_at(r, file, r->file, sizeof r->file)) < 0
                 || (rc = grow_u32(&r->func_index, &r->funcs_cap, r->nfuncs + 1)) < 0)
                 return rc;
-            if ((rc = plumb_profile_func_for_label(&r->s->names, r->file,
-                                                   (int64_t)(line > (1ull << 40) ? 0 : line), r->text,
-                                                   &r->func_index[r->nfuncs])) < 0
+            if ((rc = plumb_labels_intern(&r->s->names, r->file,
+                                          (int64_t)(line > (1ull << 40) ? 0 : line), r->text,
+                                          &r->func_index[r->nfuncs])) < 0
                 || (rc = plumb_map_put(&r->func_ids, id, r->nfuncs)) < 0)
                 return rc;
             r->nfuncs++;

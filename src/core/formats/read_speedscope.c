@@ -56,8 +56,8 @@ static int read_frames(reader *r, uint32_t root)
         if (ln != PLUMB_JSON_NONE && (plumb_json_number(&r->j, ln, &line) < 0 || !(line >= 0)
                                       || line > 1e15))
             return fail(r, "a frame whose line is not a number");
-        int rc = plumb_profile_func_for_label(&r->s->names, r->file, (int64_t)line, r->text,
-                                              &r->frame_func[i]);
+        int rc = plumb_labels_intern(&r->s->names, r->file, (int64_t)line, r->text,
+                                     &r->frame_func[i]);
         if (rc < 0)
             return rc;
     }

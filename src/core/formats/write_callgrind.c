@@ -5,6 +5,7 @@
 #include "base/errors.h"
 #include "formats/sample_writers.h"
 #include "formats/writers.h"
+#include "tracer/profile.h"
 
 static long long to_ns(double seconds)
 {
@@ -16,7 +17,7 @@ static long long to_ns(double seconds)
 
 int plumb_write_stats_callgrind(const plumb_stats *st, FILE *out, const plumb_callgrind_info *info)
 {
-    const plumb_profile *p = &st->names;
+    const plumb_labels *p = &st->names;
     plumb_callgrind_names names = {0};
     plumb_edge_index callees = {0};
     int rc = plumb_callgrind_names_init(&names, p);
@@ -92,7 +93,7 @@ static long long interval_ns(double interval)
 int plumb_write_sampled_callgrind(const plumb_samples *s, FILE *out,
                                   const plumb_callgrind_info *info)
 {
-    const plumb_profile *p = &s->names;
+    const plumb_labels *p = &s->names;
     plumb_sample_index ix;
     plumb_sample_totals t = {0};
     plumb_callgrind_names names = {0};

@@ -31,7 +31,7 @@ static int build_funcs(func_table *ft, const plumb_stats *st, const plumb_sample
     ft->n = st->names.nfuncs;
     for (uint32_t f = 0; f < tree_funcs; f++) {
         const plumb_func *fn = &tree->names.funcs[f];
-        uint32_t g = plumb_profile_find_label(&st->names, fn->file, fn->line, fn->name);
+        uint32_t g = plumb_labels_find(&st->names, fn->file, fn->line, fn->name);
         if (g == PLUMB_NONE) {
             g = ft->n++;
             ft->funcs[g] = fn;

@@ -99,7 +99,7 @@ static void value_type(pb *out, uint32_t field, strings *t, const char *type, co
 
 int plumb_write_pprof(const plumb_samples *s, FILE *out)
 {
-    const plumb_profile *p = &s->names;
+    const plumb_labels *p = &s->names;
     strings t = {0};
     pb prof = {0};
     uint32_t *path = malloc(PLUMB_MAX_SAMPLE_DEPTH * sizeof *path);

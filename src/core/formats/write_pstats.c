@@ -2,6 +2,7 @@
 #include "formats/marshal_out.h"
 #include "formats/sample_writers.h"
 #include "formats/writers.h"
+#include "tracer/profile.h"
 
 /* Names are written once and referred to after (a file's name is in every
  * label of its functions, a function's in every caller entry): files a

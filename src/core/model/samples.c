@@ -11,7 +11,7 @@ int plumb_samples_init(plumb_samples *s, double interval, int cpu_mode)
     memset(s, 0, sizeof *s);
     s->interval = interval;
     s->cpu_mode = cpu_mode;
-    if (plumb_profile_init(&s->names, 0) < 0 || plumb_map_init(&s->children, 1024) < 0) {
+    if (plumb_labels_init(&s->names) < 0 || plumb_map_init(&s->children, 1024) < 0) {
         plumb_samples_free(s);
         return PLUMB_ENOMEM;
     }
@@ -20,7 +20,7 @@ int plumb_samples_init(plumb_samples *s, double interval, int cpu_mode)
 
 void plumb_samples_free(plumb_samples *s)
 {
-    plumb_profile_free(&s->names);
+    plumb_labels_free(&s->names);
     plumb_map_free(&s->children);
     for (uint32_t i = 0; i < s->nthreads; i++)
         free(s->threads[i].name);

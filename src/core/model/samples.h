@@ -4,15 +4,17 @@
  * frame.  Identical stacks share their nodes, so memory grows with the
  * number of distinct call paths, not with the number of samples.
  *
- * Functions are the labels of a plumb_profile (file, line, name), so that
- * deterministic and sampled profiles name things the same way. */
+ * Functions are labels (labels.h: file, line, name), as in stats and the
+ * tracer's profile, so that deterministic and sampled profiles name things
+ * the same way.  A deterministic profile's call paths become such a tree
+ * beside the tracer (plumb_samples_from_paths, tracer/profile.h). */
 #ifndef PLUMB_SAMPLES_H
 #define PLUMB_SAMPLES_H
 
 #include <stdint.h>
 
 #include "base/map.h"
-#include "tracer/profile.h"
+#include "model/labels.h"
 
 typedef struct plumb_node {
     uint32_t parent;      /* PLUMB_NONE for a thread's root */
@@ -34,7 +36,7 @@ typedef struct plumb_sampled_thread {
 } plumb_sampled_thread;
 
 typedef struct plumb_samples {
-    plumb_profile names;          /* the functions (labels) only; no counts */
+    plumb_labels names;           /* the functions */
     plumb_node *nodes;
     uint32_t nnodes, nodes_capacity;
     plumb_map children;           /* (parent+1)<<32 | func -> node */
@@ -76,12 +78,6 @@ int plumb_samples_node(plumb_samples *s, uint32_t thread, const uint32_t *funcs,
 
 /* The child of node for func, created if new. */
 int plumb_samples_child(plumb_samples *s, uint32_t node, uint32_t func, uint32_t *child);
-
-/* A deterministic profile's call paths (profile.h) as a tree whose counts
- * are nanoseconds of own time (s->interval = 1e-9), with calls per node in
- * s->calls.  Functions keep the profile's indices; threads are in the order
- * they first made a call.  s must not be initialised. */
-int plumb_samples_from_paths(plumb_samples *s, const plumb_profile *p);
 
 /* Adds count samples to a node (and its thread). */
 void plumb_samples_count(plumb_samples *s, uint32_t node, uint64_t count);

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "base/map.h"
-#include "tracer/profile.h"
+#include "model/labels.h"
 
 typedef struct plumb_stat_counts {
     int64_t prim_calls;     /* pstats' cc: calls not made while the function was live */
@@ -31,7 +31,7 @@ typedef struct plumb_stat_edge {
 } plumb_stat_edge;
 
 typedef struct plumb_stats {
-    plumb_profile names;          /* the labels only (its counts are unused) */
+    plumb_labels names;           /* the functions; funcs[] is indexed alike */
     plumb_stat_counts *funcs;     /* per label */
     uint8_t *listed;              /* 1 if the label is a key of the stats, not only a caller */
     uint32_t funcs_capacity;
@@ -75,11 +75,6 @@ int plumb_stats_append_edge(plumb_stats *st, uint32_t caller, uint32_t callee, u
  * as it was.  0 or PLUMB_ENOMEM / PLUMB_ELIMIT (then dst may hold part of
  * src: callers discard it). */
 int plumb_stats_add(plumb_stats *dst, const plumb_stats *src);
-
-/* The deterministic profile's counts as new stats (in seconds): its
- * writers write it this way, so each format has one writer for every
- * function-level profile.  Labels keep their order. */
-int plumb_stats_from_profile(plumb_stats *st, const plumb_profile *p);
 
 /* Adds c to *sum, field by field. */
 void plumb_stat_counts_add(plumb_stat_counts *sum, const plumb_stat_counts *c);

@@ -14,7 +14,7 @@
 
 static int add_funcs(plumb_stats *st, const plumb_samples *s, const plumb_sample_totals *t)
 {
-    const plumb_profile *p = &s->names;
+    const plumb_labels *p = &s->names;
     for (uint32_t f = 0; f < p->nfuncs; f++) {
         const plumb_func *fn = &p->funcs[f];
         uint32_t g;

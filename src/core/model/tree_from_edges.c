@@ -102,7 +102,7 @@ int plumb_tree_from_stats(plumb_samples *s, const plumb_stats *st)
         rc = plumb_stats_edges_by(st, 0, &by_caller);
     for (uint32_t f = 0; f < n && rc == PLUMB_OK; f++) {
         const plumb_func *fn = &st->names.funcs[f];
-        if ((rc = plumb_profile_func_for_label(&s->names, fn->file, fn->line, fn->name, &(uint32_t){0})) < 0)
+        if ((rc = plumb_labels_intern(&s->names, fn->file, fn->line, fn->name, &(uint32_t){0})) < 0)
             break;
     }
     double total = 0;

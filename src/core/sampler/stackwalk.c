@@ -298,7 +298,7 @@ static int read_string(plumb_walker *w, uintptr_t addr, char *out, size_t out_si
     return PLUMB_OK;
 }
 
-int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, uint32_t *func)
+int plumb_walker_resolve(plumb_walker *w, plumb_labels *names, uintptr_t code, uint32_t *func)
 {
     const plumb_py_offsets *o = &w->off;
     unsigned char buf[PLUMB_MAX_STRUCT];
@@ -323,7 +323,7 @@ int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, 
     if (read_string(w, name, w->name_text, sizeof w->name_text) < 0
         || read_string(w, file, w->file_text, sizeof w->file_text) < 0)
         return PLUMB_EFAULT;
-    int rc = plumb_profile_func_for_label(names, w->file_text, line, w->name_text, func);
+    int rc = plumb_labels_intern(names, w->file_text, line, w->name_text, func);
     if (rc < 0)
         return rc;
     if (e == PLUMB_MAP_MISSING) {

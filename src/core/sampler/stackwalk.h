@@ -68,6 +68,6 @@ int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_vi
 /* The function (a label in names) of a code object; validated on every
  * call, since a freed code object's address may be reused.  PLUMB_SKIP for
  * the interpreter's shim code, which stacks leave out. */
-int plumb_walker_resolve(plumb_walker *w, plumb_profile *names, uintptr_t code, uint32_t *func);
+int plumb_walker_resolve(plumb_walker *w, plumb_labels *names, uintptr_t code, uint32_t *func);
 
 #endif

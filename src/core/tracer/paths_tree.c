@@ -7,13 +7,14 @@
 
 #include "base/errors.h"
 #include "model/samples.h"
+#include "tracer/profile.h"
 
 static int copy_labels(plumb_samples *s, const plumb_profile *p)
 {
-    for (uint32_t f = 0; f < p->nfuncs; f++) {
-        const plumb_func *fn = &p->funcs[f];
+    for (uint32_t f = 0; f < p->labels.nfuncs; f++) {
+        const plumb_func *fn = &p->labels.funcs[f];
         uint32_t copy;
-        int rc = plumb_profile_func_for_label(&s->names, fn->file, fn->line, fn->name, &copy);
+        int rc = plumb_labels_intern(&s->names, fn->file, fn->line, fn->name, &copy);
         if (rc < 0)
             return rc;
         if (copy != f)   /* labels are unique in p, so a fresh table keeps indices */

@@ -5,7 +5,6 @@
 
 #include "base/errors.h"
 #include "base/grow.h"
-#include "base/hash.h"
 #include "tracer/tracer.h"
 
 int plumb_profile_init(plumb_profile *p, int track_edges)
@@ -14,8 +13,8 @@ int plumb_profile_init(plumb_profile *p, int track_edges)
     p->track_edges = track_edges;
     p->track_paths = 1;
     p->ticks_per_second = 1e9;
-    if (plumb_map_init(&p->by_key, 1024) < 0 || plumb_map_init(&p->by_edge, 1024) < 0
-        || plumb_map_init(&p->by_label, 1024) < 0 || plumb_map_init(&p->by_path, 1024) < 0) {
+    if (plumb_labels_init(&p->labels) < 0 || plumb_map_init(&p->by_key, 1024) < 0
+        || plumb_map_init(&p->by_edge, 1024) < 0 || plumb_map_init(&p->by_path, 1024) < 0) {
         plumb_profile_free(p);
         return PLUMB_ENOMEM;
     }
@@ -24,18 +23,13 @@ int plumb_profile_init(plumb_profile *p, int track_edges)
 
 static void free_contents(plumb_profile *p)
 {
-    for (uint32_t i = 0; i < p->nfuncs; i++) {
-        free(p->funcs[i].file);
-        free(p->funcs[i].name);
-    }
-    free(p->funcs);
+    plumb_labels_free(&p->labels);
     free(p->func_counts);
     free(p->edges);
     free(p->paths);
     plumb_map_free(&p->by_path);
     plumb_map_free(&p->by_key);
     plumb_map_free(&p->by_edge);
-    plumb_map_free(&p->by_label);
     plumb_thread *t = p->threads;
     while (t) {
         plumb_thread *next = t->next;
@@ -64,7 +58,7 @@ int plumb_profile_clear(plumb_profile *p)
 
 void plumb_profile_reset_counts(plumb_profile *p)
 {
-    memset(p->func_counts, 0, (size_t)p->nfuncs * sizeof *p->func_counts);
+    memset(p->func_counts, 0, (size_t)p->labels.nfuncs * sizeof *p->func_counts);
     for (uint32_t e = 0; e < p->nedges; e++)
         memset(&p->edges[e].counts, 0, sizeof p->edges[e].counts);
     for (uint32_t i = 0; i < p->npaths; i++) {
@@ -75,102 +69,22 @@ void plumb_profile_reset_counts(plumb_profile *p)
     p->folded_calls = 0;
 }
 
-static uint64_t label_hash(const char *file, int64_t line, const char *name)
-{
-    /* Keyed (base/hash.h): labels come from programs and files, and equal
-     * hashes cost find_label a scan.  The file's length goes first, so
-     * that no two labels are fed as the same bytes (a separator byte could
-     * appear in a name and move the split).  Never 0, which marks an empty
-     * slot in the map. */
-    size_t file_len = strlen(file);
-    uint64_t file_len64 = file_len, line64 = (uint64_t)line;
-    plumb_hasher h;
-    plumb_hasher_init(&h);
-    plumb_hasher_add(&h, &file_len64, sizeof file_len64);
-    plumb_hasher_add(&h, file, file_len);
-    plumb_hasher_add(&h, name, strlen(name));
-    plumb_hasher_add(&h, &line64, sizeof line64);
-    uint64_t v = plumb_hasher_end(&h);
-    return v ? v : 1;
-}
-
-/* Function indices stay below PLUMB_SKIP and PLUMB_NONE. */
-#define MAX_FUNCS (PLUMB_NONE / 2)
-
-static int grow_funcs(plumb_profile *p)
-{
-    /* Two arrays, one capacity: each grows from the same old capacity to
-     * the same new one, which is recorded once both have. */
-    uint32_t funcs_cap = p->funcs_capacity, counts_cap = p->funcs_capacity;
-    int rc = PLUMB_GROW(p->funcs, &funcs_cap, (size_t)p->nfuncs + 1, 256, MAX_FUNCS);
-    if (rc == PLUMB_OK)
-        rc = PLUMB_GROW(p->func_counts, &counts_cap, (size_t)p->nfuncs + 1, 256, MAX_FUNCS);
-    if (rc == PLUMB_OK)
-        p->funcs_capacity = funcs_cap;
-    return rc;
-}
-
-/* Label hashes are keyed 64-bit hashes: equal ones for different labels
- * come by chance only (about n^2 / 2^65 for n labels), never by a file's
- * choice, so the later function of such a pair is found by a linear scan,
- * which keeps the index a plain hash -> id map. */
-static uint32_t find_label(const plumb_profile *p, uint64_t h, const char *file,
-                           int64_t line, const char *name)
-{
-    uint32_t f = plumb_map_get(&p->by_label, h);
-    if (f == PLUMB_MAP_MISSING)
-        return PLUMB_NONE;
-    const plumb_func *fn = &p->funcs[f];
-    if (fn->line == line && strcmp(fn->name, name) == 0 && strcmp(fn->file, file) == 0)
-        return f;
-    for (uint32_t i = 0; i < p->nfuncs; i++) {
-        fn = &p->funcs[i];
-        if (fn->hash == h && fn->line == line && strcmp(fn->name, name) == 0
-            && strcmp(fn->file, file) == 0)
-            return i;
-    }
-    return PLUMB_NONE;
-}
-
-uint32_t plumb_profile_find_label(const plumb_profile *p, const char *file, int64_t line,
-                                  const char *name)
-{
-    return find_label(p, label_hash(file, line, name), file, line, name);
-}
+/* Edge indices stay below PLUMB_SKIP and PLUMB_NONE, as functions do. */
+#define MAX_EDGES (PLUMB_NONE / 2)
 
 int plumb_profile_func_for_label(plumb_profile *p, const char *file, int64_t line,
                                  const char *name, uint32_t *func)
 {
-    uint64_t h = label_hash(file, line, name);
-    uint32_t f = find_label(p, h, file, line, name);
-    if (f != PLUMB_NONE) {
-        *func = f;
-        return PLUMB_OK;
-    }
-    if (p->nfuncs == p->funcs_capacity) {
-        int rc = grow_funcs(p);
-        if (rc < 0)
-            return rc;
-    }
-    char *file_copy = strdup(file);
-    char *name_copy = strdup(name);
-    if (!file_copy || !name_copy) {
-        free(file_copy);
-        free(name_copy);
-        return PLUMB_ENOMEM;
-    }
-    f = p->nfuncs;
-    if (plumb_map_get(&p->by_label, h) == PLUMB_MAP_MISSING
-        && plumb_map_put(&p->by_label, h, f) < 0) {
-        free(file_copy);
-        free(name_copy);
-        return PLUMB_ENOMEM;
-    }
-    p->funcs[f] = (plumb_func){.file = file_copy, .name = name_copy, .line = line, .hash = h};
-    memset(&p->func_counts[f], 0, sizeof p->func_counts[f]);
-    p->nfuncs++;
-    *func = f;
-    return PLUMB_OK;
+    /* Counts for one more function first, so that a label never exists
+     * without its counts: they grow zeroed, so a new function's are zero
+     * (and reset_counts keeps them so).  A full table still finds the
+     * labels it has; labels_intern refuses a new one. */
+    uint32_t n = p->labels.nfuncs;
+    int rc = PLUMB_GROW_ZEROED(p->func_counts, &p->counts_capacity,
+                               (size_t)n + (n < PLUMB_MAX_LABELS), 256, PLUMB_MAX_LABELS);
+    if (rc < 0)
+        return rc;
+    return plumb_labels_intern(&p->labels, file, line, name, func);
 }
 
 int plumb_profile_add_key(plumb_profile *p, uintptr_t key, const char *file,
@@ -199,7 +113,7 @@ int plumb_profile_edge(plumb_profile *p, uint32_t caller, uint32_t callee, uint3
         *edge = e;
         return PLUMB_OK;
     }
-    int rc = PLUMB_GROW(p->edges, &p->edges_capacity, (size_t)p->nedges + 1, 1024, MAX_FUNCS);
+    int rc = PLUMB_GROW(p->edges, &p->edges_capacity, (size_t)p->nedges + 1, 1024, MAX_EDGES);
     if (rc < 0)
         return rc;
     e = p->nedges;
@@ -275,7 +189,7 @@ static int grow_counts(int32_t **counts, uint32_t *capacity, uint32_t wanted)
 
 int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p)
 {
-    int rc = grow_counts(&t->func_live, &t->func_live_capacity, p->funcs_capacity);
+    int rc = grow_counts(&t->func_live, &t->func_live_capacity, p->counts_capacity);
     if (rc == PLUMB_OK)
         rc = grow_counts(&t->edge_live, &t->edge_live_capacity, p->edges_capacity);
     return rc;

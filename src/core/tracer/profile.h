@@ -1,9 +1,12 @@
 /* The deterministic profile: functions, caller->callee edges and what
  * cProfile counts for each, plus the per-thread call stacks that produce the
- * counts.  A function is what pstats calls one: a (file, line, name) label.
- * The binding gives each function an opaque key (a code object's or a C
- * method table's address) so that the tracer finds it without looking at
- * names; several keys may share one label and then share one function. */
+ * counts.  A function is a label of the profile's label table
+ * (model/labels.h), the same kind of table stats and sampled trees name
+ * functions with; what only the tracer needs (keys, counts, edges, paths,
+ * threads) stays here.  The binding gives each function an opaque key (a
+ * code object's or a C method table's address) so that the tracer finds it
+ * without looking at names; several keys may share one label and then share
+ * one function. */
 #ifndef PLUMB_PROFILE_H
 #define PLUMB_PROFILE_H
 
@@ -11,17 +14,7 @@
 #include <stdint.h>
 
 #include "base/map.h"
-
-#define PLUMB_NONE UINT32_MAX
-/* A key whose calls are not profiled (the profiler's own code). */
-#define PLUMB_SKIP (UINT32_MAX - 1)
-
-typedef struct plumb_func {
-    char *file;       /* UTF-8; "~" for built-ins, as pstats writes them */
-    char *name;       /* UTF-8 */
-    int64_t line;
-    uint64_t hash;    /* of the label, for the label index */
-} plumb_func;
+#include "model/labels.h"
 
 /* What cProfile counts for a function, and for each caller->callee edge. */
 typedef struct plumb_counts {
@@ -92,16 +85,17 @@ typedef struct plumb_thread {
 } plumb_thread;
 
 typedef struct plumb_profile {
-    plumb_func *funcs;
+    plumb_labels labels;      /* the functions */
+    /* Per function, grown with labels (never behind them) by the
+     * functions below, which are the only way functions are added. */
     plumb_counts *func_counts;
-    uint32_t nfuncs, funcs_capacity;
+    uint32_t counts_capacity;
 
     plumb_edge *edges;
     uint32_t nedges, edges_capacity;
 
     plumb_map by_key;         /* key -> function */
     plumb_map by_edge;        /* (caller+1)<<32 | callee -> edge */
-    plumb_map by_label;       /* label hash -> first function with that hash */
 
     plumb_path *paths;
     uint32_t npaths, paths_capacity;
@@ -148,10 +142,15 @@ int plumb_profile_add_key(plumb_profile *p, uintptr_t key, const char *file,
 int plumb_profile_skip_key(plumb_profile *p, uintptr_t key);
 
 /* The function with this label, or PLUMB_NONE. */
-uint32_t plumb_profile_find_label(const plumb_profile *p, const char *file, int64_t line,
-                                  const char *name);
+static inline uint32_t plumb_profile_find_label(const plumb_profile *p, const char *file,
+                                                int64_t line, const char *name)
+{
+    return plumb_labels_find(&p->labels, file, line, name);
+}
 
-/* Finds the function with this label, creating it (with no key). */
+/* Finds the function with this label, creating it (with no key and zero
+ * counts).  Not plumb_labels_intern on p->labels: that would leave the
+ * function without counts. */
 int plumb_profile_func_for_label(plumb_profile *p, const char *file, int64_t line,
                                  const char *name, uint32_t *func);
 
@@ -170,5 +169,22 @@ int plumb_thread_grow(plumb_thread *t);
 
 /* Sizes a thread's live counts to the profile's function and edge tables. */
 int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p);
+
+/* The profile in the model's terms (model/stats.h, model/samples.h), for
+ * the writers and the report: here, beside the profile, so that the model
+ * knows nothing of the tracer. */
+struct plumb_stats;
+struct plumb_samples;
+
+/* The counts as new stats (in seconds): its writers write it this way, so
+ * each format has one writer for every function-level profile.  Only the
+ * functions its counts use are copied (stats_from_profile.c). */
+int plumb_stats_from_profile(struct plumb_stats *st, const plumb_profile *p);
+
+/* The call paths as a tree whose counts are nanoseconds of own time
+ * (s->interval = 1e-9), with calls per node in s->calls.  Functions keep
+ * the profile's indices; threads are in the order they first made a call.
+ * s must not be initialised (paths_tree.c). */
+int plumb_samples_from_paths(struct plumb_samples *s, const plumb_profile *p);
 
 #endif
