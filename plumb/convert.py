@@ -26,12 +26,13 @@ read_collapsed.c); so are pprof files' own units and period."""
 import os
 
 from . import _plumb
-from .formats import (CALLGRIND, COLLAPSED, HTML, JSON, PPROF, PSTATS, SPEEDSCOPE, TREE, format_for_path,
-                      write_profile)
+from .formats import HTML, JSON, TABLE, format_for_path, write_profile
 
-STACK_OUTPUTS = (COLLAPSED, SPEEDSCOPE, PSTATS, CALLGRIND, TREE, PPROF, JSON)
-FUNCTION_OUTPUTS = (PSTATS, CALLGRIND, JSON)
-INPUTS = ("pstats", "callgrind", "collapsed", "speedscope", "pprof", "json")
+# From the format table: stacks can become any format; function-level
+# numbers only those that write from them; the formats with a reader.
+STACK_OUTPUTS = tuple(name for name, *_ in TABLE)
+FUNCTION_OUTPUTS = tuple(name for name, _, writes_from, _, _ in TABLE if "stats" in writes_from)
+INPUTS = tuple(name for name, _, _, _, reads in TABLE if reads)
 TRACE_IS_NO_PROFILE = ("a transaction trace (one request's timeline), not a profile: "
                        "read the profile beside it, or plumb view it")
 # A pprof file is gzipped; it may not decompress to more than this.
