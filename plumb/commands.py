@@ -129,12 +129,12 @@ MERGED_AS = {"prof": "pstats", "callgrind": "callgrind", "json": "json", "folded
 TRACE_SUFFIX = ".trace.json"
 
 
-def _write(stats, path, fmt):
-    from .formats import write_profile
-
+def _replace(path, write):
+    """write(tmp) writes a file that then replaces path at once: an
+    aggregate is never seen half written, nor lost to a failed write."""
     tmp = f"{path}.tmp{os.getpid()}"
     try:
-        write_profile(stats.dump, tmp, fmt)
+        write(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         try:
@@ -142,6 +142,12 @@ def _write(stats, path, fmt):
         except OSError:
             pass
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write(stats, path, fmt):
+    from .formats import write_profile
+
+    _replace(path, lambda tmp: write_profile(stats.dump, tmp, fmt))
 
 
 def merge_command(options):
@@ -256,14 +262,8 @@ def _add_collapsed(paths):
 
 
 def _write_text(text, path):
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
+    def write(tmp):
         with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
             f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    _replace(path, write)
