@@ -12,7 +12,8 @@ needs: a C callback that does nothing, or reads the TSC once and returns
 benchmarks/floor/.build/, never into the package).  For each CPython, one
 process times each workload under each variant, interleaved (the order
 rotates every round, after one warm-up round), and reports medians of
---repeat rounds:
+--repeat rounds.  Times are the measuring thread's CPU time (--wall: the
+wall clock), so that a core taken by another process costs nobody:
 
   none                  no profiler
   cprofile              cProfile.Profile(), built-ins profiled
@@ -227,7 +228,9 @@ def child(args):
     names = list(vs)
     works = workloads(args.workloads.split(","))
     times = {w: {n: [] for n in names} for w in works}
-    clock = time.perf_counter_ns
+    # The thread's CPU time, not the wall clock: on a shared machine the
+    # time other processes take the core away is not the profiler's cost.
+    clock = time.perf_counter_ns if args.wall else time.thread_time_ns
     for rnd in range(args.repeat + 1):          # round 0 warms up, unrecorded
         for w, work in works.items():
             k = rnd % len(names)
@@ -385,6 +388,8 @@ def main():
     ap.add_argument("--workloads", default="fib,methods")
     ap.add_argument("--build", action="store_true", help="build plumb in place first")
     ap.add_argument("--json", help="write the raw times here")
+    ap.add_argument("--wall", action="store_true",
+                    help="time with the wall clock (default: the thread's CPU time)")
     ap.add_argument("--callgrind", action="store_true", help="count instructions instead")
     ap.add_argument("--variants", help="with --callgrind: only these variants")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -403,6 +408,8 @@ def main():
     print("CPU: %s, %d cores; %s" % (cpu_model(), os.cpu_count(), platform.platform()))
     print("date: %s" % datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     print("command: %s" % " ".join(sys.argv))
+    print("times: %s" % ("wall clock (perf_counter)" if args.wall
+                         else "the measuring thread's CPU time (thread_time)"))
     print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     results = {}
     for minor in args.pythons.split(","):
@@ -421,7 +428,7 @@ def main():
             if b is not None:
                 continue
         cmd = [python, os.path.abspath(__file__), "--child", "--repeat", str(args.repeat),
-               "--plumb", args.plumb, "--workloads", args.workloads]
+               "--plumb", args.plumb, "--workloads", args.workloads] + (["--wall"] if args.wall else [])
         if args.plumb_old:
             cmd += ["--plumb-old", args.plumb_old]
         env = dict(os.environ, PYTHONHASHSEED="0")
