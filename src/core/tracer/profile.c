@@ -6,11 +6,21 @@
 #include "base/errors.h"
 #include "tracer/tracer.h"
 
+static void clear_caches(plumb_profile *p)
+{
+    memset(p->path_cache, 0, sizeof p->path_cache);
+    for (size_t i = 0; i < sizeof p->edge_cache / sizeof p->edge_cache[0]; i++)
+        p->edge_cache[i] = (plumb_edge_slot){.caller = PLUMB_NONE, .callee = PLUMB_NONE,
+                                             .edge = PLUMB_NONE};
+}
+
 int plumb_profile_init(plumb_profile *p, int track_edges)
 {
     memset(p, 0, sizeof *p);
     p->track_edges = track_edges;
+    p->edges_off = track_edges ? 0 : PLUMB_NONE;
     p->track_paths = 1;
+    clear_caches(p);
     p->ticks_per_second = 1e9;
     if (plumb_map_init(&p->by_key, 1024) < 0 || plumb_map_init(&p->by_edge, 1024) < 0
         || plumb_map_init(&p->by_label, 1024) < 0 || plumb_map_init(&p->by_path, 1024) < 0) {
@@ -259,10 +269,8 @@ plumb_thread *plumb_profile_new_thread(plumb_profile *p, uint64_t id)
     if (!t)
         return NULL;
     t->root_path = PLUMB_NONE;
-    t->bottom_func = PLUMB_NONE;
     if (p->track_paths && append_path(p, PLUMB_NONE, PLUMB_NONE, PLUMB_NONE, &t->root_path) < 0)
         t->root_path = PLUMB_NONE;
-    t->bottom_func = PLUMB_NONE;
     t->id = id;
     t->next = p->threads;
     p->threads = t;
@@ -299,7 +307,7 @@ int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p)
 {
     int rc = grow_counts(&t->func_live, &t->func_live_capacity, p->funcs_capacity);
     if (rc == PLUMB_OK)
-        rc = grow_counts(&t->edge_live, &t->edge_live_capacity, p->edges_capacity);
+        rc = grow_counts(&t->edge_live, &t->edge_live_capacity, p->edges_capacity + 1);
     return rc;
 }
 
@@ -310,13 +318,22 @@ void plumb_tracer_find_callee(plumb_profile *p, uint32_t caller_func, uint32_t c
     *path = caller_path;
     if (caller_path != PLUMB_NONE && !(caller_path & PLUMB_PATH_FOLDED)) {
         if (plumb_profile_path(p, caller_path, func, path) == PLUMB_OK) {
-            if (p->track_edges)
-                *edge = p->paths[*path].edge;
-            if (*edge != PLUMB_NONE || caller_func == PLUMB_NONE || !p->track_edges)
+            if (!p->track_edges || caller_func == PLUMB_NONE)
                 return;
-        } else {
-            *path = caller_path | PLUMB_PATH_FOLDED;
+            *edge = p->paths[*path].edge;
+            if (*edge != PLUMB_NONE)
+                return;
+            /* Made while edges were not tracked: give it its edge now, so
+             * that the path's edge is the one to count from here on. */
+            if (plumb_profile_edge(p, caller_func, func, edge) < 0) {
+                p->lost_events++;
+                *edge = PLUMB_NONE;
+            } else {
+                p->paths[*path].edge = *edge;
+            }
+            return;
         }
+        *path = caller_path | PLUMB_PATH_FOLDED;
     } else if (caller_path != PLUMB_NONE) {
         *path = caller_path | PLUMB_PATH_FOLDED;
     }
@@ -325,4 +342,80 @@ void plumb_tracer_find_callee(plumb_profile *p, uint32_t caller_func, uint32_t c
         p->lost_events++;
         *edge = PLUMB_NONE;
     }
+}
+
+void plumb_tracer_path_miss(plumb_profile *p, uint32_t caller_func, uint32_t caller_path,
+                            uint32_t func, uint32_t *edge, uint32_t *path)
+{
+    plumb_tracer_find_callee(p, caller_func, caller_path, func, edge, path);
+    /* Cached only what a hit would give back: a kept path, its own edge. */
+    if (*path < PLUMB_PATH_FOLDED && (p->paths[*path].edge | p->edges_off) == *edge
+        && !(*edge == PLUMB_NONE && caller_func != PLUMB_NONE && p->track_edges))
+        p->path_cache[plumb_call_slot(caller_path, func, PLUMB_PATH_CACHE_BITS)] = *path;
+}
+
+uint32_t plumb_tracer_edge_miss(plumb_profile *p, uint32_t caller_func, uint32_t func)
+{
+    uint32_t edge = PLUMB_NONE;
+    if (p->track_edges && plumb_profile_edge(p, caller_func, func, &edge) < 0) {
+        p->lost_events++;
+        return PLUMB_NONE;
+    }
+    p->edge_cache[plumb_call_slot(caller_func, func, PLUMB_EDGE_CACHE_BITS)] =
+        (plumb_edge_slot){.caller = caller_func, .callee = func, .edge = edge};
+    return edge;
+}
+
+void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr_t key, uint32_t func,
+                        int64_t now)
+{
+    if (plumb_tracer_enter_fast(p, t, key, func, now, 1))
+        return;
+    if (t->depth == t->capacity && plumb_thread_grow(t) < 0) {
+        p->lost_events++;
+        return;
+    }
+    uint32_t depth = t->depth;
+    uint32_t caller_func = depth > 0 ? t->frames[depth - 1].func : PLUMB_NONE;
+    uint32_t parent = depth > 0 ? t->frames[depth - 1].path : t->root_path;
+    uint32_t edge, path;
+    if (parent < PLUMB_PATH_FOLDED) {
+        plumb_tracer_path_miss(p, caller_func, parent, func, &edge, &path);
+    } else {
+        path = parent;
+        edge = PLUMB_NONE;
+        if (caller_func != PLUMB_NONE && p->track_edges)
+            edge = plumb_tracer_edge_miss(p, caller_func, func);
+    }
+    if ((func >= t->func_live_capacity || (uint32_t)(edge + 1) >= t->edge_live_capacity)
+        && plumb_thread_grow_live(t, p) < 0) {
+        p->lost_events++;
+        return;
+    }
+    plumb_tracer_push(t, key, func, edge, path, now);
+}
+
+void plumb_tracer_exit_unmatched(plumb_profile *p, plumb_thread *t, uintptr_t key, int64_t now)
+{
+    if (t->depth == 0)
+        return;
+    uint32_t i = t->depth - 1;
+    while (i > 0 && t->frames[i - 1].key != key)
+        i--;
+    if (i == 0)
+        return;
+    while (t->depth > i)
+        plumb_tracer_pop(p, t, now);
+    plumb_tracer_pop(p, t, now);
+}
+
+void plumb_profile_set_track_edges(plumb_profile *p, int on)
+{
+    on = !!on;
+    if (on == p->track_edges)
+        return;
+    p->track_edges = on;
+    p->edges_off = on ? 0 : PLUMB_NONE;
+    /* The caches hold edges found under the old setting. */
+    clear_caches(p);
 }

@@ -59,17 +59,13 @@ typedef struct plumb_path {
 
 typedef struct plumb_frame {
     uintptr_t key;
+    int64_t start;            /* ticks */
+    int64_t children;         /* ticks spent in callees so far */
     uint32_t func;
     uint32_t edge;            /* PLUMB_NONE at the bottom of a stack */
     uint32_t path;            /* this call's path, or its nearest kept caller's */
-    uint32_t last_path;       /* the path of last_callee under this frame */
-    int64_t start;            /* ticks */
-    int64_t children;         /* ticks spent in callees so far */
-    uint32_t last_callee;     /* one-entry cache: loops call the same callee */
-    uint32_t last_edge;
     uint8_t outermost_func;   /* no other activation of func below, in this thread */
     uint8_t outermost_edge;
-    uint8_t path_folded;      /* path is a caller's: this call's was not kept */
 } plumb_frame;
 
 /* One thread's call stack.  The binding finds it per event (a thread-local
@@ -81,15 +77,36 @@ typedef struct plumb_thread {
     uint32_t depth;
     uint32_t capacity;
     int32_t *func_live;       /* activations of each function on this stack */
-    int32_t *edge_live;
+    int32_t *edge_live;       /* of each edge, at edge + 1: [0] absorbs PLUMB_NONE's
+                               * (edge + 1 wraps to 0), so a push needs no branch */
     uint32_t func_live_capacity;
     uint32_t edge_live_capacity;
     uint64_t id;              /* the binding's thread identity, for reports */
     uint32_t root_path;       /* the path under which its bottom calls hang */
-    uint32_t bottom_func;     /* one-entry cache for calls at the bottom */
-    uint32_t bottom_path;
     struct plumb_thread *next;
 } plumb_thread;
+
+/* The tracer's call caches, direct-mapped on (caller, callee): a few KB,
+ * so that they stay in L1 and a hit costs a hash, a load and two compares
+ * where the maps would cost a probe loop.  A path slot holds only a path's
+ * index: a hit is checked against the path's own parent and function, so
+ * a stale or empty slot (0, a root: its function matches no call) is a miss.
+ * An edge slot holds the whole key, since the edge table may be empty. */
+#define PLUMB_PATH_CACHE_BITS 10
+#define PLUMB_EDGE_CACHE_BITS 9
+
+typedef struct plumb_edge_slot {
+    uint32_t caller;
+    uint32_t callee;          /* PLUMB_NONE when empty */
+    uint32_t edge;
+} plumb_edge_slot;
+
+static inline uint32_t plumb_call_slot(uint32_t caller, uint32_t callee, unsigned bits)
+{
+    /* Fibonacci hashing of both: consecutive callers (paths made one after
+     * the other, as recursion makes them) land far apart. */
+    return (uint32_t)(((uint64_t)callee << 32 | caller) * 0x9E3779B97F4A7C15ull >> (64 - bits));
+}
 
 typedef struct plumb_profile {
     plumb_func *funcs;
@@ -107,8 +124,16 @@ typedef struct plumb_profile {
     uint32_t npaths, paths_capacity;
     plumb_map by_path;        /* (parent+1)<<32 | func -> path */
 
+    /* (parent path, func) -> path; and (caller, callee) -> edge, for calls
+     * whose caller has no kept path (paths=False, or folded). */
+    uint32_t path_cache[1u << PLUMB_PATH_CACHE_BITS];
+    plumb_edge_slot edge_cache[1u << PLUMB_EDGE_CACHE_BITS];
+
     plumb_thread *threads;
-    int track_edges;          /* cProfile's subcalls= */
+    int track_edges;          /* cProfile's subcalls=; change it with
+                               * plumb_profile_set_track_edges */
+    uint32_t edges_off;       /* PLUMB_NONE when !track_edges, else 0: a cached
+                               * path's edge | edges_off is the edge to count */
     int track_paths;          /* keep call paths (plumb_path) */
     uint64_t folded_calls;    /* calls whose path was not kept (PLUMB_MAX_PATHS) */
     uint64_t lost_events;     /* events dropped for lack of memory or depth */
@@ -123,6 +148,10 @@ typedef struct plumb_profile {
  * the first event. */
 int plumb_profile_init(plumb_profile *p, int track_edges);
 void plumb_profile_free(plumb_profile *p);
+/* Turns edge tracking (cProfile's subcalls=) on or off between runs (every
+ * stack empty); the tracer's caches, which hold edges, start again. */
+void plumb_profile_set_track_edges(plumb_profile *p, int on);
+
 /* Forgets every count and function, keeping the profile usable. */
 int plumb_profile_clear(plumb_profile *p);
 
@@ -170,5 +199,13 @@ int plumb_thread_grow(plumb_thread *t);
 
 /* Sizes a thread's live counts to the profile's function and edge tables. */
 int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p);
+
+/* The tracer's slow paths (tracer.h), out of line so that the fast path
+ * stays small: the edge and path of a call along a kept path whose cache
+ * missed (which then caches it), and the edge of a call from a caller with
+ * no kept path. */
+void plumb_tracer_path_miss(plumb_profile *p, uint32_t caller_func, uint32_t caller_path,
+                            uint32_t func, uint32_t *edge, uint32_t *path);
+uint32_t plumb_tracer_edge_miss(plumb_profile *p, uint32_t caller_func, uint32_t func);
 
 #endif
