@@ -92,10 +92,11 @@ uint32_t plumb_profiler_register(ProfilerObject *self, uintptr_t key, PyObject *
 void plumb_profiler_enter_slow(ProfilerObject *self, uintptr_t key, PyObject *obj);
 void plumb_profiler_exit_slow(ProfilerObject *self, uintptr_t key);
 
-/* The common call: the thread's stack from its TLS slot, one map probe for
- * the function, the clock, and the tracer's fast path.  Returns 1 if the
- * event is dealt with (recorded, or not to be: plumb's own code, a thread
- * not profiled), 0 if it needs plumb_profiler_enter_slow. */
+/* The common call: the thread's stack from its TLS slot, the clock, and
+ * the tracer's fast path (no map probe when paths are kept).  Returns 1 if
+ * the event is dealt with (recorded, or not to be: a thread not profiled),
+ * 0 if it needs plumb_profiler_enter_slow (which also skips plumb's own
+ * code). */
 PLUMB_TRACER_INLINE int plumb_profiler_try_enter(ProfilerObject *self, uintptr_t key)
 {
     if (PLUMB_UNLIKELY(plumb_tls_current.generation != self->generation))
@@ -103,13 +104,9 @@ PLUMB_TRACER_INLINE int plumb_profiler_try_enter(ProfilerObject *self, uintptr_t
     plumb_thread *t = plumb_tls_current.thread;
     if (!t)
         return 1;
-    uint32_t func = plumb_profile_func_for_key(&self->profile, key);
-    if (PLUMB_UNLIKELY(func >= PLUMB_SKIP))
-        return func == PLUMB_SKIP;
     if (PLUMB_UNLIKELY(self->clock != PLUMB_FAST_CLOCK))
         return 0;
-    int64_t now = plumb_clock_ticks();
-    return plumb_tracer_enter_fast(&self->profile, t, key, func, now, 0);
+    return plumb_tracer_enter_key(&self->profile, t, key, plumb_clock_ticks());
 }
 
 PLUMB_TRACER_INLINE void plumb_profiler_enter(ProfilerObject *self, uintptr_t key, PyObject *obj)

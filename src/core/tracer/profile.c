@@ -8,10 +8,7 @@
 
 static void clear_caches(plumb_profile *p)
 {
-    memset(p->path_cache, 0, sizeof p->path_cache);
-    for (size_t i = 0; i < sizeof p->edge_cache / sizeof p->edge_cache[0]; i++)
-        p->edge_cache[i] = (plumb_edge_slot){.caller = PLUMB_NONE, .callee = PLUMB_NONE,
-                                             .edge = PLUMB_NONE};
+    memset(p->call_cache, 0, sizeof p->call_cache);
 }
 
 int plumb_profile_init(plumb_profile *p, int track_edges)
@@ -344,33 +341,9 @@ void plumb_tracer_find_callee(plumb_profile *p, uint32_t caller_func, uint32_t c
     }
 }
 
-void plumb_tracer_path_miss(plumb_profile *p, uint32_t caller_func, uint32_t caller_path,
-                            uint32_t func, uint32_t *edge, uint32_t *path)
-{
-    plumb_tracer_find_callee(p, caller_func, caller_path, func, edge, path);
-    /* Cached only what a hit would give back: a kept path, its own edge. */
-    if (*path < PLUMB_PATH_FOLDED && (p->paths[*path].edge | p->edges_off) == *edge
-        && !(*edge == PLUMB_NONE && caller_func != PLUMB_NONE && p->track_edges))
-        p->path_cache[plumb_call_slot(caller_path, func, PLUMB_PATH_CACHE_BITS)] = *path;
-}
-
-uint32_t plumb_tracer_edge_miss(plumb_profile *p, uint32_t caller_func, uint32_t func)
-{
-    uint32_t edge = PLUMB_NONE;
-    if (p->track_edges && plumb_profile_edge(p, caller_func, func, &edge) < 0) {
-        p->lost_events++;
-        return PLUMB_NONE;
-    }
-    p->edge_cache[plumb_call_slot(caller_func, func, PLUMB_EDGE_CACHE_BITS)] =
-        (plumb_edge_slot){.caller = caller_func, .callee = func, .edge = edge};
-    return edge;
-}
-
 void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr_t key, uint32_t func,
                         int64_t now)
 {
-    if (plumb_tracer_enter_fast(p, t, key, func, now, 1))
-        return;
     if (t->depth == t->capacity && plumb_thread_grow(t) < 0) {
         p->lost_events++;
         return;
@@ -378,15 +351,33 @@ void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr_t key, uint32
     uint32_t depth = t->depth;
     uint32_t caller_func = depth > 0 ? t->frames[depth - 1].func : PLUMB_NONE;
     uint32_t parent = depth > 0 ? t->frames[depth - 1].path : t->root_path;
-    uint32_t edge, path;
+    uint32_t context = parent, edge = PLUMB_NONE, path = parent;
+    int cacheable = 1;
     if (parent < PLUMB_PATH_FOLDED) {
-        plumb_tracer_path_miss(p, caller_func, parent, func, &edge, &path);
+        path = plumb_map_get(&p->by_path, ((uint64_t)parent + 1) << 32 | func);
+        if (path != PLUMB_MAP_MISSING)
+            edge = p->paths[path].edge | p->edges_off;
+        /* New, or made while edges were off (it gets its edge now). */
+        if (path == PLUMB_MAP_MISSING
+            || (edge == PLUMB_NONE && caller_func != PLUMB_NONE && p->track_edges))
+            plumb_tracer_find_callee(p, caller_func, parent, func, &edge, &path);
+        /* A path not kept (folded) is its caller's, not the cache's to give. */
+        cacheable = path < PLUMB_PATH_FOLDED;
     } else {
-        path = parent;
-        edge = PLUMB_NONE;
-        if (caller_func != PLUMB_NONE && p->track_edges)
-            edge = plumb_tracer_edge_miss(p, caller_func, func);
+        context = caller_func == PLUMB_NONE ? PLUMB_NONE : caller_func | PLUMB_PATH_FOLDED;
+        if (caller_func != PLUMB_NONE && p->track_edges
+            && plumb_profile_edge(p, caller_func, func, &edge) < 0) {
+            p->lost_events++;
+            edge = PLUMB_NONE;
+            cacheable = 0;
+        }
     }
+    /* An edge that could not be made is not cached: the next call tries again. */
+    if (edge == PLUMB_NONE && caller_func != PLUMB_NONE && p->track_edges)
+        cacheable = 0;
+    if (cacheable && key != 0)
+        p->call_cache[plumb_call_slot_of(context, key)] = (plumb_call_slot){
+            .key = key, .context = context, .path = path, .func = func, .edge = edge};
     if ((func >= t->func_live_capacity || (uint32_t)(edge + 1) >= t->edge_live_capacity)
         && plumb_thread_grow_live(t, p) < 0) {
         p->lost_events++;

@@ -86,26 +86,30 @@ typedef struct plumb_thread {
     struct plumb_thread *next;
 } plumb_thread;
 
-/* The tracer's call caches, direct-mapped on (caller, callee): a few KB,
- * so that they stay in L1 and a hit costs a hash, a load and two compares
- * where the maps would cost a probe loop.  A path slot holds only a path's
- * index: a hit is checked against the path's own parent and function, so
- * a stale or empty slot (0, a root: its function matches no call) is a miss.
- * An edge slot holds the whole key, since the edge table may be empty. */
-#define PLUMB_PATH_CACHE_BITS 10
-#define PLUMB_EDGE_CACHE_BITS 9
+/* The tracer's call cache, direct-mapped, 12 KB so that it stays in L1: it
+ * maps (the call's context, the callee's key) to what the call needs, its
+ * function, edge and path, so that a hit costs a hash, a load and two
+ * compares and no map probe at all.  The context is the caller's path when
+ * it is kept; else (paths=False, or folded) the caller's function with
+ * PLUMB_PATH_FOLDED set (PLUMB_NONE at the bottom of a stack), and the
+ * call's path is then the caller's.  Empty slots hold key 0 (no key is 0). */
+#define PLUMB_CALL_CACHE_BITS 9
 
-typedef struct plumb_edge_slot {
-    uint32_t caller;
-    uint32_t callee;          /* PLUMB_NONE when empty */
+typedef struct plumb_call_slot {
+    uint64_t key;
+    uint32_t context;
+    uint32_t path;
+    uint32_t func;
     uint32_t edge;
-} plumb_edge_slot;
+} plumb_call_slot;
 
-static inline uint32_t plumb_call_slot(uint32_t caller, uint32_t callee, unsigned bits)
+static inline uint32_t plumb_call_slot_of(uint32_t context, uint64_t key)
 {
-    /* Fibonacci hashing of both: consecutive callers (paths made one after
-     * the other, as recursion makes them) land far apart. */
-    return (uint32_t)(((uint64_t)callee << 32 | caller) * 0x9E3779B97F4A7C15ull >> (64 - bits));
+    /* Keys are aligned addresses: their low 4 bits say nothing.  Fibonacci
+     * hashing mixes the context's bits up into the top ones, so that
+     * consecutive paths (as recursion makes them) land far apart. */
+    return (uint32_t)(((key >> 4) ^ ((uint64_t)context << 24)) * 0x9E3779B97F4A7C15ull
+                      >> (64 - PLUMB_CALL_CACHE_BITS));
 }
 
 typedef struct plumb_profile {
@@ -124,10 +128,7 @@ typedef struct plumb_profile {
     uint32_t npaths, paths_capacity;
     plumb_map by_path;        /* (parent+1)<<32 | func -> path */
 
-    /* (parent path, func) -> path; and (caller, callee) -> edge, for calls
-     * whose caller has no kept path (paths=False, or folded). */
-    uint32_t path_cache[1u << PLUMB_PATH_CACHE_BITS];
-    plumb_edge_slot edge_cache[1u << PLUMB_EDGE_CACHE_BITS];
+    plumb_call_slot call_cache[1u << PLUMB_CALL_CACHE_BITS];
 
     plumb_thread *threads;
     int track_edges;          /* cProfile's subcalls=; change it with
@@ -199,13 +200,5 @@ int plumb_thread_grow(plumb_thread *t);
 
 /* Sizes a thread's live counts to the profile's function and edge tables. */
 int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p);
-
-/* The tracer's slow paths (tracer.h), out of line so that the fast path
- * stays small: the edge and path of a call along a kept path whose cache
- * missed (which then caches it), and the edge of a call from a caller with
- * no kept path. */
-void plumb_tracer_path_miss(plumb_profile *p, uint32_t caller_func, uint32_t caller_path,
-                            uint32_t func, uint32_t *edge, uint32_t *path);
-uint32_t plumb_tracer_edge_miss(plumb_profile *p, uint32_t caller_func, uint32_t func);
 
 #endif

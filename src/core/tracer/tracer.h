@@ -53,67 +53,31 @@ PLUMB_TRACER_INLINE void plumb_tracer_push(plumb_thread *t, uintptr_t key, uint3
     f->outermost_edge = t->edge_live[(uint32_t)(edge + 1)]++ == 0;
 }
 
-/* The common call, or nothing: returns 1 if it pushed the call of func
- * (found under key) at tick now, 0, having changed nothing but a cache, if
- * the call needs the slow path (a cache miss, a new path or edge, a stack
- * or a count array to grow).
+/* The common call, or nothing: returns 1 if it pushed the call found
+ * under key at tick now, 0, having changed nothing, if the call needs
+ * plumb_tracer_enter (a new key, plumb's own code, a cache miss, a stack or
+ * a count array to grow).  It calls nothing, and needs few registers, so
+ * that the event callback it is inlined into saves none and sets up no
+ * stack frame (inlining a map probe loop as well costs every event six
+ * pushes and pops).
  *
- * The call's path is found in the profile's path cache, under (the
- * caller's path, func); the path knows its edge.  Without a kept path
- * (paths=False, or folded), the edge cache gives the edge.
- *
- * With probe = 0 (the event callbacks) a miss returns at once: the function
- * then calls nothing and needs few registers, so that the callback it is
- * inlined into saves none and sets up no stack frame (inlining the map
- * probes too costs every event six pushes and pops).  With probe = 1
- * (plumb_tracer_enter, out of line) a miss probes the path map (or the
- * edge map) and refills the cache. */
-PLUMB_TRACER_INLINE int plumb_tracer_enter_fast(plumb_profile *p, plumb_thread *t,
-                                                uintptr_t key, uint32_t func, int64_t now,
-                                                int probe)
+ * The call cache gives its function, edge and path from (context, key). */
+PLUMB_TRACER_INLINE int plumb_tracer_enter_key(plumb_profile *p, plumb_thread *t, uintptr_t key,
+                                               int64_t now)
 {
     uint32_t depth = t->depth;
     if (PLUMB_UNLIKELY(depth == t->capacity))
         return 0;
     uint32_t parent = depth > 0 ? t->frames[depth - 1].path : t->root_path;
-    uint32_t edge, path;
+    uint32_t context = parent;
     /* PLUMB_NONE has the folded bit set: below it means a kept path. */
-    if (PLUMB_LIKELY(parent < PLUMB_PATH_FOLDED)) {
-        uint32_t *slot = &p->path_cache[plumb_call_slot(parent, func, PLUMB_PATH_CACHE_BITS)];
-        path = *slot;
-        if (PLUMB_LIKELY(p->paths[path].func == func && p->paths[path].parent == parent)) {
-            edge = p->paths[path].edge | p->edges_off;
-        } else {
-            if (!probe)
-                return 0;
-            path = plumb_map_get(&p->by_path, ((uint64_t)parent + 1) << 32 | func);
-            if (path == PLUMB_MAP_MISSING)
-                return 0;
-            edge = p->paths[path].edge | p->edges_off;
-            /* A path made while edges were off gets its edge on the slow path. */
-            if (edge == PLUMB_NONE && depth > 0 && p->track_edges)
-                return 0;
-            *slot = path;
-        }
-    } else {
-        path = parent;
-        edge = PLUMB_NONE;
-        if (depth > 0 && p->track_edges) {
-            uint32_t caller = t->frames[depth - 1].func;
-            plumb_edge_slot *c =
-                &p->edge_cache[plumb_call_slot(caller, func, PLUMB_EDGE_CACHE_BITS)];
-            if (PLUMB_LIKELY(c->callee == func && c->caller == caller)) {
-                edge = c->edge;
-            } else {
-                if (!probe)
-                    return 0;
-                edge = plumb_map_get(&p->by_edge, ((uint64_t)caller + 1) << 32 | func);
-                if (edge == PLUMB_MAP_MISSING)
-                    return 0;
-                *c = (plumb_edge_slot){.caller = caller, .callee = func, .edge = edge};
-            }
-        }
-    }
+    if (PLUMB_UNLIKELY(parent >= PLUMB_PATH_FOLDED))
+        context = depth > 0 ? t->frames[depth - 1].func | PLUMB_PATH_FOLDED : PLUMB_NONE;
+    const plumb_call_slot *s = &p->call_cache[plumb_call_slot_of(context, key)];
+    if (PLUMB_UNLIKELY(s->key != key || s->context != context))
+        return 0;
+    uint32_t func = s->func, edge = s->edge;
+    uint32_t path = parent < PLUMB_PATH_FOLDED ? s->path : parent;
     if (PLUMB_UNLIKELY(func >= t->func_live_capacity
                        || (uint32_t)(edge + 1) >= t->edge_live_capacity))
         return 0;
@@ -121,8 +85,8 @@ PLUMB_TRACER_INLINE int plumb_tracer_enter_fast(plumb_profile *p, plumb_thread *
     return 1;
 }
 
-/* A call of func (found under key) starts at tick now: the fast path, or
- * the slow one (profile.c). */
+/* A call of func (found under key) starts at tick now: any call, the
+ * caches refilled (profile.c). */
 void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr_t key, uint32_t func,
                         int64_t now);
 
