@@ -28,8 +28,9 @@ wall clock), so that a core taken by another process costs nobody:
 
 plumb is compared with the floor that sees its events: builtins=True with
 mon-all-tsc (3.12+) or legacy-tsc (3.9-3.11); builtins=False with mon-py-tsc
-(3.12+) or pep523-2tsc (3.9-3.11).  plumb/floor is the ratio of the two
-median times, i.e. of the slowdowns.  The script prints what it measured
+(3.12+) or pep523-2tsc (3.9-3.11).  plumb/floor is the ratio of their
+times, i.e. of the slowdowns: as a ratio of medians, and paired (the median
+over rounds of the ratio within a round), which the summary gives.  The script prints what it measured
 (and the CPU, the load average before and after) and asserts nothing.
 --callgrind counts instructions instead (valgrind --tool=callgrind, one
 process per variant, only what runs under the workload's call): exact and
@@ -280,6 +281,12 @@ def build_plumb(python, tree):
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def paired(times, a, b):
+    """Median over rounds of a's time / b's in the same round: the two ran
+    within one round of each other, so slow phases of the machine cancel."""
+    return statistics.median(x / y for x, y in zip(times[a], times[b]))
+
+
 def report(minor, res, has_old):
     med = {w: {n: statistics.median(t) for n, t in ts.items()} for w, ts in res["times_ns"].items()}
     print("\n== CPython %s (%s)" % (res["version"], res["era"]))
@@ -294,12 +301,14 @@ def report(minor, res, has_old):
             print(line)
         for p in ["plumb", "plumb-nb"] + (["old", "old-nb"] if has_old else []):
             f = MATCH[res["era"]][p.replace("old", "plumb")]
-            print("  %s / %s: %.3f" % (p, f, m[p] / m[f]))
+            print("  %s / %s: %.3f (medians), %.3f (paired)"
+                  % (p, f, m[p] / m[f], paired(res["times_ns"][w], p, f)))
     return med
 
 
 def summary(results, has_old):
-    print("\n== Summary (medians; slowdown = time / no profiler's; floor ratio = time / floor's)")
+    print("\n== Summary (medians; slowdown = time / no profiler's; /floor = median over rounds"
+          " of time / the floor's time in the same round)")
     cols = ["plumb", "plumb-nb"] + (["old", "old-nb"] if has_old else [])
     for w in next(iter(results.values()))[1]:
         print("\n%s" % w)
@@ -312,7 +321,7 @@ def summary(results, has_old):
             for c in cols:
                 f = MATCH[res["era"]][c.replace("old", "plumb")]
                 cells.append("x%.2f, %.2f, %.3f (%s)" % (m[c] / none, (m[c] - none) / (cp - none),
-                                                        m[c] / m[f], f))
+                                                        paired(res["times_ns"][w], c, f), f))
             print("| %s | x%.2f | %s |" % (res["version"], cp / none, " | ".join(cells)))
 
 
