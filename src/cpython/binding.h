@@ -40,9 +40,9 @@ extern PyTypeObject plumb_StatsType;
 int64_t plumb_profiler_external_now(ProfilerObject *self);
 
 /* Reads the profiler's clock in ticks. */
-static inline int64_t plumb_profiler_now(ProfilerObject *self)
+PLUMB_TRACER_INLINE int64_t plumb_profiler_now(ProfilerObject *self)
 {
-    if (self->clock == PLUMB_CLOCK_KIND_TSC)
+    if (PLUMB_LIKELY(self->clock == PLUMB_CLOCK_KIND_TSC))
         return plumb_clock_ticks();
     if (self->clock == PLUMB_CLOCK_KIND_MONOTONIC)
         return plumb_clock_monotonic_ns();
@@ -63,9 +63,9 @@ typedef struct plumb_tls_thread {
  * reserve for dlopen'ed modules. */
 extern __thread plumb_tls_thread plumb_tls_current __attribute__((tls_model("initial-exec")));
 
-static inline plumb_thread *plumb_profiler_thread(ProfilerObject *self)
+PLUMB_TRACER_INLINE plumb_thread *plumb_profiler_thread(ProfilerObject *self)
 {
-    if (plumb_tls_current.generation == self->generation)
+    if (PLUMB_LIKELY(plumb_tls_current.generation == self->generation))
         return plumb_tls_current.thread;
     return plumb_profiler_slow_thread(self);
 }
@@ -75,28 +75,70 @@ static inline plumb_thread *plumb_profiler_thread(ProfilerObject *self)
  * is plumb's own code, PLUMB_NONE if it cannot be registered. */
 uint32_t plumb_profiler_register(ProfilerObject *self, uintptr_t key, PyObject *obj);
 
-static inline void plumb_profiler_enter(ProfilerObject *self, uintptr_t key, PyObject *obj)
+/* The clock the fast paths read inline: plumb_clock_ticks(), the TSC where
+ * there is one (a call to clock_gettime would make every callback save
+ * registers and set up a stack frame), else CLOCK_MONOTONIC.  Any other
+ * clock (a TSC that is not invariant, the user's timer) takes the slow
+ * paths. */
+#ifdef PLUMB_CLOCK_TSC
+#define PLUMB_FAST_CLOCK PLUMB_CLOCK_KIND_TSC
+#else
+#define PLUMB_FAST_CLOCK PLUMB_CLOCK_KIND_MONOTONIC
+#endif
+
+/* The general cases of an event (profiler.c): a thread seen for the first
+ * time, a new key, a cache miss, the user's timer.  Out of line, so that
+ * the callbacks' fast paths save no registers. */
+void plumb_profiler_enter_slow(ProfilerObject *self, uintptr_t key, PyObject *obj);
+void plumb_profiler_exit_slow(ProfilerObject *self, uintptr_t key);
+
+/* The common call: the thread's stack from its TLS slot, the clock, and
+ * the tracer's fast path (no map probe when paths are kept).  Returns 1 if
+ * the event is dealt with (recorded, or not to be: a thread not profiled),
+ * 0 if it needs plumb_profiler_enter_slow (which also skips plumb's own
+ * code). */
+PLUMB_TRACER_INLINE int plumb_profiler_try_enter(ProfilerObject *self, uintptr_t key)
 {
-    plumb_thread *t = plumb_profiler_thread(self);
+    if (PLUMB_UNLIKELY(plumb_tls_current.generation != self->generation))
+        return 0;
+    plumb_thread *t = plumb_tls_current.thread;
     if (!t)
-        return;
-    uint32_t func = plumb_profile_func_for_key(&self->profile, key);
-    if (func >= PLUMB_SKIP) {
-        if (func == PLUMB_SKIP)
-            return;
-        func = plumb_profiler_register(self, key, obj);
-        if (func >= PLUMB_SKIP)
-            return;
-    }
-    plumb_tracer_enter(&self->profile, t, key, func, plumb_profiler_now(self));
+        return 1;
+    if (PLUMB_UNLIKELY(self->clock != PLUMB_FAST_CLOCK))
+        return 0;
+    return plumb_tracer_enter_key(&self->profile, t, key, plumb_clock_ticks());
 }
 
-static inline void plumb_profiler_exit(ProfilerObject *self, uintptr_t key)
+PLUMB_TRACER_INLINE void plumb_profiler_enter(ProfilerObject *self, uintptr_t key, PyObject *obj)
 {
-    int64_t now = plumb_profiler_now(self);
-    plumb_thread *t = plumb_profiler_thread(self);
-    if (t)
-        plumb_tracer_exit(&self->profile, t, key, now);
+    if (!plumb_profiler_try_enter(self, key))
+        plumb_profiler_enter_slow(self, key, obj);
+}
+
+/* The common return: the clock first (so that the profiler's own work
+ * falls after the call's end), the thread's stack, the top frame's key,
+ * the tracer's pop.  Returns 1 if the event is dealt with, 0 if it needs
+ * plumb_profiler_exit_slow. */
+PLUMB_TRACER_INLINE int plumb_profiler_try_exit(ProfilerObject *self, uintptr_t key)
+{
+    if (PLUMB_UNLIKELY(self->clock != PLUMB_FAST_CLOCK))
+        return 0;
+    int64_t now = plumb_clock_ticks();
+    if (PLUMB_UNLIKELY(plumb_tls_current.generation != self->generation))
+        return 0;
+    plumb_thread *t = plumb_tls_current.thread;
+    if (!t)
+        return 1;
+    if (PLUMB_UNLIKELY(t->depth == 0 || t->frames[t->depth - 1].key != key))
+        return 0;
+    plumb_tracer_pop(&self->profile, t, now);
+    return 1;
+}
+
+PLUMB_TRACER_INLINE void plumb_profiler_exit(ProfilerObject *self, uintptr_t key)
+{
+    if (!plumb_profiler_try_exit(self, key))
+        plumb_profiler_exit_slow(self, key);
 }
 
 /* Code from files under this directory (the plumb package) is not

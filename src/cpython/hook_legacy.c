@@ -6,26 +6,70 @@
 
 #ifdef PLUMB_HAVE_LEGACY_HOOK
 
+/* The slow paths, as tail calls: the fast paths then need no stack frame. */
+static __attribute__((noinline)) int enter_slow(ProfilerObject *self, uintptr_t key,
+                                                PyObject *obj)
+{
+    plumb_profiler_enter_slow(self, key, obj);
+    return 0;
+}
+
+static __attribute__((noinline)) int exit_slow(ProfilerObject *self, uintptr_t key)
+{
+    plumb_profiler_exit_slow(self, key);
+    return 0;
+}
+
+/* A C call or return of a callable that is not exactly a built-in
+ * function: a subclass of it (PyCMethod_Type) is profiled, anything else
+ * is not, as cProfile does. */
+static __attribute__((noinline)) int c_event_slow(ProfilerObject *self, int what, PyObject *arg)
+{
+    if (!PyCFunction_Check(arg))
+        return 0;
+    uintptr_t key = (uintptr_t)((PyCFunctionObject *)arg)->m_ml;
+    if (what == PyTrace_C_CALL)
+        plumb_profiler_enter(self, key, arg);
+    else
+        plumb_profiler_exit(self, key);
+    return 0;
+}
+
 static int on_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     ProfilerObject *self = (ProfilerObject *)obj;
+    uintptr_t key;
     switch (what) {
     case PyTrace_CALL: {
         PyCodeObject *code = plumb_frame_code(frame);
-        plumb_profiler_enter(self, (uintptr_t)code, (PyObject *)code);
+        if (!plumb_profiler_try_enter(self, (uintptr_t)code))
+            return enter_slow(self, (uintptr_t)code, (PyObject *)code);
         break;
     }
     case PyTrace_RETURN:
-        plumb_profiler_exit(self, (uintptr_t)plumb_frame_code(frame));
+        key = (uintptr_t)plumb_frame_code(frame);
+        if (!plumb_profiler_try_exit(self, key))
+            return exit_slow(self, key);
         break;
     case PyTrace_C_CALL:
-        if (self->builtins && PyCFunction_Check(arg))
-            plumb_profiler_enter(self, (uintptr_t)((PyCFunctionObject *)arg)->m_ml, arg);
+        if (!self->builtins)
+            break;
+        /* A subclass needs PyType_IsSubtype, a call: out of line. */
+        if (Py_TYPE(arg) != &PyCFunction_Type)
+            return c_event_slow(self, what, arg);
+        key = (uintptr_t)((PyCFunctionObject *)arg)->m_ml;
+        if (!plumb_profiler_try_enter(self, key))
+            return enter_slow(self, key, arg);
         break;
     case PyTrace_C_RETURN:
     case PyTrace_C_EXCEPTION:
-        if (self->builtins && PyCFunction_Check(arg))
-            plumb_profiler_exit(self, (uintptr_t)((PyCFunctionObject *)arg)->m_ml);
+        if (!self->builtins)
+            break;
+        if (Py_TYPE(arg) != &PyCFunction_Type)
+            return c_event_slow(self, what, arg);
+        key = (uintptr_t)((PyCFunctionObject *)arg)->m_ml;
+        if (!plumb_profiler_try_exit(self, key))
+            return exit_slow(self, key);
         break;
     }
     return 0;

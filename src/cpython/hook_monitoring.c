@@ -38,19 +38,36 @@ static inline uintptr_t c_function_key(PyObject *callable, PyObject *self_arg, P
     return 0;
 }
 
+/* The slow paths, as tail calls: the callbacks' fast paths then need no
+ * stack frame. */
+static __attribute__((noinline)) PyObject *enter_slow(ProfilerObject *profiler, uintptr_t key,
+                                                      PyObject *obj)
+{
+    plumb_profiler_enter_slow(profiler, key, obj);
+    Py_RETURN_NONE;
+}
+
+static __attribute__((noinline)) PyObject *exit_slow(ProfilerObject *profiler, uintptr_t key)
+{
+    plumb_profiler_exit_slow(profiler, key);
+    Py_RETURN_NONE;
+}
+
 static PyObject *on_py_start(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
     (void)kw;
-    if (PyVectorcall_NARGS(nargsf) >= 1)
-        plumb_profiler_enter(((CallbackObject *)cb)->profiler, (uintptr_t)args[0], args[0]);
+    ProfilerObject *profiler = ((CallbackObject *)cb)->profiler;
+    if (PyVectorcall_NARGS(nargsf) >= 1 && !plumb_profiler_try_enter(profiler, (uintptr_t)args[0]))
+        return enter_slow(profiler, (uintptr_t)args[0], args[0]);
     Py_RETURN_NONE;
 }
 
 static PyObject *on_py_end(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
     (void)kw;
-    if (PyVectorcall_NARGS(nargsf) >= 1)
-        plumb_profiler_exit(((CallbackObject *)cb)->profiler, (uintptr_t)args[0]);
+    ProfilerObject *profiler = ((CallbackObject *)cb)->profiler;
+    if (PyVectorcall_NARGS(nargsf) >= 1 && !plumb_profiler_try_exit(profiler, (uintptr_t)args[0]))
+        return exit_slow(profiler, (uintptr_t)args[0]);
     Py_RETURN_NONE;
 }
 
@@ -73,19 +90,27 @@ static void enter_new_descriptor(ProfilerObject *profiler, uintptr_t key, PyObje
     plumb_error_restore(&saved);
 }
 
+/* A C call the fast path could not record; the map is probed again only
+ * here. */
+static __attribute__((noinline)) PyObject *c_call_slow(ProfilerObject *profiler, uintptr_t key,
+                                                       PyObject *callable, PyObject *self_arg)
+{
+    if (Py_TYPE(callable) == &PyMethodDescr_Type
+        && plumb_profile_func_for_key(&profiler->profile, key) == PLUMB_NONE)
+        enter_new_descriptor(profiler, key, callable, self_arg);
+    else
+        plumb_profiler_enter_slow(profiler, key, callable);
+    Py_RETURN_NONE;
+}
+
 static PyObject *on_c_call(PyObject *cb, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
     (void)kw;
     CallbackObject *self = (CallbackObject *)cb;
     if (PyVectorcall_NARGS(nargsf) >= 4) {
         uintptr_t key = c_function_key(args[2], args[3], self->missing);
-        if (!key)
-            Py_RETURN_NONE;
-        if (Py_TYPE(args[2]) == &PyMethodDescr_Type
-            && plumb_profile_func_for_key(&self->profiler->profile, key) == PLUMB_NONE)
-            enter_new_descriptor(self->profiler, key, args[2], args[3]);
-        else
-            plumb_profiler_enter(self->profiler, key, args[2]);
+        if (key && !plumb_profiler_try_enter(self->profiler, key))
+            return c_call_slow(self->profiler, key, args[2], args[3]);
     }
     Py_RETURN_NONE;
 }
@@ -96,8 +121,8 @@ static PyObject *on_c_end(PyObject *cb, PyObject *const *args, size_t nargsf, Py
     CallbackObject *self = (CallbackObject *)cb;
     if (PyVectorcall_NARGS(nargsf) >= 4) {
         uintptr_t key = c_function_key(args[2], args[3], self->missing);
-        if (key)
-            plumb_profiler_exit(self->profiler, key);
+        if (key && !plumb_profiler_try_exit(self->profiler, key))
+            return exit_slow(self->profiler, key);
     }
     Py_RETURN_NONE;
 }

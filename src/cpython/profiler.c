@@ -68,6 +68,30 @@ plumb_thread *plumb_profiler_slow_thread(ProfilerObject *self)
     return t;
 }
 
+void plumb_profiler_enter_slow(ProfilerObject *self, uintptr_t key, PyObject *obj)
+{
+    plumb_thread *t = plumb_profiler_thread(self);
+    if (!t)
+        return;
+    uint32_t func = plumb_profile_func_for_key(&self->profile, key);
+    if (func >= PLUMB_SKIP) {
+        if (func == PLUMB_SKIP)
+            return;
+        func = plumb_profiler_register(self, key, obj);
+        if (func >= PLUMB_SKIP)
+            return;
+    }
+    plumb_tracer_enter(&self->profile, t, key, func, plumb_profiler_now(self));
+}
+
+void plumb_profiler_exit_slow(ProfilerObject *self, uintptr_t key)
+{
+    int64_t now = plumb_profiler_now(self);
+    plumb_thread *t = plumb_profiler_thread(self);
+    if (t)
+        plumb_tracer_exit(&self->profile, t, key, now);
+}
+
 /* UTF-8 of a str; names with lone surrogates are escaped rather than lost. */
 static PyObject *utf8_bytes(PyObject *s)
 {
@@ -309,7 +333,7 @@ static PyObject *profiler_enable(ProfilerObject *self, PyObject *args, PyObject 
         self->generation = next_generation++;
     }
     if (subcalls >= 0)
-        self->profile.track_edges = subcalls;
+        plumb_profile_set_track_edges(&self->profile, subcalls);
     if (builtins >= 0)
         self->builtins = builtins;
     if (plumb_hook_install(self) < 0)

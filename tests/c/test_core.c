@@ -472,6 +472,83 @@ static void test_read_checks(void)
     CHECK(plumb_check_weight(NAN) != NULL);
 }
 
+/* One run: f calls each of n callees in turn, rounds times. */
+static void run_in_turn(plumb_profile *p, uint32_t f, const uint32_t *callees, uint32_t n,
+                        int rounds, int64_t *now)
+{
+    plumb_thread *t = p->threads ? p->threads : plumb_profile_new_thread(p, 1);
+    CHECK(t != NULL);
+    plumb_tracer_enter(p, t, 0x10, f, (*now)++);
+    for (int r = 0; r < rounds; r++)
+        for (uint32_t i = 0; i < n; i++) {
+            plumb_tracer_enter(p, t, 0x1000 + 16 * i, callees[i], (*now)++);
+            plumb_tracer_exit(p, t, 0x1000 + 16 * i, (*now)++);
+        }
+    plumb_tracer_exit(p, t, 0x10, (*now)++);
+    CHECK(t->depth == 0);
+}
+
+/* Every callee's edge from f counted `calls` times (0: no edge at all), and
+ * its path under f's `path_calls` times. */
+static void check_in_turn(plumb_profile *p, uint32_t f, const uint32_t *callees, uint32_t n,
+                          uint64_t calls, uint64_t path_calls)
+{
+    int ok = 1;
+    uint32_t fpath = PLUMB_NONE;
+    if (p->track_paths)
+        ok &= plumb_profile_path(p, p->threads->root_path, f, &fpath) == PLUMB_OK;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t e = plumb_map_get(&p->by_edge, ((uint64_t)f + 1) << 32 | callees[i]);
+        if (calls == 0)
+            ok &= e == PLUMB_MAP_MISSING || p->edges[e].counts.calls == 0;
+        else
+            ok &= e != PLUMB_MAP_MISSING && p->edges[e].counts.calls == calls;
+        if (p->track_paths) {
+            uint32_t path = PLUMB_NONE;
+            ok &= plumb_profile_path(p, fpath, callees[i], &path) == PLUMB_OK;
+            ok &= p->paths[path].calls == path_calls;
+        }
+        ok &= p->func_counts[callees[i]].calls == path_calls;
+    }
+    CHECK(ok);
+}
+
+/* The tracer's call caches (direct-mapped, a few hundred slots) under a
+ * caller of more callees than slots, taken in turn so that every slot is
+ * fought over: the counts must not depend on hits and misses, with paths
+ * or without, and across subcalls switched off and on between runs. */
+static void test_call_caches(void)
+{
+    enum { N = 1500 };
+    uint32_t callees[N];
+    char name[32];
+    for (int paths = 1; paths >= 0; paths--) {
+        plumb_profile p;
+        int64_t now = 0;
+        CHECK(plumb_profile_init(&p, 0) == PLUMB_OK);
+        p.track_paths = paths;
+        uint32_t f = add(&p, 0x10, "f", 1);
+        for (uint32_t i = 0; i < N; i++) {
+            snprintf(name, sizeof name, "g%u", i);
+            callees[i] = add(&p, 0x1000 + 16 * i, name, 2);
+        }
+        run_in_turn(&p, f, callees, N, 3, &now);       /* subcalls off: no edges */
+        check_in_turn(&p, f, callees, N, 0, 3);
+        CHECK(p.nedges == 0);
+        plumb_profile_set_track_edges(&p, 1);
+        run_in_turn(&p, f, callees, N, 3, &now);
+        check_in_turn(&p, f, callees, N, 3, 6);
+        plumb_profile_set_track_edges(&p, 0);
+        run_in_turn(&p, f, callees, N, 2, &now);
+        check_in_turn(&p, f, callees, N, 3, 8);
+        plumb_profile_set_track_edges(&p, 1);
+        run_in_turn(&p, f, callees, N, 1, &now);
+        check_in_turn(&p, f, callees, N, 4, 9);
+        CHECK(p.lost_events == 0);
+        plumb_profile_free(&p);
+    }
+}
+
 int main(void)
 {
     test_grow();
@@ -481,6 +558,7 @@ int main(void)
     test_threads_are_not_recursion();
     test_unmatched_returns();
     test_deep_stack_and_clear();
+    test_call_caches();
     test_writers();
     test_marshal_ints();
     test_siphash();

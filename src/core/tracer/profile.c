@@ -7,11 +7,18 @@
 #include "base/grow.h"
 #include "tracer/tracer.h"
 
+static void clear_caches(plumb_profile *p)
+{
+    memset(p->call_cache, 0, sizeof p->call_cache);
+}
+
 int plumb_profile_init(plumb_profile *p, int track_edges)
 {
     memset(p, 0, sizeof *p);
     p->track_edges = track_edges;
+    p->edges_off = track_edges ? 0 : PLUMB_NONE;
     p->track_paths = 1;
+    clear_caches(p);
     p->ticks_per_second = 1e9;
     if (plumb_labels_init(&p->labels) < 0 || plumb_map_init(&p->by_key, 1024) < 0
         || plumb_map_init(&p->by_edge, 1024) < 0 || plumb_map_init(&p->by_path, 1024) < 0) {
@@ -167,10 +174,8 @@ plumb_thread *plumb_profile_new_thread(plumb_profile *p, uint64_t id)
     if (!t)
         return NULL;
     t->root_path = PLUMB_NONE;
-    t->bottom_func = PLUMB_NONE;
     if (p->track_paths && append_path(p, PLUMB_NONE, PLUMB_NONE, PLUMB_NONE, &t->root_path) < 0)
         t->root_path = PLUMB_NONE;
-    t->bottom_func = PLUMB_NONE;
     t->id = id;
     t->next = p->threads;
     p->threads = t;
@@ -191,7 +196,7 @@ int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p)
 {
     int rc = grow_counts(&t->func_live, &t->func_live_capacity, p->counts_capacity);
     if (rc == PLUMB_OK)
-        rc = grow_counts(&t->edge_live, &t->edge_live_capacity, p->edges_capacity);
+        rc = grow_counts(&t->edge_live, &t->edge_live_capacity, p->edges_capacity + 1);
     return rc;
 }
 
@@ -202,13 +207,22 @@ void plumb_tracer_find_callee(plumb_profile *p, uint32_t caller_func, uint32_t c
     *path = caller_path;
     if (caller_path != PLUMB_NONE && !(caller_path & PLUMB_PATH_FOLDED)) {
         if (plumb_profile_path(p, caller_path, func, path) == PLUMB_OK) {
-            if (p->track_edges)
-                *edge = p->paths[*path].edge;
-            if (*edge != PLUMB_NONE || caller_func == PLUMB_NONE || !p->track_edges)
+            if (!p->track_edges || caller_func == PLUMB_NONE)
                 return;
-        } else {
-            *path = caller_path | PLUMB_PATH_FOLDED;
+            *edge = p->paths[*path].edge;
+            if (*edge != PLUMB_NONE)
+                return;
+            /* Made while edges were not tracked: give it its edge now, so
+             * that the path's edge is the one to count from here on. */
+            if (plumb_profile_edge(p, caller_func, func, edge) < 0) {
+                p->lost_events++;
+                *edge = PLUMB_NONE;
+            } else {
+                p->paths[*path].edge = *edge;
+            }
+            return;
         }
+        *path = caller_path | PLUMB_PATH_FOLDED;
     } else if (caller_path != PLUMB_NONE) {
         *path = caller_path | PLUMB_PATH_FOLDED;
     }
@@ -217,4 +231,74 @@ void plumb_tracer_find_callee(plumb_profile *p, uint32_t caller_func, uint32_t c
         p->lost_events++;
         *edge = PLUMB_NONE;
     }
+}
+
+void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr_t key, uint32_t func,
+                        int64_t now)
+{
+    if (t->depth == t->capacity && plumb_thread_grow(t) < 0) {
+        p->lost_events++;
+        return;
+    }
+    uint32_t depth = t->depth;
+    uint32_t caller_func = depth > 0 ? t->frames[depth - 1].func : PLUMB_NONE;
+    uint32_t parent = depth > 0 ? t->frames[depth - 1].path : t->root_path;
+    uint32_t context = parent, edge = PLUMB_NONE, path = parent;
+    int cacheable = 1;
+    if (parent < PLUMB_PATH_FOLDED) {
+        path = plumb_map_get(&p->by_path, ((uint64_t)parent + 1) << 32 | func);
+        if (path != PLUMB_MAP_MISSING)
+            edge = p->paths[path].edge | p->edges_off;
+        /* New, or made while edges were off (it gets its edge now). */
+        if (path == PLUMB_MAP_MISSING
+            || (edge == PLUMB_NONE && caller_func != PLUMB_NONE && p->track_edges))
+            plumb_tracer_find_callee(p, caller_func, parent, func, &edge, &path);
+        /* A path not kept (folded) is its caller's, not the cache's to give. */
+        cacheable = path < PLUMB_PATH_FOLDED;
+    } else {
+        context = caller_func == PLUMB_NONE ? PLUMB_NONE : caller_func | PLUMB_PATH_FOLDED;
+        if (caller_func != PLUMB_NONE && p->track_edges
+            && plumb_profile_edge(p, caller_func, func, &edge) < 0) {
+            p->lost_events++;
+            edge = PLUMB_NONE;
+            cacheable = 0;
+        }
+    }
+    /* An edge that could not be made is not cached: the next call tries again. */
+    if (edge == PLUMB_NONE && caller_func != PLUMB_NONE && p->track_edges)
+        cacheable = 0;
+    if (cacheable && key != 0)
+        p->call_cache[plumb_call_slot_of(context, key)] = (plumb_call_slot){
+            .key = key, .context = context, .path = path, .func = func, .edge = edge};
+    if ((func >= t->func_live_capacity || (uint32_t)(edge + 1) >= t->edge_live_capacity)
+        && plumb_thread_grow_live(t, p) < 0) {
+        p->lost_events++;
+        return;
+    }
+    plumb_tracer_push(t, key, func, edge, path, now);
+}
+
+void plumb_tracer_exit_unmatched(plumb_profile *p, plumb_thread *t, uintptr_t key, int64_t now)
+{
+    if (t->depth == 0)
+        return;
+    uint32_t i = t->depth - 1;
+    while (i > 0 && t->frames[i - 1].key != key)
+        i--;
+    if (i == 0)
+        return;
+    while (t->depth > i)
+        plumb_tracer_pop(p, t, now);
+    plumb_tracer_pop(p, t, now);
+}
+
+void plumb_profile_set_track_edges(plumb_profile *p, int on)
+{
+    on = !!on;
+    if (on == p->track_edges)
+        return;
+    p->track_edges = on;
+    p->edges_off = on ? 0 : PLUMB_NONE;
+    /* The caches hold edges found under the old setting. */
+    clear_caches(p);
 }

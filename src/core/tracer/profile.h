@@ -52,17 +52,13 @@ typedef struct plumb_path {
 
 typedef struct plumb_frame {
     uintptr_t key;
+    int64_t start;            /* ticks */
+    int64_t children;         /* ticks spent in callees so far */
     uint32_t func;
     uint32_t edge;            /* PLUMB_NONE at the bottom of a stack */
     uint32_t path;            /* this call's path, or its nearest kept caller's */
-    uint32_t last_path;       /* the path of last_callee under this frame */
-    int64_t start;            /* ticks */
-    int64_t children;         /* ticks spent in callees so far */
-    uint32_t last_callee;     /* one-entry cache: loops call the same callee */
-    uint32_t last_edge;
     uint8_t outermost_func;   /* no other activation of func below, in this thread */
     uint8_t outermost_edge;
-    uint8_t path_folded;      /* path is a caller's: this call's was not kept */
 } plumb_frame;
 
 /* One thread's call stack.  The binding finds it per event (a thread-local
@@ -74,15 +70,40 @@ typedef struct plumb_thread {
     uint32_t depth;
     uint32_t capacity;
     int32_t *func_live;       /* activations of each function on this stack */
-    int32_t *edge_live;
+    int32_t *edge_live;       /* of each edge, at edge + 1: [0] absorbs PLUMB_NONE's
+                               * (edge + 1 wraps to 0), so a push needs no branch */
     uint32_t func_live_capacity;
     uint32_t edge_live_capacity;
     uint64_t id;              /* the binding's thread identity, for reports */
     uint32_t root_path;       /* the path under which its bottom calls hang */
-    uint32_t bottom_func;     /* one-entry cache for calls at the bottom */
-    uint32_t bottom_path;
     struct plumb_thread *next;
 } plumb_thread;
+
+/* The tracer's call cache, direct-mapped, 12 KB so that it stays in L1: it
+ * maps (the call's context, the callee's key) to what the call needs, its
+ * function, edge and path, so that a hit costs a hash, a load and two
+ * compares and no map probe at all.  The context is the caller's path when
+ * it is kept; else (paths=False, or folded) the caller's function with
+ * PLUMB_PATH_FOLDED set (PLUMB_NONE at the bottom of a stack), and the
+ * call's path is then the caller's.  Empty slots hold key 0 (no key is 0). */
+#define PLUMB_CALL_CACHE_BITS 9
+
+typedef struct plumb_call_slot {
+    uint64_t key;
+    uint32_t context;
+    uint32_t path;
+    uint32_t func;
+    uint32_t edge;
+} plumb_call_slot;
+
+static inline uint32_t plumb_call_slot_of(uint32_t context, uint64_t key)
+{
+    /* Keys are aligned addresses: their low 4 bits say nothing.  Fibonacci
+     * hashing mixes the context's bits up into the top ones, so that
+     * consecutive paths (as recursion makes them) land far apart. */
+    return (uint32_t)(((key >> 4) ^ ((uint64_t)context << 24)) * 0x9E3779B97F4A7C15ull
+                      >> (64 - PLUMB_CALL_CACHE_BITS));
+}
 
 typedef struct plumb_profile {
     plumb_labels labels;      /* the functions */
@@ -101,8 +122,13 @@ typedef struct plumb_profile {
     uint32_t npaths, paths_capacity;
     plumb_map by_path;        /* (parent+1)<<32 | func -> path */
 
+    plumb_call_slot call_cache[1u << PLUMB_CALL_CACHE_BITS];
+
     plumb_thread *threads;
-    int track_edges;          /* cProfile's subcalls= */
+    int track_edges;          /* cProfile's subcalls=; change it with
+                               * plumb_profile_set_track_edges */
+    uint32_t edges_off;       /* PLUMB_NONE when !track_edges, else 0: a cached
+                               * path's edge | edges_off is the edge to count */
     int track_paths;          /* keep call paths (plumb_path) */
     uint64_t folded_calls;    /* calls whose path was not kept (PLUMB_MAX_PATHS) */
     uint64_t lost_events;     /* events dropped for lack of memory or depth */
@@ -117,6 +143,10 @@ typedef struct plumb_profile {
  * the first event. */
 int plumb_profile_init(plumb_profile *p, int track_edges);
 void plumb_profile_free(plumb_profile *p);
+/* Turns edge tracking (cProfile's subcalls=) on or off between runs (every
+ * stack empty); the tracer's caches, which hold edges, start again. */
+void plumb_profile_set_track_edges(plumb_profile *p, int on);
+
 /* Forgets every count and function, keeping the profile usable. */
 int plumb_profile_clear(plumb_profile *p);
 
