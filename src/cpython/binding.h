@@ -36,6 +36,7 @@ typedef struct ProfilerObject {
 extern PyTypeObject plumb_ProfilerType;
 extern PyTypeObject plumb_SamplerType;
 extern PyTypeObject plumb_StatsType;
+extern PyTypeObject plumb_MetricsType;
 
 int64_t plumb_profiler_external_now(ProfilerObject *self);
 
@@ -155,6 +156,10 @@ int plumb_enabled_profilers(void);
 int plumb_hook_install(ProfilerObject *self);
 int plumb_hook_remove(ProfilerObject *self);
 int plumb_module_add_hook_functions(PyObject *module);
+
+/* hist_key, hist_bounds, hist_quantile, HIST_SCHEME (histogram.c): 0, or -1
+ * with an exception set. */
+int plumb_module_add_histogram(PyObject *module);
 
 #ifdef PLUMB_HAVE_EVAL_FRAME_HOOK
 /* 0, or -1 (no exception) if frame evaluation belongs to another tool. */

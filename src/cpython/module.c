@@ -55,7 +55,8 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC PyInit__plumb(void)
 {
     if (PyType_Ready(&plumb_ProfilerType) < 0 || PyType_Ready(&plumb_SamplerType) < 0
-        || PyType_Ready(&plumb_StatsType) < 0 || plumb_version_layer_check() < 0)
+        || PyType_Ready(&plumb_StatsType) < 0
+        || PyType_Ready(&plumb_MetricsType) < 0 || plumb_version_layer_check() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
@@ -63,9 +64,12 @@ PyMODINIT_FUNC PyInit__plumb(void)
     Py_INCREF(&plumb_ProfilerType);
     Py_INCREF(&plumb_SamplerType);
     Py_INCREF(&plumb_StatsType);
+    Py_INCREF(&plumb_MetricsType);
     if (PyModule_AddObject(m, "Profiler", (PyObject *)&plumb_ProfilerType) < 0
         || PyModule_AddObject(m, "Sampler", (PyObject *)&plumb_SamplerType) < 0
         || PyModule_AddObject(m, "Stats", (PyObject *)&plumb_StatsType) < 0
+        || PyModule_AddObject(m, "Metrics", (PyObject *)&plumb_MetricsType) < 0
+        || plumb_module_add_histogram(m) < 0
         || plumb_module_add_hook_functions(m) < 0) {
         Py_DECREF(m);
         return NULL;
