@@ -73,7 +73,7 @@ DISTRIBUTIONS = {
 def test_scheme_constants():
     assert histogram.SCHEME == _plumb.HIST_SCHEME == 1
     assert histogram.KEYS == 1024
-    assert histogram.MAX_US == 2**36
+    assert histogram.LIMIT_US == 2**36
 
 
 def test_keys_follow_the_documented_scheme():

@@ -13,7 +13,7 @@ stored, so the scheme never changes; another would get another number.
   [2**e, 2**(e+1)), split into 32 buckets 2**shift wide, shift = e - 5:
   key = (shift << 5) + (v >> shift).  (For 32 <= v < 64, shift is 0 and
   key = v, so keys run on from 0 without a gap.)
-- Values of 2**36 us (19.1 hours) and more are counted as 2**36 - 1, in the
+- Values of 2**36 us (`LIMIT_US`, 19.1 hours) and more count as 2**36 - 1, in the
   last bucket, key 1023 = [2**36 - 2**30, 2**36): 18.8 hours or more.
 - So keys are 0..1023 (`KEYS` = 1024 of them), and a key's bucket is
   [key, key + 1) below 32, else with shift = (key >> 5) - 1 and
@@ -35,7 +35,7 @@ from .. import _plumb
 
 SCHEME = _plumb.HIST_SCHEME
 KEYS = _plumb.HIST_KEYS
-MAX_US = _plumb.HIST_MAX_US
+LIMIT_US = _plumb.HIST_LIMIT_US   # from here on, values share the last bucket
 
 # The longest text encode can make: every key with a 19-digit count.
 MAX_TEXT = KEYS * len("1023:9223372036854775807,")

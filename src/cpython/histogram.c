@@ -28,7 +28,8 @@ static PyObject *hist_key(PyObject *module, PyObject *arg)
     long long us;
     if (int_arg("hist_key()", "us", arg, &us, &overflow) < 0)
         return NULL;
-    if (overflow > 0)  /* beyond 2**63: the top bucket, as for any value from PLUMB_HIST_MAX_US */
+    /* Beyond 2**63: the last bucket, as for every value from PLUMB_HIST_LIMIT_US. */
+    if (overflow > 0)
         return PyLong_FromUnsignedLong(plumb_hist_key(UINT64_MAX));
     if (overflow < 0 || us < 0)
         return PyErr_Format(PyExc_ValueError, "hist_key(): us must be >= 0, not %R", arg);
@@ -169,9 +170,9 @@ int plumb_module_add_histogram(PyObject *module)
         || PyModule_AddIntConstant(module, "HIST_SCHEME", PLUMB_HIST_SCHEME) < 0
         || PyModule_AddIntConstant(module, "HIST_KEYS", PLUMB_HIST_KEYS) < 0)
         return -1;
-    PyObject *max_us = PyLong_FromUnsignedLongLong(PLUMB_HIST_MAX_US);
-    if (!max_us || PyModule_AddObject(module, "HIST_MAX_US", max_us) < 0) {
-        Py_XDECREF(max_us);
+    PyObject *limit_us = PyLong_FromUnsignedLongLong(PLUMB_HIST_LIMIT_US);
+    if (!limit_us || PyModule_AddObject(module, "HIST_LIMIT_US", limit_us) < 0) {
+        Py_XDECREF(limit_us);
         return -1;
     }
     return 0;

@@ -40,11 +40,12 @@ static void test_keys_at_the_edges(void)
         check_bucket(key, v, v + ((uint64_t)1 << (e - B)));
     }
     /* The top: everything from 2^36 shares the last bucket. */
-    CHECK(plumb_hist_key(PLUMB_HIST_MAX_US - 1) == PLUMB_HIST_KEYS - 1);
-    CHECK(plumb_hist_key(PLUMB_HIST_MAX_US) == PLUMB_HIST_KEYS - 1);
+    CHECK(plumb_hist_key(PLUMB_HIST_LIMIT_US - 1) == PLUMB_HIST_KEYS - 1);
+    CHECK(plumb_hist_key(PLUMB_HIST_LIMIT_US) == PLUMB_HIST_KEYS - 1);
     CHECK(plumb_hist_key((uint64_t)1 << 63) == PLUMB_HIST_KEYS - 1);
     CHECK(plumb_hist_key(UINT64_MAX) == PLUMB_HIST_KEYS - 1);
-    check_bucket(PLUMB_HIST_KEYS - 1, PLUMB_HIST_MAX_US - ((uint64_t)1 << 30), PLUMB_HIST_MAX_US);
+    check_bucket(PLUMB_HIST_KEYS - 1, PLUMB_HIST_LIMIT_US - ((uint64_t)1 << 30),
+                 PLUMB_HIST_LIMIT_US);
     /* Keys outside the scheme are refused. */
     uint64_t l, h;
     double r;
@@ -59,7 +60,7 @@ static void test_keys_at_the_edges(void)
         CHECK(l == end && plumb_hist_key(l) == k && plumb_hist_key(h - 1) == k);
         end = h;
     }
-    CHECK(end == PLUMB_HIST_MAX_US);
+    CHECK(end == PLUMB_HIST_LIMIT_US);
 }
 
 static void test_quantile_edges(void)

@@ -16,7 +16,7 @@
  *     shift = e - B: key = (shift << B) + (v >> shift), which runs over
  *     (shift << B) + 32 .. (shift << B) + 63.  The octave [32, 64) has
  *     shift 0, so there too key = v: keys run on from 0 without a gap;
- *   - values of PLUMB_HIST_MAX_US = 2^36 us (19.1 hours) and above are
+ *   - values of PLUMB_HIST_LIMIT_US = 2^36 us (19.1 hours) and above are
  *     counted as 2^36 - 1, in the last bucket [2^36 - 2^30, 2^36), key 1023
  *     (18.8 to 19.1 hours): a percentile read there means "18.8 hours or
  *     more".  The exact maximum is kept beside the histogram.
@@ -45,7 +45,7 @@
 
 #define PLUMB_HIST_SCHEME 1
 #define PLUMB_HIST_SUB_BITS 5
-#define PLUMB_HIST_MAX_US ((uint64_t)1 << 36)
+#define PLUMB_HIST_LIMIT_US ((uint64_t)1 << 36)
 #define PLUMB_HIST_KEYS 1024u
 
 /* One bucket of a histogram given as pairs (a store's rows, a dict). */
@@ -55,11 +55,11 @@ typedef struct plumb_hist_pair {
 } plumb_hist_pair;
 
 /* The key of a value in microseconds (any value: 0, and above
- * PLUMB_HIST_MAX_US, included). */
+ * PLUMB_HIST_LIMIT_US, included). */
 static inline uint32_t plumb_hist_key(uint64_t us)
 {
-    if (us >= PLUMB_HIST_MAX_US)
-        us = PLUMB_HIST_MAX_US - 1;
+    if (us >= PLUMB_HIST_LIMIT_US)
+        us = PLUMB_HIST_LIMIT_US - 1;
     if (us < ((uint64_t)1 << PLUMB_HIST_SUB_BITS))
         return (uint32_t)us;
     unsigned top_bit = 63 - (unsigned)__builtin_clzll(us);
