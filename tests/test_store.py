@@ -543,3 +543,17 @@ def test_write_runs_retention_by_itself(tmp_path):
 def test_an_sqlite_store_is_a_store():
     from plumb.monitor.store.base import Store
     assert issubclass(SQLiteStore, Store)
+
+
+def test_a_write_past_its_time_bound_gives_up_and_writes_nothing(tmp_path):
+    path = str(tmp_path / "slow.db")
+    open_store(path).close()
+    # a bound of a nanosecond has passed by the time SQLite first asks
+    with open_store(path, timeout_s=1e-9) as store:
+        big = harvest("big", transactions=[minute_row(NOW, name=f"/t{i}") for i in range(200)])
+        with pytest.raises(StoreError, match="gave up after"):
+            store.write(big)
+    with open_store(path) as store:
+        assert store.transactions(NOW, NOW + 60) == [] and store.hosts(0, NOW + 60) == []
+        assert store.write(big) is True
+        assert len(store.transactions(NOW, NOW + 60)) == 200

@@ -13,7 +13,8 @@ import time
 import uuid
 
 from . import codec
-from .base import SESSION_KINDS, SUMMED_COUNTERS, TRACE_ORDERS, Store, StoreError
+from ..harvest import TransactionMinute
+from .base import SESSION_KINDS, SUMMED_COUNTERS, TRACE_ORDERS, Store, StoreError, add_counts
 from .sqlite_schema import SCHEMA_VERSION, prepare, refuse
 from .tiers import DAY, MINUTE, RESOLUTIONS, ceil_to, floor_to, pieces
 from .url import take_options
@@ -27,6 +28,7 @@ OPTIONS = {
 }
 MAX_URL = 2048                               # characters of a trace's URL kept
 MAX_TEXT = 512                               # of a name, host, error class or function
+ALL_TRANSACTIONS = ("", "")                  # the names row of every transaction merged
 
 _TX_COLUMNS = ("res", "t", "host_id", "name_id", "session") + SUMMED_COUNTERS + (
     "min_us", "max_us", "apdex_t_us", "first_minute", "last_minute", "histogram",
@@ -69,6 +71,29 @@ def open_sqlite(url, location, options):
     return SQLiteStore(path, **take_options(url, options, OPTIONS))
 
 
+def _all_transactions(minutes):
+    """Per (minute, session), every transaction of the harvest merged into
+    one row (name None): the rows of series(None), which would otherwise
+    merge 200 transactions' histograms per bucket when read."""
+    merged = {}
+    for tm in minutes:
+        key = (floor_to(tm.minute, MINUTE), tm.session)
+        into = merged.get(key)
+        if into is None:
+            merged[key] = into = TransactionMinute(minute=key[0], name=None, kind="",
+                                                   session=tm.session, min_us=tm.min_us,
+                                                   apdex_t_us=tm.apdex_t_us)
+        if tm.count and (not into.count or tm.min_us < into.min_us):
+            into.min_us = tm.min_us
+        for counter in SUMMED_COUNTERS:
+            setattr(into, counter, getattr(into, counter) + getattr(tm, counter))
+        into.max_us = max(into.max_us, tm.max_us)
+        into.apdex_t_us = max(into.apdex_t_us, tm.apdex_t_us)
+        add_counts(into.histogram, tm.histogram)
+        add_counts(into.error_classes, tm.error_classes)
+    return list(merged.values())
+
+
 def _short(text, limit=MAX_TEXT):
     text = "" if text is None else str(text)
     return text if len(text) <= limit else text[:limit]
@@ -106,7 +131,6 @@ class SQLiteStore(Store):
         conn.create_function("plumb_counts_add", 2, codec.merge_packed_counts)
         conn.create_aggregate("plumb_concat", 1, codec.Concatenation)
         self._deadline = None
-        conn.set_progress_handler(self._past_deadline, 2000)
         self._lock = threading.Lock()
         self._ids = {}                # (table, key) -> id of names, hosts, functions: never removed
         self._next_retention = 0.0
@@ -142,6 +166,7 @@ class SQLiteStore(Store):
     def _transaction(self, conn):
         conn.execute("BEGIN IMMEDIATE")        # waits at most timeout_s for the lock
         self._deadline = time.monotonic() + self.timeout_s
+        conn.set_progress_handler(self._past_deadline, 1000)   # writes only: reads run free
         pending = {}
         try:
             yield pending
@@ -151,6 +176,8 @@ class SQLiteStore(Store):
                 self._deadline = None
                 conn.execute("ROLLBACK")
             raise
+        finally:
+            conn.set_progress_handler(None, 0)
         self._ids.update(pending)          # ids are real only once committed
 
     def _id(self, conn, pending, table, key):
@@ -216,8 +243,11 @@ class SQLiteStore(Store):
 
     def _write_transactions(self, conn, pending, host_id, minutes):
         rows = []
-        for tm in minutes:
-            name_id = self._id(conn, pending, "names", (_short(tm.name), _short(tm.kind)))
+        everything = _all_transactions(minutes)
+        all_id = self._id(conn, pending, "names", ALL_TRANSACTIONS) if everything else None
+        for tm in minutes + everything:
+            name_id = all_id if tm.name is None else \
+                self._id(conn, pending, "names", (_short(tm.name), _short(tm.kind)))
             minute = floor_to(tm.minute, MINUTE)
             values = ([getattr(tm, c) for c in SUMMED_COUNTERS]
                       + [tm.min_us, tm.max_us, tm.apdex_t_us, minute, minute,
@@ -371,7 +401,7 @@ class SQLiteStore(Store):
                 f"SELECT n.name, n.kind, {sums}, MIN(CASE WHEN count > 0 THEN min_us END), "
                 "MAX(max_us), MAX(apdex_t_us), MIN(first_minute), MAX(last_minute), "
                 "plumb_concat(histogram), group_concat(error_classes, char(10)) "
-                f"FROM tx_rows JOIN names n ON n.id = name_id WHERE {window} "
+                f"FROM tx_rows JOIN names n ON n.id = name_id WHERE {window} AND n.kind != '' "
                 + "".join(f" AND {c}" for c in clauses)
                 + " GROUP BY name_id ORDER BY n.name, n.kind", values + more).fetchall()
         found = []
@@ -399,8 +429,9 @@ class SQLiteStore(Store):
         coarsest = max(res for res in RESOLUTIONS if step % res == 0)
         with self._using("reading a series") as conn:
             window, values = self._window(conn, start, end, coarsest=coarsest)
-            clauses, more = self._filters(conn, host, None,
-                                          names=None if name is None else [name])
+            names, kind = ([name], None) if name is not None else \
+                ([ALL_TRANSACTIONS[0]], ALL_TRANSACTIONS[1])
+            clauses, more = self._filters(conn, host, None, kind=kind, names=names)
             rows = [] if clauses is None else conn.execute(
                 f"SELECT t / {step} * {step} AS bucket, SUM(count), SUM(errors), SUM(total_us), "
                 "SUM(queue_us), SUM(sql_us), SUM(template_us), SUM(http_us), "
