@@ -1,0 +1,15 @@
+"""plumb.monitor's stores: where workers' harvests go and the dashboard
+reads from.  open_store(url) opens one by URL (docs/store.md):
+
+    store = open_store()                       # $PLUMB_STORE, or ./plumb-monitor.db
+    store = open_store("sqlite:////var/lib/app/plumb.db", retention_days=3)
+
+Another kind of store plugs in with register_scheme(scheme, factory)."""
+from .base import Store, StoreError
+from .sqlite import SQLiteStore, open_sqlite
+from .url import default_store_url, open_store, register_scheme
+
+register_scheme("sqlite", open_sqlite)
+
+__all__ = ["Store", "StoreError", "SQLiteStore", "open_store", "default_store_url",
+           "register_scheme"]

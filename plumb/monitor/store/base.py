@@ -1,0 +1,150 @@
+"""The store interface: what plumb.monitor's workers write and what the
+dashboard and the command line read.  Every store (the SQLite file for one
+host, a fleet store later) implements this class; nothing in it says how
+rows are kept.
+
+Times are Unix seconds; windows are half-open, `since <= minute < until`.
+Histograms are dicts {bucket key: count} (plumb.monitor.histogram's keys)
+and are returned merged, never as quantiles: callers compute those with
+plumb.monitor.histogram.quantile(histogram, q)."""
+import abc
+
+SESSION_KINDS = ("xray", "threads")
+TRACE_ORDERS = ("slowest", "recent")
+
+# TransactionMinute's counters that add when rows merge, in one place for
+# every store and reader.
+SUMMED_COUNTERS = (
+    "count", "errors", "total_us", "satisfied", "tolerating", "frustrated",
+    "queue_us", "queue_count", "sql_us", "sql_count", "template_us", "template_count",
+    "http_us", "http_count",
+)
+# What a series bucket carries (a chart's lines).
+SERIES_COUNTERS = ("count", "errors", "total_us", "queue_us", "sql_us", "template_us",
+                   "http_us")
+
+
+class StoreError(ValueError):
+    """The store cannot do what was asked: a bad URL or option, a file that
+    is not plumb's, a database locked beyond the bounded wait, a disk that
+    refuses the write.  The message is one line and names the store."""
+
+
+def add_counts(into, counts):
+    """Merge {key: count} `counts` into `into` by adding (histograms and
+    error classes merge this way, exactly)."""
+    get = into.get
+    for key, count in counts.items():
+        into[key] = get(key, 0) + count
+    return into
+
+
+class Store(abc.ABC):
+    """One store.  Writers call write() from a background thread; any
+    number of processes (and hosts, for a fleet store) may write at once.
+    Readers may run while writers write."""
+
+    #: The version of the layout this store reads and writes.
+    schema_version = 0
+
+    @abc.abstractmethod
+    def write(self, harvest):
+        """Keep one plumb.monitor.harvest.Harvest, all of it or nothing, in
+        a bounded time.  Returns True when written, False when a harvest with
+        the same id was written before (a retry counts once).  Rows merge by
+        (minute, host, name, kind, session) with what other processes
+        wrote: counters add, min_us/max_us combine, histograms and error
+        classes add.  Raises StoreError (never leaving part of the harvest
+        written) when the store cannot take it within the bound; the caller
+        keeps the harvest and may retry."""
+
+    @abc.abstractmethod
+    def transactions(self, since, until, host=None, kind=None, session=None, names=None):
+        """One dict per (name, kind) seen in the window: "name", "kind",
+        every counter of TransactionMinute summed over the window and hosts
+        (SUMMED_COUNTERS), "min_us", "max_us", "apdex_t_us" (the largest
+        seen), "histogram" and "error_classes" merged, "first_minute",
+        "last_minute" and "minutes" (the span first..last in minutes,
+        inclusive: count / minutes is the throughput while it was seen).
+        `names` limits the answer to those transaction names; `session`
+        selects an X-Ray session's own copy (None: the ordinary rows)."""
+
+    @abc.abstractmethod
+    def series(self, name=None, since=None, until=None, step_s=60, host=None):
+        """Every time bucket of `step_s` seconds (a multiple of 60; buckets
+        start at multiples of step_s) from the one holding `since` to the
+        one before `until`, in order, as dicts: "t" (the bucket's start),
+        SERIES_COUNTERS summed, "histogram" merged.  `name` None sums every
+        transaction.  Buckets without requests have zero counts."""
+
+    @abc.abstractmethod
+    def traces(self, transaction=None, since=None, until=None, session=None, limit=100,
+               order="slowest"):
+        """Kept traces' summaries, slowest or most recent first: dicts with
+        "id", "start", "name", "kind", "duration_us", "status", "error",
+        "url", "host", "pid", "session"."""
+
+    @abc.abstractmethod
+    def trace(self, id):
+        """One trace's summary (as traces() gives it) plus "document", or
+        None when no trace has that id."""
+
+    @abc.abstractmethod
+    def profile(self, transaction=None, kind=None, since=None, until=None, session=None,
+                host=None):
+        """The sampled stacks merged across minutes and hosts:
+        {"stacks": [(frames, count), ...] most samples first, with frames a
+        tuple of (file, line, name) outermost first; "rate_hz": the highest
+        sampling rate seen; "mode": "wall", "cpu", ..., or "mixed"}."""
+
+    @abc.abstractmethod
+    def create_session(self, kind, transaction=None, duration_s=60.0, traces=10, rate_hz=100.0,
+                       now=None):
+        """Start an X-Ray ("xray": keep every trace of `transaction`, up to
+        `traces`, and profile it at `rate_hz`) or threads ("threads")
+        session lasting `duration_s`.  Returns its id (32 hex digits)."""
+
+    @abc.abstractmethod
+    def active_sessions(self, now=None):
+        """The sessions running at `now` (default: the time now), as
+        session() gives them.  Workers poll this every few seconds: it is
+        one indexed query."""
+
+    @abc.abstractmethod
+    def session(self, id):
+        """One session as a dict ("id", "kind", "transaction", "created",
+        "ends", "traces", "rate_hz", "status", "ended"), or None."""
+
+    @abc.abstractmethod
+    def end_session(self, id, status="done"):
+        """End a session early or mark how it ended; True if it existed."""
+
+    @abc.abstractmethod
+    def sessions(self, limit=50):
+        """The latest sessions, newest first."""
+
+    @abc.abstractmethod
+    def hosts(self, since, until):
+        """The hosts that wrote in the window: dicts "host", "pids" (sorted),
+        "harvests", "first_seen", "last_seen"."""
+
+    @abc.abstractmethod
+    def drops(self, since):
+        """{reason: count} of what workers reported dropping (Harvest.dropped)
+        and what the store itself refused ("store.<reason>") since then."""
+
+    @abc.abstractmethod
+    def retention(self, now=None):
+        """Remove what is older than the retention window and roll minutes
+        past the rollup age into coarser rows, now.  Returns {what: rows
+        removed}.  write() runs it by itself every few minutes."""
+
+    @abc.abstractmethod
+    def close(self):
+        """Release the store; its methods must not be called afterwards."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

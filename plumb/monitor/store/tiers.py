@@ -1,0 +1,60 @@
+"""Rows at three resolutions, and which rows answer a window.
+
+Every minute row is also added into its ten minutes', hour's and day's
+rows as it is written (so coarser rows are exact, late harvests included);
+retention later removes minute rows past the rollup age and everything past
+the retention window.  A window is answered by the coarsest rows that fit
+inside it and finer rows at its edges: 7 days are at most 7 day rows, 46
+hour rows, 10 ten-minute rows and 18 minute rows per transaction instead of
+10080, and 24 hours at most 23 + 10 + 18.
+
+Where the finer rows are gone (older than the rollup age), an edge is
+answered by the coarser rows that start inside the window."""
+
+MINUTE, TEN_MINUTES, HOUR, DAY = 60, 600, 3600, 86400
+RESOLUTIONS = (MINUTE, TEN_MINUTES, HOUR, DAY)
+
+
+def floor_to(t, step):
+    return int(t // step * step)
+
+
+def ceil_to(t, step):
+    return int(-(-t // step) * step)
+
+
+def pieces(since, until, kept_from, finest=MINUTE, coarsest=DAY):
+    """[(resolution, lo, hi)]: the rows of that resolution with lo <= t < hi
+    answer [since, until) together, each minute counted once.
+    `kept_from[resolution]` is the time from which rows of that resolution
+    are all there (0: all of them).  Only resolutions from `finest` to
+    `coarsest` are used (a series of hourly buckets wants no day rows)."""
+    levels = [r for r in RESOLUTIONS if finest <= r <= coarsest]
+    since, until = ceil_to(since, MINUTE), ceil_to(until, MINUTE)
+    found = []
+
+    def cover(lo, hi, level):
+        if lo >= hi:
+            return
+        res = levels[level]
+        if level == 0:
+            found.append((res, lo, hi))
+            return
+        start = max(ceil_to(lo, res), ceil_to(kept_from.get(res, 0), res))
+        end = floor_to(hi, res)
+        if start < end:
+            found.append((res, start, end))
+            edges = ((lo, start), (end, hi))
+        else:
+            edges = ((lo, hi),)
+        finer_from = kept_from.get(levels[level - 1], 0)
+        for a, b in edges:
+            # Before finer_from the finer rows are gone: this resolution's
+            # rows that start in [a, b) answer that part.
+            cut = min(max(a, finer_from), b)
+            if a < cut:
+                found.append((res, a, cut))
+            cover(cut, b, level - 1)
+
+    cover(since, until, len(levels) - 1)
+    return sorted(found)
