@@ -1,8 +1,8 @@
 /* Thread tags (sampler/thread_tags.h) and the sampler's counts by tag
  * (sampler/tag_counts.h), without Python: many threads writing their tags
  * while one reads them all, slots given up when threads end (and not
- * inherited by a thread that gets a dead one's id), a fork, and a full
- * table of tag counts.  Built plain and with ASan+UBSan by the Makefile;
+ * inherited by a thread that gets a dead one's id), a fork, more threads
+ * than slots, and a full table of tag counts.  Built plain and with ASan+UBSan by the Makefile;
  * run it also under -fsanitize=thread by hand (see the Makefile). */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -167,6 +167,58 @@ static void test_fork(void)
     plumb_thread_tag_set(0);
 }
 
+#define CROWD (PLUMB_THREAD_TAG_SLOTS + 128)
+
+static pthread_barrier_t crowd_tagged, crowd_checked;
+static atomic_int crowd_round_trips;
+
+static void *crowd_member(void *arg)
+{
+    uint64_t tag = (uint64_t)(uintptr_t)arg + 1;
+    plumb_thread_tag_set(tag);
+    /* Lost or not, a thread reads back its own tag. */
+    if (plumb_thread_tag() == tag)
+        atomic_fetch_add(&crowd_round_trips, 1);
+    pthread_barrier_wait(&crowd_tagged);
+    pthread_barrier_wait(&crowd_checked);
+    return NULL;
+}
+
+/* More threads at once than slots: the ones that find no slot are counted
+ * as lost, every thread still reads its own tag, and the slots come back
+ * when they end. */
+static void test_more_threads_than_slots(void)
+{
+    uint32_t held_before = plumb_thread_tags_held();
+    uint64_t lost_before = plumb_thread_tags_lost();
+    static pthread_t crowd[CROWD];
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_barrier_init(&crowd_tagged, NULL, CROWD + 1);
+    pthread_barrier_init(&crowd_checked, NULL, CROWD + 1);
+    for (uintptr_t i = 0; i < CROWD; i++)
+        if (pthread_create(&crowd[i], &attr, crowd_member, (void *)i) != 0) {
+            /* A limit on threads below CROWD: nothing to test here. */
+            fprintf(stderr, "could not start %d threads; the crowded table is not tested\n", CROWD);
+            exit(check_report("thread tags: checks passed (crowding not tested)"));
+        }
+    pthread_barrier_wait(&crowd_tagged);
+    uint32_t held = plumb_thread_tags_held();
+    uint64_t lost = plumb_thread_tags_lost() - lost_before;
+    CHECK(held <= PLUMB_THREAD_TAG_SLOTS);
+    CHECK(lost > 0 && held - held_before + lost == CROWD);
+    CHECK(atomic_load(&crowd_round_trips) == CROWD);
+    pthread_barrier_wait(&crowd_checked);
+    for (int i = 0; i < CROWD; i++)
+        CHECK(pthread_join(crowd[i], NULL) == 0);
+    pthread_barrier_destroy(&crowd_tagged);
+    pthread_barrier_destroy(&crowd_checked);
+    pthread_attr_destroy(&attr);
+    CHECK(plumb_thread_tags_held() == held_before);
+    printf("%d threads at once: %llu found no slot\n", CROWD, (unsigned long long)lost);
+}
+
 static void test_tag_counts(void)
 {
     plumb_tag_counts c;
@@ -193,5 +245,6 @@ int main(void)
     test_many_writers_one_reader();
     test_a_reused_id_has_no_tag();
     test_fork();
+    test_more_threads_than_slots();
     return check_report("thread tags: all checks passed");
 }
