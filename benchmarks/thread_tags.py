@@ -12,9 +12,11 @@ counting by tag), in one run:
 2. The sampler's cost per round per sampled thread, with tags read and
    counted (Sampler(tags=True)) and without (tags=False), runs interleaved:
    --threads threads, each tagged and waiting --depth frames deep, sampled
-   at 1 kHz for --seconds; the figure is the time the sampler spent in its
-   rounds (summary busy_ns, its own clock around each round) over the
-   stacks it counted, median of --repeat runs each."""
+   at 1 kHz for --seconds; the figures are the time the sampler spent in
+   its rounds (summary busy_ns, its own clock around each round, which
+   counts preemption on a busy machine) and the sampler thread's CPU time
+   (/proc's schedstat, which does not; it includes waking up each round),
+   each over the stacks it counted, median of --repeat runs each."""
 import argparse
 import os
 import platform
@@ -64,22 +66,37 @@ def round_cost(threads, depth, seconds, repeat):
         w.start()
     for _ in workers:
         ready.acquire()
-    costs = {True: [], False: []}
+    costs = {(tags, kind): [] for tags in (True, False) for kind in ("busy", "cpu")}
     try:
         for r in range(repeat):
             for tags in ((True, False) if r % 2 == 0 else (False, True)):
                 s = Sampler(rate=1000, tags=tags)
+                before = set(os.listdir("/proc/self/task"))
                 s.start()
+                started = set(os.listdir("/proc/self/task")) - before
                 time.sleep(seconds)
-                s.stop()
+                # The sampler thread's CPU time (it is the task start()
+                # added), read while it runs, with the stacks it counted.
+                cpu_ns = sum(thread_cpu_ns(tid) for tid in started)
                 summary = s.summary()
+                s.stop()
                 if summary["stacks"]:
-                    costs[tags].append(summary["busy_ns"] / summary["stacks"])
+                    costs[tags, "busy"].append(summary["busy_ns"] / summary["stacks"])
+                    costs[tags, "cpu"].append(cpu_ns / summary["stacks"])
     finally:
         stop.set()
         for w in workers:
             w.join()
     return {k: statistics.median(v) if v else float("nan") for k, v in costs.items()}
+
+
+def thread_cpu_ns(tid):
+    """A thread's time on a CPU (schedstat's first field), 0 if it ended."""
+    try:
+        with open("/proc/self/task/%s/schedstat" % tid) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def main():
@@ -98,8 +115,11 @@ def main():
     costs = round_cost(args.threads, args.depth, args.seconds, args.repeat)
     print("sampler, ns per sampled thread per round (%d threads %d frames deep, 1 kHz):"
           % (args.threads + 1, args.depth))
-    print("  %-10s %-10s %s" % ("tags on", "tags off", "difference"))
-    print("  %-10.0f %-10.0f %+.0f" % (costs[True], costs[False], costs[True] - costs[False]))
+    print("  %-38s %-10s %-10s %s" % ("", "tags on", "tags off", "difference"))
+    for kind, what in (("busy", "in rounds (wall clock around each)"),
+                       ("cpu", "sampler thread's CPU time (schedstat)")):
+        on, off = costs[True, kind], costs[False, kind]
+        print("  %-38s %-10.0f %-10.0f %+.0f" % (what, on, off, on - off))
     return 0
 
 
