@@ -118,7 +118,8 @@ def wait_for_samples(sampler, functions, harvests):
             pytest.skip("the sampler got too few rounds on this machine: %r" % counts)
 
 
-def test_samples_are_under_their_threads_tag():
+@pytest.mark.parametrize("mode", ["wall", "cpu"])
+def test_samples_are_under_their_threads_tag(mode):
     stop, tagged_ready, untagged_ready = threading.Event(), threading.Event(), threading.Event()
     tag = 0xABCDEF0123456789
 
@@ -131,7 +132,7 @@ def test_samples_are_under_their_threads_tag():
 
     threads = [threading.Thread(target=tagged),
                threading.Thread(target=spins_untagged, args=(stop, untagged_ready))]
-    sampler = Sampler(rate=1000)
+    sampler = Sampler(rate=1000, mode=mode)
     sampler.start()
     harvests = []
     try:
