@@ -1,18 +1,46 @@
 """plumb.Sampler: the statistical profiler, a native thread that samples
 every Python thread's stack at a fixed rate without taking the GIL."""
+import collections
 import functools
 import os
 import sys
 import threading
+import time
 
 from . import _plumb
 from .formats import format_for_path, write_profile
 
-__all__ = ["Sampler"]
+__all__ = ["Sampler", "SamplerHarvest"]
+
+
+class SamplerHarvest(collections.namedtuple("SamplerHarvest", "frames nodes tagged summary")):
+    """What Sampler.harvest() took: frames [(file, line, function)] by
+    function index; nodes [(parent node index or -1, function index)],
+    parents first (each thread's stacks are their own chains); tagged
+    [(tag, leaf node index, samples)], tag 0 for samples taken while their
+    thread had no tag; summary: the rounds taken, missed, failed, stacks
+    truncated, samples left under tag 0 for want of room (tag_overflow), and
+    the interval covered (started_ns/ended_ns on time.monotonic_ns()'s
+    clock, started/ended in Unix seconds)."""
+
+    __slots__ = ()
+
+    def stack(self, node):
+        """The frames of node's stack, outermost first."""
+        path = []
+        while node != -1:
+            parent, func = self.nodes[node]
+            path.append(self.frames[func])
+            node = parent
+        return tuple(reversed(path))
+
+    def stacks(self):
+        """[(tag, frames outermost first, samples)], one per (tag, leaf)."""
+        return [(tag, self.stack(leaf), count) for tag, leaf, count in self.tagged]
 
 
 class Sampler(_plumb.Sampler):
-    """Sampler(rate=1000, mode="wall", duration=0, threads=True)
+    """Sampler(rate=1000, mode="wall", duration=0, threads=True, tags=True)
 
     rate: samples per second.  mode: "wall" counts every thread at every
     sample, busy or not; "cpu" counts only threads that ran on a CPU since the
@@ -20,10 +48,16 @@ class Sampler(_plumb.Sampler):
     until stop()).  threads=False keeps only the samples of the thread that
     calls start() (a web request's), as Profile(threads=False) does.  Use
     start()/stop(), `with Sampler() as s:`, or `@Sampler(...)` on a
-    function."""
+    function.
 
-    def __init__(self, rate=1000, mode="wall", duration=0, threads=True):
-        super().__init__(rate, mode, duration)
+    tags=True counts every sample under its thread's tag at that moment
+    (plumb._plumb.set_thread_tag: a request's id), which harvest() returns.
+    harvest() takes what was sampled so far out of a running sampler, which
+    goes on afresh; ignore_thread(ident) leaves a thread out (a monitor's
+    own)."""
+
+    def __init__(self, rate=1000, mode="wall", duration=0, threads=True, tags=True):
+        super().__init__(rate, mode, duration, tags)
         self.threads = threads
         self._started_by = None
         # plumb's own frames (the runner, this class) stay out of the stacks.
@@ -63,6 +97,24 @@ class Sampler(_plumb.Sampler):
             threading.setprofile(self._previous_thread_hook)
         for thread in threading.enumerate():   # names may have changed
             self._note(thread)
+
+    def harvest(self):
+        """Takes what was sampled so far, running or stopped, as a
+        SamplerHarvest; afterwards dump(), stacks() and the others hold only
+        what comes after.  plumb's own frames are left out, as in every
+        output."""
+        frames, nodes, tagged, summary = self._harvest()
+        # The monotonic clock's offset from Unix time, read once, to place
+        # the interval in Unix seconds.
+        offset = time.time() - time.monotonic_ns() / 1e9
+        summary["started"] = summary["started_ns"] / 1e9 + offset
+        summary["ended"] = summary["ended_ns"] / 1e9 + offset
+        return SamplerHarvest(frames, nodes, tagged, summary)
+
+    def ignore_thread(self, ident):
+        """Stops sampling the thread with this ident (threading.get_ident());
+        None or 0 samples every thread again.  One thread at most."""
+        self._ignore_thread(ident or 0)
 
     def __enter__(self):
         self.start()

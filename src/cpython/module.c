@@ -29,6 +29,9 @@ static PyObject *set_own_dir(PyObject *module, PyObject *arg)
 }
 
 PyObject *plumb_convert_samples(PyObject *module, PyObject *args);
+PyObject *plumb_set_thread_tag(PyObject *module, PyObject *arg);
+PyObject *plumb_get_thread_tag(PyObject *module, PyObject *ignored);
+PyObject *plumb_thread_tags_lost_count(PyObject *module, PyObject *ignored);
 
 static PyMethodDef module_methods[] = {
     {"formats", plumb_formats_info, METH_NOARGS,
@@ -39,6 +42,12 @@ static PyMethodDef module_methods[] = {
      "How many plumb profilers are collecting events now."},
     {"_set_own_dir", set_own_dir, METH_O,
      "Code under this directory (plumb's package) is left out of profiles."},
+    {"set_thread_tag", plumb_set_thread_tag, METH_O,
+     "set_thread_tag(tag): what this thread is doing, for the sampler (an unsigned 64-bit int, "
+     "0 = nothing); returns the previous tag."},
+    {"thread_tag", plumb_get_thread_tag, METH_NOARGS, "thread_tag(): this thread's tag."},
+    {"thread_tags_lost", plumb_thread_tags_lost_count, METH_NOARGS,
+     "thread_tags_lost(): tag writes of threads that found the tag table full."},
     {"tsc_invariant", tsc_invariant, METH_NOARGS,
      "Whether this CPU's time-stamp counter runs at a constant rate."},
     {NULL, NULL, 0, NULL},

@@ -11,19 +11,16 @@
 #include "errors.h"
 #include "offsets.h"
 
-typedef struct SamplerObject {
-    PyObject_HEAD
-    plumb_sampler sampler;
-    int ready;                 /* sampler initialised */
-    PyObject *names;           /* dict: thread id -> name, from threading */
-} SamplerObject;
+#include "sampler_object.h"
 
 static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"rate", "mode", "duration", NULL};
+    static char *kwlist[] = {"rate", "mode", "duration", "tags", NULL};
     double rate = 1000.0, duration = 0.0;
     const char *mode = "wall";
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|dsd:Sampler", kwlist, &rate, &mode, &duration))
+    int tags = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|dsdp:Sampler", kwlist, &rate, &mode, &duration,
+                                     &tags))
         return -1;
     int cpu = strcmp(mode, "cpu") == 0;
     if (!cpu && strcmp(mode, "wall") != 0) {
@@ -39,7 +36,7 @@ static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_ValueError, "duration cannot be negative");
         return -1;
     }
-    if (self->ready && self->sampler.running) {
+    if (self->ready && plumb_sampler_running(&self->sampler)) {
         PyErr_SetString(PyExc_RuntimeError, "cannot reinitialise a running sampler");
         return -1;
     }
@@ -57,6 +54,7 @@ static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
         plumb_raise(rc, "sampler", NULL, &why);
         return -1;
     }
+    plumb_sampler_read_tags(&self->sampler, tags);
     self->ready = 1;
     if (!self->names && !(self->names = PyDict_New()))
         return -1;
@@ -76,7 +74,7 @@ static void sampler_dealloc(SamplerObject *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static int check_ready(SamplerObject *self)
+int plumb_sampler_check_ready(SamplerObject *self)
 {
     if (!self->ready) {
         PyErr_SetString(PyExc_RuntimeError, "the sampler was not initialised");
@@ -87,9 +85,9 @@ static int check_ready(SamplerObject *self)
 
 static PyObject *sampler_start(SamplerObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (check_ready(self) < 0)
+    if (plumb_sampler_check_ready(self) < 0)
         return NULL;
-    if (self->sampler.running)
+    if (plumb_sampler_running(&self->sampler))
         Py_RETURN_NONE;
     int rc = plumb_sampler_start(&self->sampler);
     if (rc < 0)
@@ -99,7 +97,7 @@ static PyObject *sampler_start(SamplerObject *self, PyObject *Py_UNUSED(ignored)
 
 static PyObject *sampler_stop(SamplerObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (check_ready(self) < 0)
+    if (plumb_sampler_check_ready(self) < 0)
         return NULL;
     /* The sampler thread never waits for the GIL; release it while joining. */
     Py_BEGIN_ALLOW_THREADS
@@ -113,7 +111,7 @@ static PyObject *sampler_note_thread(SamplerObject *self, PyObject *args)
 {
     unsigned long long id, native_id;
     PyObject *name;
-    if (!PyArg_ParseTuple(args, "KKU:_note_thread", &id, &native_id, &name) || check_ready(self) < 0)
+    if (!PyArg_ParseTuple(args, "KKU:_note_thread", &id, &native_id, &name) || plumb_sampler_check_ready(self) < 0)
         return NULL;
     if (plumb_sampler_note_thread(&self->sampler, id, native_id) < 0)
         return PyErr_NoMemory();
@@ -159,9 +157,9 @@ static int apply_names(SamplerObject *self)
 
 static int check_stopped(SamplerObject *self)
 {
-    if (check_ready(self) < 0)
+    if (plumb_sampler_check_ready(self) < 0)
         return -1;
-    if (self->sampler.running) {
+    if (plumb_sampler_running(&self->sampler)) {
         PyErr_SetString(PyExc_RuntimeError, "stop the sampler before reading its samples");
         return -1;
     }
@@ -214,12 +212,19 @@ fail:
 
 static PyObject *sampler_summary(SamplerObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (check_ready(self) < 0)
+    if (plumb_sampler_check_ready(self) < 0)
         return NULL;
-    const plumb_sampler *z = &self->sampler;
+    plumb_sampler *z = &self->sampler;
+    (void)plumb_sampler_running(z);   /* a forked child's copy is reset first */
     const plumb_samples *s = &z->samples;
-    double elapsed = z->stopped_ns > z->started_ns ? (z->stopped_ns - z->started_ns) / 1e9 : 0.0;
-    return Py_BuildValue("{sKsKsKsKsdsdsssIsdsIsIsKsK}", "taken", (unsigned long long)s->taken,
+    double elapsed = z->since_ns && z->stopped_ns > z->since_ns ? (z->stopped_ns - z->since_ns) / 1e9
+                                                                : 0.0;
+    return Py_BuildValue("{sKsKsKsKsLsKsKsKsKsKsdsdsssIsdsIsIsKsK}", "total_taken",
+                         (unsigned long long)z->total_taken, "total_missed",
+                         (unsigned long long)z->total_missed, "total_samples",
+                         (unsigned long long)z->total_samples, "tag_overflow",
+                         (unsigned long long)z->tagged.overflow, "busy_ns", (long long)z->busy_ns,
+                         "stacks", (unsigned long long)z->stacks, "taken", (unsigned long long)s->taken,
                          "missed", (unsigned long long)s->missed, "failed",
                          (unsigned long long)s->failed, "truncated",
                          (unsigned long long)s->truncated, "interval", s->interval, "rate",
@@ -286,7 +291,7 @@ static PyObject *sampler_text(SamplerObject *self, PyObject *args)
 static PyObject *sampler_set_own_dir(SamplerObject *self, PyObject *arg)
 {
     const char *dir = PyUnicode_AsUTF8(arg);
-    if (!dir || check_ready(self) < 0)
+    if (!dir || plumb_sampler_check_ready(self) < 0)
         return NULL;
     if (plumb_sampler_set_own_prefix(&self->sampler, dir) < 0)
         return PyErr_NoMemory();
@@ -295,7 +300,7 @@ static PyObject *sampler_set_own_dir(SamplerObject *self, PyObject *arg)
 
 static PyObject *sampler_ignore_this_thread(SamplerObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (check_ready(self) < 0)
+    if (plumb_sampler_check_ready(self) < 0)
         return NULL;
     plumb_sampler_ignore_thread(&self->sampler, (uint64_t)PyThread_get_thread_ident());
     Py_RETURN_NONE;
@@ -319,9 +324,19 @@ static PyObject *sampler_keep_only_thread(SamplerObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* _ignore_thread(ident): stop sampling the thread with this ident (0: none). */
+static PyObject *sampler_ignore_thread(SamplerObject *self, PyObject *arg)
+{
+    unsigned long long ident = PyLong_AsUnsignedLongLong(arg);
+    if ((ident == (unsigned long long)-1 && PyErr_Occurred()) || plumb_sampler_check_ready(self) < 0)
+        return NULL;
+    plumb_sampler_ignore_thread(&self->sampler, ident);
+    Py_RETURN_NONE;
+}
+
 static PyObject *sampler_running(SamplerObject *self, void *Py_UNUSED(closure))
 {
-    return PyBool_FromLong(self->ready && self->sampler.running);
+    return PyBool_FromLong(self->ready && plumb_sampler_running(&self->sampler));
 }
 
 static PyMethodDef sampler_methods[] = {
@@ -340,6 +355,11 @@ static PyMethodDef sampler_methods[] = {
      "_keep_only_thread(ident): drop the samples of every other thread (after stop)."},
     {"_set_own_dir", (PyCFunction)sampler_set_own_dir, METH_O,
      "Frames of code under this directory are left out of stacks."},
+    {"_harvest", (PyCFunction)plumb_sampler_harvest_method, METH_NOARGS,
+     "_harvest() -> (frames, nodes, tagged, summary): what was sampled so far, taken out; "
+     "the sampler goes on afresh."},
+    {"_ignore_thread", (PyCFunction)sampler_ignore_thread, METH_O,
+     "_ignore_thread(ident): stop sampling this thread (0: sample every thread)."},
     {"_ignore_this_thread", (PyCFunction)sampler_ignore_this_thread, METH_NOARGS,
      "Stop sampling the calling thread."},
     {NULL, NULL, 0, NULL},
@@ -356,7 +376,7 @@ PyTypeObject plumb_SamplerType = {
     .tp_basicsize = sizeof(SamplerObject),
     .tp_dealloc = (destructor)sampler_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = "Sampler(rate=1000, mode='wall', duration=0)\n\n"
+    .tp_doc = "Sampler(rate=1000, mode='wall', duration=0, tags=True)\n\n"
               "Statistical profiler: a native thread samples every Python thread's stack.",
     .tp_methods = sampler_methods,
     .tp_getset = sampler_getset,

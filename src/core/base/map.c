@@ -1,6 +1,7 @@
 #include "base/map.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/errors.h"
 #include "base/hash.h"
@@ -33,6 +34,13 @@ void plumb_map_free(plumb_map *m)
     free(m->slots);
     m->slots = NULL;
     m->mask = 0;
+    m->count = 0;
+}
+
+void plumb_map_clear(plumb_map *m)
+{
+    if (m->slots)
+        memset(m->slots, 0, (m->mask + 1) * sizeof *m->slots);
     m->count = 0;
 }
 

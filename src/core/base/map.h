@@ -53,6 +53,8 @@ static inline uint32_t plumb_map_get(const plumb_map *m, uint64_t key)
 
 int plumb_map_init(plumb_map *m, size_t capacity);
 void plumb_map_free(plumb_map *m);
+/* Empties the map, keeping its capacity. */
+void plumb_map_clear(plumb_map *m);
 /* Adds or replaces key's value.  Returns 0 or PLUMB_ENOMEM. */
 int plumb_map_put(plumb_map *m, uint64_t key, uint32_t value);
 

@@ -33,6 +33,7 @@ typedef struct plumb_sampled_thread {
     uint64_t samples;     /* samples counted for this thread */
     uint32_t last_leaf;   /* the sampler's: the node of its previous sample */
     uint64_t last_round;  /* ... and that sample's round */
+    uint64_t last_tag;    /* ... and its thread tag (sampler/thread_tags.h) */
 } plumb_sampled_thread;
 
 typedef struct plumb_samples {

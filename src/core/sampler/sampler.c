@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/errors.h"
 #include "base/grow.h"
+#include "sampler/thread_tags.h"
 
 int plumb_sampler_init(plumb_sampler *s, int pid, const plumb_py_offsets *off, uintptr_t interp,
                        double rate_hz, int cpu_mode, double duration_s)
@@ -26,12 +27,17 @@ int plumb_sampler_init(plumb_sampler *s, int pid, const plumb_py_offsets *off, u
     s->duration_ns = (int64_t)(duration_s * 1e9);
     s->cpu_mode = cpu_mode;
     s->pid = pid;
+    s->owner_pid = getpid();
+    s->read_tags = pid == s->owner_pid;
     atomic_init(&s->stop_requested, 0);
     pthread_mutex_init(&s->notes_lock, NULL);
+    pthread_mutex_init(&s->round_lock, NULL);
     plumb_process_source_init(&s->memory, pid);
     int rc = plumb_walker_init(&s->walker, &s->memory.base, off, interp);
     if (rc == PLUMB_OK)
         rc = plumb_samples_init(&s->samples, (double)s->interval_ns / 1e9, cpu_mode);
+    if (rc == PLUMB_OK)
+        rc = plumb_tag_counts_init(&s->tagged, PLUMB_TAG_COUNTS_LIMIT);
     if (rc < 0)
         plumb_sampler_free(s);
     return rc;
@@ -39,10 +45,11 @@ int plumb_sampler_init(plumb_sampler *s, int pid, const plumb_py_offsets *off, u
 
 void plumb_sampler_free(plumb_sampler *s)
 {
-    if (s->running)
+    if (plumb_sampler_running(s))
         plumb_sampler_stop(s);
     plumb_walker_free(&s->walker);
     plumb_samples_free(&s->samples);
+    plumb_tag_counts_free(&s->tagged);
     free(s->notes);
     for (uint32_t i = 0; i < s->ncpu_seen; i++)
         close(s->cpu_seen[i].stat_fd);
@@ -50,7 +57,68 @@ void plumb_sampler_free(plumb_sampler *s)
     free(s->own_prefix);
     free(s->own_func);
     pthread_mutex_destroy(&s->notes_lock);
+    pthread_mutex_destroy(&s->round_lock);
     memset(s, 0, sizeof *s);
+}
+
+void plumb_sampler_read_tags(plumb_sampler *s, int on)
+{
+    s->read_tags = on && s->memory.pid == s->owner_pid;
+}
+
+/* The tree and tag counts start afresh (a harvest, a forked child): the
+ * function indices the walker and is_own cached are the old tree's. */
+static void forget_functions(plumb_sampler *s)
+{
+    plumb_walker_forget_functions(&s->walker);
+    if (s->own_func)
+        memset(s->own_func, 0, s->own_func_capacity);
+}
+
+/* In a child forked while the sampler ran, its thread does not exist, and
+ * may have held either lock at the fork: the locks are made anew, the
+ * thread is taken as stopped, and its samples (the parent's, which the
+ * parent reports) are dropped, unless there is no memory for a fresh tree.
+ * The child's threads are not the parent's: their CPU clocks and stat
+ * files are forgotten, and a sampler of its own process samples the child. */
+static void forget_parent(plumb_sampler *s)
+{
+    int self = s->memory.pid == s->owner_pid;
+    s->owner_pid = getpid();
+    if (self)
+        s->pid = s->memory.pid = s->owner_pid;
+    pthread_mutex_init(&s->notes_lock, NULL);
+    pthread_mutex_init(&s->round_lock, NULL);
+    for (uint32_t i = 0; i < s->ncpu_seen; i++)
+        close(s->cpu_seen[i].stat_fd);
+    s->ncpu_seen = 0;
+    plumb_page_cache_clear(s->walker.cache);
+    if (!s->running)
+        return;
+    s->running = 0;
+    atomic_store(&s->stop_requested, 0);
+    plumb_samples fresh;
+    plumb_tag_counts fresh_tags;
+    if (plumb_samples_init(&fresh, s->samples.interval, s->cpu_mode) < 0)
+        return;
+    if (plumb_tag_counts_init(&fresh_tags, s->tagged.limit) < 0) {
+        plumb_samples_free(&fresh);
+        return;
+    }
+    plumb_samples_free(&s->samples);
+    plumb_tag_counts_free(&s->tagged);
+    s->samples = fresh;
+    s->tagged = fresh_tags;
+    s->since_ns = s->started_ns = s->stopped_ns = s->busy_ns = 0;
+    s->stacks = s->total_taken = s->total_missed = s->total_samples = 0;
+    forget_functions(s);
+}
+
+int plumb_sampler_running(plumb_sampler *s)
+{
+    if (s->owner_pid && s->owner_pid != getpid())
+        forget_parent(s);
+    return s->running;
 }
 
 int plumb_sampler_note_thread(plumb_sampler *s, uint64_t id, uint64_t native_id)
@@ -212,6 +280,7 @@ static int add_stack(void *ctx, plumb_raw_stack *stack)
         return PLUMB_OK;   /* only the profiler's own frames, or none readable */
     if (stack->truncated)
         s->samples.truncated++;
+    uint64_t tag = s->read_tags ? plumb_thread_tag_of(stack->thread_id) : 0;
     uint32_t thread, leaf;
     int rc = plumb_samples_thread(&s->samples, stack->thread_id, native, &thread);
     if (rc == PLUMB_OK)
@@ -230,17 +299,24 @@ static int add_stack(void *ctx, plumb_raw_stack *stack)
         && t->last_round + 1 == s->samples.taken) {
         uint64_t back = (weight - 1) / 2;
         plumb_samples_count(&s->samples, t->last_leaf, back);
+        (void)plumb_tag_counts_add(&s->tagged, t->last_tag, t->last_leaf, back);
         weight -= back;
     }
     plumb_samples_count(&s->samples, leaf, weight);
+    s->total_samples += s->cpu_mode ? cpu_weight : s->round_weight;
+    /* Without room the samples stay under tag 0 (counted in overflow). */
+    (void)plumb_tag_counts_add(&s->tagged, tag, leaf, weight);
     t->last_leaf = leaf;
     t->last_round = s->samples.taken;
+    t->last_tag = tag;
+    s->stacks++;
     return PLUMB_OK;
 }
 
 int plumb_sampler_sample_once(plumb_sampler *s)
 {
     s->samples.taken++;
+    s->total_taken++;
     if (!s->round_weight)
         s->round_weight = 1;
     int rc = plumb_walk_threads(&s->walker, &s->scratch, add_stack, s, &s->samples.failed);
@@ -280,7 +356,11 @@ static void *run(void *arg)
     prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     ask_for_short_slices();
     int64_t next = plumb_clock_monotonic_ns();
+    pthread_mutex_lock(&s->round_lock);
     s->started_ns = next;
+    if (!s->since_ns)
+        s->since_ns = next;
+    pthread_mutex_unlock(&s->round_lock);
     while (!atomic_load(&s->stop_requested)) {
         next += s->interval_ns;
         s->round_weight = 1;
@@ -291,12 +371,16 @@ static void *run(void *arg)
                 ;
             now = plumb_clock_monotonic_ns();
         }
+        /* From here to the end of the round, what is counted goes into the
+         * tree a harvest takes or into the one it leaves. */
+        pthread_mutex_lock(&s->round_lock);
         /* Late by whole intervals (the sleep overran, or the last round took
          * too long): those rounds are missed, not run late, even if this is
          * the last round, so that taken + missed is the rounds due. */
         if (now - next >= s->interval_ns) {
             int64_t skipped = (now - next) / s->interval_ns;
             s->samples.missed += (uint64_t)skipped;
+            s->total_missed += (uint64_t)skipped;
             /* This round stands for them in wall mode (split with the
              * previous round in add_stack).  In CPU mode whether a thread was
              * on a CPU during the missed intervals is unknown. */
@@ -304,27 +388,34 @@ static void *run(void *arg)
                 s->round_weight = 1 + (uint64_t)skipped;
             next += skipped * s->interval_ns;
         }
-        if (atomic_load(&s->stop_requested))
+        if (atomic_load(&s->stop_requested)
+            || (s->duration_ns && next - s->started_ns > s->duration_ns)) {
+            pthread_mutex_unlock(&s->round_lock);
             break;
-        if (s->duration_ns && next - s->started_ns > s->duration_ns)
-            break;
+        }
+        int rc = plumb_sampler_sample_once(s);
+        s->busy_ns += plumb_clock_monotonic_ns() - now;
+        pthread_mutex_unlock(&s->round_lock);
         /* Out of memory: stop sampling, keep what was collected. */
-        if (plumb_sampler_sample_once(s) < 0)
+        if (rc < 0)
             break;
     }
+    pthread_mutex_lock(&s->round_lock);
     s->stopped_ns = plumb_clock_monotonic_ns();
+    pthread_mutex_unlock(&s->round_lock);
     return NULL;
 }
 
 int plumb_sampler_start(plumb_sampler *s)
 {
-    if (s->running)
+    if (plumb_sampler_running(s))
         return PLUMB_EINVAL;
     /* The sampler takes no signals: they belong to the program's threads. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     atomic_store(&s->stop_requested, 0);
+    s->stopped_ns = 0;   /* the thread has not stopped since this start */
     int err = pthread_create(&s->thread, NULL, run, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err)
@@ -335,9 +426,61 @@ int plumb_sampler_start(plumb_sampler *s)
 
 void plumb_sampler_stop(plumb_sampler *s)
 {
-    if (!s->running)
+    if (!plumb_sampler_running(s))
         return;
     atomic_store(&s->stop_requested, 1);
     pthread_join(s->thread, NULL);
     s->running = 0;
+}
+
+/* Whether the thread still samples (it ends by itself after a duration):
+ * it set stopped_ns after its last start. */
+static int thread_samples(const plumb_sampler *s)
+{
+    return s->running && s->stopped_ns <= s->started_ns;
+}
+
+int plumb_sampler_harvest(plumb_sampler *s, plumb_harvest *out)
+{
+    memset(out, 0, sizeof *out);
+    (void)plumb_sampler_running(s);   /* a forked child's copy is reset first */
+    plumb_samples fresh;
+    plumb_tag_counts fresh_tags;
+    int rc = plumb_samples_init(&fresh, s->samples.interval, s->cpu_mode);
+    if (rc < 0)
+        return rc;
+    rc = plumb_tag_counts_init(&fresh_tags, s->tagged.limit);
+    if (rc < 0) {
+        plumb_samples_free(&fresh);
+        return rc;
+    }
+    pthread_mutex_lock(&s->round_lock);
+    int64_t now = plumb_clock_monotonic_ns();
+    int sampling = thread_samples(s);
+    out->samples = s->samples;
+    out->tagged = s->tagged;
+    out->started_ns = s->since_ns ? s->since_ns : now;
+    out->ended_ns = sampling || !s->since_ns ? now : s->stopped_ns;
+    out->busy_ns = s->busy_ns;
+    out->stacks = s->stacks;
+    s->samples = fresh;
+    s->tagged = fresh_tags;
+    /* A stopped sampler's next interval starts when it is started again. */
+    s->since_ns = sampling ? now : 0;
+    s->busy_ns = 0;
+    s->stacks = 0;
+    /* The new tree's threads have no previous sample (a late round's
+     * intervals then all go to its stack, none lost), and its functions
+     * are new indices.  CPU credit is the threads', not the tree's: it
+     * carries on, so CPU time used before the harvest is paid after it. */
+    forget_functions(s);
+    pthread_mutex_unlock(&s->round_lock);
+    return PLUMB_OK;
+}
+
+void plumb_harvest_free(plumb_harvest *h)
+{
+    plumb_samples_free(&h->samples);
+    plumb_tag_counts_free(&h->tagged);
+    memset(h, 0, sizeof *h);
 }

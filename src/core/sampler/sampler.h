@@ -11,6 +11,7 @@
 
 #include "model/samples.h"
 #include "sampler/stackwalk.h"
+#include "sampler/tag_counts.h"
 
 /* What the program tells the sampler about its threads: the kernel id
  * (needed for CPU mode before 3.11, whose thread states lack it). */
@@ -31,7 +32,13 @@ typedef struct plumb_cpu_seen {
 typedef struct plumb_sampler {
     plumb_process_source memory;    /* the interpreter's process (this one) */
     plumb_walker walker;            /* reads through memory */
+    /* A round holds round_lock; a harvest takes it to swap the tree and
+     * the tag counts for fresh ones, so every round counts in one of them. */
+    pthread_mutex_t round_lock;
     plumb_samples samples;          /* the sampler thread's while it runs */
+    plumb_tag_counts tagged;        /* samples by thread tag, beside samples */
+    int read_tags;                  /* tags are read (only of this process) */
+    int owner_pid;                  /* the process that made the sampler */
     int64_t interval_ns;
     int64_t duration_ns;            /* 0: until stopped */
     int cpu_mode;
@@ -55,7 +62,24 @@ typedef struct plumb_sampler {
     plumb_raw_stack scratch;
     uint32_t funcs[PLUMB_MAX_SAMPLE_DEPTH];
     int64_t started_ns, stopped_ns;
+    int64_t since_ns;               /* start of what samples covers: start or harvest */
+    int64_t busy_ns;                /* time in rounds since then */
+    uint64_t stacks;                /* stacks counted since then */
+    /* Since init, whatever was harvested: rounds taken and missed, samples
+     * counted (what one harvest at the end would hold). */
+    uint64_t total_taken, total_missed, total_samples;
 } plumb_sampler;
+
+/* What a harvest takes out of a sampler: the tree and tag counts of the
+ * interval [started_ns, ended_ns] (the sampler's counters with them), and
+ * the sampler's cost in it. */
+typedef struct plumb_harvest {
+    plumb_samples samples;
+    plumb_tag_counts tagged;
+    int64_t started_ns, ended_ns;
+    int64_t busy_ns;
+    uint64_t stacks;
+} plumb_harvest;
 
 int plumb_sampler_init(plumb_sampler *s, int pid, const plumb_py_offsets *off, uintptr_t interp,
                        double rate_hz, int cpu_mode, double duration_s);
@@ -65,6 +89,21 @@ void plumb_sampler_free(plumb_sampler *s);
 int plumb_sampler_start(plumb_sampler *s);
 /* Stops and joins it; afterwards s->samples may be read. */
 void plumb_sampler_stop(plumb_sampler *s);
+
+/* Whether the thread runs.  In a process forked while it ran (the thread
+ * is not there), the sampler becomes a stopped one with no samples (they
+ * are the parent's to report) that samples this process when started. */
+int plumb_sampler_running(plumb_sampler *s);
+
+/* Takes what was sampled so far into *out and goes on into a fresh tree,
+ * running or not; no round is lost or counted twice.  0, or PLUMB_ENOMEM
+ * (the sampler keeps its samples).  Free *out with plumb_harvest_free. */
+int plumb_sampler_harvest(plumb_sampler *s, plumb_harvest *out);
+void plumb_harvest_free(plumb_harvest *h);
+
+/* Whether samples are counted by thread tag (on by default when sampling
+ * this process; the tags are this process's). */
+void plumb_sampler_read_tags(plumb_sampler *s, int on);
 
 /* Records a thread's kernel id; callable from any thread. */
 int plumb_sampler_note_thread(plumb_sampler *s, uint64_t id, uint64_t native_id);

@@ -30,6 +30,12 @@ void plumb_walker_free(plumb_walker *w)
     memset(w, 0, sizeof *w);
 }
 
+void plumb_walker_forget_functions(plumb_walker *w)
+{
+    plumb_map_clear(&w->code_index);
+    w->ncodes = 0;
+}
+
 static uintptr_t field_ptr(const unsigned char *buf, int64_t off)
 {
     uintptr_t v;

@@ -70,4 +70,8 @@ int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_vi
  * the interpreter's shim code, which stacks leave out. */
 int plumb_walker_resolve(plumb_walker *w, plumb_labels *names, uintptr_t code, uint32_t *func);
 
+/* Forgets which function each code object is: the labels table resolve
+ * filled is no longer the one it will be given (a harvest swapped it). */
+void plumb_walker_forget_functions(plumb_walker *w);
+
 #endif
