@@ -11,6 +11,7 @@
     plumb convert IN -o OUT [--format F] [--from F] [--rate HZ]
     plumb view FILE [-o REPORT.html] [--open] [--from F] [--rate HZ]
     plumb token [--secret S] [--ttl SECONDS]
+    plumb transactions | traces | trace ID | profile | xray | threads   (monitoring)
 
 runs a program as `python` would (same sys.argv, __main__, sys.path[0],
 exit status) with every thread profiled, and prints or writes the profile
@@ -231,6 +232,10 @@ def build_parser():
                        help="the middleware's secret (default: $PLUMB_SECRET)")
     token.add_argument("--ttl", type=float, default=3600.0, metavar="SECONDS",
                        help="how long the token is valid (default: 3600)")
+
+    from .monitor import commands as monitor_commands
+
+    monitor_commands.add_parsers(commands, parser)
     return parser
 
 
@@ -246,6 +251,8 @@ def add_input_options(command):
 
 
 ANALYSIS_COMMANDS = ("stats", "merge", "diff", "convert", "view", "token")
+MONITOR_COMMANDS = ("transactions", "traces", "trace", "profile", "xray", "threads")
+# (plumb/monitor/commands.py)
 
 
 # Options of `plumb run` that take a value: everything up to the program
@@ -290,7 +297,10 @@ def check_writable(path):
 
 
 def analyse(options):
-    from . import commands
+    if options.command in MONITOR_COMMANDS:
+        from .monitor import commands
+    else:
+        from . import commands
 
     if options.command == "stats" and not options.files and not options.interactive:
         raise UsageError("stats: no profile given (plumb stats FILE...)")
@@ -315,7 +325,7 @@ def main(argv=None):
             parser.print_help()
             return 0 if argv else USAGE_ERROR
         command = argv[0]
-        if command in ANALYSIS_COMMANDS:
+        if command in ANALYSIS_COMMANDS or command in MONITOR_COMMANDS:
             return analyse(parser.parse_args(argv))
         if command not in ("run", "sample"):   # --version, or an unknown command
             parser.parse_args(argv)   # reports the unknown command

@@ -58,6 +58,20 @@ def normalize_sql(sql):
 current = _current.get
 
 
+def activate(recorder):
+    """Makes recorder (a Trace, or anything with its sql() and segment(),
+    such as plumb.monitor's request record) what the instruments record
+    into in this context; returns what deactivate() takes."""
+    return _current.set(recorder)
+
+
+def deactivate(token):
+    try:
+        _current.reset(token)
+    except ValueError:  # ended in another context (a server closing a body elsewhere)
+        _current.set(None)
+
+
 def query_trace():
     """The trace to record a query into, or None: none is current, or a
     query is already being recorded further up (Django over its driver)."""
@@ -104,14 +118,9 @@ class Trace:
 
     def activate(self):
         """Makes this the current trace; returns what deactivate() takes."""
-        return _current.set(self)
+        return activate(self)
 
-    @staticmethod
-    def deactivate(token):
-        try:
-            _current.reset(token)
-        except ValueError:  # ended in another context (a server closing a body elsewhere)
-            _current.set(None)
+    deactivate = staticmethod(deactivate)
 
     # -- recording -------------------------------------------------------------
 
@@ -147,9 +156,13 @@ class Trace:
             segment["params"] = key if isinstance(key, str) else "?"
         self._add(segment)
 
-    def segment(self, kind, name, started, seconds, detail=None, error=None):
+    def segment(self, kind, name, started, seconds, detail=None, error=None, arguments=None):
         """Records a segment of another kind ("middleware", "view",
-        "template", "http")."""
+        "template", "http"); arguments: a call's (args, kwargs), described
+        as its detail here, so that recorders that may never need the text
+        (plumb.monitor's) do not pay for it."""
+        if arguments is not None:
+            detail = describe_call(*arguments)
         segment = {"kind": kind, "name": name, "start": started - self.started,
                    "duration": seconds}
         if detail:

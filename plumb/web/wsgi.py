@@ -38,19 +38,32 @@ class WSGIMiddleware:
         except BaseException:
             self.profiler.end(session, method, path)
             raise
-        return _ProfiledBody(body, lambda: self.profiler.end(session, method, path))
+        return ClosingBody(body, lambda: self.profiler.end(session, method, path))
 
 
-class _ProfiledBody:
-    """The application's body, ending the profile when the server closes it."""
+class ClosingBody:
+    """An application's body, calling on_close() once when the server
+    closes it (PEP 3333), whether it was sent whole or not; on_error(exc),
+    if given, hears of an exception the body raised while being sent."""
+    __slots__ = ("_body", "_on_close", "_on_error", "_closed")
 
-    def __init__(self, body, on_close):
+    def __init__(self, body, on_close, on_error=None):
         self._body = body
         self._on_close = on_close
+        self._on_error = on_error
         self._closed = False
 
     def __iter__(self):
-        return iter(self._body)
+        if self._on_error is None:
+            return iter(self._body)
+        return self._iterate()
+
+    def _iterate(self):
+        try:
+            yield from self._body
+        except BaseException as e:
+            self._on_error(e)
+            raise
 
     def close(self):
         if self._closed:

@@ -10,7 +10,10 @@ import asyncio
 import inspect
 import time
 
-from ...web.trace import current, describe_call
+from ... import _plumb
+from ...web.trace import current
+
+_set_tag = _plumb.set_thread_tag
 
 
 def _is_async(function):
@@ -80,12 +83,19 @@ def _timed_view(view, name, trace):
         def timed(request, *args, **kwargs):
             started = time.perf_counter()
             error = None
+            # A monitored request's thread tag, set in the thread the view
+            # runs in (asgiref's, under the ASGI handler), so the sampler
+            # labels the view's samples with its request.
+            tag = getattr(trace, "tag", 0)
+            previous = _set_tag(tag) if tag else 0
             try:
                 return view(request, *args, **kwargs)
             except BaseException as e:
                 error = type(e).__name__
                 raise
             finally:
+                if tag:
+                    _set_tag(previous)
                 _record(trace, "view", name, started, (args, kwargs), error)
     timed.__wrapped__ = view
     return timed
@@ -93,9 +103,8 @@ def _timed_view(view, name, trace):
 
 def _record(trace, kind, name, started, arguments, error):
     try:
-        detail = describe_call(*arguments) if arguments is not None else None
-        trace.segment(kind, name, started, time.perf_counter() - started, detail=detail,
-                      error=error)
+        trace.segment(kind, name, started, time.perf_counter() - started, error=error,
+                      arguments=arguments)
     except Exception:   # recording must never fail the request
         pass
 

@@ -100,3 +100,6 @@ async def _until_sent_async(content, end):
             yield chunk
     finally:
         end()
+
+
+from .monitoring import MonitoringMiddleware  # noqa: E402  (plumb.monitor's, re-exported here)

@@ -7,9 +7,9 @@ reads from.  open_store(url) opens one by URL (docs/store.md):
 Another kind of store plugs in with register_scheme(scheme, factory)."""
 from .base import Store, StoreError
 from .sqlite import SQLiteStore, open_sqlite
-from .url import default_store_url, open_store, register_scheme
+from .url import check_store_url, default_store_url, open_store, register_scheme, split_url
 
 register_scheme("sqlite", open_sqlite)
 
 __all__ = ["Store", "StoreError", "SQLiteStore", "open_store", "default_store_url",
-           "register_scheme"]
+           "register_scheme", "check_store_url", "split_url"]

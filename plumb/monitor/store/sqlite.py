@@ -60,12 +60,17 @@ _TRACE_FROM = ("FROM traces tr JOIN names n ON n.id = tr.name_id "
                "JOIN hosts h ON h.id = tr.host_id")
 
 
-def open_sqlite(url, location, options):
-    """The "sqlite" scheme's factory: sqlite:///relative, sqlite:////absolute
+def sqlite_path(url, location):
+    """The file an sqlite URL names: sqlite:///relative, sqlite:////absolute
     (as SQLAlchemy writes them) and bare paths."""
-    path = location
-    if "://" in url and path.startswith("/"):
-        path = path[1:]
+    if "://" in url and location.startswith("/"):
+        return location[1:]
+    return location
+
+
+def open_sqlite(url, location, options):
+    """The "sqlite" scheme's factory."""
+    path = sqlite_path(url, location)
     if not path:
         raise StoreError(f"store URL {url!r}: it names no file (the path is empty)")
     return SQLiteStore(path, **take_options(url, options, OPTIONS))

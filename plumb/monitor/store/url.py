@@ -80,6 +80,18 @@ def take_options(url, options, known):
     return taken
 
 
+def check_store_url(url):
+    """Raises StoreError if url names no known kind of store; opens nothing
+    (middleware check their URL at start-up, in a master that forks)."""
+    scheme, location, _ = split_url(url)
+    if scheme not in _factories:
+        known = ", ".join(sorted(_factories))
+        raise StoreError(f"store URL {url!r}: unknown scheme {scheme!r} (known: {known})")
+    if not location:
+        raise StoreError(f"store URL {url!r}: it names no store (the path is empty)")
+    return scheme, location
+
+
 def open_store(url=None, **options):
     """The store `url` names (default: default_store_url()), opened."""
     if url is None:

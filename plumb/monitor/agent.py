@@ -1,0 +1,629 @@
+"""The collector of one worker process: what every request's begin() and
+end() feed, and the background thread that harvests it into the store.
+
+Per request, end() does a few dictionary operations and one call into C
+(plumb._plumb.Metrics.record: counters and the latency histogram of the
+request's transaction and minute).  Everything else happens in the
+harvest thread: a slow request's trace is built from its record there, the
+sampler's stacks are split by transaction there, and the store is written
+there.  A failing store never reaches a request: harvests wait in a bounded
+buffer, then are dropped and counted.
+
+The process's state starts afresh in a forked child (gunicorn's workers,
+with or without --preload): the sampler and the harvest thread start on
+the first request a process serves, never in a master that only forks.
+Samples carry what their thread was doing through the thread tag
+(plumb._plumb.set_thread_tag): a request's unique number while it runs."""
+import atexit
+import itertools
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+import weakref
+from collections import Counter, deque
+
+from .. import _plumb
+from ..web import instruments as _instruments
+from ..web.trace import activate, deactivate
+from .harvest import Harvest, KeptTrace, ProfileMinute, TransactionMinute
+from .record import RequestRecord
+
+log = logging.getLogger("plumb")
+
+FOLDED = "(other transactions)"  # the name past max_transactions
+UNMATCHED = "(unmatched)"        # web requests no route matched
+MAX_BUFFERED = 10                # harvests kept while the store fails
+MAX_ENTRIES = 200_000            # (minute, transaction) accumulators between harvests
+SESSION_POLL_S = 3.0             # how often a worker asks the store for sessions
+MAX_RUNNING_S = 3600.0           # a request running longer was abandoned by its server
+
+_set_tag = _plumb.set_thread_tag
+_record_metrics_type = _plumb.Metrics
+_agents = {}
+_agents_lock = threading.Lock()
+
+
+_configured = []
+
+
+def process_agent():
+    """The agent background tasks and Celery's record into: the one
+    configure() made, else the latest a middleware made, else one from the
+    default options (PLUMB_STORE)."""
+    if _configured:
+        return _configured[0]
+    with _agents_lock:
+        if _agents:
+            return list(_agents.values())[-1]
+    from .options import Options
+
+    return configure(Options())
+
+
+def configure(options):
+    agent = agent_for(options)
+    _configured[:] = [agent]
+    return agent
+
+
+def agent_for(options):
+    """The process's agent for this store: one per store URL, so that two
+    middleware (an app mounted twice) share the sampler and the harvest."""
+    with _agents_lock:
+        agent = _agents.get(options.store)
+        if agent is None:
+            agent = _agents[options.store] = Agent(options)
+        return agent
+
+
+def _flush_on_sigterm():
+    """A process ended by SIGTERM with its default action runs no atexit
+    handler, so its last harvest would be lost: uvicorn, for one, restores
+    the handler it found and raises the signal again once it has shut down.
+    When SIGTERM has its default action here, it gets a handler that
+    flushes every agent, then ends the process by the default action, so
+    the exit status is what it would have been.  Servers that handle
+    SIGTERM themselves (gunicorn's workers) replace it, and end through
+    atexit."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):
+        pass
+
+
+def _on_sigterm(signum, frame):
+    for agent in list(_agents.values()):
+        try:
+            agent.shutdown()
+        except Exception:
+            pass
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+class Session:
+    """A session the store says is running, as this worker follows it."""
+
+    def __init__(self, found):
+        self.id = found["id"]
+        self.kind = found["kind"]
+        self.transaction = found.get("transaction")
+        self.traces = int(found.get("traces") or 0)
+        self.rate_hz = float(found.get("rate_hz") or 0.0)
+        self.kept = 0               # traces this worker kept for it
+
+
+def _us(seconds):
+    """Seconds (a difference of two clock readings) as whole microseconds,
+    rounded: truncating would turn 0.2 ms into 199 us."""
+    return int(round(seconds * 1e6))
+
+
+def _minute(seconds):
+    return int(seconds) // 60 * 60
+
+
+class Agent:
+    def __init__(self, options):
+        self.options = options
+        self._fresh_process()
+        self._check_store()
+        from . import celery
+
+        celery.install(process_agent)
+        agent = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: agent() and agent()._fresh_process())
+        atexit.register(lambda: agent() and agent().shutdown())
+        _flush_on_sigterm()
+
+    # -- state ------------------------------------------------------------------
+
+    def _fresh_process(self):
+        """Everything a process collects, empty: at start and in a forked
+        child (whose copy of the parent's data is the parent's to report)."""
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._harvest_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._started = False
+        self.metrics = _record_metrics_type(MAX_ENTRIES)
+        self._metrics_dropped = 0
+        self.names = {}             # (name, kind) -> the transaction's index
+        self.name_list = []         # index -> (name, kind)
+        self._tags = itertools.count(1)
+        self.running = {}           # tag -> the record of a request running now
+        self.finished = {}          # tag -> (name, kind, perf_counter() at its end)
+        self.error_classes = {}     # (minute, index) -> Counter of exception classes
+        self.kept = {}              # (name, kind) -> (seconds, record, minute): the slowest
+        self.pending_samples = {}   # tag -> Counter(stack -> count) of requests still running
+        self.buffer = deque()
+        self.dropped = Counter()
+        self.sampler = None
+        self.sampler_rate = 0.0
+        self.partial_profiles = []  # ProfileMinutes taken early (the sampler's rate changed)
+        self.partial_tags = {}      # ... and their samples by request tag
+        self.sessions = {}          # id -> Session: X-Ray and thread-profile sessions running
+        self.xray_by_name = {}      # transaction name -> its X-Ray Session
+        self.session_metrics = _record_metrics_type(MAX_ENTRIES)
+        self.session_names = {}     # (name, kind, session id) -> index in session_metrics
+        self.session_name_list = []
+        self.session_traces = []    # (seconds, record, minute, session id)
+        self.thread = None
+        self.store = None
+        self.harvest_started = time.time()
+        self._store_refused = None
+
+    def _check_store(self):
+        """A store that cannot be opened is said at start-up, in one line;
+        the app still serves, and what it measures is dropped and counted."""
+        from .store import StoreError, open_store
+
+        try:
+            open_store(self.options.store).close()
+        except StoreError as e:
+            self._store_refused = str(e)
+            log.error("plumb: monitoring store refused: %s", e)
+
+    def _start(self):
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            _instruments.ensure(self.options.instruments)
+            self.thread = threading.Thread(target=self._run, name="plumb-monitor", daemon=True)
+            self.thread.start()
+            if self.options.rate > 0:
+                try:
+                    from ..sampler import Sampler
+
+                    self._start_sampler(self.options.rate)
+                except Exception as e:   # no profile, but requests are still measured
+                    self.sampler = None
+                    self.dropped["sampler_failed"] += 1
+                    log.error("plumb: the monitoring sampler could not start: %s", e)
+
+    def _start_sampler(self, rate):
+        from ..sampler import Sampler
+
+        sampler = Sampler(rate=rate, mode=self.options.mode)
+        sampler.start()
+        sampler.ignore_thread(self.thread.ident)
+        self.sampler, self.sampler_rate = sampler, rate
+
+    # -- per request ------------------------------------------------------------
+
+    def begin(self, kind, name, method="", path="", query="", queue_s=None, tag_thread=True):
+        """A request (kind "web") or background task starts in this thread.
+        tag_thread=False: the caller tags the steps itself (asyncio)."""
+        if not self._started:
+            self._start()
+        tag = next(self._tags)      # itertools.count: atomic under the GIL
+        record = RequestRecord(tag, kind, name, method, path, query, queue_s,
+                               self.options.sql_params)
+        self.running[tag] = record
+        if tag_thread:
+            record.thread = threading.get_ident()
+            record.previous_tag = _set_tag(tag)
+        record.token = activate(record)
+        return record
+
+    def end(self, record, status=None):
+        """The request of record ends (its body sent, or it raised)."""
+        ended = time.perf_counter()
+        seconds = ended - record.started
+        try:
+            deactivate(record.token)
+            if record.thread is not None and record.thread == threading.get_ident():
+                _set_tag(record.previous_tag)
+            self.running.pop(record.tag, None)
+            record.status = status
+            name, kind = record.name, record.kind
+            index = self._index(name, kind)
+            name, kind = self.name_list[index]
+            minute = _minute(record.wall_start + seconds)
+            error = record.error is not None or (status is not None and status >= 500)
+            if error:
+                key = (minute, index)
+                classes = self.error_classes.get(key)
+                if classes is None:
+                    classes = self.error_classes[key] = Counter()
+                classes[record.error or f"HTTP {status}"] += 1
+            queue_us = -1 if record.queue_s is None else _us(record.queue_s)
+            measures = (_us(seconds), int(error), _us(self.options.apdex_t_of(name)),
+                        queue_us, _us(record.sql_s), record.sql_n,
+                        _us(record.template_s), record.template_n,
+                        _us(record.http_s), record.http_n)
+            self.metrics.record(minute, index, *measures)
+            self.finished[record.tag] = (name, kind, ended)
+            xray = self.xray_by_name.get(name) if self.xray_by_name else None
+            if xray is not None:
+                self._in_session(xray, record, seconds, minute, name, kind, measures)
+            elif seconds >= self.options.threshold_of(name) and self.options.max_traces:
+                self._consider(record, seconds, minute, name, kind)
+        except Exception:   # measuring must never fail the request
+            self.dropped["record_failed"] += 1
+            log.exception("plumb: a request could not be recorded")
+
+    def _index(self, name, kind):
+        index = self.names.get((name, kind))
+        if index is not None:
+            return index
+        with self._lock:
+            index = self.names.get((name, kind))
+            if index is None:
+                if len(self.name_list) >= self.options.max_transactions:
+                    self.dropped["names_folded"] += 1
+                    return self._folded_index(kind)
+                index = len(self.name_list)
+                self.name_list.append((name, kind))
+                self.names[(name, kind)] = index
+            return index
+
+    def _folded_index(self, kind):
+        # Called with the lock held; the folded name is past the bound.
+        index = self.names.get((FOLDED, kind))
+        if index is None:
+            index = len(self.name_list)
+            self.name_list.append((FOLDED, kind))
+            self.names[(FOLDED, kind)] = index
+        return index
+
+    def _in_session(self, xray, record, seconds, minute, name, kind, measures):
+        """A request of an X-Ray session's transaction: counted again under
+        the session, and its trace kept, up to the session's number."""
+        key = (name, kind, xray.id)
+        with self._lock:
+            index = self.session_names.get(key)
+            if index is None:
+                index = self.session_names[key] = len(self.session_name_list)
+                self.session_name_list.append(key)
+            keep = xray.kept < xray.traces
+            if keep:
+                xray.kept += 1
+                record.name = name
+                self.session_traces.append((seconds, record, minute, xray.id))
+        self.session_metrics.record(minute, index, *measures)
+
+    def _consider(self, record, seconds, minute, name, kind):
+        record.name = name
+        with self._lock:
+            best = self.kept.get((name, kind))
+            if best is None or seconds > best[0]:
+                if best is not None:
+                    self.dropped["traces_not_slowest"] += 1
+                self.kept[(name, kind)] = (seconds, record, minute)
+            else:
+                self.dropped["traces_not_slowest"] += 1
+
+    # -- the harvest ---------------------------------------------------------------
+
+    def _run(self):
+        interval = self.options.harvest_interval
+        next_harvest = (time.time() // interval + 1) * interval
+        next_poll = 0.0
+        while True:
+            now = time.time()
+            if now >= next_poll:
+                next_poll = now + SESSION_POLL_S
+                try:
+                    self.poll_sessions()
+                except Exception:
+                    self.dropped["session_poll_failed"] += 1
+                    log.exception("plumb: looking for sessions failed")
+            # Harvests fall on multiples of the interval, so that with the
+            # default minute a profile's minute is the minute it covers.
+            if now >= next_harvest:
+                next_harvest = (now // interval + 1) * interval
+                try:
+                    self.harvest()
+                except Exception:
+                    self.dropped["harvest_failed"] += 1
+                    log.exception("plumb: a harvest failed")
+            if self._stop.wait(max(0.0, min(next_harvest, next_poll) - time.time())):
+                return
+
+    # -- sessions -------------------------------------------------------------------
+
+    def poll_sessions(self):
+        """Takes up the sessions the store says are running (`plumb xray
+        start`, `plumb threads start`), drops those that ended, and runs
+        the sampler at the highest rate one of them asks for."""
+        from .store import StoreError, open_store
+
+        try:
+            if self.store is None:
+                self.store = open_store(self.options.store)
+            active = self.store.active_sessions(time.time())
+        except StoreError:
+            return
+        running = {}
+        for found in active:
+            session = self.sessions.get(found["id"]) or Session(found)
+            running[session.id] = session
+        self.sessions = running
+        self.xray_by_name = {s.transaction: s for s in running.values()
+                             if s.kind == "xray" and s.transaction}
+        rate = max([self.options.rate] + [s.rate_hz for s in running.values() if s.rate_hz])
+        if self.options.rate > 0 and self._started and rate != self.sampler_rate:
+            with self._harvest_lock:
+                profiles, tags = self._take_samples(time.time())
+                self.partial_profiles += profiles
+                for tag, counter in tags.items():
+                    self.partial_tags.setdefault(tag, Counter()).update(counter)
+                old = self.sampler
+                try:
+                    if old is not None:
+                        old.stop()
+                    self._start_sampler(rate)
+                except Exception as e:
+                    self.sampler = None
+                    self.dropped["sampler_failed"] += 1
+                    log.error("plumb: the monitoring sampler could not restart: %s", e)
+
+    def harvest(self):
+        """Takes what was collected since the last harvest and writes it
+        (with any harvests the store refused before); never raises."""
+        with self._harvest_lock:
+            harvest = self._take()
+            self._write(harvest)
+
+    def _take(self):
+        ended = time.time()
+        rows = self.metrics.take()
+        with self._lock:
+            error_classes, self.error_classes = self.error_classes, {}
+            kept, self.kept = self.kept, {}
+            dropped, self.dropped = self.dropped, Counter()
+        dropped_records = self.metrics.dropped - self._metrics_dropped
+        self._metrics_dropped = self.metrics.dropped
+        if dropped_records:
+            dropped["records_over_cap"] += dropped_records
+        transactions = []
+        for row in rows:
+            name, kind = self.name_list[row[1]]
+            transactions.append(self._transaction_minute(
+                row, name, kind, error_classes.get((row[0], row[1]), {}), None))
+        session_rows = self.session_metrics.take()
+        with self._lock:
+            session_traces, self.session_traces = self.session_traces, []
+        for row in session_rows:
+            name, kind, session = self.session_name_list[row[1]]
+            transactions.append(self._transaction_minute(row, name, kind, {}, session))
+        profiles, samples_by_tag = self._take_samples(ended)
+        if self.partial_profiles:
+            profiles = self.partial_profiles + profiles
+            for tag, counter in self.partial_tags.items():
+                samples_by_tag.setdefault(tag, Counter()).update(counter)
+            self.partial_profiles, self.partial_tags = [], {}
+        traces = self._kept_traces(kept, samples_by_tag, dropped)
+        traces += self._session_traces(session_traces, samples_by_tag, dropped)
+        harvest = Harvest(id=uuid.uuid4().hex, host=self.options.host, pid=self.pid,
+                          started=self.harvest_started, ended=ended, transactions=transactions,
+                          traces=traces, profiles=profiles, dropped=dict(dropped))
+        self.harvest_started = ended
+        return harvest
+
+    def _forget_abandoned(self):
+        """Records of requests that never ended (a server that never closed
+        a body) are let go after MAX_RUNNING_S, and counted."""
+        oldest = time.perf_counter() - MAX_RUNNING_S
+        for tag, record in list(self.running.items()):
+            if record.started < oldest:
+                self.running.pop(tag, None)
+                self.pending_samples.pop(tag, None)
+                self.dropped["requests_abandoned"] += 1
+
+    def _transaction_minute(self, row, name, kind, error_classes, session):
+        (minute, _, count, errors, total, low, high, satisfied, tolerating, frustrated,
+         queue_us, queue_n, sql_us, sql_n, tpl_us, tpl_n, http_us, http_n, hist) = row
+        return TransactionMinute(
+            minute=minute, name=name, kind=kind, count=count, errors=errors, total_us=total,
+            min_us=low, max_us=high, satisfied=satisfied, tolerating=tolerating,
+            frustrated=frustrated, apdex_t_us=_us(self.options.apdex_t_of(name)),
+            queue_us=queue_us, queue_count=queue_n, sql_us=sql_us, sql_count=sql_n,
+            template_us=tpl_us, template_count=tpl_n, http_us=http_us, http_count=http_n,
+            histogram=hist, error_classes=dict(error_classes), session=session)
+
+    def _take_samples(self, ended):
+        """The sampler's stacks since the last harvest, split by what their
+        thread was doing: ProfileMinutes per transaction (and "other"), and
+        per request tag the stacks, for kept traces."""
+        self._forget_abandoned()
+        if self.sampler is None:
+            self.finished.clear()
+            return [], {}
+        try:
+            frames, nodes, tagged, summary = self.sampler.harvest()
+        except Exception:
+            self.dropped["samples_failed"] += 1
+            return [], {}
+        swapped = time.perf_counter()
+        stacks = {}
+
+        def stack_of(node):
+            stack = stacks.get(node)
+            if stack is None:
+                path = []
+                n = node
+                while n >= 0 and n not in stacks:
+                    parent, func = nodes[n]
+                    path.append(n)
+                    n = parent
+                prefix = stacks[n] if n >= 0 else ()
+                for m in reversed(path):
+                    prefix = prefix + (tuple(frames[nodes[m][1]]),)
+                    stacks[m] = prefix
+                stack = stacks[node]
+            return stack
+
+        by_profile = {}
+        by_tag = {}
+        for tag, leaf, count in tagged:
+            stack = stack_of(leaf)
+            if not stack:
+                continue
+            if tag:
+                owner = self.finished.get(tag)
+                if owner is None:
+                    record = self.running.get(tag)
+                    owner = (record.name, record.kind, None) if record is not None else ("", "other", None)
+                    if record is not None:   # its trace may be kept when it ends
+                        by_tag.setdefault(tag, Counter())[stack] += count
+                else:
+                    by_tag.setdefault(tag, Counter())[stack] += count
+                name, kind = owner[0], owner[1]
+            else:
+                name, kind = "", "other"
+            profile = by_profile.get((name, kind))
+            if profile is None:
+                profile = by_profile[(name, kind)] = Counter()
+            profile[stack] += count
+        for tag, when in list(self.finished.items()):
+            if when[2] < swapped:
+                del self.finished[tag]
+        minute = _minute(self.harvest_started)
+        mode = getattr(self.sampler, "mode", "wall")
+        rate = self.sampler_rate
+        profiles = []
+        threads_sessions = [s.id for s in self.sessions.values() if s.kind == "threads"]
+        for (name, kind), counter in by_profile.items():
+            stacks = list(counter.items())
+            profiles.append(ProfileMinute(minute=minute, name=name, kind=kind, stacks=stacks,
+                                          rate_hz=rate, mode=mode))
+            sessions = list(threads_sessions)
+            xray = self.xray_by_name.get(name) if kind != "other" else None
+            if xray is not None:
+                sessions.append(xray.id)
+            for session in sessions:
+                profiles.append(ProfileMinute(minute=minute, name=name, kind=kind, stacks=stacks,
+                                              rate_hz=rate, mode=mode, session=session))
+        # A request still running keeps its samples for the harvest it ends in.
+        for tag, counter in by_tag.items():
+            earlier = self.pending_samples.pop(tag, None)
+            if earlier:
+                counter.update(earlier)
+        for tag, counter in list(by_tag.items()):
+            if tag in self.running:
+                self.pending_samples[tag] = counter
+        for tag in [t for t in self.pending_samples if t not in self.running and t not in by_tag]:
+            by_tag[tag] = self.pending_samples.pop(tag)
+        return profiles, by_tag
+
+    def _kept_traces(self, kept, samples_by_tag, dropped):
+        chosen = sorted(kept.values(), key=lambda item: -item[0])
+        if len(chosen) > self.options.max_traces:
+            dropped["traces_over_cap"] += len(chosen) - self.options.max_traces
+            chosen = chosen[:self.options.max_traces]
+        return [t for t in (self._trace(seconds, record, samples_by_tag, dropped, None)
+                            for seconds, record, _ in chosen) if t is not None]
+
+    def _session_traces(self, chosen, samples_by_tag, dropped):
+        return [t for t in (self._trace(seconds, record, samples_by_tag, dropped, session)
+                            for seconds, record, _, session in chosen) if t is not None]
+
+    def _trace(self, seconds, record, samples_by_tag, dropped, session):
+        """A kept request's trace: its segments, and the samples its
+        thread gave while it ran."""
+        try:
+            document = record.trace_document(seconds)
+            samples = samples_by_tag.get(record.tag)
+            if samples:
+                document["samples"] = [[list(map(list, stack)), count]
+                                       for stack, count in samples.most_common()]
+                document["sample_rate"] = self.sampler_rate
+        except Exception:
+            dropped["traces_failed"] += 1
+            log.exception("plumb: a kept trace could not be built")
+            return None
+        url = record.path + ("?" + record.query if record.query else "")
+        return KeptTrace(id=uuid.uuid4().hex, start=record.wall_start, name=record.name,
+                         kind=record.kind, duration_us=_us(seconds), url=url,
+                         status=record.status, error=record.error, document=document,
+                         session=session)
+
+    def _write(self, harvest):
+        from .store import StoreError, open_store
+
+        self.buffer.append(harvest)
+        while len(self.buffer) > MAX_BUFFERED:
+            lost = self.buffer.popleft()
+            self.dropped["harvests_lost"] += 1
+            self.dropped["requests_lost"] += sum(t.count for t in lost.transactions)
+            log.warning("plumb: the store has refused harvests for a while; one was dropped")
+        while self.buffer:
+            try:
+                if self.store is None:   # never opened here, or refused: try again
+                    self.store = open_store(self.options.store)
+                    self._store_refused = None
+                self.store.write(self.buffer[0])
+            except StoreError as e:
+                self.dropped["store_errors"] += 1
+                self._close_store()
+                if self._store_refused != str(e):
+                    log.warning("plumb: the monitoring store failed, harvests wait: %s", e)
+                    self._store_refused = str(e)
+                return False
+            except Exception:
+                self.dropped["store_errors"] += 1
+                log.exception("plumb: the monitoring store failed")
+                return False
+            self.buffer.popleft()
+        return True
+
+    # -- the end ----------------------------------------------------------------------
+
+    def shutdown(self, timeout=5.0):
+        """Flushes the last harvest (a graceful stop: SIGTERM under gunicorn
+        and uvicorn, Ctrl-C, interpreter exit).  A process killed with
+        SIGKILL loses what it collected since its last harvest."""
+        if self.pid != os.getpid() or not self._started:
+            return
+        self._stop.set()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout)
+        try:
+            self.harvest()
+        except Exception:
+            log.exception("plumb: the last harvest failed")
+        if self.sampler is not None:
+            try:
+                self.sampler.stop()
+            except Exception:
+                pass
+        self._close_store()
+        self._started = False
+
+    def _close_store(self):
+        if self.store is not None:
+            try:
+                self.store.close()
+            except Exception:
+                pass
+            self.store = None
