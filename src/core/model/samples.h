@@ -34,6 +34,8 @@ typedef struct plumb_sampled_thread {
     uint32_t last_leaf;   /* the sampler's: the node of its previous sample */
     uint64_t last_round;  /* ... and that sample's round */
     uint64_t last_tag;    /* ... and its thread tag (sampler/thread_tags.h) */
+    uint64_t round_tag;   /* the sampler's: its tag read as the round began, */
+    uint64_t round_tag_round;  /* ... in this round (0: not read) */
 } plumb_sampled_thread;
 
 typedef struct plumb_samples {

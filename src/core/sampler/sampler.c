@@ -287,6 +287,17 @@ static int add_stack(void *ctx, plumb_raw_stack *stack)
         rc = plumb_samples_node(&s->samples, thread, s->funcs, n, &leaf);
     if (rc < 0)
         return rc == PLUMB_ENOMEM || rc == PLUMB_ELIMIT ? rc : PLUMB_OK;
+    /* The stack is memory as the round began (the page cache fetched it
+     * then); the tag is read now.  A thread that changed its tag in
+     * between (an event loop moving to another request's step) gave a
+     * stack of one and a tag of the other: such a sample is left
+     * unlabelled rather than labelled wrongly (benchmarks/asyncio_labels.py
+     * measures both rates). */
+    {
+        const plumb_sampled_thread *seen = &s->samples.threads[thread];
+        if (tag && seen->round_tag_round == s->samples.taken && seen->round_tag != tag)
+            tag = 0;
+    }
     /* A late round stands for the intervals it missed (wall mode).  The
      * thread's stack changed at some unknown point since its previous
      * sample, so those intervals are split evenly between that sample's
@@ -319,6 +330,15 @@ int plumb_sampler_sample_once(plumb_sampler *s)
     s->total_taken++;
     if (!s->round_weight)
         s->round_weight = 1;
+    if (s->read_tags) {
+        /* Each known thread's tag as the round begins, before its stack is
+         * read; add_stack compares it with the tag it reads after. */
+        for (uint32_t i = 0; i < s->samples.nthreads; i++) {
+            plumb_sampled_thread *t = &s->samples.threads[i];
+            t->round_tag = plumb_thread_tag_of(t->id);
+            t->round_tag_round = s->samples.taken;
+        }
+    }
     int rc = plumb_walk_threads(&s->walker, &s->scratch, add_stack, s, &s->samples.failed);
     if (rc == PLUMB_EFAULT)
         s->samples.failed++;
