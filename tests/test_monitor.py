@@ -474,3 +474,33 @@ def test_session_commands_refuse_bad_values(store_url):
                  ["xray", "show", "nope"], ["xray"]):
         got = run_plumb(*args, "--store", store_url)
         assert got.returncode == 2 and got.stderr.count("\n") == 1, (args, got.stderr)
+
+
+DJANGO_BAD_OPTIONS = """\
+import django
+from django.conf import settings
+settings.configure(SECRET_KEY="x", INSTALLED_APPS=["plumb.contrib.django"],
+                   PLUMB_MONITOR={OPTIONS})
+django.setup()
+from django.core.exceptions import ImproperlyConfigured
+from plumb.contrib.django.middleware import MonitoringMiddleware
+try:
+    MonitoringMiddleware(lambda request: None)
+except ImproperlyConfigured as e:
+    print(e)
+"""
+
+
+@pytest.mark.parametrize("options, message", [
+    ('{"harvest_intervall": 5}', "unknown option 'harvest_intervall'"),
+    ('{"apdex_t": -1}', "apdex_t must lie in"),
+    ('{"store": "redis://cache/0"}', "unknown scheme 'redis'"),
+])
+def test_django_settings_errors_are_one_line_at_start(options, message, tmp_path):
+    script = tmp_path / "check.py"
+    script.write_text(DJANGO_BAD_OPTIONS.replace("{OPTIONS}", options))
+    got = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         cwd=tmp_path, env=env_with_plumb(), timeout=120)
+    assert got.returncode == 0, got.stderr
+    line = got.stdout.strip()
+    assert line.startswith("settings.PLUMB_MONITOR: ") and message in line and "\n" not in line

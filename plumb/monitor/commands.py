@@ -356,9 +356,10 @@ def trace_command(options):
                      trace=document)
     else:
         # No sample fell in it (a request shorter than the sampling
-        # interval): the report still shows its Timeline.
-        write_stacks([(((("<no samples>", 0, "<no samples>"),)), 1)], 100.0, path, fmt, title,
-                     trace=document)
+        # interval, or no sampler): the report, which needs a profile, gets
+        # one frame saying so, and still shows the trace's Timeline.
+        note = "(no samples of this request: shorter than the sampling interval, or no sampler)"
+        write_stacks([(((note, 0, note),), 1)], 100.0, path, fmt, title, trace=document)
     return 0
 
 

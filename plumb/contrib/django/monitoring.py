@@ -34,6 +34,11 @@ def options_from_settings():
     config = dict(getattr(settings, "PLUMB_MONITOR", {}) or {})
     # Django's own hook records its queries; its driver's would double them.
     config.setdefault("instruments", ("http",))
+    known = set(inspect.signature(Options).parameters)
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ImproperlyConfigured(f"settings.PLUMB_MONITOR: unknown option {unknown[0]!r} "
+                                   f"(known: {', '.join(sorted(known))})")
     try:
         return Options(**config)
     except (TypeError, ValueError) as e:
