@@ -100,13 +100,15 @@ def spent_in(stacks, function):
 
 
 @needs_wrk
-@pytest.mark.parametrize("preload", [False, True], ids=["fork", "preload"])
-def test_shop_under_gunicorn_every_request_counted(tmp_path, preload):
+@pytest.mark.parametrize("worker, preload", [("gthread", False), ("gthread", True), ("sync", False)],
+                         ids=["gthread", "gthread-preload", "sync"])
+def test_shop_under_gunicorn_every_request_counted(tmp_path, worker, preload):
     project, env = shop(tmp_path)
     port = free_port()
     log = tmp_path / "access.log"
+    threads = ["--threads", "4"] if worker == "gthread" else []
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-k", "gthread",
+        [sys.executable, "-m", "gunicorn", "-w", "2", *threads, "-k", worker,
          "-b", f"127.0.0.1:{port}", "--access-logfile", str(log),
          "--access-logformat", ACCESS_FORMAT] + (["--preload"] if preload else []) +
         ["shop.wsgi:application"],
@@ -254,3 +256,25 @@ def test_flask_under_gunicorn_named_by_endpoint(tmp_path):
     store.close()
     assert rows[("order_view", "web")]["count"] == len(served["/orders/7"]), output
     assert rows[("(unmatched)", "web")]["count"] == len(served["/nope"])
+
+
+def test_shop_under_runserver_counts_until_ctrl_c(tmp_path):
+    project, env = shop(tmp_path)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=default_signals)
+    try:
+        wait_for_port(port, server)
+        for _ in range(7):
+            assert http_get(port, "/")[0] == 200
+        for _ in range(3):
+            assert http_get(port, "/product/2/")[0] == 200
+    finally:
+        server.send_signal(signal.SIGINT)          # Ctrl-C
+        output = server.communicate(timeout=60)[0]
+    store, rows = stored(tmp_path)
+    store.close()
+    assert rows[("shop.views.home", "web")]["count"] == 7, output
+    assert rows[("shop.views.product", "web")]["count"] == 3
