@@ -12,6 +12,7 @@
     plumb view FILE [-o REPORT.html] [--open] [--from F] [--rate HZ]
     plumb token [--secret S] [--ttl SECONDS]
     plumb transactions | traces | trace ID | profile | xray | threads   (monitoring)
+    plumb serve [--store URL] [--host H] [--port P] [--token T]
 
 runs a program as `python` would (same sys.argv, __main__, sys.path[0],
 exit status) with every thread profiled, and prints or writes the profile
@@ -236,6 +237,19 @@ def build_parser():
     from .monitor import commands as monitor_commands
 
     monitor_commands.add_parsers(commands, parser)
+
+    serve = commands.add_parser(
+        "serve", help="the dashboard and its JSON API over a monitoring store",
+        description="Serve the monitoring store's JSON API (/api/v1/, docs/api.md) and "
+                    "Prometheus metrics (/metrics). Bound to loopback by default; any other "
+                    "address needs a token (--token or $PLUMB_DASHBOARD_TOKEN).",
+        usage="plumb serve [--store URL] [--host H] [--port P] [--token T]")
+    serve.error = parser.error
+    serve.add_argument("--store", metavar="URL",
+                       help="the store (default: $PLUMB_STORE, else plumb-monitor.db)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8321, help="port (default: 8321; 0: any free)")
+    serve.add_argument("--token", help="required off loopback (default: $PLUMB_DASHBOARD_TOKEN)")
     return parser
 
 
@@ -251,7 +265,7 @@ def add_input_options(command):
 
 
 ANALYSIS_COMMANDS = ("stats", "merge", "diff", "convert", "view", "token")
-MONITOR_COMMANDS = ("transactions", "traces", "trace", "profile", "xray", "threads")
+MONITOR_COMMANDS = ("transactions", "traces", "trace", "profile", "xray", "threads", "serve")
 # (plumb/monitor/commands.py)
 
 
@@ -297,6 +311,13 @@ def check_writable(path):
 
 
 def analyse(options):
+    if options.command == "serve":
+        from .dashboard.server import serve
+
+        try:
+            return serve(options.store, options.host, options.port, options.token)
+        except UsageError as exc:
+            return fail(str(exc))
     if options.command in MONITOR_COMMANDS:
         from .monitor import commands
     else:

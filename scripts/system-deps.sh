@@ -4,8 +4,9 @@
 # the tests).  With --test, also what only the tests use: clang (libFuzzer
 # runs the readers' fuzz targets), golang-go (`go tool pprof` reads our
 # pprof files), chromium (the HTML report's tests run in it), postgresql
-# (Django and psycopg run against a server the tests start) and wrk (the
-# load generator of the web tests).  Installs only what is missing.
+# (Django and psycopg run against a server the tests start), wrk (the
+# load generator of the web tests) and prometheus (it scrapes `plumb
+# serve`'s /metrics in the dashboard's tests).  Installs only what is missing.
 missing=""
 command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
@@ -15,6 +16,7 @@ if [ "$1" = "--test" ]; then
     command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
     command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+    command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 fi
 if [ -n "$missing" ]; then
     echo "installing:$missing"

@@ -15,6 +15,8 @@ import sys
 
 import pytest
 
+from monitor_seed import seed_store
+
 from conftest import ROOT, env_with_plumb, plumb
 
 README = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
@@ -87,51 +89,10 @@ def workdir(tmp_path_factory):
     for i in range(2):
         shutil.copy(prof, d / "req" / f"shop.cart.00001{i}ms.170000000{i}.prof")
     shutil.copy(os.path.join(DATA, "pyspy-0.4.3-raw.txt"), d / "pyspy.folded")
-    seed_monitor_store(d)
-    return d
-
-
-def seed_monitor_store(d):
-    """The monitoring store the README's `plumb transactions`... lines read
-    (plumb-monitor.db, the default, in the work folder): a minute of the
-    shop's product page with a kept trace and samples, and a background
-    task's samples; the trace's and an X-Ray session's ids are left in
-    files for concrete()."""
-    import time
-    import uuid
-
-    from plumb.monitor.harvest import Harvest, KeptTrace, ProfileMinute, TransactionMinute
-    from plumb.monitor.store import open_store
-
-    now = time.time()
-    minute = int(now) // 60 * 60
-    frames = (("/srv/shop/views.py", 10, "product"), ("/srv/shop/models.py", 40, "load"))
-    trace_id = uuid.uuid4().hex
-    harvest = Harvest(
-        id=uuid.uuid4().hex, host="web-1", pid=1, started=now - 60, ended=now,
-        transactions=[TransactionMinute(minute=minute, name="shop.views.product", kind="web",
-                                        count=3, total_us=90_000, min_us=10_000, max_us=60_000,
-                                        satisfied=3, sql_us=30_000, sql_count=21,
-                                        histogram={400: 2, 600: 1})],
-        traces=[KeptTrace(id=trace_id, start=now - 5, name="shop.views.product", kind="web",
-                          duration_us=60_000, url="/product/3/", status=200,
-                          document={"plumb_trace": 1, "method": "GET", "path": "/product/3/",
-                                    "start_time": now - 5, "duration": 0.06,
-                                    "segments": [{"kind": "view", "name": "shop.views.product",
-                                                  "start": 0.0, "duration": 0.05, "depth": 0}],
-                                    "samples": [[list(map(list, frames)), 5]],
-                                    "sample_rate": 100.0})],
-        profiles=[ProfileMinute(minute=minute, name="shop.views.product", kind="web",
-                                stacks=[(frames, 5)], rate_hz=100.0),
-                  ProfileMinute(minute=minute, name="shop.tasks.rebuild", kind="background",
-                                stacks=[((("/srv/shop/tasks.py", 5, "rebuild"),), 3)],
-                                rate_hz=100.0)])
-    with open_store(str(d / "plumb-monitor.db")) as store:
-        store.write(harvest)
-        session = store.create_session("xray", transaction="shop.views.product",
-                                       duration_s=60, traces=10, rate_hz=500)
+    trace_id, session = seed_store(str(d / "plumb-monitor.db"))
     (d / "trace.id").write_text(trace_id)
     (d / "xray.id").write_text(session)
+    return d
 
 
 def concrete(line, workdir):
@@ -236,7 +197,7 @@ def test_every_option_named_is_accepted_somewhere(tmp_path):
     named = set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", README)) - FOREIGN
     accepted = options_of(help_text())
     for command in ("run", "sample", "stats", "merge", "diff", "convert", "view", "token",
-                    "transactions", "traces", "trace", "profile"):
+                    "transactions", "traces", "trace", "profile", "serve"):
         accepted |= options_of(help_text(command))
     for command in ("xray", "threads"):
         accepted |= options_of(help_text(command, "start")) | options_of(help_text(command, "show"))
