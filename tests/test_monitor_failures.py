@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 
 import pytest
 
@@ -75,6 +76,77 @@ def monitored(agents, url, **options):
                          **options)
     agents.append(app)
     return app
+
+
+# -- 1. 100,000 distinct URLs ----------------------------------------------------------
+
+DISTINCT = 100_000
+# What the agent keeps for 1,000 names (the name, its key and index: a few
+# hundred bytes each) and one harvest of 1,001 rows, with room to spare; one
+# entry kept per request instead (a tuple, a float and a dict slot, ~150
+# bytes) would be 15 MB for 100,000 requests.
+PEAK_BOUND = 4 << 20
+# What the second 100,000 may leave beyond the first: nothing per request.
+GROWTH_BOUND = 64 << 10
+
+
+def structure_sizes(agent):
+    return {"names": len(agent.names), "running": len(agent.running),
+            "finished": len(agent.finished), "kept": len(agent.kept),
+            "error_classes": len(agent.error_classes),
+            "pending_samples": len(agent.pending_samples), "buffer": len(agent.buffer)}
+
+
+def test_100000_distinct_urls_stay_within_the_caps(agents, tmp_path):
+    url = f"sqlite:///{tmp_path}/m.db"
+    app = monitored(agents, url)
+    agent = app.agent
+    cap = app.options.max_transactions
+    assert call(app, "/warm-up") == "200 OK"      # the harvest thread, the store, imports
+    agent.harvest()
+    tracemalloc.start()
+    try:
+        measured = []
+        for run in range(2):
+            tracemalloc.reset_peak()
+            for i in range(DISTINCT):
+                assert call(app, f"/run{run}/item/{i}") == "200 OK"
+            sizes = structure_sizes(agent)
+            agent.harvest()
+            measured.append((tracemalloc.get_traced_memory(), sizes))
+    finally:
+        tracemalloc.stop()
+    for (current, peak), sizes in measured:
+        assert sizes == {"names": cap + 1, "running": 0, "finished": 0, "kept": 0,
+                         "error_classes": 0, "pending_samples": 0, "buffer": 0}, sizes
+        assert peak < PEAK_BOUND, (peak, sizes)
+    (first, _), _ = measured[0]
+    (second, _), _ = measured[1]
+    assert second - first < GROWTH_BOUND, (first, second)
+
+    rows = rows_by_name(url)
+    folded = rows.pop(agent_module.FOLDED)["count"]
+    assert len(rows) == cap and all(r["count"] == 1 for r in rows.values())
+    assert folded == 2 * DISTINCT + 1 - cap
+    assert drops_of(url).get("names_folded") == folded
+
+
+def test_requests_ended_between_harvests_are_remembered_up_to_a_cap(agents, tmp_path,
+                                                                    monkeypatch):
+    """With a sampler running, an ended request's tag is remembered until
+    the next harvest (its samples may still be in the sampler); past the
+    cap the rest are counted, not remembered."""
+    monkeypatch.setattr(agent_module, "MAX_FINISHED", 100)
+    url = f"sqlite:///{tmp_path}/m.db"
+    app = monitored(agents, url, rate=10)
+    for i in range(1000):
+        assert call(app, f"/r{i % 7}") == "200 OK"
+    if app.agent.sampler is None:
+        pytest.skip("the sampler did not start here")
+    assert len(app.agent.finished) <= 100
+    app.agent.harvest()
+    assert drops_of(url).get("finished_over_cap") == 900
+    assert sum(r["count"] for r in rows_by_name(url).values()) == 1000
 
 
 # -- servers ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@ MAX_BUFFERED = 10                # harvests kept while the store fails
 MAX_ENTRIES = 200_000            # (minute, transaction) accumulators between harvests
 SESSION_POLL_S = 3.0             # how often a worker asks the store for sessions
 MAX_RUNNING_S = 3600.0           # a request running longer was abandoned by its server
+MAX_FINISHED = 100_000           # ended requests remembered for their samples until a harvest
 
 _set_tag = _plumb.set_thread_tag
 _record_metrics_type = _plumb.Metrics
@@ -261,7 +262,14 @@ class Agent:
                         _us(record.template_s), record.template_n,
                         _us(record.http_s), record.http_n)
             self.metrics.record(minute, index, *measures)
-            self.finished[record.tag] = (name, kind, ended)
+            # Samples taken before the request ended may reach the next
+            # harvest after it: its tag says whose they are.  Without a
+            # sampler there are none; past the cap they go unlabelled.
+            if self.sampler is not None:
+                if len(self.finished) < MAX_FINISHED:
+                    self.finished[record.tag] = (name, kind, ended)
+                else:
+                    self.dropped["finished_over_cap"] += 1
             xray = self.xray_by_name.get(name) if self.xray_by_name else None
             if xray is not None:
                 self._in_session(xray, record, seconds, minute, name, kind, measures)
