@@ -365,6 +365,58 @@ def test_a_worker_killed_inside_a_harvest_loses_only_that_harvest(tmp_path):
     assert sum(r["count"] for r in json.loads(got.stdout)) <= sum(served.values())
 
 
+# -- 4. a store made read-only while requests flow ---------------------------------------
+
+@contextlib.contextmanager
+def immutable(*paths):
+    """Files unwritable even for root.  Not the -shm file: SQLite maps it
+    into memory, and a write into a mapping of an immutable file is a
+    SIGBUS, which no library can turn into an error."""
+    if os.geteuid() != 0:
+        pytest.skip("chattr +i needs root")
+    made = subprocess.run(["chattr", "+i", *paths], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"chattr +i fails here: {made.stderr.decode().strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *paths], check=True)
+
+
+def test_a_store_made_read_only_mid_run_never_fails_a_request(agents, tmp_path, caplog):
+    path = str(tmp_path / "m.db")
+    url = f"sqlite:///{path}"
+    app = monitored(agents, url)
+    agent = app.agent
+    for _ in range(5):
+        assert call(app, "/before") == "200 OK"
+    agent.harvest()
+    assert agent.store is not None and os.path.exists(path + "-wal")
+    failing_harvests = agent_module.MAX_BUFFERED + 2
+    with immutable(path, path + "-wal"):
+        for _ in range(failing_harvests):
+            for _ in range(3):
+                assert call(app, "/during") == "200 OK"
+            agent.harvest()                                   # never raises
+        assert len(agent.buffer) == agent_module.MAX_BUFFERED
+    warned = [r.getMessage() for r in caplog.records if "store failed" in r.getMessage()]
+    # One line per distinct failure, not one per harvest.
+    assert warned and len(warned) == len(set(warned)) < failing_harvests, warned
+    assert all("\n" not in m and path in m for m in warned)
+    for _ in range(4):
+        assert call(app, "/after") == "200 OK"
+    agent.harvest()
+    assert not agent.buffer
+    lost = failing_harvests - agent_module.MAX_BUFFERED
+    rows = rows_by_name(url)
+    assert {name: r["count"] for name, r in rows.items()} == {
+        "/before": 5, "/during": 3 * (failing_harvests - lost), "/after": 4}
+    drops = drops_of(url)
+    assert drops.get("harvests_lost") == lost and drops.get("requests_lost") == 3 * lost
+    # Every failed write is counted, those of the harvests dropped included.
+    assert drops.get("store_errors") == failing_harvests, drops
+
+
 # -- 5. a corrupt or foreign file at start under gunicorn -----------------------------------
 
 def corrupt_store(path):

@@ -580,30 +580,40 @@ class Agent:
         from .store import StoreError, open_store
 
         self.buffer.append(harvest)
-        while len(self.buffer) > MAX_BUFFERED:
-            lost = self.buffer.popleft()
-            self.dropped["harvests_lost"] += 1
-            self.dropped["requests_lost"] += sum(t.count for t in lost.transactions)
-            log.warning("plumb: the store has refused harvests for a while; one was dropped")
         while self.buffer:
             try:
                 if self.store is None:   # never opened here, or refused: try again
                     self.store = open_store(self.options.store)
-                    self._store_refused = None
                 self.store.write(self.buffer[0])
             except StoreError as e:
                 self.dropped["store_errors"] += 1
                 self._close_store()
+                # Said once until it changes: a file that opens and then
+                # refuses every write would otherwise say it every harvest.
                 if self._store_refused != str(e):
                     log.warning("plumb: the monitoring store failed, harvests wait: %s", e)
                     self._store_refused = str(e)
+                self._drop_oldest()
                 return False
             except Exception:
                 self.dropped["store_errors"] += 1
                 log.exception("plumb: the monitoring store failed")
+                self._drop_oldest()
                 return False
             self.buffer.popleft()
+            self._store_refused = None
         return True
+
+    def _drop_oldest(self):
+        """Past MAX_BUFFERED waiting harvests, the oldest go (only once the
+        store has refused the newest: one that recovers takes them all).
+        What a lost harvest counted as dropped rides on with the next."""
+        while len(self.buffer) > MAX_BUFFERED:
+            lost = self.buffer.popleft()
+            self.dropped.update(lost.dropped)
+            self.dropped["harvests_lost"] += 1
+            self.dropped["requests_lost"] += sum(t.count for t in lost.transactions)
+            log.warning("plumb: the store has refused harvests for a while; one was dropped")
 
     # -- the end ----------------------------------------------------------------------
 
