@@ -88,25 +88,47 @@ def _flush_on_sigterm():
     flushes every agent, then ends the process by the default action, so
     the exit status is what it would have been.  Servers that handle
     SIGTERM themselves (gunicorn's workers) replace it, and end through
-    atexit."""
+    atexit.  A server that already holds SIGTERM when the app is loaded
+    (uvicorn 0.39, for one, loads it inside its capture of the signals) puts
+    back the default action and raises it with signal.raise_signal: that
+    is wrapped to flush first."""
     if threading.current_thread() is not threading.main_thread():
         return
     try:
         if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            _flush_before_raise_signal()
             return
         signal.signal(signal.SIGTERM, _on_sigterm)
     except (ValueError, OSError):
         pass
 
 
-def _on_sigterm(signum, frame):
+def _flush_agents():
     for agent in list(_agents.values()):
         try:
             agent.shutdown()
         except Exception:
             pass
+
+
+def _on_sigterm(signum, frame):
+    _flush_agents()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _flush_before_raise_signal():
+    original = signal.raise_signal
+    if getattr(original, "_plumb", False):
+        return
+
+    def raise_signal(signum):
+        if signum == signal.SIGTERM and signal.getsignal(signum) is signal.SIG_DFL:
+            _flush_agents()
+        return original(signum)
+
+    raise_signal._plumb = True
+    signal.raise_signal = raise_signal
 
 
 class Session:
