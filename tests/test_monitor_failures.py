@@ -11,6 +11,7 @@ access logs count what was served) and never more than was served where
 it cannot."""
 import collections
 import contextlib
+import http.client
 import json
 import os
 import random
@@ -301,7 +302,7 @@ class Load:
             n += 1
             try:
                 status = http_get(self.port, path)[0]
-            except OSError:
+            except (OSError, http.client.HTTPException):   # its worker was killed
                 self.failed += 1
                 continue
             self.ok[(path, status)] += 1
