@@ -39,6 +39,7 @@ MAX_BUFFERED = 10                # harvests kept while the store fails
 MAX_ENTRIES = 200_000            # (minute, transaction) accumulators between harvests
 SESSION_POLL_S = 3.0             # how often a worker asks the store for sessions
 MAX_RUNNING_S = 3600.0           # a request running longer was abandoned by its server
+MAX_FINISHED = 100_000           # ended requests remembered for their samples until a harvest
 
 _set_tag = _plumb.set_thread_tag
 _record_metrics_type = _plumb.Metrics
@@ -87,25 +88,47 @@ def _flush_on_sigterm():
     flushes every agent, then ends the process by the default action, so
     the exit status is what it would have been.  Servers that handle
     SIGTERM themselves (gunicorn's workers) replace it, and end through
-    atexit."""
+    atexit.  A server that already holds SIGTERM when the app is loaded
+    (uvicorn 0.39, for one, loads it inside its capture of the signals) puts
+    back the default action and raises it with signal.raise_signal: that
+    is wrapped to flush first."""
     if threading.current_thread() is not threading.main_thread():
         return
     try:
         if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            _flush_before_raise_signal()
             return
         signal.signal(signal.SIGTERM, _on_sigterm)
     except (ValueError, OSError):
         pass
 
 
-def _on_sigterm(signum, frame):
+def _flush_agents():
     for agent in list(_agents.values()):
         try:
             agent.shutdown()
         except Exception:
             pass
+
+
+def _on_sigterm(signum, frame):
+    _flush_agents()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _flush_before_raise_signal():
+    original = signal.raise_signal
+    if getattr(original, "_plumb", False):
+        return
+
+    def raise_signal(signum):
+        if signum == signal.SIGTERM and signal.getsignal(signum) is signal.SIG_DFL:
+            _flush_agents()
+        return original(signum)
+
+    raise_signal._plumb = True
+    signal.raise_signal = raise_signal
 
 
 class Session:
@@ -261,7 +284,14 @@ class Agent:
                         _us(record.template_s), record.template_n,
                         _us(record.http_s), record.http_n)
             self.metrics.record(minute, index, *measures)
-            self.finished[record.tag] = (name, kind, ended)
+            # Samples taken before the request ended may reach the next
+            # harvest after it: its tag says whose they are.  Without a
+            # sampler there are none; past the cap they go unlabelled.
+            if self.sampler is not None:
+                if len(self.finished) < MAX_FINISHED:
+                    self.finished[record.tag] = (name, kind, ended)
+                else:
+                    self.dropped["finished_over_cap"] += 1
             xray = self.xray_by_name.get(name) if self.xray_by_name else None
             if xray is not None:
                 self._in_session(xray, record, seconds, minute, name, kind, measures)
@@ -572,30 +602,40 @@ class Agent:
         from .store import StoreError, open_store
 
         self.buffer.append(harvest)
-        while len(self.buffer) > MAX_BUFFERED:
-            lost = self.buffer.popleft()
-            self.dropped["harvests_lost"] += 1
-            self.dropped["requests_lost"] += sum(t.count for t in lost.transactions)
-            log.warning("plumb: the store has refused harvests for a while; one was dropped")
         while self.buffer:
             try:
                 if self.store is None:   # never opened here, or refused: try again
                     self.store = open_store(self.options.store)
-                    self._store_refused = None
                 self.store.write(self.buffer[0])
             except StoreError as e:
                 self.dropped["store_errors"] += 1
                 self._close_store()
+                # Said once until it changes: a file that opens and then
+                # refuses every write would otherwise say it every harvest.
                 if self._store_refused != str(e):
                     log.warning("plumb: the monitoring store failed, harvests wait: %s", e)
                     self._store_refused = str(e)
+                self._drop_oldest()
                 return False
             except Exception:
                 self.dropped["store_errors"] += 1
                 log.exception("plumb: the monitoring store failed")
+                self._drop_oldest()
                 return False
             self.buffer.popleft()
+            self._store_refused = None
         return True
+
+    def _drop_oldest(self):
+        """Past MAX_BUFFERED waiting harvests, the oldest go (only once the
+        store has refused the newest: one that recovers takes them all).
+        What a lost harvest counted as dropped rides on with the next."""
+        while len(self.buffer) > MAX_BUFFERED:
+            lost = self.buffer.popleft()
+            self.dropped.update(lost.dropped)
+            self.dropped["harvests_lost"] += 1
+            self.dropped["requests_lost"] += sum(t.count for t in lost.transactions)
+            log.warning("plumb: the store has refused harvests for a while; one was dropped")
 
     # -- the end ----------------------------------------------------------------------
 

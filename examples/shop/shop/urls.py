@@ -9,4 +9,6 @@ urlpatterns = [
     path("slow/", views.slow),
     path("crunch/", views.crunch),
     path("broken/", views.broken),
+    path("stream/", views.stream),
+    path("ping/", views.ping),
 ]

@@ -3,7 +3,7 @@ benchmarks know what to expect of each transaction."""
 import threading
 import time
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from .models import Product, Review
@@ -66,3 +66,19 @@ def crunch_numbers(seconds):
 
 def broken(request):
     raise RuntimeError("broken on purpose")
+
+
+def stream(request):
+    """A body sent slowly, chunk by chunk: a client may go away mid-way."""
+    _maybe_start_background()
+
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 4096
+            time.sleep(0.05)
+    return StreamingHttpResponse(chunks(), content_type="application/octet-stream")
+
+
+async def ping(request):
+    """An async view: under ASGI it runs on the event loop, no thread."""
+    return HttpResponse(b"pong")
