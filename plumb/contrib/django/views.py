@@ -17,11 +17,11 @@ cross a fork."""
 import os
 import threading
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
-from django.conf import settings
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 
 from ...dashboard.access import CHANGE_HEADER, Access
