@@ -13,6 +13,10 @@ from . import prometheus
 log = logging.getLogger("plumb")
 
 JSON = "application/json"
+# Sent with every answer, by every server of the dashboard.
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+                    ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'self'"),
+                    ("X-Frame-Options", "SAMEORIGIN"), ("Cache-Control", "no-store"))
 
 
 class Response:

@@ -15,14 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 from ..errors import UsageError
 from .access import Access, is_loopback
 from .api import MAX_BODY
-from .app import DashboardApp, Response, json_response
+from .app import SECURITY_HEADERS, DashboardApp, Response, json_response
 
 DEFAULT_PORT = 8321
 TOKEN_VARIABLE = "PLUMB_DASHBOARD_TOKEN"
-SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
-                    ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'self'"),
-                    ("X-Frame-Options", "SAMEORIGIN"), ("Cache-Control", "no-store"))
-
 
 def make_handler(app, access):
     class Handler(BaseHTTPRequestHandler):

@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from ...dashboard.access import CHANGE_HEADER, Access
 from ...dashboard.api import MAX_BODY
 from ...dashboard.app import DashboardApp, json_response
-from ...dashboard.server import SECURITY_HEADERS
+from ...dashboard.app import SECURITY_HEADERS
 from .dashboard_access import current_rule
 from .monitoring import options_from_settings
 
