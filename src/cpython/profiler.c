@@ -22,7 +22,13 @@ int plumb_enabled_profilers(void)
     return enabled_profilers;
 }
 
-int64_t plumb_profiler_external_now(ProfilerObject *self)
+/* Set while the user's timer runs in this thread: a PEP 523 hook sees the
+ * timer's own frames, and recording them would call the timer again, with
+ * no end.  Only the slow paths look: with the user's timer, every event
+ * takes them. */
+static __thread int timer_running;
+
+static int64_t call_timer(ProfilerObject *self)
 {
     PyObject *o = PyObject_CallNoArgs(self->external_timer);
     if (!o) {
@@ -42,6 +48,19 @@ int64_t plumb_profiler_external_now(ProfilerObject *self)
         PyErr_WriteUnraisable(self->external_timer);
         return 0;
     }
+    return ticks;
+}
+
+int64_t plumb_profiler_external_now(ProfilerObject *self)
+{
+    /* A frame that PEP 523 saw end by raising still has its exception set:
+     * the timer runs beside it, not into it. */
+    plumb_saved_error saved;
+    plumb_error_save(&saved);
+    timer_running = 1;
+    int64_t ticks = call_timer(self);
+    timer_running = 0;
+    plumb_error_restore(&saved);
     return ticks;
 }
 
@@ -70,6 +89,8 @@ plumb_thread *plumb_profiler_slow_thread(ProfilerObject *self)
 
 void plumb_profiler_enter_slow(ProfilerObject *self, uintptr_t key, PyObject *obj)
 {
+    if (timer_running)
+        return;
     plumb_thread *t = plumb_profiler_thread(self);
     if (!t)
         return;
@@ -86,6 +107,8 @@ void plumb_profiler_enter_slow(ProfilerObject *self, uintptr_t key, PyObject *ob
 
 void plumb_profiler_exit_slow(ProfilerObject *self, uintptr_t key)
 {
+    if (timer_running)
+        return;
     int64_t now = plumb_profiler_now(self);
     plumb_thread *t = plumb_profiler_thread(self);
     if (t)
