@@ -268,7 +268,8 @@ static void test_recursion_counts(void)
         plumb_tracer_exit(&p, t, 0x20, base + 50);
     }
     plumb_tracer_exit(&p, t, 0x10, 300);
-    CHECK(t->depth == 0);
+    CHECK(plumb_thread_depth(t) == 0);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
     CHECK(p.func_counts[g].calls == 4 && p.func_counts[g].recursive_calls == 2);
     CHECK(p.func_counts[g].total == 100);     /* outermost activations only: 2 x 50 */
     CHECK(p.func_counts[g].own == 100);       /* per round: 30 outer + 20 inner */
@@ -293,6 +294,7 @@ static void test_threads_are_not_recursion(void)
     plumb_tracer_enter(&p, b, 0x10, f, 5);
     plumb_tracer_exit(&p, b, 0x10, 15);
     plumb_tracer_exit(&p, a, 0x10, 20);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
     CHECK(p.func_counts[f].calls == 2 && p.func_counts[f].recursive_calls == 0);
     CHECK(p.func_counts[f].total == 30);
     plumb_profile_free(&p);
@@ -307,15 +309,17 @@ static void test_unmatched_returns(void)
     plumb_thread *t = plumb_profile_new_thread(&p, 1);
     uint32_t f = add(&p, 0x10, "f", 1), g = add(&p, 0x20, "g", 2);
     plumb_tracer_exit(&p, t, 0x10, 1);           /* entered before profiling */
-    CHECK(p.func_counts[f].calls == 0);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK && p.func_counts[f].calls == 0);
     plumb_tracer_enter(&p, t, 0x10, f, 2);
     plumb_tracer_enter(&p, t, 0x20, g, 3);
     plumb_tracer_exit(&p, t, 0x99, 4);           /* unknown: ignored */
-    CHECK(t->depth == 2);
+    CHECK(plumb_thread_depth(t) == 2);
     plumb_tracer_exit(&p, t, 0x10, 10);          /* g's return was missed */
-    CHECK(t->depth == 0 && p.func_counts[g].calls == 1 && p.func_counts[f].calls == 1);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
+    CHECK(plumb_thread_depth(t) == 0 && p.func_counts[g].calls == 1 && p.func_counts[f].calls == 1);
     plumb_tracer_enter(&p, t, 0x10, f, 20);
     plumb_tracer_close_all(&p, 25);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
     CHECK(p.func_counts[f].calls == 2 && p.func_counts[f].total == 8 + 5);
     plumb_profile_free(&p);
 }
@@ -328,8 +332,9 @@ static void test_deep_stack_and_clear(void)
     uint32_t f = add(&p, 0x10, "f", 1);
     for (int i = 0; i < 100000; i++)
         plumb_tracer_enter(&p, t, 0x10, f, i);
-    CHECK(t->depth == 100000 && p.nedges == 0);
+    CHECK(plumb_thread_depth(t) == 100000 && p.nedges == 0);
     plumb_tracer_close_all(&p, 200000);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
     CHECK(p.func_counts[f].calls == 100000 && p.func_counts[f].recursive_calls == 99999);
     CHECK(plumb_profile_clear(&p) == PLUMB_OK && p.labels.nfuncs == 0 && p.threads == NULL);
     plumb_profile_free(&p);
@@ -365,6 +370,7 @@ static void test_writers(void)
     plumb_tracer_exit(&p, t, 0x20, 400);
     plumb_tracer_exit(&p, t, 0x10, 1000);
     p.ticks_per_second = 1e9;
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
 
     static char buf[8192];
     size_t n = write_to_buffer(plumb_write_pstats, &p, buf, sizeof buf);
@@ -395,10 +401,11 @@ static size_t write_many(char *buf, size_t size, int callgrind)
         plumb_tracer_enter(&p, t, 0x1000 + 16 * i, f, now += 10);
         if (i % 3 == 0)
             for (uint32_t k = 0; k < 3; k++)
-                plumb_tracer_exit(&p, t, t->frames[t->depth - 1].key, now += 5);
+                plumb_tracer_exit(&p, t, t->top->key, now += 5);
     }
-    while (t->depth)
-        plumb_tracer_exit(&p, t, t->frames[t->depth - 1].key, now += 5);
+    while (plumb_thread_depth(t))
+        plumb_tracer_exit(&p, t, t->top->key, now += 5);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
     size_t n = write_to_buffer(callgrind ? write_callgrind_default : plumb_write_pstats, &p, buf, size);
     plumb_profile_free(&p);
     return n;
@@ -485,7 +492,7 @@ static void run_in_turn(plumb_profile *p, uint32_t f, const uint32_t *callees, u
             plumb_tracer_exit(p, t, 0x1000 + 16 * i, (*now)++);
         }
     plumb_tracer_exit(p, t, 0x10, (*now)++);
-    CHECK(t->depth == 0);
+    CHECK(plumb_thread_depth(t) == 0);
 }
 
 /* Every callee's edge from f counted `calls` times (0: no edge at all), and
@@ -493,7 +500,7 @@ static void run_in_turn(plumb_profile *p, uint32_t f, const uint32_t *callees, u
 static void check_in_turn(plumb_profile *p, uint32_t f, const uint32_t *callees, uint32_t n,
                           uint64_t calls, uint64_t path_calls)
 {
-    int ok = 1;
+    int ok = plumb_profile_sync_counts(p) == PLUMB_OK;
     uint32_t fpath = PLUMB_NONE;
     if (p->track_paths)
         ok &= plumb_profile_path(p, p->threads->root_path, f, &fpath) == PLUMB_OK;
@@ -535,18 +542,126 @@ static void test_call_caches(void)
         run_in_turn(&p, f, callees, N, 3, &now);       /* subcalls off: no edges */
         check_in_turn(&p, f, callees, N, 0, 3);
         CHECK(p.nedges == 0);
-        plumb_profile_set_track_edges(&p, 1);
+        CHECK(plumb_profile_set_track_edges(&p, 1) == PLUMB_OK);
         run_in_turn(&p, f, callees, N, 3, &now);
         check_in_turn(&p, f, callees, N, 3, 6);
-        plumb_profile_set_track_edges(&p, 0);
+        CHECK(plumb_profile_set_track_edges(&p, 0) == PLUMB_OK);
         run_in_turn(&p, f, callees, N, 2, &now);
         check_in_turn(&p, f, callees, N, 3, 8);
-        plumb_profile_set_track_edges(&p, 1);
+        CHECK(plumb_profile_set_track_edges(&p, 1) == PLUMB_OK);
         run_in_turn(&p, f, callees, N, 1, &now);
         check_in_turn(&p, f, callees, N, 4, 9);
         CHECK(p.lost_events == 0);
         plumb_profile_free(&p);
     }
+}
+
+/* The function and edge counts derived from the paths are those counted
+ * per event, exactly: the same pseudo-random events (three threads, a few
+ * functions calling each other and themselves, missed and stray returns)
+ * go to a profile counting from its paths, one counting per event from the
+ * start, one without paths, and one switched to per-event counting midway
+ * with frames running (as a path that cannot be kept does), compared at
+ * every sync point (frames still running) and after a reset. */
+enum { LOCKSTEP = 4, LOCKSTEP_FUNCS = 6, LOCKSTEP_THREADS = 3 };
+
+static uint64_t lockstep_random(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return *state >> 33;
+}
+
+static int same_counts(const plumb_counts *a, const plumb_counts *b)
+{
+    return a->calls == b->calls && a->recursive_calls == b->recursive_calls && a->own == b->own
+           && a->total == b->total;
+}
+
+static const plumb_counts *edge_counts(const plumb_profile *p, uint32_t caller, uint32_t callee)
+{
+    static const plumb_counts none;
+    uint32_t e = plumb_map_get(&p->by_edge, ((uint64_t)caller + 1) << 32 | callee);
+    return e == PLUMB_MAP_MISSING ? &none : &p->edges[e].counts;
+}
+
+static void check_lockstep(plumb_profile *ps, int *compared)
+{
+    int ok = 1;
+    for (int k = 0; k < LOCKSTEP; k++)
+        ok &= plumb_profile_sync_counts(&ps[k]) == PLUMB_OK;
+    for (int k = 1; k < LOCKSTEP; k++)
+        for (uint32_t f = 0; f < LOCKSTEP_FUNCS; f++) {
+            ok &= same_counts(&ps[0].func_counts[f], &ps[k].func_counts[f]);
+            for (uint32_t g = 0; g < LOCKSTEP_FUNCS; g++)
+                ok &= same_counts(edge_counts(&ps[0], f, g), edge_counts(&ps[k], f, g));
+        }
+    CHECK(ok);
+    *compared += ok;
+}
+
+static void test_counts_from_paths(void)
+{
+    plumb_profile ps[LOCKSTEP];
+    plumb_thread *threads[LOCKSTEP][LOCKSTEP_THREADS];
+    for (int k = 0; k < LOCKSTEP; k++) {
+        CHECK(plumb_profile_init(&ps[k], 1) == PLUMB_OK);
+        ps[k].track_paths = k != 2;
+        if (k == 1)
+            CHECK(plumb_profile_count_per_event(&ps[k]) == PLUMB_OK);
+        for (uint32_t f = 0; f < LOCKSTEP_FUNCS; f++)
+            CHECK(add(&ps[k], 0x100 + 16 * f, "f", f) == f);
+        for (int i = 0; i < LOCKSTEP_THREADS; i++)
+            CHECK((threads[k][i] = plumb_profile_new_thread(&ps[k], (uint64_t)i)) != NULL);
+    }
+    CHECK(!ps[0].count_per_event && ps[1].count_per_event && ps[2].count_per_event);
+    uint64_t state = 12345;
+    int64_t now = 0;
+    int compared = 0, recursive = 0, open_at_sync = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int step = 0; step < 60000; step++) {
+            uint64_t r = lockstep_random(&state);
+            int i = (int)(r % LOCKSTEP_THREADS);
+            uint32_t f = (uint32_t)(r >> 8) % LOCKSTEP_FUNCS;
+            int kind = (int)((r >> 16) % 100);
+            now += (int64_t)((r >> 24) % 7);
+            for (int k = 0; k < LOCKSTEP; k++) {
+                plumb_thread *t = threads[k][i];
+                uintptr_t key = 0x100 + 16 * f;
+                if (kind < 52 && plumb_thread_depth(t) < 30) {
+                    if (!plumb_tracer_enter_key(&ps[k], t, key, now))
+                        plumb_tracer_enter(&ps[k], t, key, f, now);
+                } else if (kind < 96 && plumb_thread_depth(t) > 0) {
+                    plumb_tracer_exit(&ps[k], t, t->top->key, now);
+                } else {
+                    plumb_tracer_exit(&ps[k], t, key, now);   /* missed or stray returns */
+                }
+            }
+            if (round == 0 && step == 25000) {
+                for (int j = 0; j < LOCKSTEP_THREADS; j++)
+                    open_at_sync += plumb_thread_depth(threads[3][j]);
+                CHECK(plumb_profile_count_per_event(&ps[3]) == PLUMB_OK);
+            }
+            if (step % 997 == 0) {
+                open_at_sync += plumb_thread_depth(threads[0][i]);
+                check_lockstep(ps, &compared);
+            }
+        }
+        for (int k = 0; k < LOCKSTEP; k++)
+            plumb_tracer_close_all(&ps[k], now + 1);
+        check_lockstep(ps, &compared);
+        for (uint32_t f = 0; f < LOCKSTEP_FUNCS; f++)
+            recursive += ps[0].func_counts[f].recursive_calls > 0;
+        for (int k = 0; k < LOCKSTEP; k++)
+            plumb_profile_reset_counts(&ps[k]);
+    }
+    /* Back to the paths after the reset, but for the profile without them. */
+    CHECK(!ps[0].count_per_event && !ps[1].count_per_event && ps[2].count_per_event
+          && !ps[3].count_per_event);
+    /* The script did what it is for. */
+    CHECK(compared == 2 * (60000 / 997 + 2) && recursive > 0 && open_at_sync > 100);
+    CHECK(ps[0].lost_events == 0 && ps[0].folded_calls == 0);
+    for (int k = 0; k < LOCKSTEP; k++)
+        plumb_profile_free(&ps[k]);
 }
 
 int main(void)
@@ -559,6 +674,7 @@ int main(void)
     test_unmatched_returns();
     test_deep_stack_and_clear();
     test_call_caches();
+    test_counts_from_paths();
     test_writers();
     test_marshal_ints();
     test_siphash();
