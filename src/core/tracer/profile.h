@@ -104,10 +104,11 @@ typedef struct plumb_call_slot {
 
 static inline uint32_t plumb_call_slot_of(uint32_t context, uint64_t key)
 {
-    /* Keys are aligned addresses: their low 4 bits say nothing.  Fibonacci
-     * hashing mixes the context's bits up into the top ones, so that
-     * consecutive paths (as recursion makes them) land far apart. */
-    return (uint32_t)(((key >> 4) ^ ((uint64_t)context << 24)) * 0x9E3779B97F4A7C15ull
+    /* Fibonacci hashing: the product's top bits, which every bit of the
+     * key and the context reaches (a key's low bits, always 0 in an
+     * aligned address, cost nothing), so that consecutive paths (as
+     * recursion makes them) land far apart. */
+    return (uint32_t)((key ^ ((uint64_t)context << 24)) * 0x9E3779B97F4A7C15ull
                       >> (64 - PLUMB_CALL_CACHE_BITS));
 }
 
