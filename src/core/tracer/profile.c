@@ -203,6 +203,8 @@ plumb_thread *plumb_profile_new_thread(plumb_profile *p, uint64_t id)
         && plumb_profile_count_per_event(p) < 0) {
         p->threads = t->next;
         free(t->frames);
+        free(t->func_live);
+        free(t->edge_live);
         free(t);
         return NULL;
     }
