@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "lockstep.h"
 #include "base/errors.h"
 #include "base/grow.h"
 #include "base/hash.h"
@@ -557,111 +558,50 @@ static void test_call_caches(void)
 }
 
 /* The function and edge counts derived from the paths are those counted
- * per event, exactly: the same pseudo-random events (three threads, a few
- * functions calling each other and themselves, missed and stray returns)
- * go to a profile counting from its paths, one counting per event from the
- * start, one without paths, and one switched to per-event counting midway
- * with frames running (as a path that cannot be kept does), compared at
- * every sync point (frames still running) and after a reset. */
-enum { LOCKSTEP = 4, LOCKSTEP_FUNCS = 6, LOCKSTEP_THREADS = 3 };
-
-static uint64_t lockstep_random(uint64_t *state)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return *state >> 33;
-}
-
-static int same_counts(const plumb_counts *a, const plumb_counts *b)
-{
-    return a->calls == b->calls && a->recursive_calls == b->recursive_calls && a->own == b->own
-           && a->total == b->total;
-}
-
-static const plumb_counts *edge_counts(const plumb_profile *p, uint32_t caller, uint32_t callee)
-{
-    static const plumb_counts none;
-    uint32_t e = plumb_map_get(&p->by_edge, ((uint64_t)caller + 1) << 32 | callee);
-    return e == PLUMB_MAP_MISSING ? &none : &p->edges[e].counts;
-}
-
-static void check_lockstep(plumb_profile *ps, int *compared)
-{
-    int ok = 1;
-    for (int k = 0; k < LOCKSTEP; k++)
-        ok &= plumb_profile_sync_counts(&ps[k]) == PLUMB_OK;
-    for (int k = 1; k < LOCKSTEP; k++)
-        for (uint32_t f = 0; f < LOCKSTEP_FUNCS; f++) {
-            ok &= same_counts(&ps[0].func_counts[f], &ps[k].func_counts[f]);
-            for (uint32_t g = 0; g < LOCKSTEP_FUNCS; g++)
-                ok &= same_counts(edge_counts(&ps[0], f, g), edge_counts(&ps[k], f, g));
-        }
-    CHECK(ok);
-    *compared += ok;
-}
-
+ * per event, exactly: the same events (lockstep.h) go to a profile counting
+ * from its paths, one counting per event from the start, one without
+ * paths, and one switched to per-event counting midway with frames running
+ * (as a path that cannot be kept does: test_fold.c reaches the bound
+ * itself), compared at every sync point (frames still running) and after a
+ * reset. */
 static void test_counts_from_paths(void)
 {
-    plumb_profile ps[LOCKSTEP];
-    plumb_thread *threads[LOCKSTEP][LOCKSTEP_THREADS];
-    for (int k = 0; k < LOCKSTEP; k++) {
-        CHECK(plumb_profile_init(&ps[k], 1) == PLUMB_OK);
-        ps[k].track_paths = k != 2;
-        if (k == 1)
-            CHECK(plumb_profile_count_per_event(&ps[k]) == PLUMB_OK);
-        for (uint32_t f = 0; f < LOCKSTEP_FUNCS; f++)
-            CHECK(add(&ps[k], 0x100 + 16 * f, "f", f) == f);
-        for (int i = 0; i < LOCKSTEP_THREADS; i++)
-            CHECK((threads[k][i] = plumb_profile_new_thread(&ps[k], (uint64_t)i)) != NULL);
-    }
-    CHECK(!ps[0].count_per_event && ps[1].count_per_event && ps[2].count_per_event);
-    uint64_t state = 12345;
-    int64_t now = 0;
+    lockstep l;
+    lockstep_init(&l, 4);
+    l.ps[2].track_paths = 0;
+    CHECK(plumb_profile_count_per_event(&l.ps[1]) == PLUMB_OK);
+    lockstep_start(&l);
+    CHECK(!l.ps[0].count_per_event && l.ps[1].count_per_event && l.ps[2].count_per_event
+          && !l.ps[3].count_per_event);
     int compared = 0, recursive = 0, open_at_sync = 0;
     for (int round = 0; round < 2; round++) {
         for (int step = 0; step < 60000; step++) {
-            uint64_t r = lockstep_random(&state);
-            int i = (int)(r % LOCKSTEP_THREADS);
-            uint32_t f = (uint32_t)(r >> 8) % LOCKSTEP_FUNCS;
-            int kind = (int)((r >> 16) % 100);
-            now += (int64_t)((r >> 24) % 7);
-            for (int k = 0; k < LOCKSTEP; k++) {
-                plumb_thread *t = threads[k][i];
-                uintptr_t key = 0x100 + 16 * f;
-                if (kind < 52 && plumb_thread_depth(t) < 30) {
-                    if (!plumb_tracer_enter_key(&ps[k], t, key, now))
-                        plumb_tracer_enter(&ps[k], t, key, f, now);
-                } else if (kind < 96 && plumb_thread_depth(t) > 0) {
-                    plumb_tracer_exit(&ps[k], t, t->top->key, now);
-                } else {
-                    plumb_tracer_exit(&ps[k], t, key, now);   /* missed or stray returns */
-                }
-            }
+            int i = lockstep_step(&l);
             if (round == 0 && step == 25000) {
                 for (int j = 0; j < LOCKSTEP_THREADS; j++)
-                    open_at_sync += plumb_thread_depth(threads[3][j]);
-                CHECK(plumb_profile_count_per_event(&ps[3]) == PLUMB_OK);
+                    open_at_sync += plumb_thread_depth(l.threads[3][j]);
+                CHECK(plumb_profile_count_per_event(&l.ps[3]) == PLUMB_OK);
             }
             if (step % 997 == 0) {
-                open_at_sync += plumb_thread_depth(threads[0][i]);
-                check_lockstep(ps, &compared);
+                open_at_sync += plumb_thread_depth(l.threads[0][i]);
+                compared += lockstep_agree(&l);
             }
         }
-        for (int k = 0; k < LOCKSTEP; k++)
-            plumb_tracer_close_all(&ps[k], now + 1);
-        check_lockstep(ps, &compared);
+        for (int k = 0; k < l.n; k++)
+            plumb_tracer_close_all(&l.ps[k], l.now + 1);
+        compared += lockstep_agree(&l);
         for (uint32_t f = 0; f < LOCKSTEP_FUNCS; f++)
-            recursive += ps[0].func_counts[f].recursive_calls > 0;
-        for (int k = 0; k < LOCKSTEP; k++)
-            plumb_profile_reset_counts(&ps[k]);
+            recursive += l.ps[0].func_counts[f].recursive_calls > 0;
+        for (int k = 0; k < l.n; k++)
+            plumb_profile_reset_counts(&l.ps[k]);
     }
     /* Back to the paths after the reset, but for the profile without them. */
-    CHECK(!ps[0].count_per_event && !ps[1].count_per_event && ps[2].count_per_event
-          && !ps[3].count_per_event);
-    /* The script did what it is for. */
+    CHECK(!l.ps[0].count_per_event && !l.ps[1].count_per_event && l.ps[2].count_per_event
+          && !l.ps[3].count_per_event);
+    /* Every comparison agreed, and the script did what it is for. */
     CHECK(compared == 2 * (60000 / 997 + 2) && recursive > 0 && open_at_sync > 100);
-    CHECK(ps[0].lost_events == 0 && ps[0].folded_calls == 0);
-    for (int k = 0; k < LOCKSTEP; k++)
-        plumb_profile_free(&ps[k]);
+    CHECK(l.ps[0].lost_events == 0 && l.ps[0].folded_calls == 0);
+    lockstep_free(&l);
 }
 
 int main(void)

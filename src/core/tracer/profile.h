@@ -46,7 +46,9 @@ typedef struct plumb_path {
 /* Most paths kept; calls along new paths past it are folded into their
  * nearest kept caller (the report says how many).  At 32 bytes a path plus
  * its index, this bounds the tree near 200 MB. */
+#ifndef PLUMB_MAX_PATHS            /* tests/c/test_fold.c builds a small one */
 #define PLUMB_MAX_PATHS (1u << 22)
+#endif
 /* Marks a frame's path as its nearest kept caller's (its own was not kept). */
 #define PLUMB_PATH_FOLDED (1u << 31)
 
