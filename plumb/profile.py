@@ -14,8 +14,10 @@ class Profile(_plumb.Profiler):
     The same constructor, methods and results as cProfile.Profile, for every
     thread of the program.  `stats` (after create_stats()) is the dict that
     pstats reads.  paths=True also records every call path, so that the
-    report's call tree is exact (dump to .json or .html); paths=False saves
-    their memory, and a report then rebuilds its tree from the edges.
+    report's call tree is exact (dump to .json or .html), and the function
+    and edge counts are derived from them; paths=False saves their memory
+    but counts functions and edges on every call, and a report then
+    rebuilds its tree from the edges.
     threads=False profiles only the thread that calls enable(), as
     cProfile did before 3.12 (per-request profiling in a threaded server)."""
 

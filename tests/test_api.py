@@ -145,6 +145,34 @@ def test_a_failing_timer_never_reaches_the_program():
     assert ZeroDivisionError in seen
 
 
+def test_a_python_timer_without_builtins():
+    # On 3.9-3.11 builtins=False takes events from a PEP 523 evaluator,
+    # which sees the timer's own frames too, and frames that end by raising
+    # with their exception still set: neither may reach the timer's caller.
+    ticks = [0]
+
+    def timer():
+        ticks[0] += 1
+        return float(ticks[0])
+
+    def boom():
+        raise ValueError("boom")
+
+    def caught():
+        try:
+            boom()
+        except ValueError:
+            return fib(3)
+
+    prof = plumb.Profile(timer=timer, builtins=False)
+    assert prof.runcall(caught) == 2
+    prof.create_stats()
+    assert prof.stats[key_of(prof.stats, "boom")][1] == 1
+    assert prof.stats[key_of(prof.stats, "fib")][1] == 5
+    assert not [k for k in prof.stats if k[2] == "timer"]
+    assert ticks[0] > 0
+
+
 def test_clear_and_reuse():
     prof = plumb.Profile()
     prof.runcall(fib, 5)

@@ -19,6 +19,10 @@ typedef struct ProfilerObject {
     PyObject_HEAD
     plumb_profile profile;
     uint64_t generation;       /* tells this profile's thread stacks from others' */
+    /* generation if the fast paths may read the clock inline, else
+     * UINT64_MAX, which no thread's slot holds: one compare on the fast
+     * path checks both. */
+    uint64_t fast_generation;
     PyObject *keep_alive;      /* list: every object whose address is a key */
     PyObject *external_timer;  /* timer=, or NULL */
     double timeunit;           /* timeunit= for an integer-valued timer */
@@ -100,13 +104,11 @@ void plumb_profiler_exit_slow(ProfilerObject *self, uintptr_t key);
  * code). */
 PLUMB_TRACER_INLINE int plumb_profiler_try_enter(ProfilerObject *self, uintptr_t key)
 {
-    if (PLUMB_UNLIKELY(plumb_tls_current.generation != self->generation))
+    if (PLUMB_UNLIKELY(plumb_tls_current.generation != self->fast_generation))
         return 0;
     plumb_thread *t = plumb_tls_current.thread;
     if (!t)
         return 1;
-    if (PLUMB_UNLIKELY(self->clock != PLUMB_FAST_CLOCK))
-        return 0;
     return plumb_tracer_enter_key(&self->profile, t, key, plumb_clock_ticks());
 }
 
@@ -122,15 +124,15 @@ PLUMB_TRACER_INLINE void plumb_profiler_enter(ProfilerObject *self, uintptr_t ke
  * plumb_profiler_exit_slow. */
 PLUMB_TRACER_INLINE int plumb_profiler_try_exit(ProfilerObject *self, uintptr_t key)
 {
-    if (PLUMB_UNLIKELY(self->clock != PLUMB_FAST_CLOCK))
-        return 0;
+    /* The clock may be read before it is known to be the one to read:
+     * the slow path reads its own. */
     int64_t now = plumb_clock_ticks();
-    if (PLUMB_UNLIKELY(plumb_tls_current.generation != self->generation))
+    if (PLUMB_UNLIKELY(plumb_tls_current.generation != self->fast_generation))
         return 0;
     plumb_thread *t = plumb_tls_current.thread;
     if (!t)
         return 1;
-    if (PLUMB_UNLIKELY(t->depth == 0 || t->frames[t->depth - 1].key != key))
+    if (PLUMB_UNLIKELY(t->top->key != key))     /* the floor's key, 0, is none */
         return 0;
     plumb_tracer_pop(&self->profile, t, now);
     return 1;

@@ -13,6 +13,13 @@ __thread plumb_tls_thread plumb_tls_current __attribute__((tls_model("initial-ex
 /* Never 0, so that a thread's zeroed TLS slot matches no profiler. */
 static uint64_t next_generation = 1;
 
+/* Makes every thread look its stack up again (profiler.generation). */
+static void new_generation(ProfilerObject *self)
+{
+    self->generation = next_generation++;
+    self->fast_generation = self->clock == PLUMB_FAST_CLOCK ? self->generation : UINT64_MAX;
+}
+
 /* Profilers enabled now, so that @plumb.profile can tell that it runs
  * inside one (a PEP 523 profiler is invisible to sys.getprofile()). */
 static int enabled_profilers;
@@ -22,7 +29,13 @@ int plumb_enabled_profilers(void)
     return enabled_profilers;
 }
 
-int64_t plumb_profiler_external_now(ProfilerObject *self)
+/* Set while the user's timer runs in this thread: a PEP 523 hook sees the
+ * timer's own frames, and recording them would call the timer again, with
+ * no end.  Only the slow paths look: with the user's timer, every event
+ * takes them. */
+static __thread int timer_running;
+
+static int64_t call_timer(ProfilerObject *self)
 {
     PyObject *o = PyObject_CallNoArgs(self->external_timer);
     if (!o) {
@@ -42,6 +55,19 @@ int64_t plumb_profiler_external_now(ProfilerObject *self)
         PyErr_WriteUnraisable(self->external_timer);
         return 0;
     }
+    return ticks;
+}
+
+int64_t plumb_profiler_external_now(ProfilerObject *self)
+{
+    /* A frame that PEP 523 saw end by raising still has its exception set:
+     * the timer runs beside it, not into it. */
+    plumb_saved_error saved;
+    plumb_error_save(&saved);
+    timer_running = 1;
+    int64_t ticks = call_timer(self);
+    timer_running = 0;
+    plumb_error_restore(&saved);
     return ticks;
 }
 
@@ -70,6 +96,8 @@ plumb_thread *plumb_profiler_slow_thread(ProfilerObject *self)
 
 void plumb_profiler_enter_slow(ProfilerObject *self, uintptr_t key, PyObject *obj)
 {
+    if (timer_running)
+        return;
     plumb_thread *t = plumb_profiler_thread(self);
     if (!t)
         return;
@@ -86,6 +114,8 @@ void plumb_profiler_enter_slow(ProfilerObject *self, uintptr_t key, PyObject *ob
 
 void plumb_profiler_exit_slow(ProfilerObject *self, uintptr_t key)
 {
+    if (timer_running)
+        return;
     int64_t now = plumb_profiler_now(self);
     plumb_thread *t = plumb_profiler_thread(self);
     if (t)
@@ -243,7 +273,7 @@ static int profiler_init(ProfilerObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     self->profile.track_paths = paths;
-    self->generation = next_generation++;
+    new_generation(self);
     if (!self->keep_alive) {
         self->keep_alive = PyList_New(0);
         if (!self->keep_alive)
@@ -266,9 +296,9 @@ static PyObject *profiler_new(PyTypeObject *type, PyObject *args, PyObject *kwds
         return PyErr_NoMemory();
     }
     self->all_threads = 1;
-    self->generation = next_generation++;
     self->builtins = 1;
     self->clock = PLUMB_CLOCK_KIND_MONOTONIC;
+    new_generation(self);
     return (PyObject *)self;
 }
 
@@ -330,10 +360,10 @@ static PyObject *profiler_enable(ProfilerObject *self, PyObject *args, PyObject 
         /* The thread that enables is the one profiled; threads that cached
          * this profile before must look again, so the generation moves. */
         self->only_thread = (uint64_t)PyThread_get_thread_ident();
-        self->generation = next_generation++;
+        new_generation(self);
     }
-    if (subcalls >= 0)
-        plumb_profile_set_track_edges(&self->profile, subcalls);
+    if (subcalls >= 0 && plumb_profile_set_track_edges(&self->profile, subcalls) < 0)
+        return PyErr_NoMemory();
     if (builtins >= 0)
         self->builtins = builtins;
     if (plumb_hook_install(self) < 0)
@@ -387,7 +417,7 @@ static PyObject *profiler_clear(ProfilerObject *self, PyObject *Py_UNUSED(ignore
     if (plumb_profile_clear(&self->profile) < 0)
         return PyErr_NoMemory();
     /* Thread stacks were freed: make every thread's cached pointer stale. */
-    self->generation = next_generation++;
+    new_generation(self);
     if (PyList_SetSlice(self->keep_alive, 0, PY_SSIZE_T_MAX, NULL) < 0)
         return NULL;
     Py_RETURN_NONE;
@@ -403,6 +433,8 @@ static PyObject *label_tuple(const plumb_func *f)
 static PyObject *profiler_stats(ProfilerObject *self, PyObject *Py_UNUSED(ignored))
 {
     plumb_profile *p = &self->profile;
+    if (plumb_profile_sync_counts(p) < 0)
+        return PyErr_NoMemory();
     p->ticks_per_second = ticks_per_second(self);
     self->calibrated = !self->enabled;
     double sec = 1.0 / p->ticks_per_second;
@@ -515,14 +547,16 @@ static int thread_names_from(PyObject *dict, plumb_thread_names *names)
  * (paths_tree.c: nanoseconds of own time along each path, threads named),
  * each built only if fmt writes from it.  (Collapsed stacks of it are
  * written in microseconds, after a line that says so: write_collapsed.c.) */
-static int write_profile(const plumb_profile *p, const plumb_thread_names *names,
+static int write_profile(plumb_profile *p, const plumb_thread_names *names,
                          const char *path, const plumb_format *fmt, const char *cmd,
                          plumb_read_error *err)
 {
     plumb_stats st;
     plumb_samples tree;
-    int have_stats = 0, have_tree = 0, rc = PLUMB_OK;
-    if ((fmt->wants & PLUMB_FORMAT_STATS) && (rc = plumb_stats_from_profile(&st, p)) == PLUMB_OK)
+    int have_stats = 0, have_tree = 0;
+    int rc = plumb_profile_sync_counts(p);
+    if (rc == PLUMB_OK && (fmt->wants & PLUMB_FORMAT_STATS)
+        && (rc = plumb_stats_from_profile(&st, p)) == PLUMB_OK)
         have_stats = 1;
     if (rc == PLUMB_OK && (fmt->wants & PLUMB_FORMAT_TREE) && p->track_paths && p->npaths > 0
         && (rc = plumb_samples_from_paths(&tree, p)) == PLUMB_OK) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "lockstep.h"
 #include "base/errors.h"
 #include "base/grow.h"
 #include "base/hash.h"
@@ -268,7 +269,8 @@ static void test_recursion_counts(void)
         plumb_tracer_exit(&p, t, 0x20, base + 50);
     }
     plumb_tracer_exit(&p, t, 0x10, 300);
-    CHECK(t->depth == 0);
+    CHECK(plumb_thread_depth(t) == 0);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
     CHECK(p.func_counts[g].calls == 4 && p.func_counts[g].recursive_calls == 2);
     CHECK(p.func_counts[g].total == 100);     /* outermost activations only: 2 x 50 */
     CHECK(p.func_counts[g].own == 100);       /* per round: 30 outer + 20 inner */
@@ -293,6 +295,7 @@ static void test_threads_are_not_recursion(void)
     plumb_tracer_enter(&p, b, 0x10, f, 5);
     plumb_tracer_exit(&p, b, 0x10, 15);
     plumb_tracer_exit(&p, a, 0x10, 20);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
     CHECK(p.func_counts[f].calls == 2 && p.func_counts[f].recursive_calls == 0);
     CHECK(p.func_counts[f].total == 30);
     plumb_profile_free(&p);
@@ -307,15 +310,17 @@ static void test_unmatched_returns(void)
     plumb_thread *t = plumb_profile_new_thread(&p, 1);
     uint32_t f = add(&p, 0x10, "f", 1), g = add(&p, 0x20, "g", 2);
     plumb_tracer_exit(&p, t, 0x10, 1);           /* entered before profiling */
-    CHECK(p.func_counts[f].calls == 0);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK && p.func_counts[f].calls == 0);
     plumb_tracer_enter(&p, t, 0x10, f, 2);
     plumb_tracer_enter(&p, t, 0x20, g, 3);
     plumb_tracer_exit(&p, t, 0x99, 4);           /* unknown: ignored */
-    CHECK(t->depth == 2);
+    CHECK(plumb_thread_depth(t) == 2);
     plumb_tracer_exit(&p, t, 0x10, 10);          /* g's return was missed */
-    CHECK(t->depth == 0 && p.func_counts[g].calls == 1 && p.func_counts[f].calls == 1);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
+    CHECK(plumb_thread_depth(t) == 0 && p.func_counts[g].calls == 1 && p.func_counts[f].calls == 1);
     plumb_tracer_enter(&p, t, 0x10, f, 20);
     plumb_tracer_close_all(&p, 25);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
     CHECK(p.func_counts[f].calls == 2 && p.func_counts[f].total == 8 + 5);
     plumb_profile_free(&p);
 }
@@ -328,8 +333,9 @@ static void test_deep_stack_and_clear(void)
     uint32_t f = add(&p, 0x10, "f", 1);
     for (int i = 0; i < 100000; i++)
         plumb_tracer_enter(&p, t, 0x10, f, i);
-    CHECK(t->depth == 100000 && p.nedges == 0);
+    CHECK(plumb_thread_depth(t) == 100000 && p.nedges == 0);
     plumb_tracer_close_all(&p, 200000);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
     CHECK(p.func_counts[f].calls == 100000 && p.func_counts[f].recursive_calls == 99999);
     CHECK(plumb_profile_clear(&p) == PLUMB_OK && p.labels.nfuncs == 0 && p.threads == NULL);
     plumb_profile_free(&p);
@@ -365,6 +371,7 @@ static void test_writers(void)
     plumb_tracer_exit(&p, t, 0x20, 400);
     plumb_tracer_exit(&p, t, 0x10, 1000);
     p.ticks_per_second = 1e9;
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
 
     static char buf[8192];
     size_t n = write_to_buffer(plumb_write_pstats, &p, buf, sizeof buf);
@@ -395,10 +402,11 @@ static size_t write_many(char *buf, size_t size, int callgrind)
         plumb_tracer_enter(&p, t, 0x1000 + 16 * i, f, now += 10);
         if (i % 3 == 0)
             for (uint32_t k = 0; k < 3; k++)
-                plumb_tracer_exit(&p, t, t->frames[t->depth - 1].key, now += 5);
+                plumb_tracer_exit(&p, t, t->top->key, now += 5);
     }
-    while (t->depth)
-        plumb_tracer_exit(&p, t, t->frames[t->depth - 1].key, now += 5);
+    while (plumb_thread_depth(t))
+        plumb_tracer_exit(&p, t, t->top->key, now += 5);
+    CHECK(plumb_profile_sync_counts(&p) == PLUMB_OK);
     size_t n = write_to_buffer(callgrind ? write_callgrind_default : plumb_write_pstats, &p, buf, size);
     plumb_profile_free(&p);
     return n;
@@ -485,7 +493,7 @@ static void run_in_turn(plumb_profile *p, uint32_t f, const uint32_t *callees, u
             plumb_tracer_exit(p, t, 0x1000 + 16 * i, (*now)++);
         }
     plumb_tracer_exit(p, t, 0x10, (*now)++);
-    CHECK(t->depth == 0);
+    CHECK(plumb_thread_depth(t) == 0);
 }
 
 /* Every callee's edge from f counted `calls` times (0: no edge at all), and
@@ -493,7 +501,7 @@ static void run_in_turn(plumb_profile *p, uint32_t f, const uint32_t *callees, u
 static void check_in_turn(plumb_profile *p, uint32_t f, const uint32_t *callees, uint32_t n,
                           uint64_t calls, uint64_t path_calls)
 {
-    int ok = 1;
+    int ok = plumb_profile_sync_counts(p) == PLUMB_OK;
     uint32_t fpath = PLUMB_NONE;
     if (p->track_paths)
         ok &= plumb_profile_path(p, p->threads->root_path, f, &fpath) == PLUMB_OK;
@@ -535,18 +543,65 @@ static void test_call_caches(void)
         run_in_turn(&p, f, callees, N, 3, &now);       /* subcalls off: no edges */
         check_in_turn(&p, f, callees, N, 0, 3);
         CHECK(p.nedges == 0);
-        plumb_profile_set_track_edges(&p, 1);
+        CHECK(plumb_profile_set_track_edges(&p, 1) == PLUMB_OK);
         run_in_turn(&p, f, callees, N, 3, &now);
         check_in_turn(&p, f, callees, N, 3, 6);
-        plumb_profile_set_track_edges(&p, 0);
+        CHECK(plumb_profile_set_track_edges(&p, 0) == PLUMB_OK);
         run_in_turn(&p, f, callees, N, 2, &now);
         check_in_turn(&p, f, callees, N, 3, 8);
-        plumb_profile_set_track_edges(&p, 1);
+        CHECK(plumb_profile_set_track_edges(&p, 1) == PLUMB_OK);
         run_in_turn(&p, f, callees, N, 1, &now);
         check_in_turn(&p, f, callees, N, 4, 9);
         CHECK(p.lost_events == 0);
         plumb_profile_free(&p);
     }
+}
+
+/* The function and edge counts derived from the paths are those counted
+ * per event, exactly: the same events (lockstep.h) go to a profile counting
+ * from its paths, one counting per event from the start, one without
+ * paths, and one switched to per-event counting midway with frames running
+ * (as a path that cannot be kept does: test_fold.c reaches the bound
+ * itself), compared at every sync point (frames still running) and after a
+ * reset. */
+static void test_counts_from_paths(void)
+{
+    lockstep l;
+    lockstep_init(&l, 4);
+    l.ps[2].track_paths = 0;
+    CHECK(plumb_profile_count_per_event(&l.ps[1]) == PLUMB_OK);
+    lockstep_start(&l);
+    CHECK(!l.ps[0].count_per_event && l.ps[1].count_per_event && l.ps[2].count_per_event
+          && !l.ps[3].count_per_event);
+    int compared = 0, recursive = 0, open_at_sync = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int step = 0; step < 60000; step++) {
+            int i = lockstep_step(&l);
+            if (round == 0 && step == 25000) {
+                for (int j = 0; j < LOCKSTEP_THREADS; j++)
+                    open_at_sync += plumb_thread_depth(l.threads[3][j]);
+                CHECK(plumb_profile_count_per_event(&l.ps[3]) == PLUMB_OK);
+            }
+            if (step % 997 == 0) {
+                open_at_sync += plumb_thread_depth(l.threads[0][i]);
+                compared += lockstep_agree(&l);
+            }
+        }
+        for (int k = 0; k < l.n; k++)
+            plumb_tracer_close_all(&l.ps[k], l.now + 1);
+        compared += lockstep_agree(&l);
+        for (uint32_t f = 0; f < LOCKSTEP_FUNCS; f++)
+            recursive += l.ps[0].func_counts[f].recursive_calls > 0;
+        for (int k = 0; k < l.n; k++)
+            plumb_profile_reset_counts(&l.ps[k]);
+    }
+    /* Back to the paths after the reset, but for the profile without them. */
+    CHECK(!l.ps[0].count_per_event && !l.ps[1].count_per_event && l.ps[2].count_per_event
+          && !l.ps[3].count_per_event);
+    /* Every comparison agreed, and the script did what it is for. */
+    CHECK(compared == 2 * (60000 / 997 + 2) && recursive > 0 && open_at_sync > 100);
+    CHECK(l.ps[0].lost_events == 0 && l.ps[0].folded_calls == 0);
+    lockstep_free(&l);
 }
 
 int main(void)
@@ -559,6 +614,7 @@ int main(void)
     test_unmatched_returns();
     test_deep_stack_and_clear();
     test_call_caches();
+    test_counts_from_paths();
     test_writers();
     test_marshal_ints();
     test_siphash();

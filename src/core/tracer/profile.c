@@ -68,10 +68,23 @@ void plumb_profile_reset_counts(plumb_profile *p)
     memset(p->func_counts, 0, (size_t)p->labels.nfuncs * sizeof *p->func_counts);
     for (uint32_t e = 0; e < p->nedges; e++)
         memset(&p->edges[e].counts, 0, sizeof p->edges[e].counts);
+    /* The paths can give the counts again if each says its edge: none was
+     * made while edges were off and they are on now. */
+    int edges_known = 1;
     for (uint32_t i = 0; i < p->npaths; i++) {
-        p->paths[i].calls = 0;
-        p->paths[i].own = 0;
+        plumb_path *path = &p->paths[i];
+        path->calls = 0;
+        path->own = 0;
+        if (path->edge == PLUMB_NONE && path->parent != PLUMB_NONE
+            && p->paths[path->parent].func != PLUMB_NONE)
+            edges_known = 0;
     }
+    int rooted = p->track_paths;
+    for (plumb_thread *t = p->threads; t; t = t->next)
+        if (t->root_path == PLUMB_NONE)
+            rooted = 0;
+    if (rooted && (edges_known || !p->track_edges))
+        p->count_per_event = 0;
     p->lost_events = 0;
     p->folded_calls = 0;
 }
@@ -173,18 +186,41 @@ plumb_thread *plumb_profile_new_thread(plumb_profile *p, uint64_t id)
     plumb_thread *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    if (plumb_thread_grow(t) < 0) {
+        free(t);
+        return NULL;
+    }
     t->root_path = PLUMB_NONE;
     if (p->track_paths && append_path(p, PLUMB_NONE, PLUMB_NONE, PLUMB_NONE, &t->root_path) < 0)
         t->root_path = PLUMB_NONE;
+    t->top = t->frames;
+    *t->top = (plumb_frame){.path = t->root_path, .func = PLUMB_NONE, .edge = PLUMB_NONE};
     t->id = id;
     t->next = p->threads;
     p->threads = t;
+    /* A thread without its root path has no paths to count from. */
+    if (t->root_path == PLUMB_NONE && !p->count_per_event
+        && plumb_profile_count_per_event(p) < 0) {
+        p->threads = t->next;
+        free(t->frames);
+        free(t->func_live);
+        free(t->edge_live);
+        free(t);
+        return NULL;
+    }
     return t;
 }
 
 int plumb_thread_grow(plumb_thread *t)
 {
-    return PLUMB_GROW(t->frames, &t->capacity, (size_t)t->capacity + 1, 64, PLUMB_MAX_DEPTH);
+    size_t depth = t->frames ? (size_t)(t->top - t->frames) : 0;
+    /* One more than PLUMB_MAX_DEPTH: the floor. */
+    int rc = PLUMB_GROW(t->frames, &t->capacity, (size_t)t->capacity + 1, 64, PLUMB_MAX_DEPTH + 1);
+    if (rc < 0)
+        return rc;
+    t->top = t->frames + depth;
+    t->end = t->frames + t->capacity;
+    return PLUMB_OK;
 }
 
 static int grow_counts(int32_t **counts, uint32_t *capacity, uint32_t wanted)
@@ -236,13 +272,13 @@ void plumb_tracer_find_callee(plumb_profile *p, uint32_t caller_func, uint32_t c
 void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr_t key, uint32_t func,
                         int64_t now)
 {
-    if (t->depth == t->capacity && plumb_thread_grow(t) < 0) {
+    if (t->top + 1 == t->end && plumb_thread_grow(t) < 0) {
         p->lost_events++;
         return;
     }
-    uint32_t depth = t->depth;
-    uint32_t caller_func = depth > 0 ? t->frames[depth - 1].func : PLUMB_NONE;
-    uint32_t parent = depth > 0 ? t->frames[depth - 1].path : t->root_path;
+    uint32_t parent = t->top->path;
+    /* The floor's function is PLUMB_NONE, as is its root path's. */
+    uint32_t caller_func = p->count_per_event ? t->top->func : p->paths[parent].func;
     uint32_t context = parent, edge = PLUMB_NONE, path = parent;
     int cacheable = 1;
     if (parent < PLUMB_PATH_FOLDED) {
@@ -255,6 +291,13 @@ void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr_t key, uint32
             plumb_tracer_find_callee(p, caller_func, parent, func, &edge, &path);
         /* A path not kept (folded) is its caller's, not the cache's to give. */
         cacheable = path < PLUMB_PATH_FOLDED;
+        /* Nor can the paths count it, or an edge it lacks. */
+        if (!p->count_per_event
+            && (!cacheable || (edge == PLUMB_NONE && caller_func != PLUMB_NONE && p->track_edges))
+            && plumb_profile_count_per_event(p) < 0) {
+            p->lost_events++;
+            return;
+        }
     } else {
         context = caller_func == PLUMB_NONE ? PLUMB_NONE : caller_func | PLUMB_PATH_FOLDED;
         if (caller_func != PLUMB_NONE && p->track_edges
@@ -270,6 +313,10 @@ void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr_t key, uint32
     if (cacheable && key != 0)
         p->call_cache[plumb_call_slot_of(context, key)] = (plumb_call_slot){
             .key = key, .context = context, .path = path, .func = func, .edge = edge};
+    if (!p->count_per_event) {
+        plumb_tracer_push_path(t, key, path, now);
+        return;
+    }
     if ((func >= t->func_live_capacity || (uint32_t)(edge + 1) >= t->edge_live_capacity)
         && plumb_thread_grow_live(t, p) < 0) {
         p->lost_events++;
@@ -280,25 +327,30 @@ void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr_t key, uint32
 
 void plumb_tracer_exit_unmatched(plumb_profile *p, plumb_thread *t, uintptr_t key, int64_t now)
 {
-    if (t->depth == 0)
+    if (t->top == t->frames)
         return;
-    uint32_t i = t->depth - 1;
-    while (i > 0 && t->frames[i - 1].key != key)
-        i--;
-    if (i == 0)
+    /* The top was not it; the floor's key matches none. */
+    const plumb_frame *match = t->top - 1;
+    while (match > t->frames && match->key != key)
+        match--;
+    if (match == t->frames)
         return;
-    while (t->depth > i)
+    while (t->top != match)
         plumb_tracer_pop(p, t, now);
     plumb_tracer_pop(p, t, now);
 }
 
-void plumb_profile_set_track_edges(plumb_profile *p, int on)
+int plumb_profile_set_track_edges(plumb_profile *p, int on)
 {
     on = !!on;
     if (on == p->track_edges)
-        return;
+        return PLUMB_OK;
+    int rc = plumb_profile_count_per_event(p);
+    if (rc < 0)
+        return rc;
     p->track_edges = on;
     p->edges_off = on ? 0 : PLUMB_NONE;
     /* The caches hold edges found under the old setting. */
     clear_caches(p);
+    return PLUMB_OK;
 }

@@ -46,7 +46,9 @@ typedef struct plumb_path {
 /* Most paths kept; calls along new paths past it are folded into their
  * nearest kept caller (the report says how many).  At 32 bytes a path plus
  * its index, this bounds the tree near 200 MB. */
+#ifndef PLUMB_MAX_PATHS            /* tests/c/test_fold.c builds a small one */
 #define PLUMB_MAX_PATHS (1u << 22)
+#endif
 /* Marks a frame's path as its nearest kept caller's (its own was not kept). */
 #define PLUMB_PATH_FOLDED (1u << 31)
 
@@ -54,9 +56,11 @@ typedef struct plumb_frame {
     uintptr_t key;
     int64_t start;            /* ticks */
     int64_t children;         /* ticks spent in callees so far */
+    uint32_t path;            /* this call's path, or its nearest kept caller's */
+    /* Set only while counting per event (plumb_profile.count_per_event);
+     * before that the path says them. */
     uint32_t func;
     uint32_t edge;            /* PLUMB_NONE at the bottom of a stack */
-    uint32_t path;            /* this call's path, or its nearest kept caller's */
     uint8_t outermost_func;   /* no other activation of func below, in this thread */
     uint8_t outermost_edge;
 } plumb_frame;
@@ -66,8 +70,12 @@ typedef struct plumb_frame {
  * stack: a call of f in thread B while thread A is inside f is not
  * recursive, so the live activation counts are kept per thread. */
 typedef struct plumb_thread {
+    /* frames[0] is the stack's floor, not a call: key 0 (no key's), the
+     * root path, no function; its calls are frames[1] up to top.  A call's
+     * caller is then always top, with no test for an empty stack. */
+    plumb_frame *top;
+    plumb_frame *end;         /* frames + capacity: a push at end grows the stack */
     plumb_frame *frames;
-    uint32_t depth;
     uint32_t capacity;
     int32_t *func_live;       /* activations of each function on this stack */
     int32_t *edge_live;       /* of each edge, at edge + 1: [0] absorbs PLUMB_NONE's
@@ -98,17 +106,19 @@ typedef struct plumb_call_slot {
 
 static inline uint32_t plumb_call_slot_of(uint32_t context, uint64_t key)
 {
-    /* Keys are aligned addresses: their low 4 bits say nothing.  Fibonacci
-     * hashing mixes the context's bits up into the top ones, so that
-     * consecutive paths (as recursion makes them) land far apart. */
-    return (uint32_t)(((key >> 4) ^ ((uint64_t)context << 24)) * 0x9E3779B97F4A7C15ull
+    /* Fibonacci hashing: the product's top bits, which every bit of the
+     * key and the context reaches (a key's low bits, always 0 in an
+     * aligned address, cost nothing), so that consecutive paths (as
+     * recursion makes them) land far apart. */
+    return (uint32_t)((key ^ ((uint64_t)context << 24)) * 0x9E3779B97F4A7C15ull
                       >> (64 - PLUMB_CALL_CACHE_BITS));
 }
 
 typedef struct plumb_profile {
     plumb_labels labels;      /* the functions */
     /* Per function, grown with labels (never behind them) by the
-     * functions below, which are the only way functions are added. */
+     * functions below, which are the only way functions are added.  Up to
+     * date only after plumb_profile_sync_counts, as are the edges' counts. */
     plumb_counts *func_counts;
     uint32_t counts_capacity;
 
@@ -125,6 +135,11 @@ typedef struct plumb_profile {
     plumb_call_slot call_cache[1u << PLUMB_CALL_CACHE_BITS];
 
     plumb_thread *threads;
+    /* 0 while every call's path is kept: calls count only on their paths,
+     * and the function and edge counts are derived from them.  1 once a
+     * path could not be kept (or paths are off): each call counts its
+     * function and edge too, from then on (plumb_profile_count_per_event). */
+    int count_per_event;
     int track_edges;          /* cProfile's subcalls=; change it with
                                * plumb_profile_set_track_edges */
     uint32_t edges_off;       /* PLUMB_NONE when !track_edges, else 0: a cached
@@ -144,8 +159,25 @@ typedef struct plumb_profile {
 int plumb_profile_init(plumb_profile *p, int track_edges);
 void plumb_profile_free(plumb_profile *p);
 /* Turns edge tracking (cProfile's subcalls=) on or off between runs (every
- * stack empty); the tracer's caches, which hold edges, start again. */
-void plumb_profile_set_track_edges(plumb_profile *p, int on);
+ * stack empty); the tracer's caches, which hold edges, start again.  Paths
+ * made under the old setting would give the wrong edge counts, so counting
+ * goes per event: PLUMB_ENOMEM if it cannot (nothing changed). */
+int plumb_profile_set_track_edges(plumb_profile *p, int on);
+
+/* Makes func_counts and the edges' counts those of every call that has
+ * returned, deriving them from the paths unless they are counted per event:
+ * a function's calls, own time and recursive calls are its paths'; its total
+ * time is that of its paths with no activation of it below (cProfile counts
+ * an outermost activation's time only), and likewise per edge.  Call it
+ * before reading them; PLUMB_ENOMEM if the derivation's scratch cannot be
+ * had (the counts are then zero). */
+int plumb_profile_sync_counts(plumb_profile *p);
+
+/* Switches to counting per event: the counts derived so far are made real
+ * and the live activations of every thread's stack are counted, so that
+ * calls made before and returning after the switch count as they would
+ * have.  PLUMB_ENOMEM leaves the profile as it was. */
+int plumb_profile_count_per_event(plumb_profile *p);
 
 /* Forgets every count and function, keeping the profile usable. */
 int plumb_profile_clear(plumb_profile *p);
@@ -153,7 +185,8 @@ int plumb_profile_clear(plumb_profile *p);
 /* Zeroes every count but keeps the functions, edges, paths and threads
  * (whose stacks must be empty): a profile reused for the next run of the
  * same code skips naming its functions again.  Writers leave out what has
- * no calls. */
+ * no calls.  Counting goes back to the paths if every thread has its root
+ * path and edges were tracked alike throughout. */
 void plumb_profile_reset_counts(plumb_profile *p);
 
 /* The function for key, PLUMB_NONE if the key is new, PLUMB_SKIP if it is
@@ -196,6 +229,12 @@ plumb_thread *plumb_profile_new_thread(plumb_profile *p, uint64_t id);
 
 /* Grows a thread's stack by one slot; PLUMB_ENOMEM or PLUMB_ELIMIT on failure. */
 int plumb_thread_grow(plumb_thread *t);
+
+/* How many calls are on t's stack. */
+static inline uint32_t plumb_thread_depth(const plumb_thread *t)
+{
+    return (uint32_t)(t->top - t->frames);
+}
 
 /* Sizes a thread's live counts to the profile's function and edge tables. */
 int plumb_thread_grow_live(plumb_thread *t, const plumb_profile *p);

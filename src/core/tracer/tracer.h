@@ -3,7 +3,14 @@
  * so that the numbers match it: a call is counted when it returns; a
  * function's total time counts only its outermost activation (in its own
  * thread); the time of a call is charged to its caller as time spent in
- * callees.  Inline, because the binding calls it on every event. */
+ * callees.  Inline, because the binding calls it on every event.
+ *
+ * While every call's path is kept (the profile's usual state), a call
+ * touches only its frame and its path (calls, own time): the function and
+ * edge counts follow from the path tree when they are read
+ * (plumb_profile_sync_counts, counts_from_paths.c).  Once a path cannot be
+ * kept, or paths are off, the counts are kept per event from then on
+ * (p->count_per_event): a folded call's path no longer says its function. */
 #ifndef PLUMB_TRACER_H
 #define PLUMB_TRACER_H
 
@@ -37,11 +44,12 @@ PLUMB_TRACER_INLINE void plumb_counts_close(plumb_counts *c, int outermost, int6
     c->calls++;
 }
 
-/* Pushes a frame for a call whose edge and path are known. */
+/* Pushes a frame for a call whose edge and path are known, counting per
+ * event (p->count_per_event). */
 PLUMB_TRACER_INLINE void plumb_tracer_push(plumb_thread *t, uintptr_t key, uint32_t func,
                                            uint32_t edge, uint32_t path, int64_t now)
 {
-    plumb_frame *f = &t->frames[t->depth++];
+    plumb_frame *f = ++t->top;
     f->key = key;
     f->start = now;
     f->children = 0;
@@ -53,6 +61,19 @@ PLUMB_TRACER_INLINE void plumb_tracer_push(plumb_thread *t, uintptr_t key, uint3
     f->outermost_edge = t->edge_live[(uint32_t)(edge + 1)]++ == 0;
 }
 
+/* Pushes a frame for a call along a kept path, while the function and edge
+ * counts are derived from the paths (!p->count_per_event): the path alone
+ * says the function, the edge and every activation below. */
+PLUMB_TRACER_INLINE void plumb_tracer_push_path(plumb_thread *t, uintptr_t key, uint32_t path,
+                                                int64_t now)
+{
+    plumb_frame *f = ++t->top;
+    f->key = key;
+    f->start = now;
+    f->children = 0;
+    f->path = path;
+}
+
 /* The common call, or nothing: returns 1 if it pushed the call found
  * under key at tick now, 0, having changed nothing, if the call needs
  * plumb_tracer_enter (a new key, plumb's own code, a cache miss, a stack or
@@ -61,18 +82,27 @@ PLUMB_TRACER_INLINE void plumb_tracer_push(plumb_thread *t, uintptr_t key, uint3
  * stack frame (inlining a map probe loop as well costs every event six
  * pushes and pops).
  *
- * The call cache gives its function, edge and path from (context, key). */
+ * The call cache gives its function, edge and path from (context, key);
+ * while the counts come from the paths, the path is all it needs. */
 PLUMB_TRACER_INLINE int plumb_tracer_enter_key(plumb_profile *p, plumb_thread *t, uintptr_t key,
                                                int64_t now)
 {
-    uint32_t depth = t->depth;
-    if (PLUMB_UNLIKELY(depth == t->capacity))
+    const plumb_frame *caller = t->top;
+    if (PLUMB_UNLIKELY(caller + 1 == t->end))
         return 0;
-    uint32_t parent = depth > 0 ? t->frames[depth - 1].path : t->root_path;
+    uint32_t parent = caller->path;
+    if (PLUMB_LIKELY(!p->count_per_event)) {
+        /* Every path is kept: the caller's is the context. */
+        const plumb_call_slot *s = &p->call_cache[plumb_call_slot_of(parent, key)];
+        if (PLUMB_UNLIKELY(s->key != key || s->context != parent))
+            return 0;
+        plumb_tracer_push_path(t, key, s->path, now);
+        return 1;
+    }
     uint32_t context = parent;
     /* PLUMB_NONE has the folded bit set: below it means a kept path. */
     if (PLUMB_UNLIKELY(parent >= PLUMB_PATH_FOLDED))
-        context = depth > 0 ? t->frames[depth - 1].func | PLUMB_PATH_FOLDED : PLUMB_NONE;
+        context = caller->func | PLUMB_PATH_FOLDED;   /* the floor's: PLUMB_NONE */
     const plumb_call_slot *s = &p->call_cache[plumb_call_slot_of(context, key)];
     if (PLUMB_UNLIKELY(s->key != key || s->context != context))
         return 0;
@@ -93,12 +123,16 @@ void plumb_tracer_enter(plumb_profile *p, plumb_thread *t, uintptr_t key, uint32
 /* The frame on top of t's stack ends at tick now. */
 PLUMB_TRACER_INLINE void plumb_tracer_pop(plumb_profile *p, plumb_thread *t, int64_t now)
 {
-    uint32_t depth = --t->depth;
-    plumb_frame *f = &t->frames[depth];
+    plumb_frame *f = t->top--;
     int64_t elapsed = now - f->start;
     int64_t own = elapsed - f->children;
-    if (depth > 0)
-        f[-1].children += elapsed;
+    f[-1].children += elapsed;                 /* the floor's are never read */
+    if (PLUMB_LIKELY(!p->count_per_event)) {
+        plumb_path *path = &p->paths[f->path];
+        path->own += own;
+        path->calls++;
+        return;
+    }
     t->func_live[f->func]--;
     t->edge_live[(uint32_t)(f->edge + 1)]--;
     plumb_counts_close(&p->func_counts[f->func], f->outermost_func, elapsed, own);
@@ -123,7 +157,7 @@ void plumb_tracer_exit_unmatched(plumb_profile *p, plumb_thread *t, uintptr_t ke
 PLUMB_TRACER_INLINE void plumb_tracer_exit(plumb_profile *p, plumb_thread *t, uintptr_t key,
                                            int64_t now)
 {
-    if (PLUMB_LIKELY(t->depth > 0 && t->frames[t->depth - 1].key == key))
+    if (PLUMB_LIKELY(t->top->key == key))
         plumb_tracer_pop(p, t, now);
     else
         plumb_tracer_exit_unmatched(p, t, key, now);
@@ -134,7 +168,7 @@ PLUMB_TRACER_INLINE void plumb_tracer_exit(plumb_profile *p, plumb_thread *t, ui
 static inline void plumb_tracer_close_all(plumb_profile *p, int64_t now)
 {
     for (plumb_thread *t = p->threads; t; t = t->next)
-        while (t->depth > 0)
+        while (t->top != t->frames)
             plumb_tracer_pop(p, t, now);
 }
 
