@@ -150,9 +150,11 @@ def check_share(stacks, measured, mode, part, whole, stderr="", busy=False):
     The message gives each function's measured wall and CPU seconds: a busy
     loop whose CPU time falls well short of its wall time was kept off the
     CPU by something else on the machine; with busy=True (every function
-    compared is a busy loop) such a run is not judged."""
+    compared is a busy loop), or busy=(names of the busy loops among them),
+    such a run is not judged."""
     if busy:
-        starved = {f: round(measured[f]["cpu"] / measured[f]["wall"], 2) for f in whole
+        loops = whole if busy is True else busy
+        starved = {f: round(measured[f]["cpu"] / measured[f]["wall"], 2) for f in loops
                    if measured[f]["cpu"] < MIN_BUSY_CPU_SHARE * measured[f]["wall"]}
         if starved:
             pytest.skip(f"busy loops got {starved} of a CPU (other load on this machine); "
@@ -193,7 +195,9 @@ def test_thread_that_sleeps_half_the_time(sampled, mode):
     worker's measured CPU time (about 0.99: a sleeping thread is not on a
     CPU, and nap's CPU time is only the cost of calling sleep)."""
     stacks, measured, stderr = sampled("sleeper", mode)
-    check_share(stacks, measured, mode, "busy", ("busy", "nap"), stderr)
+    # busy() kept off the CPU by other load (seen: 51% of a CPU, 4.8% of
+    # rounds missed, the share 3.6 points off) is not the program measured.
+    check_share(stacks, measured, mode, "busy", ("busy", "nap"), stderr, busy=("busy",))
 
 
 @pytest.mark.parametrize("mode", ["wall", "cpu"])
