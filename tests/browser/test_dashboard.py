@@ -12,6 +12,7 @@ With PLUMB_DASHBOARD_SCREENSHOTS=FOLDER the tests save each page there
 (docs/images/dashboard-*.png are made so)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -292,3 +293,57 @@ def test_under_a_base_path_every_fetch_and_link_stays_below_it(browser, seeded):
         d.close()
     finally:
         mounted.close()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (scripts/system-deps.sh --test)")
+def test_an_xray_collects_the_traces_of_a_real_load(browser, tmp_path):
+    """The example shop under gunicorn, plumb serve on its store: an X-Ray
+    started from the page while wrk loads the product page shows that
+    page's traces, kept by the workers, in its result."""
+    from test_monitor_servers import load, shop   # the shop's set-up and wrk's load
+
+    project, env = shop(tmp_path)
+    shop_port, serve_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-k", "gthread",
+         "-b", f"127.0.0.1:{shop_port}", "shop.wsgi:application"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=default_signals)
+    serve = None
+    try:
+        wait_for_port(shop_port, server)
+        with urllib.request.urlopen(f"http://127.0.0.1:{shop_port}/product/3/") as answer:
+            assert answer.status == 200
+        serve = subprocess.Popen([sys.executable, "-m", "plumb", "serve", "--store",
+                                  env["PLUMB_STORE"], "--port", str(serve_port)], cwd=tmp_path,
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True, preexec_fn=default_signals)
+        wait_for_port(serve_port, serve)
+        d = Dashboard(browser, f"http://127.0.0.1:{serve_port}/")
+        d.open("#/xray?transaction=shop.views.product")
+        d.page.fill("#xray-duration", "120")
+        d.page.fill("#xray-traces", "20")
+        d.follow("#xray-start")
+        assert d.page.get_attribute("#session-state", "data-state") == "running"
+        # Workers ask for sessions every few seconds: load until they have
+        # kept what the session asked for (or long enough to tell they do not).
+        for _ in range(10):
+            load(shop_port, ["/product/3/"], seconds=2)
+            d.open(d.page.evaluate("location.hash"))
+            kept = d.page.eval_on_selector_all("#traces tbody a.trace-link", "a => a.length")
+            if kept >= 20:
+                break
+        # Each of the 2 workers keeps up to the session's number.
+        assert 20 <= kept <= 40, kept
+        names = set(d.page.eval_on_selector_all("#traces tbody td.name:nth-child(3)",
+                                                "cells => cells.map(c => c.textContent)"))
+        assert names == {"shop.views.product"}
+        bins = d.page.evaluate("plumbDashboard.chart('chart-histogram').bins")
+        assert sum(b["count"] for b in bins.values()) == kept
+        d.shot("xray-result")
+        d.close()
+    finally:
+        for proc in (serve, server):
+            if proc is not None:
+                proc.terminate()
+                proc.communicate(timeout=60)

@@ -122,7 +122,8 @@
   function fmtClock(t, span) {
     var d = new Date(t * 1000);
     if (span > 2 * 86400) return d.toLocaleDateString('en-GB', { day: '2-digit', month: 'short' });
-    return ('0' + d.getHours()).slice(-2) + ':' + ('0' + d.getMinutes()).slice(-2);
+    var hm = ('0' + d.getHours()).slice(-2) + ':' + ('0' + d.getMinutes()).slice(-2);
+    return span < 900 ? hm + ':' + ('0' + d.getSeconds()).slice(-2) : hm;
   }
 
   function section(title) {
@@ -791,7 +792,7 @@
         { key: 'created', label: 'Started', cell: function (s) { return link(fmtTime(s.created), href('xray/' + encodeURIComponent(s.id), { transaction: null })); } },
         { key: 'transaction', label: 'Transaction', cls: 'name' },
         { key: 'status', label: 'Status', text: sessionState },
-        { key: 'traces', label: 'Traces wanted', num: true },
+        { key: 'traces', label: 'Traces a worker', num: true },
         { key: 'ends', label: 'Ends', text: function (s) { return fmtTime(s.ends); } },
       ], sessions, { id: 'sessions', sort: 'created', empty: 'No X-Ray sessions yet.' })));
       return page;
@@ -821,7 +822,7 @@
         fill.style.width = (done * 100) + '%';
         progress.appendChild(fill);
         add(status, el('strong', 'state', state), progress,
-            el('span', null, traces.length + ' of ' + s.traces + ' traces kept · ' +
+            el('span', null, traces.length + ' traces kept (up to ' + s.traces + ' a worker) · ' +
                (state === 'running' ? Math.round(s.ends - now) + ' s left' : 'ended ' + fmtTime(s.ended || s.ends))));
         page.appendChild(add(section(null), status));
         if (state === 'running') {
