@@ -12,7 +12,6 @@ encoding included, without the network: the median of `repeat` runs of
 each call, of the page's calls one after another, and of them together
 in threads (as the browser sends them and plumb serve answers them).  Goal: the
 overview and a transaction page under 300 ms."""
-import math
 import os
 import platform
 import sys
@@ -31,9 +30,12 @@ from plumb.monitor.store import open_store  # noqa: E402
 WINDOWS = {"30m": 1800, "1h": 3600, "24h": 86400, "7d": 604800}
 
 
+STEPS = (60, 120, 300, 600, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
 def step_for(window):
-    """dashboard.js's stepFor: at most about 240 points a chart."""
-    return max(60, math.ceil(WINDOWS[window] / 240 / 60) * 60)
+    """dashboard.js's stepFor: the shortest of its steps giving at most 240 points."""
+    return next(step for step in STEPS if WINDOWS[window] / step <= 240)
 
 
 def page_calls(page, window, name):
@@ -76,15 +78,15 @@ def measure(args, path):
     # plumb serve answers each request in its own thread, as these do.
     pool = ThreadPoolExecutor(max_workers=4)
     for page in ("overview", "transactions", "transaction"):
-        for window in ("30m", "24h", "7d"):
+        for window in ("30m", "1h", "24h", "7d"):
             calls = page_calls(page, window, one)
             each = [(p, store_bench.median_ms(lambda p=p, q=q: answer(p, q), args.repeat)) for p, q in calls]
             whole = store_bench.median_ms(lambda: [answer(p, q) for p, q in calls], args.repeat)
             together = store_bench.median_ms(
                 lambda: list(pool.map(lambda call: answer(*call), calls)), args.repeat)
             detail = ", ".join(f"{p.rsplit('/', 1)[-1]} {ms:.1f}" for p, ms in each)
-            print(f"{page:12} {window:>4}: {whole:7.1f} ms one after another, {together:7.1f} ms "
-                  f"together  ({detail})")
+            print(f"{page:12} {window:>4} (step {step_for(window):5} s): {whole:7.1f} ms one after "
+                  f"another, {together:7.1f} ms together  ({detail})")
     # A transaction page also reads its 20 slowest kept traces, one call each.
     ids = [t["id"] for t in store.traces(one, since=now - 7 * 86400, until=now, limit=20)]
     traces = store_bench.median_ms(lambda: [answer(f"/api/v1/traces/{i}", "") for i in ids], args.repeat)

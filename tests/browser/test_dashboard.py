@@ -161,8 +161,9 @@ def test_transactions_sort_and_a_click_opens_one(dash):
     # The page's numbers come from its series, the table's from the
     # transactions' rows: the same requests, the same percentiles.
     tiles = {name: dash.page.inner_text(f"[data-tile='{name}'] .tile-value")
-             for name in ("Requests", "Mean", "p95", "p99")}
-    assert tiles == {"Requests": cells[7], "Mean": cells[3], "p95": cells[4], "p99": cells[5]}
+             for name in ("Requests", "Throughput", "Mean", "p95", "p99")}
+    assert tiles == {"Requests": cells[7], "Throughput": cells[6] + " rpm", "Mean": cells[3],
+                     "p95": cells[4], "p99": cells[5]}
 
 
 def test_a_transaction_page(dash, seeded):

@@ -42,9 +42,14 @@
     return Math.max(60, until - Number(w.since));
   }
 
-  // A step that gives at most about 240 points: what a chart can show.
+  // The shortest step that gives at most 240 points (what a chart can show),
+  // from steps that divide the store's tiers (minutes, 10 minutes, hours,
+  // days), so that a long window is read from its coarser rows.
+  var STEPS = [60, 120, 300, 600, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
   function stepFor(w) {
-    return Math.max(60, Math.ceil(windowSeconds(w) / 240 / 60) * 60);
+    var span = windowSeconds(w);
+    for (var i = 0; i < STEPS.length; i++) if (span / STEPS[i] <= 240) return STEPS[i];
+    return Math.ceil(span / 240 / 86400) * 86400;
   }
 
   function href(page, extra) {
@@ -221,6 +226,15 @@
   }
   // A bucket stands for the middle of the integers it holds.
   function bucketMiddleMs(key) { var b = bucketBounds(key); return (b[0] + b[1] - 1) / 2 / 1000; }
+
+  // Requests per minute of the part of the window that holds data, as
+  // `plumb transactions` counts it (its rows' rpm).
+  function rpmOf(series) {
+    var busy = series.points.filter(function (p) { return p.count > 0; });
+    if (!busy.length) return null;
+    var count = busy.reduce(function (a, p) { return a + p.count; }, 0);
+    return count / ((busy[busy.length - 1].t - busy[0].t + series.step) / 60);
+  }
 
   function mergeHistograms(points) {
     var merged = {};
@@ -572,7 +586,7 @@
       var page = el('div');
       add(page, el('h1', null, 'Overview'), tiles([
         ['Requests', fmtNum(count)],
-        ['Throughput', fmtNum(count / Math.max(60, series.until - series.since) * 60) + ' rpm'],
+        ['Throughput', fmtNum(rpmOf(series)) + ' rpm'],
         ['Mean', fmtMs(count ? total / count : null)],
         ['p95', fmtMs(quantileMs(hist, 0.95))],
         ['Apdex', fmtApdex(webCount ? apdexSum / webCount : null)],
@@ -611,7 +625,7 @@
     ['sql_ms', 'template_ms', 'http_ms', 'code_ms'].forEach(function (k) { row[k] /= row.count; });
     var hist = mergeHistograms(series.points);
     row.mean_ms = row.total / row.count;
-    row.rpm = row.count / Math.max(60, series.until - series.since) * 60;
+    row.rpm = rpmOf(series);
     row.error_rate = row.errors / row.count;
     row.p50_ms = quantileMs(hist, 0.5); row.p95_ms = quantileMs(hist, 0.95); row.p99_ms = quantileMs(hist, 0.99);
     return row;
