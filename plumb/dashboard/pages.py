@@ -46,7 +46,8 @@ def _message_page(base, title, text):
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
             f'{html.escape(title)}</title><link rel="stylesheet" '
             f'href="{html.escape(base, quote=True)}/static/dashboard.css"></head>'
-            f'<body class="message"><p>{html.escape(text)}</p></body></html>').encode("utf-8")
+            f'<body class="message" data-ready="1"><p>{html.escape(text)}</p></body></html>'
+            ).encode("utf-8")
 
 
 def profile_json(stacks, rate_hz, title):

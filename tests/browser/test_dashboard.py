@@ -229,6 +229,12 @@ def test_thread_profile(dash):
     dash.shot("threads")
     dash.follow(".segmented a:text-is('Other')")
     assert "cache_janitor" in dash.report().inner_text("#tree")
+    # A session started from the page: chosen at once, and empty (nothing
+    # writes to this store).
+    dash.follow("button:text-is('Start a 2-minute session')")
+    chosen = dash.page.input_value("#thread-session")
+    assert len(chosen) == 32 and "session" in dash.page.evaluate("location.hash")
+    assert dash.report().inner_text("body") == "No samples in this window."
 
 
 def test_an_xray_started_from_the_page_runs(dash, server):
