@@ -98,13 +98,18 @@ def median_ms(call, repeat):
     return statistics.median(times)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description):
+    """The fill's arguments (benchmarks/dashboard.py fills the same way)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--transactions", type=int, default=200)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main():
+    args = arguments(__doc__.splitlines()[0])
     folder = tempfile.mkdtemp(prefix="plumb-store-bench-")
     path = os.path.join(folder, "bench.db")
     now = int(time.time()) // 60 * 60

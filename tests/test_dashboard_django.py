@@ -185,12 +185,13 @@ def test_staff_only_by_default_with_the_same_answers_as_plumb_serve(store, tmp_p
         get("staff", f"/plumb/api/v1/transactions?{window}"),
         get("staff", f"/plumb/api/v1/traces/{trace_id}"),
         get("staff", "/plumb/metrics"),
-        get("staff", "/plumb/"),
-        get("staff", "/plumb/", {"SCRIPT_NAME": "/shop"}),
+        get("staff", "/plumb/api"),
+        get("staff", "/plumb/api", {"SCRIPT_NAME": "/shop"}),
         get("staff", "/plumb/api/v1/nothing"),
         get("anonymous", "/"),
+        get("staff", "/plumb/"),
     ], environment(f"sqlite:///{path}"))
-    anonymous, plain, staff, trace, metrics, redirect, under_script, missing, home = answers
+    anonymous, plain, staff, trace, metrics, redirect, under_script, missing, home, pages = answers
 
     assert anonymous["status"] == 302
     login = urllib.parse.urlsplit(anonymous["headers"]["Location"])
@@ -216,6 +217,9 @@ def test_staff_only_by_default_with_the_same_answers_as_plumb_serve(store, tmp_p
     assert under_script["headers"]["Location"] == "/shop/plumb/api/v1/"
     assert missing["status"] == 404 and "\n" not in json.loads(missing["body"])["error"]
     assert home["status"] == 200 and home["body"] == "home"
+    # The pages, with the mount point written in for their links and fetches.
+    assert pages["status"] == 200 and pages["headers"]["Content-Type"].startswith("text/html")
+    assert 'data-base="/plumb/"' in pages["body"]
 
 
 @pytest.mark.parametrize("csrf_middleware", [True, False], ids=["csrf-middleware", "without-it"])

@@ -8,6 +8,7 @@ import logging
 import time
 
 from . import api as api_module
+from . import pages as pages_module
 from . import prometheus
 
 log = logging.getLogger("plumb")
@@ -40,14 +41,15 @@ class DashboardApp:
         self.store = store
         self.base = base.rstrip("/")
         self.api = api_module.Api(store)
+        self.pages = pages_module.Pages(self.api, self.base)
 
     def respond(self, method, path, query, body=None):
-        """path: below base ("/api/v1/transactions", "/metrics", "/")."""
+        """path: below base ("/api/v1/transactions", "/metrics", "/": the pages)."""
         try:
             if path == "/metrics" and method == "GET":
                 text = prometheus.exposition(self.store.transactions(0, time.time() + 120))
                 return Response(200, text, prometheus.CONTENT_TYPE)
-            if path in ("/", "/api", "/api/"):
+            if path in ("/api", "/api/"):
                 return Response(302, headers=(("Location", self.base + api_module.PREFIX),),
                                 content_type="text/plain")
             if path.startswith(api_module.PREFIX):
@@ -55,6 +57,9 @@ class DashboardApp:
                     return json_response(413, {"error": "the body is too large"})
                 status, value = self.api.handle(method, path, query, body)
                 return json_response(status, value)
+            page = self.pages.respond(method, path, query)
+            if page is not None:
+                return Response(page[0], page[2], page[1])
             return json_response(404, {"error": f"no {path}"})
         except api_module.ApiError as e:
             return json_response(e.status, {"error": str(e)})

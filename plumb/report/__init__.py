@@ -104,24 +104,41 @@ def _read_lines(path):
     return data.decode("utf-8", "replace").splitlines()
 
 
-def render(profile_json, title=None, trace=None):
+def render(profile_json, title=None, trace=None, assets=None, sources=True, view=None):
     """The report's HTML for a plumb JSON profile's text (and a web
-    request's transaction trace, drawn as a waterfall)."""
+    request's transaction trace, drawn as a waterfall).
+
+    assets: None for one self-contained file; else the URL prefix its CSS
+    and JavaScript are served at (report.css, report.js), for pages under a
+    content security policy that forbids inline scripts (the dashboard's).
+    sources: False leaves out the functions' source lines.  view: the view
+    shown first ("timeline", "topdown"...), else the flame graph."""
     profile = json.loads(profile_json)
     meta = {
         "title": title or "plumb profile",
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "sources": collect_sources(profile),
+        "sources": collect_sources(profile) if sources else {},
     }
     if trace is not None:
         meta["trace"] = trace
+    if view is not None:
+        meta["view"] = view
     page = _asset("report.html")
+    if assets is None:
+        css, js = _asset("report.css"), _asset("report.js")
+    else:
+        prefix = html.escape(assets, quote=True)
+        page = page.replace("<style>/*{{CSS}}*/</style>",
+                            f'<link rel="stylesheet" href="{prefix}report.css">')
+        page = page.replace("<script>/*{{JS}}*/</script>",
+                            f'<script src="{prefix}report.js"></script>')
+        css = js = ""
     parts = {
         "{{TITLE}}": html.escape(meta["title"]),
-        "/*{{CSS}}*/": _asset("report.css"),
+        "/*{{CSS}}*/": css,
         "{{PROFILE}}": _script_safe(profile_json.strip()),
         "{{META}}": _script_safe(json.dumps(meta, separators=(",", ":"))),
-        "/*{{JS}}*/": _asset("report.js"),
+        "/*{{JS}}*/": js,
     }
     # One pass, so that nothing inserted (a function named "{{JS}}") is
     # taken for a placeholder.

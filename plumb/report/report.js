@@ -924,7 +924,13 @@
       document.querySelector('#tabs button[data-view="' + v + '"]').disabled = true;
     });
   }
-  showTab(T ? 'flame' : 'table');
+  var first = T ? 'flame' : 'table';
+  // A page that embeds the report (the dashboard's trace) may ask for a view.
+  if (M.view && document.querySelector('#tabs button[data-view="' + M.view + '"]')) {
+    var asked = document.querySelector('#tabs button[data-view="' + M.view + '"]');
+    if (!asked.disabled && !asked.hidden) first = M.view;
+  }
+  showTab(first);
   window.plumbReport.readyAt = performance.now();
   document.body.setAttribute('data-ready', '1');
 })();

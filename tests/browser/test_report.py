@@ -18,9 +18,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from conftest import plumb  # noqa: E402
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+sys.path.insert(0, HERE)
+from chromium import browser  # noqa: E402,F401  (the fixture)
 
 PROGRAM = """\
 import threading
@@ -47,14 +46,6 @@ t = threading.Thread(target=main, name="worker")
 t.start()
 t.join()
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 class Report:
