@@ -1,5 +1,5 @@
 """The dashboard's pages as DashboardApp.respond() answers them (the
-browser tests in tests/browser/test_dashboard.py draw them): the page
+browser tests in tests/browser/test_dashboard_in_browser.py draw them): the page
 names its scripts and styles below the mount's base and inlines none (the
 content security policy forbids inline code), its static files, and the
 report made for a profile or a trace, loading its code from /static/."""
