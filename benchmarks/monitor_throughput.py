@@ -58,6 +58,8 @@ CONFIGS = ("bare", "plumb", "ddtrace", "newrelic", "sentry")
 # What each configuration needs importable, beyond Django and gunicorn.
 NEEDS = {"bare": "plumb", "plumb": "plumb", "ddtrace": "ddtrace",
          "newrelic": "newrelic", "sentry": "sentry_sdk"}
+# The agents' own launchers, beside the interpreter.
+LAUNCHERS = {"ddtrace": "ddtrace-run", "newrelic": "newrelic-admin"}
 DISTRIBUTIONS = ("django", "gunicorn", "plumb", "ddtrace", "newrelic", "sentry-sdk")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -163,14 +165,17 @@ def main():
             fail(f"{tool} is not installed beside {sys.executable} (make bench-monitor)")
     configs, skipped = [], []
     for config in wanted:
-        (configs if importlib.util.find_spec(NEEDS[config]) else skipped).append(config)
+        launcher = LAUNCHERS.get(config)
+        installed = importlib.util.find_spec(NEEDS[config]) is not None and \
+            (launcher is None or os.path.exists(os.path.join(bindir, launcher)))
+        (configs if installed else skipped).append(config)
 
     print(f"CPython {sys.version.split()[0]} ({sys.executable})")
     print("versions: " + ", ".join(f"{d} {version(d)}" for d in DISTRIBUTIONS))
     print(f"CPU: {cpu_model()} x {os.cpu_count()}")
     print(f"load average before: {load_average()}")
     for config in skipped:
-        print(f"{config}: skipped ({NEEDS[config]} is not installed)")
+        print(f"{config}: skipped ({NEEDS[config]} is not installed beside {sys.executable})")
     sys.stdout.flush()
 
     work = tempfile.mkdtemp(prefix="plumb-monitor-bench-")
@@ -257,10 +262,10 @@ def command_and_env(config, env, work, port):
     if config == "ddtrace":
         env.update({"DD_TRACE_AGENT_URL": sink, "DD_PROFILING_ENABLED": "true",
                     "DD_SERVICE": "shop", "DD_ENV": "bench"})
-        return [os.path.join(bindir, "ddtrace-run")] + gunicorn, env
+        return [os.path.join(bindir, LAUNCHERS["ddtrace"])] + gunicorn, env
     if config == "newrelic":
         env["NEW_RELIC_CONFIG_FILE"] = os.path.join(work, "newrelic.ini")
-        return [os.path.join(bindir, "newrelic-admin"), "run-program"] + gunicorn, env
+        return [os.path.join(bindir, LAUNCHERS["newrelic"]), "run-program"] + gunicorn, env
     if config == "sentry":
         env["DJANGO_SETTINGS_MODULE"] = "sentry_settings"
     return gunicorn, env
