@@ -35,7 +35,7 @@ import time
 import tracemalloc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORK = tempfile.mkdtemp(prefix="plumb-monitor-request-")
+WORK = None            # the shop's copy, its database and stores: made by main(), removed after
 PAGES = ("/", "/catalogue/")
 
 
@@ -354,6 +354,8 @@ def main():
         print("monitor_request: --requests, --repeat and --seconds must be positive",
               file=sys.stderr)
         sys.exit(2)
+    global WORK
+    WORK = tempfile.mkdtemp(prefix="plumb-monitor-request-")
     try:
         setup_shop()
         import django
