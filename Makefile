@@ -1,13 +1,14 @@
 # make demo  - set everything up, then profile an example program
 # make test  - set everything up, then run the whole test suite
 # make bench - the overhead benchmark (prints medians and ratios)
+# make bench-monitor - plumb.monitor on the example shop under wrk beside APM agents
 
 SHELL := /bin/sh
 DEMO_PYTHON = $(shell scripts/pythons.sh 2>/dev/null | tail -n 1 | cut -d' ' -f1)
 # The demo uses plumb as installed from its wheel into that venv (make setup).
 DEMO_PLUMB = .venv/$(DEMO_PYTHON)/bin/plumb
 
-.PHONY: setup test-deps demo test test-c test-python test-browser test-sanitize test-install bench clean
+.PHONY: setup test-deps demo test test-c test-python test-browser test-sanitize test-install bench bench-monitor clean
 
 setup:
 	scripts/system-deps.sh
@@ -43,6 +44,18 @@ test-sanitize:
 
 bench: setup
 	python3 benchmarks/overhead.py
+
+# Its own venv: the APM agents it compares against never enter the test venvs.
+BENCH_MONITOR_PYTHON = $(shell scripts/pythons.sh 2>/dev/null | awk '$$1 == "3.12" {print $$2}')
+BENCH_MONITOR_VENV = .venv/bench-3.12
+
+bench-monitor:
+	test -n "$(BENCH_MONITOR_PYTHON)" || { echo "bench-monitor: CPython 3.12 not found" >&2; exit 2; }
+	test -x $(BENCH_MONITOR_VENV)/bin/python || $(BENCH_MONITOR_PYTHON) -m venv $(BENCH_MONITOR_VENV)
+	$(BENCH_MONITOR_VENV)/bin/python -m pip install -q --disable-pip-version-check -U pip setuptools wheel django gunicorn ddtrace newrelic sentry-sdk
+	scripts/build-wheel.sh $(BENCH_MONITOR_VENV)/bin/python build/wheels/3.12
+	$(BENCH_MONITOR_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --force-reinstall build/wheels/3.12/plumb-*.whl
+	$(BENCH_MONITOR_VENV)/bin/python benchmarks/monitor_throughput.py $(BENCH_MONITOR_ARGS)
 
 clean:
 	rm -rf build .venv plumb/*.so tests/c/build *.egg-info

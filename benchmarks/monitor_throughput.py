@@ -1,0 +1,422 @@
+#!/usr/bin/env python3
+"""What plumb.monitor costs a real site, beside the APM agents a user would
+pick instead, in one run (issue 13, "Speed"):
+
+    .venv/bench-3.12/bin/python benchmarks/monitor_throughput.py [--rounds N]
+    make bench-monitor          # makes that venv, with the agents, then runs it
+
+The example shop (examples/shop, Django) under gunicorn, one worker of four
+threads (gthread), loaded by wrk (one thread, 8 connections, --duration
+seconds) on "/" (a trivial view) and "/catalogue/" (21 ORM queries and a
+template), in these configurations:
+
+  bare      SHOP_MONITOR=0: no monitoring at all (the baseline)
+  plumb     plumb.monitor's Django middleware with its defaults: every
+            request measured, its segments recorded, the sampler at 100 Hz
+  ddtrace   `ddtrace-run gunicorn ...`, DD_PROFILING_ENABLED=true
+  newrelic  `newrelic-admin run-program gunicorn ...`, developer_mode = true
+  sentry    sentry_sdk.init in a settings module wrapping the shop's:
+            traces_sample_rate=1.0, continuous profiling of every session
+
+The agents run only if the interpreter running this script has them
+(importable); otherwise they are reported as skipped.  Their exporters send
+to a local HTTP sink in this script that answers 200 to everything (the
+table says how many requests each configuration sent it), so nothing
+leaves the machine.
+
+Rounds alternate the configurations (bare, plumb, ddtrace, newrelic,
+sentry, bare, ...), each a fresh server, so slow drifts of a shared
+machine's load fall on all of them alike.  Printed per page and
+configuration: the median requests/s over the rounds and its ratio to
+bare's median; the worker's CPU time per request (utime + stime of the
+gunicorn worker from /proc, all its threads, before and after the wrk run,
+divided by the requests served) and what each adds over bare; the
+worker's resident memory after the run.  Goal (issue 13): plumb keeps at
+least 0.97 of bare's throughput on both pages, adds under 20 us of CPU per
+request plus 2 us per SQL query, and its memory per worker is bounded."""
+import argparse
+import http.server
+import importlib.metadata
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHOP = os.path.join(ROOT, "examples", "shop")
+PAGES = ("/", "/catalogue/")
+CATALOGUE_QUERIES = 21
+CONFIGS = ("bare", "plumb", "ddtrace", "newrelic", "sentry")
+# What each configuration needs importable, beyond Django and gunicorn.
+NEEDS = {"bare": "plumb", "plumb": "plumb", "ddtrace": "ddtrace",
+         "newrelic": "newrelic", "sentry": "sentry_sdk"}
+# The agents' own launchers, beside the interpreter.
+LAUNCHERS = {"ddtrace": "ddtrace-run", "newrelic": "newrelic-admin"}
+DISTRIBUTIONS = ("django", "gunicorn", "plumb", "ddtrace", "newrelic", "sentry-sdk")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+SENTRY_SETTINGS = '''\
+"""The shop's settings with sentry-sdk on: every request traced, every
+profiling session sampled, the profiler running while a transaction does
+(its continuous profiling, profile_lifecycle="trace")."""
+import sentry_sdk
+
+from shop.settings import *  # noqa: F401,F403
+
+sentry_sdk.init(
+    dsn="http://public@127.0.0.1:{port}/1",
+    traces_sample_rate=1.0,
+    profile_session_sample_rate=1.0,
+    profile_lifecycle="trace",
+)
+'''
+
+NEWRELIC_INI = '''\
+[newrelic]
+app_name = shop
+developer_mode = true
+log_file = {log}
+log_level = info
+'''
+
+
+class Sink(http.server.ThreadingHTTPServer):
+    """A local stand-in for the agents' collectors: 200 and an empty JSON
+    object to every request, counted."""
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), SinkHandler)
+        self.count = 0
+        self.count_lock = threading.Lock()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def port(self):
+        return self.server_address[1]
+
+    def handle_error(self, request, client_address):
+        pass        # an exporter hanging up early is no concern of the benchmark
+
+    def taken(self):
+        with self.count_lock:
+            count, self.count = self.count, 0
+        return count
+
+
+class SinkHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        elif "chunked" in (self.headers.get("Transfer-Encoding") or ""):
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                self.rfile.read(size + 2)
+                if size == 0:
+                    break
+        with self.server.count_lock:
+            self.server.count += 1
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
+
+    def log_message(self, *args):
+        pass
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per page")
+    parser.add_argument("--configs", default=",".join(CONFIGS),
+                        help="comma-separated, of " + ", ".join(CONFIGS))
+    args = parser.parse_args()
+    wanted = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in CONFIGS]
+    if unknown:
+        fail(f"unknown configuration {unknown[0]!r} (known: {', '.join(CONFIGS)})")
+    if "bare" not in wanted:
+        fail("--configs must include bare: every ratio is to it")
+    if args.rounds < 1 or args.duration < 1:
+        fail("--rounds and --duration must be at least 1")
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        fail("wrk is not installed (scripts/system-deps.sh --test)")
+    bindir = os.path.dirname(sys.executable)
+    for tool in ("gunicorn",):
+        if not os.path.exists(os.path.join(bindir, tool)):
+            fail(f"{tool} is not installed beside {sys.executable} (make bench-monitor)")
+    configs, skipped = [], []
+    for config in wanted:
+        launcher = LAUNCHERS.get(config)
+        installed = importlib.util.find_spec(NEEDS[config]) is not None and \
+            (launcher is None or os.path.exists(os.path.join(bindir, launcher)))
+        (configs if installed else skipped).append(config)
+
+    print(f"CPython {sys.version.split()[0]} ({sys.executable})")
+    print("versions: " + ", ".join(f"{d} {version(d)}" for d in DISTRIBUTIONS))
+    print(f"CPU: {cpu_model()} x {os.cpu_count()}")
+    print(f"load average before: {load_average()}")
+    for config in skipped:
+        print(f"{config}: skipped ({NEEDS[config]} is not installed beside {sys.executable})")
+    sys.stdout.flush()
+
+    work = tempfile.mkdtemp(prefix="plumb-monitor-bench-")
+    sink = Sink()
+    try:
+        project, env = prepare_shop(work, sink.port)
+        results = {c: {p: [] for p in PAGES} for c in configs}
+        sent = {c: [] for c in configs}
+        for round_ in range(args.rounds):
+            for config in configs:
+                for page, run in serve_and_load(config, project, env, work, wrk,
+                                                args.duration).items():
+                    results[config][page].append(run)
+                sent[config].append(sink.taken())
+                line = "  ".join(f"{p} {results[config][p][-1]['rps']:.0f}/s "
+                                 f"{results[config][p][-1]['cpu_us']:.0f} us CPU" for p in PAGES)
+                print(f"round {round_ + 1} {config:9s} {line}", flush=True)
+    finally:
+        sink.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"load average after: {load_average()}")
+    report(results, sent, args.rounds)
+
+
+def fail(message):
+    print(f"monitor_throughput: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def version(distribution):
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def prepare_shop(work, sink_port):
+    """A copy of the shop with its database made and seeded, a settings
+    module with sentry-sdk on, a New Relic config file; the environment
+    every configuration starts from."""
+    project = os.path.join(work, "shop")
+    shutil.copytree(SHOP, project, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+    with open(os.path.join(project, "sentry_settings.py"), "w") as f:
+        f.write(SENTRY_SETTINGS.format(port=sink_port))
+    with open(os.path.join(work, "newrelic.ini"), "w") as f:
+        f.write(NEWRELIC_INI.format(log=os.path.join(work, "newrelic.log")))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DD_", "NEW_RELIC_", "SENTRY_", "PLUMB_", "SHOP_"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "shop.settings",
+                "SHOP_DB": os.path.join(work, "shop.db"),
+                "PLUMB_STORE": "sqlite:///" + os.path.join(work, "monitor.db"),
+                "PYTHONPATH": project,
+                "SINK_URL": f"http://127.0.0.1:{sink_port}"})
+    for command in (["migrate", "--run-syncdb", "-v", "0"], ["seed"]):
+        got = subprocess.run([sys.executable, "manage.py", *command], cwd=project, env=env,
+                             capture_output=True, text=True, timeout=300)
+        if got.returncode != 0:
+            fail(f"manage.py {command[0]} failed: {got.stderr.strip().splitlines()[-1:]}")
+    return project, env
+
+
+def command_and_env(config, env, work, port):
+    """How each configuration starts gunicorn, as its own docs say."""
+    bindir = os.path.dirname(sys.executable)
+    gunicorn = [os.path.join(bindir, "gunicorn"), "-w", "1", "--threads", "4", "-k", "gthread",
+                "-b", f"127.0.0.1:{port}", "shop.wsgi:application"]
+    env = dict(env)
+    sink = env.pop("SINK_URL")
+    if config != "plumb":
+        env["SHOP_MONITOR"] = "0"
+    if config == "ddtrace":
+        env.update({"DD_TRACE_AGENT_URL": sink, "DD_PROFILING_ENABLED": "true",
+                    "DD_SERVICE": "shop", "DD_ENV": "bench"})
+        return [os.path.join(bindir, LAUNCHERS["ddtrace"])] + gunicorn, env
+    if config == "newrelic":
+        env["NEW_RELIC_CONFIG_FILE"] = os.path.join(work, "newrelic.ini")
+        return [os.path.join(bindir, LAUNCHERS["newrelic"]), "run-program"] + gunicorn, env
+    if config == "sentry":
+        env["DJANGO_SETTINGS_MODULE"] = "sentry_settings"
+    return gunicorn, env
+
+
+def serve_and_load(config, project, env, work, wrk, duration):
+    """One fresh server of the configuration; each page warmed up, then
+    loaded by wrk: {page: {"rps", "requests", "errors", "cpu_us", "rss_kib"}}."""
+    port = free_port()
+    command, env = command_and_env(config, env, work, port)
+    log = open(os.path.join(work, f"{config}.log"), "w")
+    server = subprocess.Popen(command, cwd=project, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_port(port, server, config)
+        worker = gunicorn_worker(server.pid, config)
+        runs = {}
+        for page in PAGES:
+            url = f"http://127.0.0.1:{port}{page}"
+            run_wrk(wrk, url, 1)            # warm-up: the sampler started, caches filled
+            before = process_cpu(worker)
+            got = run_wrk(wrk, url, duration)
+            cpu = process_cpu(worker) - before
+            got["cpu_us"] = cpu / got["requests"] * 1e6 if got["requests"] else float("nan")
+            got["rss_kib"] = rss_kib(worker)
+            if got["errors"]:
+                print(f"  {config} {page}: {got['errors']} responses not 2xx/3xx "
+                      f"(see {config}.log)", flush=True)
+            runs[page] = got
+        return runs
+    finally:
+        stop(server)
+        log.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, server, config, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            fail(f"{config}: gunicorn exited with {server.returncode} before serving")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    fail(f"{config}: gunicorn did not listen within {timeout} s")
+
+
+def gunicorn_worker(master, config, timeout=30):
+    """The master's only child (ddtrace-run and newrelic-admin exec
+    gunicorn, so the master keeps the started process's id)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{master}/task/{master}/children") as f:
+                children = f.read().split()
+        except OSError:
+            children = []
+        if len(children) == 1:
+            return int(children[0])
+        time.sleep(0.1)
+    fail(f"{config}: no single gunicorn worker under process {master}")
+
+
+def process_cpu(pid):
+    """User and system CPU seconds of the whole process (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # After the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_wrk(wrk, url, seconds):
+    got = subprocess.run([wrk, "-t", "1", "-c", "8", "-d", f"{seconds}s", url],
+                         capture_output=True, text=True, timeout=seconds + 60)
+    if got.returncode != 0:
+        fail(f"wrk failed on {url}: {got.stderr.strip()}")
+    requests = re.search(r"(\d+) requests in", got.stdout)
+    rps = re.search(r"Requests/sec:\s*([\d.]+)", got.stdout)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", got.stdout)
+    socket_errors = re.search(r"Socket errors: (.*)", got.stdout)
+    if not (requests and rps):
+        fail(f"cannot read wrk's output: {got.stdout!r}")
+    return {"rps": float(rps.group(1)), "requests": int(requests.group(1)),
+            "errors": int(errors.group(1)) if errors else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else ""}
+
+
+def stop(server):
+    """A graceful stop (plumb flushes its last harvest on SIGTERM), then a
+    kill of the whole session if it lingers."""
+    try:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def report(results, sent, rounds):
+    configs = list(results)
+    print(f"\nmedians of {rounds} round(s); ratio = req/s over bare's; "
+          "CPU = the worker's CPU time per request, +CPU over bare's")
+    print("paired = the median and range over rounds of req/s over the same round's bare "
+          "(a shared machine's load drifts between rounds)")
+    header = f"{'page':12s} {'config':9s} {'req/s':>8s} {'ratio':>6s} {'paired':>17s} " \
+             f"{'CPU us':>8s} {'+CPU us':>8s} {'RSS MiB':>8s} {'errors':>7s}"
+    print(header)
+    print("-" * len(header))
+    added = {}
+    for page in PAGES:
+        bare = medians(results["bare"][page])
+        for config in configs:
+            m = medians(results[config][page])
+            added[config, page] = m["cpu_us"] - bare["cpu_us"]
+            errors = sum(r["errors"] for r in results[config][page])
+            paired = [r["rps"] / b["rps"] for r, b in zip(results[config][page],
+                                                         results["bare"][page])]
+            spread = f"{statistics.median(paired):.2f} ({min(paired):.2f}-{max(paired):.2f})"
+            print(f"{page:12s} {config:9s} {m['rps']:8.0f} {m['rps'] / bare['rps']:6.2f} "
+                  f"{spread:>17s} {m['cpu_us']:8.1f} {added[config, page]:+8.1f} "
+                  f"{m['rss_kib'] / 1024:8.1f} {errors:7d}")
+    print("\nexporters' requests to the local sink per server (median): " +
+          ", ".join(f"{c} {statistics.median(sent[c]):.0f}" for c in configs))
+    if "plumb" in configs:
+        per_query = (added["plumb", "/catalogue/"] - added["plumb", "/"]) / CATALOGUE_QUERIES
+        print(f"plumb's added CPU: {added['plumb', '/']:+.1f} us per trivial request, "
+              f"{added['plumb', '/catalogue/']:+.1f} us per catalogue request; "
+              f"(catalogue - trivial) / {CATALOGUE_QUERIES} queries = {per_query:+.2f} us "
+              "per query (the template's share counted in)")
+        print(f"goal: ratio >= 0.97 on both pages, < 20 us per request "
+              f"+ 2 us per query (< {20 + 2 * CATALOGUE_QUERIES} us on the catalogue)")
+
+
+def medians(runs):
+    return {key: statistics.median(r[key] for r in runs) for key in ("rps", "cpu_us", "rss_kib")}
+
+
+if __name__ == "__main__":
+    main()
