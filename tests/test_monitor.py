@@ -504,3 +504,25 @@ def test_django_settings_errors_are_one_line_at_start(options, message, tmp_path
     assert got.returncode == 0, got.stderr
     line = got.stdout.strip()
     assert line.startswith("settings.PLUMB_MONITOR: ") and message in line and "\n" not in line
+
+
+def test_the_sampler_rate_follows_its_cost(store_url):
+    """What the sampler cost over a harvest (its time in rounds) sets the
+    next harvest's rate: scaled down to sampler_cpu, back up when cheap,
+    never above `rate`; summaries are made up here, so no timing is read."""
+    app = WSGIMiddleware(lambda e, s: (s("200 OK", []), [b""])[1], store=store_url, rate=100,
+                         harvest_interval=3600, sampler_cpu=0.01)
+    call(app, "/")
+    agent = app.agent
+    assert agent.sampler_rate == 100
+    agent._adapt_rate({"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 5 * 10**8})   # 5%
+    assert agent.sampler_rate == pytest.approx(18.0) and agent.sampler.rate == agent.sampler_rate
+    agent._adapt_rate({"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 10**7})       # 0.1%
+    assert agent.sampler_rate == pytest.approx(27.0)
+    for _ in range(10):
+        agent._adapt_rate({"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 0})
+    assert agent.sampler_rate == 100                                  # never above `rate`
+    agent._adapt_rate({"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 9 * 10**9})   # 90%
+    assert agent.sampler_rate == agent_module.MIN_RATE
+    with pytest.raises(ValueError):
+        Options(store=store_url, sampler_cpu=2)

@@ -39,6 +39,7 @@ MAX_BUFFERED = 10                # harvests kept while the store fails
 MAX_ENTRIES = 200_000            # (minute, transaction) accumulators between harvests
 SESSION_POLL_S = 3.0             # how often a worker asks the store for sessions
 MAX_RUNNING_S = 3600.0           # a request running longer was abandoned by its server
+MIN_RATE = 5.0                   # Hz: the slowest the sampler is slowed to, to keep its cost
 MAX_FINISHED = 100_000           # ended requests remembered for their samples until a harvest
 
 _set_tag = _plumb.set_thread_tag
@@ -190,6 +191,7 @@ class Agent:
         self.dropped = Counter()
         self.sampler = None
         self.sampler_rate = 0.0
+        self._sampler_summary = None
         self.partial_profiles = []  # ProfileMinutes taken early (the sampler's rate changed)
         self.partial_tags = {}      # ... and their samples by request tag
         self.sessions = {}          # id -> Session: X-Ray and thread-profile sessions running
@@ -446,7 +448,9 @@ class Agent:
         for row in session_rows:
             name, kind, session = self.session_name_list[row[1]]
             transactions.append(self._transaction_minute(row, name, kind, {}, session))
+        self._sampler_summary = None
         profiles, samples_by_tag = self._take_samples(ended)
+        self._adapt_rate(self._sampler_summary)
         if self.partial_profiles:
             profiles = self.partial_profiles + profiles
             for tag, counter in self.partial_tags.items():
@@ -459,6 +463,41 @@ class Agent:
                           traces=traces, profiles=profiles, dropped=dict(dropped))
         self.harvest_started = ended
         return harvest
+
+    def _adapt_rate(self, summary):
+        """Keeps the sampler's own cost near options.sampler_cpu (a share of
+        one CPU, 1% by default): its thread's time in rounds over the last
+        harvest says what it cost, and the rate for the next one is scaled
+        to the target, between MIN_RATE and options.rate.  A page with deep
+        stacks in many threads costs more per round than a trivial one
+        (measured under gunicorn: 31-44 us a stack, 6 stacks a round), so no
+        one rate fits every site.  Sessions choose their own rate."""
+        if summary is None or self.sessions or self.sampler is None:
+            return
+        span = summary.get("ended_ns", 0) - summary.get("started_ns", 0)
+        if span < 1e9:
+            return
+        share = summary.get("busy_ns", 0) / span
+        target, rate = self.options.sampler_cpu, self.sampler_rate
+        if share > target:
+            wanted = max(MIN_RATE, rate * target / share * 0.9)
+        elif share < 0.5 * target and rate < self.options.rate:
+            wanted = min(self.options.rate, rate * 1.5)
+        else:
+            return
+        if abs(wanted - rate) < 0.1 * rate and wanted not in (MIN_RATE, self.options.rate):
+            return
+        try:
+            self.sampler.stop()
+            self._start_sampler(round(wanted, 1))
+        except Exception as e:
+            self.sampler = None
+            self.dropped["sampler_failed"] += 1
+            log.error("plumb: the monitoring sampler could not restart: %s", e)
+            return
+        if wanted < rate:
+            log.info("plumb: the sampler took %.1f%% of a CPU at %g Hz; now %g Hz (sampler_cpu=%g)",
+                     100 * share, rate, self.sampler_rate, target)
 
     def _forget_abandoned(self):
         """Records of requests that never ended (a server that never closed
@@ -495,6 +534,7 @@ class Agent:
             self.dropped["samples_failed"] += 1
             return [], {}
         swapped = time.perf_counter()
+        self._sampler_summary = summary
         stacks = {}
 
         def stack_of(node):

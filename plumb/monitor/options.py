@@ -32,8 +32,10 @@ class Options:
     between harvests.  apdex_t: seconds; transaction_apdex_t: {name: seconds}
     for transactions of their own.  trace_threshold: a request this slow
     keeps its trace (default 4 x its apdex T).  max_traces: traces kept per
-    harvest.  rate: the sampler's Hz (0: no continuous profiling); mode:
-    "wall" (every thread, waiting or not) or "cpu" (threads on a CPU).
+    harvest.  rate: the sampler's highest Hz (0: no continuous profiling);
+    sampler_cpu: the share of one CPU the sampler may take (0.01), which
+    lowers its rate on sites whose stacks cost more to read; mode: "wall"
+    (every thread, waiting or not) or "cpu" (threads on a CPU).
     max_transactions: names per process before the rest fold into one.
     enabled: False turns it all off.  host: this machine's name in the
     store.  instruments, sql_params: as plumb.web's (what the trace
@@ -42,7 +44,7 @@ class Options:
     def __init__(self, store=None, harvest_interval=60.0, apdex_t=0.5, transaction_apdex_t=None,
                  trace_threshold=None, max_traces=20, rate=DEFAULT_RATE, max_transactions=1000,
                  enabled=True, host=None, instruments=_instruments.NAMES, sql_params=False,
-                 naming=None, mode="wall"):
+                 naming=None, mode="wall", sampler_cpu=0.01):
         from .store import StoreError, check_store_url, default_store_url
 
         self.store = store if store is not None else default_store_url()
@@ -66,6 +68,11 @@ class Options:
             _seconds("trace_threshold", trace_threshold, 0.0, 3600.0)
         self.max_traces = _count("max_traces", max_traces, 0, 1000)
         self.rate = _seconds("rate", rate, 0.0, 1000.0)   # Hz, checked as a number the same way
+        if isinstance(sampler_cpu, bool) or not isinstance(sampler_cpu, numbers.Real) \
+                or not 0.0005 <= sampler_cpu <= 0.5:
+            raise ValueError(f"sampler_cpu must be a share of one CPU in [0.0005, 0.5], "
+                             f"not {sampler_cpu!r}")
+        self.sampler_cpu = float(sampler_cpu)
         if mode not in ("wall", "cpu"):
             raise ValueError(f"mode must be 'wall' or 'cpu', not {mode!r}")
         self.mode = mode

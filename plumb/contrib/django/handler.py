@@ -9,6 +9,7 @@ trace each wrapper is one context-variable read."""
 import asyncio
 import inspect
 import time
+import weakref
 
 from ... import _plumb
 from ...web.trace import current
@@ -27,6 +28,21 @@ def _name_of(thing):
         thing = type(thing)                       # a middleware instance
     module = getattr(thing, "__module__", None) or "?"
     return f"{module}.{getattr(thing, '__qualname__', repr(thing))}"
+
+
+# A view's name and whether it is a coroutine function, found once:
+# monitoring asks on every request.
+_views = weakref.WeakKeyDictionary()
+
+
+def _view_facts(view):
+    try:
+        facts = _views.get(view)
+    except TypeError:                 # not weakly referable: looked at each time
+        return _name_of(view), _is_async(view)
+    if facts is None:
+        facts = _views[view] = (_name_of(view), _is_async(view))
+    return facts
 
 
 def _timed_middleware(handler, name):
@@ -65,10 +81,11 @@ def _timed_middleware(handler, name):
     return timed
 
 
-def _timed_view(view, name, trace):
-    """view (made by make_view_atomic for this request), recording its
-    segment, with its URL arguments, into trace."""
-    if _is_async(view):
+def _timed_view(view, name, trace, is_async):
+    """view (made by make_view_atomic for this request, a coroutine
+    function if is_async), recording its segment, with its URL arguments,
+    into trace."""
+    if is_async:
         async def timed(request, *args, **kwargs):
             started = time.perf_counter()
             error = None
@@ -128,7 +145,8 @@ def install():
         trace = current()
         if trace is None:
             return wrapped
-        return _timed_view(wrapped, _name_of(view), trace)
+        name, is_async = _view_facts(view)
+        return _timed_view(wrapped, name, trace, is_async)
 
     convert_exception_to_response._plumb = True
     convert_exception_to_response.__wrapped__ = original_convert
