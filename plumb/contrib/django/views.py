@@ -18,7 +18,6 @@ import os
 import threading
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
@@ -72,6 +71,11 @@ def _to_django(response):
 
 def _login(request):
     """As login_required: to settings.LOGIN_URL, with this page as next."""
+    # Imported here: django.contrib.auth's views need its models, so a
+    # module-level import would break any site (or check) that imports
+    # this module without django.contrib.auth installed.
+    from django.contrib.auth.views import redirect_to_login
+
     login_url = resolve_url(settings.LOGIN_URL)
     here = request.get_full_path()
     if "://" in login_url and not login_url.startswith(request.build_absolute_uri("/")):
