@@ -39,6 +39,7 @@ MAX_BUFFERED = 10                # harvests kept while the store fails
 MAX_ENTRIES = 200_000            # (minute, transaction) accumulators between harvests
 SESSION_POLL_S = 3.0             # how often a worker asks the store for sessions
 MAX_RUNNING_S = 3600.0           # a request running longer was abandoned by its server
+END_WAIT_S = 2.0                 # how long a graceful stop waits for requests ending elsewhere
 MIN_RATE = 5.0                   # Hz: the slowest the sampler is slowed to, to keep its cost
 MAX_FINISHED = 100_000           # ended requests remembered for their samples until a harvest
 
@@ -554,27 +555,40 @@ class Agent:
             return stack
 
         by_profile = {}
-        by_tag = {}
+        by_tag = {}            # tag -> its samples, for the traces of requests that ended
+        still_running = {}     # tag -> this harvest's samples of a request running now
+        other = ("", "other")
         for tag, leaf, count in tagged:
             stack = stack_of(leaf)
             if not stack:
                 continue
+            key = other
             if tag:
                 owner = self.finished.get(tag)
-                if owner is None:
-                    record = self.running.get(tag)
-                    owner = (record.name, record.kind, None) if record is not None else ("", "other", None)
-                    if record is not None:   # its trace may be kept when it ends
-                        by_tag.setdefault(tag, Counter())[stack] += count
-                else:
+                if owner is not None:
                     by_tag.setdefault(tag, Counter())[stack] += count
-                name, kind = owner[0], owner[1]
-            else:
-                name, kind = "", "other"
-            profile = by_profile.get((name, kind))
+                    key = (owner[0], owner[1])
+                elif tag in self.running:
+                    # A request is named when it ends (its view, endpoint or
+                    # route is known by then): its samples wait for that.
+                    still_running.setdefault(tag, Counter())[stack] += count
+                    continue
+            profile = by_profile.get(key)
             if profile is None:
-                profile = by_profile[(name, kind)] = Counter()
+                profile = by_profile[key] = Counter()
             profile[stack] += count
+        # Samples of requests that were running at an earlier harvest go to
+        # the transaction they turned out to be, in the harvest they end in.
+        for tag in list(self.pending_samples):
+            owner = self.finished.get(tag)
+            if owner is not None:
+                counter = self.pending_samples.pop(tag)
+                by_profile.setdefault((owner[0], owner[1]), Counter()).update(counter)
+                by_tag.setdefault(tag, Counter()).update(counter)
+            elif tag not in self.running:        # forgotten: nothing names them now
+                by_profile.setdefault(other, Counter()).update(self.pending_samples.pop(tag))
+        for tag, counter in still_running.items():
+            self.pending_samples.setdefault(tag, Counter()).update(counter)
         for tag, when in list(self.finished.items()):
             if when[2] < swapped:
                 del self.finished[tag]
@@ -594,16 +608,6 @@ class Agent:
             for session in sessions:
                 profiles.append(ProfileMinute(minute=minute, name=name, kind=kind, stacks=stacks,
                                               rate_hz=rate, mode=mode, session=session))
-        # A request still running keeps its samples for the harvest it ends in.
-        for tag, counter in by_tag.items():
-            earlier = self.pending_samples.pop(tag, None)
-            if earlier:
-                counter.update(earlier)
-        for tag, counter in list(by_tag.items()):
-            if tag in self.running:
-                self.pending_samples[tag] = counter
-        for tag in [t for t in self.pending_samples if t not in self.running and t not in by_tag]:
-            by_tag[tag] = self.pending_samples.pop(tag)
         return profiles, by_tag
 
     def _kept_traces(self, kept, samples_by_tag, dropped):
@@ -685,6 +689,13 @@ class Agent:
         SIGKILL loses what it collected since its last harvest."""
         if self.pid != os.getpid() or not self._started:
             return
+        # Requests still ending in other threads (runserver's are daemon
+        # threads, still running while the interpreter exits: a response
+        # sent whose close() has not run yet) get a moment to be counted.
+        deadline = time.monotonic() + END_WAIT_S
+        while self.running and time.monotonic() < deadline \
+                and any(r.thread != threading.get_ident() for r in list(self.running.values())):
+            time.sleep(0.005)
         self._stop.set()
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(timeout)
