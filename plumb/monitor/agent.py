@@ -227,8 +227,6 @@ class Agent:
             self.thread.start()
             if self.options.rate > 0:
                 try:
-                    from ..sampler import Sampler
-
                     self._start_sampler(self.options.rate)
                 except Exception as e:   # no profile, but requests are still measured
                     self.sampler = None
