@@ -232,8 +232,13 @@ def test_prometheus_scrapes_it_and_agrees_on_the_p95(served, tmp_path):
         while time.time() < deadline:    # until a scrape has landed (no timing is asserted)
             url = (f"http://127.0.0.1:{prom_port}/api/v1/query?"
                    + urllib.parse.urlencode({"query": query}))
-            with urllib.request.urlopen(url, timeout=10) as r:
-                result = json.loads(r.read())["data"]["result"]
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    result = json.loads(r.read())["data"]["result"]
+            except urllib.error.HTTPError as error:
+                if error.code != 503:    # 503: its storage is still opening
+                    raise
+                result = None
             if result:
                 answer = float(result[0]["value"][1])
                 break

@@ -493,15 +493,16 @@ def test_the_shop_under_djangos_asgi_handler_counts_every_view(tmp_path):
 WRITER = """
 import sys
 sys.path.insert(0, {tests!r})
-from test_store import harvest, minute_row, NOW
+from test_store import harvest, minute_row
 from plumb.monitor.store import open_store
 
+NOW = {now}                                   # the parent's: an hour may have turned since
 path, writer = sys.argv[1], int(sys.argv[2])
 for half in range(2):
     sys.stdin.readline()                      # the test releases each half
     with open_store(path, timeout_s=30) as store:   # the first half creates the file
         for i in range(30):
-            store.write(harvest(f"{{writer}}-{{half}}-{{i}}", pid=writer,
+            store.write(harvest(f"{{writer}}-{{half}}-{{i}}", pid=writer, minute=NOW,
                                 transactions=[minute_row(NOW, count=writer + 1)]))
     print("half", flush=True)
 """
@@ -522,7 +523,9 @@ def read_transactions(path):
 
 def test_two_processes_creating_a_store_while_plumb_transactions_reads_it(tmp_path):
     path = str(tmp_path / "new.db")
-    code = WRITER.format(tests=os.path.dirname(os.path.abspath(__file__)))
+    from test_store import NOW
+
+    code = WRITER.format(tests=os.path.dirname(os.path.abspath(__file__)), now=NOW)
     writers = [subprocess.Popen([sys.executable, "-c", code, path, str(w)], text=True,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env_with_plumb())

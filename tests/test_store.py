@@ -314,8 +314,9 @@ def test_closed_store_says_so(tmp_path):
 WRITER = """
     import sys
     sys.path.insert(0, {tests!r})
-    from test_store import harvest, minute_row, NOW
+    from test_store import harvest, minute_row
     from plumb.monitor.store import open_store
+    NOW = {now}                                   # the parent's: an hour may have turned since
     path, writer = sys.argv[1], int(sys.argv[2])
     sys.stdin.readline()                          # everyone starts together
     store = open_store(path, timeout_s=30)
@@ -344,7 +345,7 @@ def run_together(code, argvs, prints):
 
 def test_four_processes_writing_at_once_give_exact_totals(tmp_path):
     path = str(tmp_path / "shared.db")
-    code = WRITER.format(tests=os.path.dirname(os.path.abspath(__file__)))
+    code = WRITER.format(tests=os.path.dirname(os.path.abspath(__file__)), now=NOW)
     run_together(code, [(path, str(w)) for w in range(4)], "done\n")
     with open_store(path) as store:
         [row] = store.transactions(NOW - 3600, NOW + 3600)
