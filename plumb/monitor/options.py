@@ -33,7 +33,7 @@ class Options:
     for transactions of their own.  trace_threshold: a request this slow
     keeps its trace (default 4 x its apdex T).  max_traces: traces kept per
     harvest.  rate: the sampler's highest Hz (0: no continuous profiling);
-    sampler_cpu: the share of one CPU the sampler may take (0.01), which
+    sampler_cpu: the share of one CPU the sampler may take (0.0025), which
     lowers its rate on sites whose stacks cost more to read; mode: "wall"
     (every thread, waiting or not) or "cpu" (threads on a CPU).
     max_transactions: names per process before the rest fold into one.
@@ -44,7 +44,7 @@ class Options:
     def __init__(self, store=None, harvest_interval=60.0, apdex_t=0.5, transaction_apdex_t=None,
                  trace_threshold=None, max_traces=20, rate=DEFAULT_RATE, max_transactions=1000,
                  enabled=True, host=None, instruments=_instruments.NAMES, sql_params=False,
-                 naming=None, mode="wall", sampler_cpu=0.01):
+                 naming=None, mode="wall", sampler_cpu=0.0025):
         from .store import StoreError, check_store_url, default_store_url
 
         self.store = store if store is not None else default_store_url()

@@ -34,6 +34,7 @@ typedef struct plumb_sampled_thread {
     uint32_t last_leaf;   /* the sampler's: the node of its previous sample */
     uint64_t last_round;  /* ... and that sample's round */
     uint64_t last_tag;    /* ... and its thread tag (sampler/thread_tags.h) */
+    int64_t last_cpu_ns;  /* ... and its CPU time when its stack was read (-1: unknown) */
     uint64_t round_tag;   /* the sampler's: its tag read as the round began, */
     uint64_t round_tag_round;  /* ... in this round (0: not read) */
 } plumb_sampled_thread;
@@ -63,6 +64,11 @@ typedef struct plumb_samples {
 
 int plumb_samples_init(plumb_samples *s, double interval, int cpu_mode);
 void plumb_samples_free(plumb_samples *s);
+
+/* The index of thread (id, native_id) if the tree has it: 0, or
+ * PLUMB_EINVAL when it does not (nothing is added). */
+int plumb_samples_find_thread(const plumb_samples *s, uint64_t id, uint64_t native_id,
+                              uint32_t *index);
 
 /* The index of the thread with this id, created if new. */
 int plumb_samples_thread(plumb_samples *s, uint64_t id, uint64_t native_id, uint32_t *index);
