@@ -22,8 +22,10 @@ void plumb_samples_free(plumb_samples *s)
 {
     plumb_labels_free(&s->names);
     plumb_map_free(&s->children);
-    for (uint32_t i = 0; i < s->nthreads; i++)
+    for (uint32_t i = 0; i < s->nthreads; i++) {
         free(s->threads[i].name);
+        plumb_sample_labels_free(&s->threads[i]);
+    }
     free(s->threads);
     free(s->nodes);
     free(s->calls);
