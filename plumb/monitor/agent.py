@@ -158,6 +158,11 @@ def _minute(seconds):
 class Agent:
     def __init__(self, options):
         self.options = options
+        self.pusher = None
+        if options.pyroscope is not None:
+            from .pyroscope import Pusher
+
+            self.pusher = Pusher(options.pyroscope, options.pyroscope_timeout)
         self._fresh_process()
         self._check_store()
         from . import celery
@@ -462,7 +467,23 @@ class Agent:
         (with any harvests the store refused before); never raises."""
         with self._harvest_lock:
             harvest = self._take()
+            self._push(harvest)
             self._write(harvest)
+
+    def _push(self, harvest):
+        """The harvest's profile to Pyroscope, if configured; what could not
+        be sent is counted in the harvest's own dropped."""
+        if self.pusher is None:
+            return
+        from .pyroscope import DROP_REASON
+
+        try:
+            lost = self.pusher.push(harvest)
+        except Exception:                  # push() does not raise; this is a bug's net
+            log.exception("plumb: pushing profiles failed")
+            lost = 1
+        if lost:
+            harvest.dropped[DROP_REASON] = harvest.dropped.get(DROP_REASON, 0) + lost
 
     def _take(self):
         ended = time.time()

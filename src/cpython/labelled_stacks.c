@@ -103,8 +103,8 @@ PyObject *plumb_write_labelled_stacks(PyObject *module, PyObject *args)
     const plumb_format *out = plumb_format_named(out_format);
     if (!out || !(interval > 0 && interval < 1e6)) {
         Py_DECREF(path);
-        return PyErr_Format(PyExc_ValueError, "cannot write labelled stacks as %s at interval %g",
-                            out_format, interval);
+        return PyErr_Format(PyExc_ValueError,
+                            "cannot write labelled stacks as %s, or at that interval", out_format);
     }
     PyObject *result = NULL, *seq = NULL;
     uint32_t *funcs = PyMem_Malloc(PLUMB_MAX_SAMPLE_DEPTH * sizeof *funcs);
