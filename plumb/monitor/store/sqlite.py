@@ -14,8 +14,9 @@ import uuid
 
 from . import codec
 from ..harvest import TransactionMinute
-from .base import SESSION_KINDS, SUMMED_COUNTERS, TRACE_ORDERS, Store, StoreError, add_counts
-from .sqlite_schema import SCHEMA_VERSION, prepare, refuse
+from .base import (SERIES_APDEX_COUNTERS, SERIES_COUNTERS, SESSION_KINDS, SUMMED_COUNTERS,
+                   TRACE_ORDERS, Store, StoreError, add_counts)
+from .sqlite_schema import ALL_WORKERS, SCHEMA_VERSION, prepare, refuse
 from .tiers import DAY, MINUTE, RESOLUTIONS, ceil_to, floor_to, pieces
 from .url import take_options
 
@@ -30,13 +31,13 @@ MAX_URL = 2048                               # characters of a trace's URL kept
 MAX_TEXT = 512                               # of a name, host, error class or function
 ALL_TRANSACTIONS = ("", "")                  # the names row of every transaction merged
 
-_TX_COLUMNS = ("res", "t", "host_id", "name_id", "session") + SUMMED_COUNTERS + (
+_TX_COLUMNS = ("res", "t", "host_id", "worker", "name_id", "session") + SUMMED_COUNTERS + (
     "min_us", "max_us", "apdex_t_us", "first_minute", "last_minute", "histogram",
     "error_classes")
 _UPSERT_TX = (
     f"INSERT INTO tx_rows ({', '.join(_TX_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_TX_COLUMNS))}) "
-    "ON CONFLICT (res, t, host_id, name_id, session) DO UPDATE SET "
+    "ON CONFLICT (res, t, host_id, worker, name_id, session) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in SUMMED_COUNTERS) + ", "
     # min_us of a row without requests means nothing
     "min_us = CASE WHEN count = 0 THEN excluded.min_us WHEN excluded.count = 0 THEN min_us "
@@ -48,9 +49,9 @@ _UPSERT_TX = (
     "histogram = plumb_hist_add(histogram, excluded.histogram), "
     "error_classes = plumb_counts_add(error_classes, excluded.error_classes)")
 _UPSERT_PROFILE = (
-    "INSERT INTO profile_rows (res, t, host_id, name_id, session, stack_id, count, rate_hz, "
-    "mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (res, t, host_id, name_id, session, stack_id) DO UPDATE SET "
+    "INSERT INTO profile_rows (res, t, host_id, worker, name_id, session, stack_id, count, "
+    "rate_hz, mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (res, t, host_id, worker, name_id, session, stack_id) DO UPDATE SET "
     "count = count + excluded.count, rate_hz = max(rate_hz, excluded.rate_hz), "
     "mode = CASE WHEN mode = excluded.mode THEN mode ELSE 'mixed' END")
 _SESSION_COLUMNS = "id, kind, transaction_name, created, ends, traces, rate_hz, status, ended"
@@ -97,6 +98,17 @@ def _all_transactions(minutes):
         add_counts(into.histogram, tm.histogram)
         add_counts(into.error_classes, tm.error_classes)
     return list(merged.values())
+
+
+def _row_keys(minute, host_id, pid):
+    """(res, t, host_id, worker) of the rows one minute is added into: the
+    rows of all the host's workers at every resolution, and the worker's
+    own minute row (a pid of 0 or less has none: 0 is the all-workers
+    rows')."""
+    keys = [(res, floor_to(minute, res), host_id, ALL_WORKERS) for res in RESOLUTIONS]
+    if pid > 0:
+        keys.append((MINUTE, minute, host_id, pid))
+    return keys
 
 
 def _short(text, limit=MAX_TEXT):
@@ -217,8 +229,11 @@ class SQLiteStore(Store):
             kept[int(key.split(".")[1])] = int(value)
         return kept
 
-    def _window(self, conn, since, until, coarsest=DAY):
-        """SQL selecting the rows that answer [since, until), and its values."""
+    def _window(self, conn, since, until, coarsest=DAY, worker=None):
+        """SQL selecting the rows that answer [since, until), and its values.
+        One worker's rows are minutes only."""
+        if worker is not None:
+            coarsest = MINUTE
         found = pieces(since, until, self._kept_from(conn), coarsest=coarsest)
         if not found:
             return "0", []
@@ -239,14 +254,15 @@ class SQLiteStore(Store):
                              (harvest.id, host_id, harvest.pid, harvest.started, harvest.ended,
                               time.time()))
                 refused = {}
-                self._write_transactions(conn, pending, host_id, harvest.transactions)
-                self._write_traces(conn, pending, host_id, harvest.pid, harvest.traces, refused)
-                self._write_profiles(conn, pending, host_id, harvest.profiles)
+                pid = int(harvest.pid)
+                self._write_transactions(conn, pending, host_id, pid, harvest.transactions)
+                self._write_traces(conn, pending, host_id, pid, harvest.traces, refused)
+                self._write_profiles(conn, pending, host_id, pid, harvest.profiles)
                 self._write_drops(conn, host_id, harvest.ended, harvest.dropped, refused)
         self._retention_if_due()
         return True
 
-    def _write_transactions(self, conn, pending, host_id, minutes):
+    def _write_transactions(self, conn, pending, host_id, pid, minutes):
         rows = []
         everything = _all_transactions(minutes)
         all_id = self._id(conn, pending, "names", ALL_TRANSACTIONS) if everything else None
@@ -257,9 +273,8 @@ class SQLiteStore(Store):
             values = ([getattr(tm, c) for c in SUMMED_COUNTERS]
                       + [tm.min_us, tm.max_us, tm.apdex_t_us, minute, minute,
                          codec.pack_histogram(tm.histogram), codec.pack_counts(tm.error_classes)])
-            for res in RESOLUTIONS:
-                rows.append([res, floor_to(minute, res), host_id, name_id, tm.session or ""]
-                            + values)
+            for key in _row_keys(minute, host_id, pid):
+                rows.append([*key, name_id, tm.session or ""] + values)
         conn.executemany(_UPSERT_TX, rows)
 
     def _write_traces(self, conn, pending, host_id, pid, traces, refused):
@@ -295,16 +310,16 @@ class SQLiteStore(Store):
             stacks[digest] = found
         return found
 
-    def _write_profiles(self, conn, pending, host_id, profiles):
+    def _write_profiles(self, conn, pending, host_id, pid, profiles):
         rows, stacks = [], {}
         for pm in profiles:
             name_id = self._id(conn, pending, "names", (_short(pm.name), _short(pm.kind)))
-            minute = floor_to(pm.minute, MINUTE)
+            keys = _row_keys(floor_to(pm.minute, MINUTE), host_id, pid)
             for frames, count in pm.stacks:
                 stack_id = self._stack_id(conn, pending, frames, stacks)
-                for res in RESOLUTIONS:
-                    rows.append((res, floor_to(minute, res), host_id, name_id, pm.session or "",
-                                 stack_id, count, pm.rate_hz, _short(pm.mode)))
+                for key in keys:
+                    rows.append((*key, name_id, pm.session or "", stack_id, count, pm.rate_hz,
+                                 _short(pm.mode)))
         conn.executemany(_UPSERT_PROFILE, rows)
 
     def _write_drops(self, conn, host_id, ended, dropped, refused):
@@ -381,9 +396,19 @@ class SQLiteStore(Store):
             values += subvalues
         return clauses, values
 
-    def _filters(self, conn, host=None, session=None, kind=None, names=None):
+    def _worker(self, worker):
+        """A worker filter checked: None (all workers) or a pid above 0."""
+        if worker is None:
+            return None
+        if isinstance(worker, bool) or not isinstance(worker, int) or worker <= 0:
+            raise StoreError(f"store {self.path}: a worker is a process id above 0, "
+                             f"not {worker!r}")
+        return worker
+
+    def _filters(self, conn, host=None, session=None, kind=None, names=None, worker=None):
         """WHERE clauses on merged rows for the usual filters (session None:
-        the ordinary rows); None when nothing can match."""
+        the ordinary rows; worker None: all workers' rows); None when
+        nothing can match."""
         clauses, values = self._name_filter(kind, names)
         if host is not None:
             host_id = self._lookup(conn, "hosts", (host,))
@@ -391,14 +416,18 @@ class SQLiteStore(Store):
                 return None, None
             clauses.append("host_id = ?")
             values.append(host_id)
+        clauses.append("worker = ?")
+        values.append(ALL_WORKERS if worker is None else worker)
         clauses.append("session = ?")
         values.append(session or "")
         return clauses, values
 
-    def transactions(self, since, until, host=None, kind=None, session=None, names=None):
+    def transactions(self, since, until, host=None, kind=None, session=None, names=None,
+                     worker=None):
+        worker = self._worker(worker)
         with self._using("reading transactions") as conn:
-            window, values = self._window(conn, since, until)
-            clauses, more = self._filters(conn, host, session, kind, names)
+            window, values = self._window(conn, since, until, worker=worker)
+            clauses, more = self._filters(conn, host, session, kind, names, worker)
             if clauses is None:
                 return []
             sums = ", ".join(f"SUM({c})" for c in SUMMED_COUNTERS)
@@ -423,7 +452,8 @@ class SQLiteStore(Store):
             found.append(entry)
         return found
 
-    def series(self, name=None, since=None, until=None, step_s=60, host=None):
+    def series(self, name=None, since=None, until=None, step_s=60, host=None, worker=None):
+        worker = self._worker(worker)
         step = int(step_s)
         if step != step_s or step <= 0 or step % MINUTE:
             raise StoreError(f"store {self.path}: a series step of {step_s!r} s "
@@ -433,29 +463,37 @@ class SQLiteStore(Store):
         start, end = floor_to(since, step), ceil_to(until, step)
         coarsest = max(res for res in RESOLUTIONS if step % res == 0)
         with self._using("reading a series") as conn:
-            window, values = self._window(conn, start, end, coarsest=coarsest)
+            window, values = self._window(conn, start, end, coarsest=coarsest, worker=worker)
             names, kind = ([name], None) if name is not None else \
                 ([ALL_TRANSACTIONS[0]], ALL_TRANSACTIONS[1])
-            clauses, more = self._filters(conn, host, None, kind=kind, names=names)
+            clauses, more = self._filters(conn, host, None, kind=kind, names=names,
+                                          worker=worker)
+            # Apdex counts web requests only: the rows of the name as a web
+            # transaction (the all-transactions rows merge every kind).
+            web_id = self._lookup(conn, "names", (name, "web")) if name is not None else None
+            sums = ", ".join(f"SUM({c})" for c in SERIES_COUNTERS)
+            web_sums = ", ".join(f"SUM(CASE WHEN name_id = ? THEN {c} ELSE 0 END)"
+                                 for c in SERIES_APDEX_COUNTERS)
             rows = [] if clauses is None else conn.execute(
-                f"SELECT t / {step} * {step} AS bucket, SUM(count), SUM(errors), SUM(total_us), "
-                "SUM(queue_us), SUM(sql_us), SUM(template_us), SUM(http_us), "
+                f"SELECT t / {step} * {step} AS bucket, {sums}, {web_sums}, "
                 f"plumb_concat(histogram) FROM tx_rows WHERE {window} "
                 + "".join(f" AND {c}" for c in clauses) + " GROUP BY bucket",
-                values + more).fetchall()
+                [web_id or -1] * len(SERIES_APDEX_COUNTERS) + values + more).fetchall()
         by_bucket = {row[0]: row for row in rows}
+        counters = SERIES_COUNTERS + SERIES_APDEX_COUNTERS
+        empty = (None,) + (0,) * len(counters) + (None,)
         found = []
         for t in range(start, end, step):
-            row = by_bucket.get(t)
-            found.append({"t": t, "count": row[1] if row else 0, "errors": row[2] if row else 0,
-                          "total_us": row[3] if row else 0, "queue_us": row[4] if row else 0,
-                          "sql_us": row[5] if row else 0, "template_us": row[6] if row else 0,
-                          "http_us": row[7] if row else 0,
-                          "histogram": codec.add_packed_histogram({}, row[8] if row else None)})
+            row = by_bucket.get(t, empty)
+            bucket = {"t": t}
+            bucket.update(zip(counters, row[1:-1]))
+            bucket["histogram"] = codec.add_packed_histogram({}, row[-1])
+            found.append(bucket)
         return found
 
     def traces(self, transaction=None, since=None, until=None, session=None, limit=100,
-               order="slowest"):
+               order="slowest", host=None, worker=None):
+        worker = self._worker(worker)
         if order not in TRACE_ORDERS:
             raise StoreError(f"store {self.path}: trace order {order!r} is not one of "
                              f"{', '.join(TRACE_ORDERS)}")
@@ -464,7 +502,8 @@ class SQLiteStore(Store):
             clauses.append("n.name = ?")
             values.append(transaction)
         for test, value in (("tr.start >= ?", since), ("tr.start < ?", until),
-                            ("tr.session = ?", session)):
+                            ("tr.session = ?", session), ("h.host = ?", host),
+                            ("tr.pid = ?", worker)):
             if value is not None:
                 clauses.append(test)
                 values.append(value)
@@ -494,13 +533,14 @@ class SQLiteStore(Store):
         return summary
 
     def profile(self, transaction=None, kind=None, since=None, until=None, session=None,
-                host=None):
+                host=None, worker=None):
+        worker = self._worker(worker)
         until = time.time() if until is None else until
         since = until - 3600 if since is None else since
         with self._using("reading a profile") as conn:
-            window, values = self._window(conn, since, until)
+            window, values = self._window(conn, since, until, worker=worker)
             clauses, more = self._filters(conn, host, session, kind,
-                                          None if transaction is None else [transaction])
+                                          None if transaction is None else [transaction], worker)
             if clauses is None:
                 return {"stacks": [], "rate_hz": 0.0, "mode": None}
             rows = conn.execute(
@@ -591,14 +631,35 @@ class SQLiteStore(Store):
 
     def hosts(self, since, until):
         with self._using("reading hosts") as conn:
+            # A worker can be chosen where it has minute rows of its own:
+            # harvests written since workers_from (when the file became
+            # version 2; 0 for a file made so) whose minutes are still kept.
+            meta = dict(conn.execute("SELECT key, value FROM plumb_meta "
+                                     "WHERE key = 'workers_from'"))
+            split = "(v.pid > 0 AND v.written >= ? AND v.ended > ?)"
             rows = conn.execute(
-                "SELECT h.host, COUNT(*), MIN(v.started), MAX(v.ended), "
-                "GROUP_CONCAT(DISTINCT v.pid) FROM harvests v JOIN hosts h ON h.id = v.host_id "
-                "WHERE v.ended >= ? AND v.started < ? GROUP BY v.host_id ORDER BY h.host",
-                (since, until)).fetchall()
-        return [{"host": host, "pids": sorted(int(p) for p in pids.split(",")),
-                 "harvests": n, "first_seen": first, "last_seen": last}
-                for host, n, first, last, pids in rows]
+                "SELECT h.host, v.pid, COUNT(*), MIN(v.started), MAX(v.ended), "
+                f"SUM({split}), MIN(CASE WHEN {split} THEN v.started END), "
+                f"MAX(CASE WHEN {split} THEN v.ended END) "
+                "FROM harvests v JOIN hosts h ON h.id = v.host_id "
+                "WHERE v.ended >= ? AND v.started < ? GROUP BY h.host, v.pid "
+                "ORDER BY h.host, v.pid",
+                (float(meta.get("workers_from", 0)), self._kept_from(conn)[MINUTE]) * 3
+                + (since, until)).fetchall()
+        found = {}
+        for host, pid, n, first, last, split_n, split_first, split_last in rows:
+            entry = found.get(host)
+            if entry is None:
+                found[host] = entry = {"host": host, "pids": [], "harvests": 0,
+                                       "first_seen": first, "last_seen": last, "workers": []}
+            entry["pids"].append(pid)
+            entry["harvests"] += n
+            entry["first_seen"] = min(entry["first_seen"], first)
+            entry["last_seen"] = max(entry["last_seen"], last)
+            if split_n:
+                entry["workers"].append({"pid": pid, "harvests": split_n,
+                                         "first_seen": split_first, "last_seen": split_last})
+        return list(found.values())
 
     def drops(self, since):
         with self._using("reading drops") as conn:

@@ -2,17 +2,23 @@
 plumb's is refused before anything is written to it; a new file is created
 by exactly one of the processes racing to open it (BEGIN IMMEDIATE around
 the check and the creation)."""
+import re
 import sqlite3
+import time
 
 from .base import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x504C4D42          # "PLMB" in the SQLite header (PRAGMA application_id)
 APP_NAME = "plumb.monitor"
+ALL_WORKERS = 0                      # the worker of the rows of all of a host's workers merged
 
-# Keys of the rows that merge are (res, t, host_id, name_id, session): res is
-# the resolution in seconds (60, 3600, 86400) and t its start; session is ""
-# for the ordinary rows.  Names, hosts, functions and stacks are stored once.
+# Keys of the rows that merge are (res, t, host_id, worker, name_id, session):
+# res is the resolution in seconds (60, 600, 3600, 86400) and t its start;
+# worker the pid of the process that wrote the row, or ALL_WORKERS for the
+# rows of every worker of the host merged (every resolution has those; only
+# minutes have a row per worker: docs/store.md says why); session is "" for
+# the ordinary rows.  Names, hosts, functions and stacks are stored once.
 SCHEMA = """
 CREATE TABLE plumb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE hosts (id INTEGER PRIMARY KEY, host TEXT NOT NULL UNIQUE);
@@ -22,7 +28,7 @@ CREATE TABLE harvests (id TEXT PRIMARY KEY, host_id INTEGER NOT NULL, pid INTEGE
                        started REAL NOT NULL, ended REAL NOT NULL, written REAL NOT NULL);
 CREATE INDEX harvests_by_end ON harvests (ended);
 CREATE TABLE tx_rows (
-    res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL,
+    res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL, worker INTEGER NOT NULL,
     name_id INTEGER NOT NULL, session TEXT NOT NULL,
     count INTEGER NOT NULL, errors INTEGER NOT NULL, total_us INTEGER NOT NULL,
     min_us INTEGER NOT NULL, max_us INTEGER NOT NULL,
@@ -34,17 +40,17 @@ CREATE TABLE tx_rows (
     http_us INTEGER NOT NULL, http_count INTEGER NOT NULL,
     first_minute INTEGER NOT NULL, last_minute INTEGER NOT NULL,
     histogram BLOB, error_classes TEXT,
-    PRIMARY KEY (res, t, host_id, name_id, session));
-CREATE INDEX tx_rows_by_name ON tx_rows (name_id, res, t);
+    PRIMARY KEY (res, t, host_id, worker, name_id, session));
+CREATE INDEX tx_rows_by_name ON tx_rows (name_id, worker, res, t);
 CREATE TABLE functions (id INTEGER PRIMARY KEY, file TEXT NOT NULL, line INTEGER NOT NULL,
                         name TEXT NOT NULL, UNIQUE (file, line, name));
 CREATE TABLE stacks (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, functions BLOB NOT NULL);
 CREATE TABLE profile_rows (
-    res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL,
+    res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL, worker INTEGER NOT NULL,
     name_id INTEGER NOT NULL, session TEXT NOT NULL, stack_id INTEGER NOT NULL,
     count INTEGER NOT NULL, rate_hz REAL NOT NULL, mode TEXT NOT NULL,
-    PRIMARY KEY (res, t, host_id, name_id, session, stack_id));
-CREATE INDEX profile_rows_by_name ON profile_rows (name_id, res, t);
+    PRIMARY KEY (res, t, host_id, worker, name_id, session, stack_id));
+CREATE INDEX profile_rows_by_name ON profile_rows (name_id, worker, res, t);
 CREATE INDEX profile_rows_by_stack ON profile_rows (stack_id);
 CREATE TABLE traces (
     id TEXT PRIMARY KEY, start REAL NOT NULL, name_id INTEGER NOT NULL,
@@ -65,9 +71,43 @@ CREATE INDEX sessions_active ON sessions (ends) WHERE status = 'active';
 CREATE INDEX sessions_by_created ON sessions (created);
 """
 
+
+
+def _statements_about(table):
+    """SCHEMA's statements that create `table` and its indexes."""
+    return [statement for statement in SCHEMA.split(";")
+            if re.search(rf"CREATE TABLE {table} \(|CREATE INDEX \w+ ON {table} \(", statement)]
+
+
+def _workers_in_merged_rows(conn):
+    """1 -> 2: the merged rows get the worker in their key.  Version 1's rows
+    merged every worker of a host, as the all-workers rows of version 2 do:
+    they become those (worker ALL_WORKERS), so every total stays as it was.
+    `workers_from` records when rows began to be kept per worker too:
+    hosts() lists only the workers of harvests written since.
+
+    The tables are made by SCHEMA's statements, which are version 2's while
+    it is the newest: a later version that changes these tables keeps
+    version 2's statements here."""
+    for table in ("tx_rows", "profile_rows"):
+        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+        for (index,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                     "AND tbl_name = ? AND sql IS NOT NULL", (table,)).fetchall():
+            conn.execute(f"DROP INDEX {index}")
+        conn.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
+        for statement in _statements_about(table):
+            conn.execute(statement)
+        listed = ", ".join(columns)
+        conn.execute(f"INSERT INTO {table} ({listed}, worker) "
+                     f"SELECT {listed}, {ALL_WORKERS} FROM {table}_v1")
+        conn.execute(f"DROP TABLE {table}_v1")
+    conn.execute("INSERT OR REPLACE INTO plumb_meta (key, value) VALUES ('workers_from', ?)",
+                 (repr(time.time()),))
+
+
 # MIGRATIONS[v] takes a file from version v to v + 1, inside the same
 # transaction as the version check.
-MIGRATIONS = {}
+MIGRATIONS = {1: _workers_in_merged_rows}
 
 
 def refuse(path, why):
