@@ -1,8 +1,8 @@
 """Workers in the SQLite store: each worker's minutes are kept apart beside
 the rows of all workers merged, every reader takes `worker`, one worker's
-numbers and its fellows' add up to the unfiltered ones, the coarser rows
-are of all workers only (a worker's numbers end where its minutes do), and
-hosts() lists the workers that may be chosen.  Series carry the apdex
+numbers and its fellows' add up to the unfiltered ones, a worker's rows go
+up to hours and end where the minutes do, and hosts() lists the workers
+that may be chosen.  Series carry the apdex
 counts of their web requests."""
 import contextlib
 import sqlite3
@@ -89,18 +89,25 @@ def test_the_workers_add_up_to_all_of_them(store):
     assert sum(stacks) == store.profile("/a", since=NOW, until=NOW + 180)["stacks"][0][1]
 
 
-def test_only_minutes_are_kept_per_worker(store):
+def test_a_workers_rows_go_up_to_hours_and_only_as_far_back_as_minutes(store):
     with contextlib.closing(sqlite3.connect(store.path)) as conn:
-        assert conn.execute("SELECT DISTINCT res FROM tx_rows WHERE worker != 0").fetchall() == \
-            [(60,)]
-        assert conn.execute("SELECT DISTINCT res FROM profile_rows WHERE worker != 0"
-                            ).fetchall() == [(60,)]
-    # The hour's series: all workers from the hour rows, one worker from its minutes.
+        for table in ("tx_rows", "profile_rows"):
+            assert conn.execute(f"SELECT DISTINCT res FROM {table} WHERE worker != 0 "
+                                "ORDER BY res").fetchall() == [(60,), (600,), (3600,)]
+    # The hour's series, from hour rows: of all workers, and of one.
     assert store.series("/a", NOW, NOW + 3600, step_s=3600)[0]["count"] == \
         sum(3 * c + 3 for pids in WORKERS.values() for c in pids.values())
     assert store.series("/a", NOW, NOW + 3600, step_s=3600, worker=11)[0]["count"] == 12
-    # Once retention has removed the minutes, a worker has nothing left;
-    # all workers together still have their hour.
+    # Retention's minute cut falls inside the hour, after the first minute:
+    # the worker's hour row goes, its later minutes answer; all workers
+    # together keep their hour.
+    store.retention(NOW + 60 + 24 * 3600)
+    assert [(r["name"], r["count"]) for r in store.transactions(NOW, NOW + 3600, worker=11)
+            if r["name"] == "/a"] == [("/a", 4 + 5)]
+    assert store.series("/a", NOW, NOW + 3600, step_s=3600, worker=11)[0]["count"] == 9
+    assert store.series("/a", NOW, NOW + 3600, step_s=3600)[0]["count"] == \
+        sum(3 * c + 3 for pids in WORKERS.values() for c in pids.values())
+    # Once the minutes are gone, the worker has nothing left.
     store.retention(NOW + 2 * 86400)
     assert store.series("/a", NOW, NOW + 3600, step_s=3600, worker=11)[0]["count"] == 0
     assert store.transactions(NOW, NOW + 3600, worker=11) == []

@@ -17,7 +17,7 @@ from ..harvest import TransactionMinute
 from .base import (SERIES_APDEX_COUNTERS, SERIES_COUNTERS, SESSION_KINDS, SUMMED_COUNTERS,
                    TRACE_ORDERS, Store, StoreError, add_counts)
 from .sqlite_schema import ALL_WORKERS, SCHEMA_VERSION, prepare, refuse
-from .tiers import DAY, MINUTE, RESOLUTIONS, ceil_to, floor_to, pieces
+from .tiers import DAY, MINUTE, RESOLUTIONS, WORKER_RESOLUTIONS, ceil_to, floor_to, pieces
 from .url import take_options
 
 OPTIONS = {
@@ -103,11 +103,11 @@ def _all_transactions(minutes):
 def _row_keys(minute, host_id, pid):
     """(res, t, host_id, worker) of the rows one minute is added into: the
     rows of all the host's workers at every resolution, and the worker's
-    own minute row (a pid of 0 or less has none: 0 is the all-workers
+    own up to hours (a pid of 0 or less has none: 0 is the all-workers
     rows')."""
     keys = [(res, floor_to(minute, res), host_id, ALL_WORKERS) for res in RESOLUTIONS]
     if pid > 0:
-        keys.append((MINUTE, minute, host_id, pid))
+        keys += [(res, floor_to(minute, res), host_id, pid) for res in WORKER_RESOLUTIONS]
     return keys
 
 
@@ -231,10 +231,12 @@ class SQLiteStore(Store):
 
     def _window(self, conn, since, until, coarsest=DAY, worker=None):
         """SQL selecting the rows that answer [since, until), and its values.
-        One worker's rows are minutes only."""
+        One worker's rows go up to hours, and only as far back as minutes."""
+        kept = self._kept_from(conn)
         if worker is not None:
-            coarsest = MINUTE
-        found = pieces(since, until, self._kept_from(conn), coarsest=coarsest)
+            coarsest = min(coarsest, WORKER_RESOLUTIONS[-1])
+            kept = {res: max(kept[res], kept[MINUTE]) for res in kept}
+        found = pieces(since, until, kept, coarsest=coarsest)
         if not found:
             return "0", []
         sql = " OR ".join("(res = ? AND t >= ? AND t < ?)" for _ in found)
@@ -363,6 +365,11 @@ class SQLiteStore(Store):
                     removed[table] = sum(
                         conn.execute(f"DELETE FROM {table} WHERE res = ? AND t < ?",
                                      (res, cut)).rowcount for res, cut in cuts.items())
+                    # One worker's coarser rows go with its minutes.
+                    removed[table] += sum(
+                        conn.execute(f"DELETE FROM {table} WHERE res = ? AND t < ? "
+                                     f"AND worker != {ALL_WORKERS}", (res, cuts[MINUTE])).rowcount
+                        for res in WORKER_RESOLUTIONS[1:])
                 for table, column in (("traces", "start"), ("harvests", "ended"),
                                       ("drops", "minute")):
                     removed[table] = conn.execute(f"DELETE FROM {table} WHERE {column} < ?",

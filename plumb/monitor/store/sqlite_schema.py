@@ -16,9 +16,9 @@ ALL_WORKERS = 0                      # the worker of the rows of all of a host's
 # Keys of the rows that merge are (res, t, host_id, worker, name_id, session):
 # res is the resolution in seconds (60, 600, 3600, 86400) and t its start;
 # worker the pid of the process that wrote the row, or ALL_WORKERS for the
-# rows of every worker of the host merged (every resolution has those; only
-# minutes have a row per worker: docs/store.md says why); session is "" for
-# the ordinary rows.  Names, hosts, functions and stacks are stored once.
+# rows of every worker of the host merged (every resolution has those; a
+# worker's own go up to hours and live as long as minutes: docs/store.md
+# says why); session is "" for the ordinary rows.  Names, hosts, functions and stacks are stored once.
 SCHEMA = """
 CREATE TABLE plumb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE hosts (id INTEGER PRIMARY KEY, host TEXT NOT NULL UNIQUE);
