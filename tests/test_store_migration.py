@@ -2,7 +2,7 @@
 version wrote it) opened by this plumb: migrated to version 2 in place, with
 every total, series, profile, trace, session and drop as the harvests it
 holds say; its rows are those of all workers (it kept none per worker), and
-it takes new harvests with their workers."""
+it takes new harvests with their workers (in the tables version 2 adds)."""
 import contextlib
 import os
 import sqlite3
@@ -18,6 +18,7 @@ DUMP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "store-v
 SINCE, UNTIL = BASE, MINUTES[-1] + 60
 # The file's minutes are in the past: nothing here may remove them.
 KEEP = {"retention_days": 1e5, "rollup_after_hours": 1e6}
+V1_ROWS = {"tx_rows": 88, "profile_rows": 60}      # in the dump
 
 
 @pytest.fixture
@@ -94,9 +95,15 @@ def test_a_version_1_file_is_migrated_and_keeps_its_totals(v1_file):
     with contextlib.closing(sqlite3.connect(v1_file)) as conn:
         assert conn.execute("SELECT value FROM plumb_meta WHERE key = 'schema_version'"
                             ).fetchone() == ("2",)
-        assert conn.execute("SELECT DISTINCT worker FROM tx_rows").fetchall() == [(0,)]
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        assert "tx_rows_v1" not in tables and "profile_rows_by_stack" in tables
+        # Version 1's rows are as they were; the workers' tables are new, and empty.
+        assert conn.execute("SELECT COUNT(*) FROM tx_rows").fetchone() == (V1_ROWS["tx_rows"],)
+        assert conn.execute("SELECT COUNT(*) FROM profile_rows").fetchone() == (
+            V1_ROWS["profile_rows"],)
+        for table in ("worker_tx_rows", "worker_profile_rows"):
+            assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,)
+        indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master "
+                                                  "WHERE type = 'index'")}
+        assert {"worker_tx_rows_by_name", "worker_profile_rows_by_stack"} <= indexes
 
 
 def test_a_migrated_file_takes_new_harvests_with_their_workers(v1_file):

@@ -91,9 +91,9 @@ def test_the_workers_add_up_to_all_of_them(store):
 
 def test_a_workers_rows_go_up_to_hours_and_only_as_far_back_as_minutes(store):
     with contextlib.closing(sqlite3.connect(store.path)) as conn:
-        for table in ("tx_rows", "profile_rows"):
-            assert conn.execute(f"SELECT DISTINCT res FROM {table} WHERE worker != 0 "
-                                "ORDER BY res").fetchall() == [(60,), (600,), (3600,)]
+        for table in ("worker_tx_rows", "worker_profile_rows"):
+            assert conn.execute(f"SELECT DISTINCT res FROM {table} ORDER BY res").fetchall() \
+                == [(60,), (600,), (3600,)]
     # The hour's series, from hour rows: of all workers, and of one.
     assert store.series("/a", NOW, NOW + 3600, step_s=3600)[0]["count"] == \
         sum(3 * c + 3 for pids in WORKERS.values() for c in pids.values())

@@ -16,7 +16,7 @@ from . import codec
 from ..harvest import TransactionMinute
 from .base import (SERIES_APDEX_COUNTERS, SERIES_COUNTERS, SESSION_KINDS, SUMMED_COUNTERS,
                    TRACE_ORDERS, Store, StoreError, add_counts)
-from .sqlite_schema import ALL_WORKERS, SCHEMA_VERSION, prepare, refuse
+from .sqlite_schema import SCHEMA_VERSION, prepare, refuse
 from .tiers import DAY, MINUTE, RESOLUTIONS, WORKER_RESOLUTIONS, ceil_to, floor_to, pieces
 from .url import take_options
 
@@ -31,29 +31,42 @@ MAX_URL = 2048                               # characters of a trace's URL kept
 MAX_TEXT = 512                               # of a name, host, error class or function
 ALL_TRANSACTIONS = ("", "")                  # the names row of every transaction merged
 
-_TX_COLUMNS = ("res", "t", "host_id", "worker", "name_id", "session") + SUMMED_COUNTERS + (
-    "min_us", "max_us", "apdex_t_us", "first_minute", "last_minute", "histogram",
-    "error_classes")
-_UPSERT_TX = (
-    f"INSERT INTO tx_rows ({', '.join(_TX_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_TX_COLUMNS))}) "
-    "ON CONFLICT (res, t, host_id, worker, name_id, session) DO UPDATE SET "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in SUMMED_COUNTERS) + ", "
-    # min_us of a row without requests means nothing
-    "min_us = CASE WHEN count = 0 THEN excluded.min_us WHEN excluded.count = 0 THEN min_us "
-    "ELSE min(min_us, excluded.min_us) END, "
-    "max_us = max(max_us, excluded.max_us), "
-    "apdex_t_us = max(apdex_t_us, excluded.apdex_t_us), "
-    "first_minute = min(first_minute, excluded.first_minute), "
-    "last_minute = max(last_minute, excluded.last_minute), "
-    "histogram = plumb_hist_add(histogram, excluded.histogram), "
-    "error_classes = plumb_counts_add(error_classes, excluded.error_classes)")
-_UPSERT_PROFILE = (
-    "INSERT INTO profile_rows (res, t, host_id, worker, name_id, session, stack_id, count, "
-    "rate_hz, mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (res, t, host_id, worker, name_id, session, stack_id) DO UPDATE SET "
-    "count = count + excluded.count, rate_hz = max(rate_hz, excluded.rate_hz), "
-    "mode = CASE WHEN mode = excluded.mode THEN mode ELSE 'mixed' END")
+# The merged rows' keys: of all of a host's workers, and of one worker.
+_KEY = ("res", "t", "host_id", "name_id", "session")
+_WORKER_KEY = ("res", "t", "host_id", "worker", "name_id", "session")
+
+
+def _upsert_tx(table, key):
+    columns = key + SUMMED_COUNTERS + ("min_us", "max_us", "apdex_t_us", "first_minute",
+                                       "last_minute", "histogram", "error_classes")
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+        + ", ".join(f"{c} = {c} + excluded.{c}" for c in SUMMED_COUNTERS) + ", "
+        # min_us of a row without requests means nothing
+        "min_us = CASE WHEN count = 0 THEN excluded.min_us WHEN excluded.count = 0 THEN min_us "
+        "ELSE min(min_us, excluded.min_us) END, "
+        "max_us = max(max_us, excluded.max_us), "
+        "apdex_t_us = max(apdex_t_us, excluded.apdex_t_us), "
+        "first_minute = min(first_minute, excluded.first_minute), "
+        "last_minute = max(last_minute, excluded.last_minute), "
+        "histogram = plumb_hist_add(histogram, excluded.histogram), "
+        "error_classes = plumb_counts_add(error_classes, excluded.error_classes)")
+
+
+def _upsert_profile(table, key):
+    columns = key + ("stack_id", "count", "rate_hz", "mode")
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key + ('stack_id',))}) DO UPDATE SET "
+        "count = count + excluded.count, rate_hz = max(rate_hz, excluded.rate_hz), "
+        "mode = CASE WHEN mode = excluded.mode THEN mode ELSE 'mixed' END")
+
+
+_UPSERT_TX = _upsert_tx("tx_rows", _KEY)
+_UPSERT_WORKER_TX = _upsert_tx("worker_tx_rows", _WORKER_KEY)
+_UPSERT_PROFILE = _upsert_profile("profile_rows", _KEY)
+_UPSERT_WORKER_PROFILE = _upsert_profile("worker_profile_rows", _WORKER_KEY)
 _SESSION_COLUMNS = "id, kind, transaction_name, created, ends, traces, rate_hz, status, ended"
 _TRACE_COLUMNS = ("tr.id, tr.start, n.name, n.kind, tr.duration_us, tr.status, tr.error, tr.url, "
                   "h.host, tr.pid, tr.session")
@@ -101,14 +114,14 @@ def _all_transactions(minutes):
 
 
 def _row_keys(minute, host_id, pid):
-    """(res, t, host_id, worker) of the rows one minute is added into: the
-    rows of all the host's workers at every resolution, and the worker's
-    own up to hours (a pid of 0 or less has none: 0 is the all-workers
-    rows')."""
-    keys = [(res, floor_to(minute, res), host_id, ALL_WORKERS) for res in RESOLUTIONS]
-    if pid > 0:
-        keys += [(res, floor_to(minute, res), host_id, pid) for res in WORKER_RESOLUTIONS]
-    return keys
+    """The rows one minute is added into: (res, t, host_id) of the rows of
+    all the host's workers, at every resolution, and (res, t, host_id,
+    worker) of the worker's own, up to hours (none for a pid of 0 or less,
+    which no process has)."""
+    every = [(res, floor_to(minute, res), host_id) for res in RESOLUTIONS]
+    own = [(res, floor_to(minute, res), host_id, pid) for res in WORKER_RESOLUTIONS] \
+        if pid > 0 else []
+    return every, own
 
 
 def _short(text, limit=MAX_TEXT):
@@ -265,7 +278,7 @@ class SQLiteStore(Store):
         return True
 
     def _write_transactions(self, conn, pending, host_id, pid, minutes):
-        rows = []
+        rows, worker_rows = [], []
         everything = _all_transactions(minutes)
         all_id = self._id(conn, pending, "names", ALL_TRANSACTIONS) if everything else None
         for tm in minutes + everything:
@@ -275,9 +288,11 @@ class SQLiteStore(Store):
             values = ([getattr(tm, c) for c in SUMMED_COUNTERS]
                       + [tm.min_us, tm.max_us, tm.apdex_t_us, minute, minute,
                          codec.pack_histogram(tm.histogram), codec.pack_counts(tm.error_classes)])
-            for key in _row_keys(minute, host_id, pid):
-                rows.append([*key, name_id, tm.session or ""] + values)
+            every, own = _row_keys(minute, host_id, pid)
+            rows += [[*key, name_id, tm.session or ""] + values for key in every]
+            worker_rows += [[*key, name_id, tm.session or ""] + values for key in own]
         conn.executemany(_UPSERT_TX, rows)
+        conn.executemany(_UPSERT_WORKER_TX, worker_rows)
 
     def _write_traces(self, conn, pending, host_id, pid, traces, refused):
         rows = []
@@ -313,16 +328,17 @@ class SQLiteStore(Store):
         return found
 
     def _write_profiles(self, conn, pending, host_id, pid, profiles):
-        rows, stacks = [], {}
+        rows, worker_rows, stacks = [], [], {}
         for pm in profiles:
             name_id = self._id(conn, pending, "names", (_short(pm.name), _short(pm.kind)))
-            keys = _row_keys(floor_to(pm.minute, MINUTE), host_id, pid)
+            every, own = _row_keys(floor_to(pm.minute, MINUTE), host_id, pid)
             for frames, count in pm.stacks:
-                stack_id = self._stack_id(conn, pending, frames, stacks)
-                for key in keys:
-                    rows.append((*key, name_id, pm.session or "", stack_id, count, pm.rate_hz,
-                                 _short(pm.mode)))
+                values = (name_id, pm.session or "", self._stack_id(conn, pending, frames, stacks),
+                          count, pm.rate_hz, _short(pm.mode))
+                rows += [key + values for key in every]
+                worker_rows += [key + values for key in own]
         conn.executemany(_UPSERT_PROFILE, rows)
+        conn.executemany(_UPSERT_WORKER_PROFILE, worker_rows)
 
     def _write_drops(self, conn, host_id, ended, dropped, refused):
         minute = floor_to(ended, MINUTE)
@@ -365,11 +381,9 @@ class SQLiteStore(Store):
                     removed[table] = sum(
                         conn.execute(f"DELETE FROM {table} WHERE res = ? AND t < ?",
                                      (res, cut)).rowcount for res, cut in cuts.items())
-                    # One worker's coarser rows go with its minutes.
-                    removed[table] += sum(
-                        conn.execute(f"DELETE FROM {table} WHERE res = ? AND t < ? "
-                                     f"AND worker != {ALL_WORKERS}", (res, cuts[MINUTE])).rowcount
-                        for res in WORKER_RESOLUTIONS[1:])
+                    # A worker's own rows, of every resolution, go with the minutes.
+                    removed["worker_" + table] = conn.execute(
+                        f"DELETE FROM worker_{table} WHERE t < ?", (cuts[MINUTE],)).rowcount
                 for table, column in (("traces", "start"), ("harvests", "ended"),
                                       ("drops", "minute")):
                     removed[table] = conn.execute(f"DELETE FROM {table} WHERE {column} < ?",
@@ -379,7 +393,8 @@ class SQLiteStore(Store):
                     (keep_cut,)).rowcount
                 removed["stacks"] = conn.execute(
                     "DELETE FROM stacks WHERE NOT EXISTS "
-                    "(SELECT 1 FROM profile_rows WHERE stack_id = stacks.id)").rowcount
+                    "(SELECT 1 FROM profile_rows WHERE stack_id = stacks.id) AND NOT EXISTS "
+                    "(SELECT 1 FROM worker_profile_rows WHERE stack_id = stacks.id)").rowcount
                 conn.executemany("INSERT OR REPLACE INTO plumb_meta (key, value) VALUES (?, ?)",
                                  [(f"kept_from.{res}", str(cut)) for res, cut in cuts.items()]
                                  + [("retention_ran", repr(now))])
@@ -412,9 +427,14 @@ class SQLiteStore(Store):
                              f"not {worker!r}")
         return worker
 
+    @staticmethod
+    def _merged(table, worker):
+        """The table of merged rows a reader reads: of all workers, or of one."""
+        return table if worker is None else "worker_" + table
+
     def _filters(self, conn, host=None, session=None, kind=None, names=None, worker=None):
         """WHERE clauses on merged rows for the usual filters (session None:
-        the ordinary rows; worker None: all workers' rows); None when
+        the ordinary rows; worker: on a worker's own rows); None when
         nothing can match."""
         clauses, values = self._name_filter(kind, names)
         if host is not None:
@@ -423,8 +443,9 @@ class SQLiteStore(Store):
                 return None, None
             clauses.append("host_id = ?")
             values.append(host_id)
-        clauses.append("worker = ?")
-        values.append(ALL_WORKERS if worker is None else worker)
+        if worker is not None:
+            clauses.append("worker = ?")
+            values.append(worker)
         clauses.append("session = ?")
         values.append(session or "")
         return clauses, values
@@ -442,7 +463,8 @@ class SQLiteStore(Store):
                 f"SELECT n.name, n.kind, {sums}, MIN(CASE WHEN count > 0 THEN min_us END), "
                 "MAX(max_us), MAX(apdex_t_us), MIN(first_minute), MAX(last_minute), "
                 "plumb_concat(histogram), group_concat(error_classes, char(10)) "
-                f"FROM tx_rows JOIN names n ON n.id = name_id WHERE {window} AND n.kind != '' "
+                f"FROM {self._merged('tx_rows', worker)} JOIN names n ON n.id = name_id "
+                f"WHERE {window} AND n.kind != '' "
                 + "".join(f" AND {c}" for c in clauses)
                 + " GROUP BY name_id ORDER BY n.name, n.kind", values + more).fetchall()
         found = []
@@ -483,7 +505,7 @@ class SQLiteStore(Store):
                                  for c in SERIES_APDEX_COUNTERS)
             rows = [] if clauses is None else conn.execute(
                 f"SELECT t / {step} * {step} AS bucket, {sums}, {web_sums}, "
-                f"plumb_concat(histogram) FROM tx_rows WHERE {window} "
+                f"plumb_concat(histogram) FROM {self._merged('tx_rows', worker)} WHERE {window} "
                 + "".join(f" AND {c}" for c in clauses) + " GROUP BY bucket",
                 [web_id or -1] * len(SERIES_APDEX_COUNTERS) + values + more).fetchall()
         by_bucket = {row[0]: row for row in rows}
@@ -552,7 +574,8 @@ class SQLiteStore(Store):
                 return {"stacks": [], "rate_hz": 0.0, "mode": None}
             rows = conn.execute(
                 "SELECT stack_id, SUM(count), MAX(rate_hz), MIN(mode), MAX(mode) "
-                f"FROM profile_rows WHERE {window}" + "".join(f" AND {c}" for c in clauses)
+                f"FROM {self._merged('profile_rows', worker)} WHERE {window}"
+                + "".join(f" AND {c}" for c in clauses)
                 + " GROUP BY stack_id ORDER BY 2 DESC, 1", values + more).fetchall()
             frames = self._frames(conn, [row[0] for row in rows])
         modes = {row[3] for row in rows} | {row[4] for row in rows}

@@ -11,25 +11,17 @@ from .base import StoreError
 SCHEMA_VERSION = 2
 APPLICATION_ID = 0x504C4D42          # "PLMB" in the SQLite header (PRAGMA application_id)
 APP_NAME = "plumb.monitor"
-ALL_WORKERS = 0                      # the worker of the rows of all of a host's workers merged
 
-# Keys of the rows that merge are (res, t, host_id, worker, name_id, session):
-# res is the resolution in seconds (60, 600, 3600, 86400) and t its start;
-# worker the pid of the process that wrote the row, or ALL_WORKERS for the
-# rows of every worker of the host merged (every resolution has those; a
-# worker's own go up to hours and live as long as minutes: docs/store.md
-# says why); session is "" for the ordinary rows.  Names, hosts, functions and stacks are stored once.
-SCHEMA = """
-CREATE TABLE plumb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE hosts (id INTEGER PRIMARY KEY, host TEXT NOT NULL UNIQUE);
-CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
-                    UNIQUE (name, kind));
-CREATE TABLE harvests (id TEXT PRIMARY KEY, host_id INTEGER NOT NULL, pid INTEGER NOT NULL,
-                       started REAL NOT NULL, ended REAL NOT NULL, written REAL NOT NULL);
-CREATE INDEX harvests_by_end ON harvests (ended);
-CREATE TABLE tx_rows (
-    res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL, worker INTEGER NOT NULL,
-    name_id INTEGER NOT NULL, session TEXT NOT NULL,
+# Keys of the rows that merge are (res, t, host_id, name_id, session): res is
+# the resolution in seconds (60, 600, 3600, 86400) and t its start; session
+# is "" for the ordinary rows.  They merge every worker of a host; a worker's
+# own rows are in worker_tx_rows and worker_profile_rows, keyed by its pid
+# too, up to hours and for as long as minutes are kept (docs/store.md says
+# why, and why in tables of their own).  Names, hosts, functions and stacks
+# are stored once.
+
+# What a merged row holds, for all of a host's workers and for one.
+_TX_VALUES = """\
     count INTEGER NOT NULL, errors INTEGER NOT NULL, total_us INTEGER NOT NULL,
     min_us INTEGER NOT NULL, max_us INTEGER NOT NULL,
     satisfied INTEGER NOT NULL, tolerating INTEGER NOT NULL, frustrated INTEGER NOT NULL,
@@ -39,19 +31,45 @@ CREATE TABLE tx_rows (
     template_us INTEGER NOT NULL, template_count INTEGER NOT NULL,
     http_us INTEGER NOT NULL, http_count INTEGER NOT NULL,
     first_minute INTEGER NOT NULL, last_minute INTEGER NOT NULL,
-    histogram BLOB, error_classes TEXT,
-    PRIMARY KEY (res, t, host_id, worker, name_id, session));
-CREATE INDEX tx_rows_by_name ON tx_rows (name_id, worker, res, t);
+    histogram BLOB, error_classes TEXT,"""
+_PROFILE_VALUES = "    count INTEGER NOT NULL, rate_hz REAL NOT NULL, mode TEXT NOT NULL,"
+SCHEMA = f"""
+CREATE TABLE plumb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE hosts (id INTEGER PRIMARY KEY, host TEXT NOT NULL UNIQUE);
+CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+                    UNIQUE (name, kind));
+CREATE TABLE harvests (id TEXT PRIMARY KEY, host_id INTEGER NOT NULL, pid INTEGER NOT NULL,
+                       started REAL NOT NULL, ended REAL NOT NULL, written REAL NOT NULL);
+CREATE INDEX harvests_by_end ON harvests (ended);
+CREATE TABLE tx_rows (
+    res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL,
+    name_id INTEGER NOT NULL, session TEXT NOT NULL,
+{_TX_VALUES}
+    PRIMARY KEY (res, t, host_id, name_id, session));
+CREATE INDEX tx_rows_by_name ON tx_rows (name_id, res, t);
 CREATE TABLE functions (id INTEGER PRIMARY KEY, file TEXT NOT NULL, line INTEGER NOT NULL,
                         name TEXT NOT NULL, UNIQUE (file, line, name));
 CREATE TABLE stacks (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, functions BLOB NOT NULL);
 CREATE TABLE profile_rows (
+    res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL,
+    name_id INTEGER NOT NULL, session TEXT NOT NULL, stack_id INTEGER NOT NULL,
+{_PROFILE_VALUES}
+    PRIMARY KEY (res, t, host_id, name_id, session, stack_id));
+CREATE INDEX profile_rows_by_name ON profile_rows (name_id, res, t);
+CREATE INDEX profile_rows_by_stack ON profile_rows (stack_id);
+CREATE TABLE worker_tx_rows (
+    res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL, worker INTEGER NOT NULL,
+    name_id INTEGER NOT NULL, session TEXT NOT NULL,
+{_TX_VALUES}
+    PRIMARY KEY (res, t, host_id, worker, name_id, session));
+CREATE INDEX worker_tx_rows_by_name ON worker_tx_rows (name_id, worker, res, t);
+CREATE TABLE worker_profile_rows (
     res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL, worker INTEGER NOT NULL,
     name_id INTEGER NOT NULL, session TEXT NOT NULL, stack_id INTEGER NOT NULL,
-    count INTEGER NOT NULL, rate_hz REAL NOT NULL, mode TEXT NOT NULL,
+{_PROFILE_VALUES}
     PRIMARY KEY (res, t, host_id, worker, name_id, session, stack_id));
-CREATE INDEX profile_rows_by_name ON profile_rows (name_id, worker, res, t);
-CREATE INDEX profile_rows_by_stack ON profile_rows (stack_id);
+CREATE INDEX worker_profile_rows_by_name ON worker_profile_rows (name_id, worker, res, t);
+CREATE INDEX worker_profile_rows_by_stack ON worker_profile_rows (stack_id);
 CREATE TABLE traces (
     id TEXT PRIMARY KEY, start REAL NOT NULL, name_id INTEGER NOT NULL,
     host_id INTEGER NOT NULL, pid INTEGER NOT NULL, session TEXT NOT NULL,
@@ -72,42 +90,32 @@ CREATE INDEX sessions_by_created ON sessions (created);
 """
 
 
-
 def _statements_about(table):
     """SCHEMA's statements that create `table` and its indexes."""
     return [statement for statement in SCHEMA.split(";")
             if re.search(rf"CREATE TABLE {table} \(|CREATE INDEX \w+ ON {table} \(", statement)]
 
 
-def _workers_in_merged_rows(conn):
-    """1 -> 2: the merged rows get the worker in their key.  Version 1's rows
-    merged every worker of a host, as the all-workers rows of version 2 do:
-    they become those (worker ALL_WORKERS), so every total stays as it was.
-    `workers_from` records when rows began to be kept per worker too:
-    hosts() lists only the workers of harvests written since.
+def _workers(conn):
+    """1 -> 2: the tables of each worker's own rows.  Version 1's rows, which
+    merged every worker of a host, stay as they are: they are what version
+    2's tx_rows and profile_rows hold.  They cannot be split by worker after
+    the fact; `workers_from` records when rows began to be kept per worker
+    too, and hosts() lists only the workers of harvests written since.
 
     The tables are made by SCHEMA's statements, which are version 2's while
-    it is the newest: a later version that changes these tables keeps
-    version 2's statements here."""
-    for table in ("tx_rows", "profile_rows"):
-        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
-        for (index,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
-                                     "AND tbl_name = ? AND sql IS NOT NULL", (table,)).fetchall():
-            conn.execute(f"DROP INDEX {index}")
-        conn.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
+    it is the newest: a later version that changes them keeps version 2's
+    statements here."""
+    for table in ("worker_tx_rows", "worker_profile_rows"):
         for statement in _statements_about(table):
             conn.execute(statement)
-        listed = ", ".join(columns)
-        conn.execute(f"INSERT INTO {table} ({listed}, worker) "
-                     f"SELECT {listed}, {ALL_WORKERS} FROM {table}_v1")
-        conn.execute(f"DROP TABLE {table}_v1")
     conn.execute("INSERT OR REPLACE INTO plumb_meta (key, value) VALUES ('workers_from', ?)",
                  (repr(time.time()),))
 
 
 # MIGRATIONS[v] takes a file from version v to v + 1, inside the same
 # transaction as the version check.
-MIGRATIONS = {1: _workers_in_merged_rows}
+MIGRATIONS = {1: _workers}
 
 
 def refuse(path, why):
