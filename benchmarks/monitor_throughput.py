@@ -7,12 +7,13 @@ pick instead, in one run (issue 13, "Speed"):
 
 The example shop (examples/shop, Django) under gunicorn, one worker of four
 threads (gthread), loaded by wrk (one thread, 8 connections, --duration
-seconds) on "/" (a trivial view) and "/catalogue/" (21 ORM queries and a
-template), in these configurations:
+seconds, after --warmup seconds of the same) on "/" (a trivial view) and
+"/catalogue/" (21 ORM queries and a template), in these configurations:
 
   bare      SHOP_MONITOR=0: no monitoring at all (the baseline)
   plumb     plumb.monitor's Django middleware with its defaults: every
-            request measured, its segments recorded, the sampler at 100 Hz
+            request measured, its segments recorded, the sampler at its
+            default (100 Hz at most, slowed to sampler_cpu, 0.25% of a CPU)
   ddtrace   `ddtrace-run gunicorn ...`, DD_PROFILING_ENABLED=true
   newrelic  `newrelic-admin run-program gunicorn ...`, developer_mode = true
   sentry    sentry_sdk.init in a settings module wrapping the shop's:
@@ -145,6 +146,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per page")
+    parser.add_argument("--warmup", type=int, default=5,
+                        help="seconds of wrk per page before the measured run")
     parser.add_argument("--configs", default=",".join(CONFIGS),
                         help="comma-separated, of " + ", ".join(CONFIGS))
     args = parser.parse_args()
@@ -187,7 +190,7 @@ def main():
         for round_ in range(args.rounds):
             for config in configs:
                 for page, run in serve_and_load(config, project, env, work, wrk,
-                                                args.duration).items():
+                                                args.duration, args.warmup).items():
                     results[config][page].append(run)
                 sent[config].append(sink.taken())
                 line = "  ".join(f"{p} {results[config][p][-1]['rps']:.0f}/s "
@@ -271,7 +274,7 @@ def command_and_env(config, env, work, port):
     return gunicorn, env
 
 
-def serve_and_load(config, project, env, work, wrk, duration):
+def serve_and_load(config, project, env, work, wrk, duration, warmup):
     """One fresh server of the configuration; each page warmed up, then
     loaded by wrk: {page: {"rps", "requests", "errors", "cpu_us", "rss_kib"}}."""
     port = free_port()
@@ -285,7 +288,10 @@ def serve_and_load(config, project, env, work, wrk, duration):
         runs = {}
         for page in PAGES:
             url = f"http://127.0.0.1:{port}{page}"
-            run_wrk(wrk, url, 1)            # warm-up: the sampler started, caches filled
+            # Warm-up, every configuration alike: caches filled, the
+            # sampler started and its rate set by its cost (plumb looks
+            # every 3 s), the agents' own start-up work done.
+            run_wrk(wrk, url, warmup)
             before = process_cpu(worker)
             got = run_wrk(wrk, url, duration)
             cpu = process_cpu(worker) - before

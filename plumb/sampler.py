@@ -54,7 +54,14 @@ class Sampler(_plumb.Sampler):
     (plumb._plumb.set_thread_tag: a request's id), which harvest() returns.
     harvest() takes what was sampled so far out of a running sampler, which
     goes on afresh; ignore_thread(ident) leaves a thread out (a monitor's
-    own)."""
+    own).
+
+    summary() says what the sampler did: rounds taken and missed, stacks
+    that failed or were truncated, and its cost since it started (or since
+    the last harvest): cpu_ns (its thread's CPU time, wake-ups included),
+    busy_ns (its time in rounds), stacks, reused (stacks counted again
+    unread, their thread not having run since its last read: its CPU clock
+    had not moved), reads (system calls) and pages (read)."""
 
     def __init__(self, rate=1000, mode="wall", duration=0, threads=True, tags=True):
         super().__init__(rate, mode, duration, tags)

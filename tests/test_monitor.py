@@ -354,7 +354,7 @@ def test_samples_of_a_request_are_labelled_with_its_transaction(store_url):
         return [b""]
 
     wrapped = WSGIMiddleware(app, store=store_url, rate=200, harvest_interval=3600,
-                             naming=lambda env: "spin")
+                             naming=lambda env: "spin", sampler_cpu=0.5)
     call(wrapped, "/spin")
     wrapped.agent.harvest()
     store = open_store(store_url)
@@ -515,14 +515,53 @@ def test_the_sampler_rate_follows_its_cost(store_url):
     call(app, "/")
     agent = app.agent
     assert agent.sampler_rate == 100
-    agent._adapt_rate({"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 5 * 10**8})   # 5%
+
+    def adapt(agent, summary):          # as a harvest calls it: its lock held
+        with agent._harvest_lock:
+            agent._adapt_rate(summary)
+
+    adapt(agent, {"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 5 * 10**8})   # 5%
     assert agent.sampler_rate == pytest.approx(18.0) and agent.sampler.rate == agent.sampler_rate
-    agent._adapt_rate({"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 10**7})       # 0.1%
+    adapt(agent, {"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 10**7})       # 0.1%
     assert agent.sampler_rate == pytest.approx(27.0)
     for _ in range(10):
-        agent._adapt_rate({"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 0})
+        adapt(agent, {"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 0})
     assert agent.sampler_rate == 100                                  # never above `rate`
-    agent._adapt_rate({"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 9 * 10**9})   # 90%
+    adapt(agent, {"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 9 * 10**9})   # 90%
     assert agent.sampler_rate == agent_module.MIN_RATE
+    for _ in range(10):
+        adapt(agent, {"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 0})
+    assert agent.sampler_rate == 100
+    # The thread's CPU time, where the summary has it, is what counts: its
+    # wake-ups cost what its time in rounds leaves out.
+    adapt(agent, {"started_ns": 0, "ended_ns": 10 * 10**9, "busy_ns": 10**7,
+                       "cpu_ns": 5 * 10**8})
+    assert agent.sampler_rate == pytest.approx(18.0)
+    # The session poll, every few seconds, keeps the lowered rate (it once
+    # set options.rate again).
+    agent.poll_sessions()
+    assert agent.sampler_rate == pytest.approx(18.0)
+
+
+def test_a_sampler_far_over_its_cost_is_slowed_before_the_harvest(store_url):
+    """Between harvests the session poll looks at what the sampler cost
+    since it started (a made-up summary: no timing is read) and slows it at
+    once when it took more than 1.5 x sampler_cpu; what it had sampled is
+    kept for the harvest."""
+    app = WSGIMiddleware(lambda e, s: (s("200 OK", []), [b""])[1], store=store_url, rate=100,
+                         harvest_interval=3600, sampler_cpu=0.01)
+    call(app, "/")
+    agent = app.agent
+    first = agent.sampler
+    agent._cost_since = time.monotonic() - 10
+    first.summary = lambda: {"cpu_ns": 10**8}             # 1% over 10 s: within budget
+    agent.poll_sessions()
+    assert agent.sampler is first and agent.sampler_rate == 100
+    first.summary = lambda: {"cpu_ns": 3 * 10**8}         # 3%
+    agent.poll_sessions()
+    assert agent.sampler is not first and not first.running
+    assert agent.sampler_rate == pytest.approx(30.0, abs=0.5) and agent.own_rate == agent.sampler_rate
+    agent.poll_sessions()                                 # just restarted: too soon to judge
+    assert agent.sampler_rate == pytest.approx(30.0, abs=0.5)
     with pytest.raises(ValueError):
         Options(store=store_url, sampler_cpu=2)

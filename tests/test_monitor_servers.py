@@ -36,7 +36,9 @@ def shop(tmp_path):
     env = env_with_plumb({"DJANGO_SETTINGS_MODULE": "shop.settings",
                           "SHOP_DB": str(tmp_path / "shop.db"),
                           "PLUMB_STORE": f"sqlite:///{tmp_path}/monitor.db",
-                          "SHOP_HARVEST": "2", "SHOP_RATE": "200", "SHOP_BACKGROUND": "1"})
+                          "SHOP_HARVEST": "2", "SHOP_RATE": "200", "SHOP_BACKGROUND": "1",
+                          # samples are counted: their rate must not follow their cost
+                          "SHOP_SAMPLER_CPU": "0.5"})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project), env.get("PYTHONPATH")]))
     for command in (["migrate", "--run-syncdb", "-v", "0"], ["seed"]):
         got = subprocess.run([sys.executable, "manage.py", *command], cwd=project, env=env,
@@ -192,7 +194,7 @@ def sync_view(item: int):
     return {"item": item, "total": busy(20000)}
 
 
-app = ASGIMiddleware(api, harvest_interval=2, rate=200)
+app = ASGIMiddleware(api, harvest_interval=2, rate=200, sampler_cpu=0.5)
 """
 
 FLASK_APP = """\
@@ -207,7 +209,7 @@ def order_view(order):
     return {"order": order}
 
 
-app.wsgi_app = WSGIMiddleware(app.wsgi_app, harvest_interval=2, rate=200)
+app.wsgi_app = WSGIMiddleware(app.wsgi_app, harvest_interval=2, rate=200, sampler_cpu=0.5)
 """
 
 

@@ -300,3 +300,68 @@ def test_memory_is_bounded_by_distinct_stacks():
     (short_nodes, short_taken), (long_nodes, long_taken) = sizes
     assert long_taken >= 4 * 100 and short_taken >= 100
     assert long_nodes <= short_nodes + 3, sizes
+
+
+def wait_for_rounds(sampler, more):
+    """Until the running sampler has taken `more` rounds beyond now (however
+    slowly the host lets it), within a minute no working sampler needs."""
+    target = sampler.summary()["taken"] + more
+    give_up = time.perf_counter() + 60
+    while sampler.summary()["taken"] < target:
+        assert time.perf_counter() < give_up, f"fewer than {more} rounds in 60 s"
+        time.sleep(0.005)
+
+
+def parked_in_first(release, parked):
+    parked.set()
+    release.wait()
+
+
+def parked_in_second(release, parked):
+    parked.set()
+    release.wait()
+
+
+def test_a_thread_that_has_not_run_is_counted_again_unread_and_read_again_once_it_runs():
+    """A blocked thread's stack is read once, then counted again while its
+    CPU time stands still (summary's "reused"); once the thread has run it
+    is read afresh, so a move from one function to another is seen."""
+    first, second = threading.Event(), threading.Event()
+    in_first, in_second = threading.Event(), threading.Event()
+
+    def worker():
+        parked_in_first(first, in_first)
+        parked_in_second(second, in_second)
+
+    thread = threading.Thread(target=worker, name="parked")
+    with plumb.Sampler(rate=200) as s:
+        thread.start()
+        in_first.wait()
+        wait_for_rounds(s, 5)
+        reused_while_parked = s.summary()["reused"]
+        first.set()
+        in_second.wait()
+        wait_for_rounds(s, 5)
+        second.set()
+        thread.join()
+    assert reused_while_parked >= 3, s.summary()
+    seen = {frame[2] for tid, name, frames, n in s.stacks() if name == "parked" for frame in frames}
+    assert {"parked_in_first", "parked_in_second"} <= seen, seen
+
+
+def test_cpu_mode_reads_no_stack_of_a_thread_that_is_not_running():
+    """In CPU mode a thread that earned no sample this round is left out
+    before its frames are read: a parked thread costs no reads, and its
+    function never appears."""
+    release, parked = threading.Event(), threading.Event()
+    thread = threading.Thread(target=parked_in_first, args=(release, parked), name="parked")
+    thread.start()
+    parked.wait()
+    try:
+        with plumb.Sampler(rate=500, mode="cpu") as s:
+            wait_for_rounds(s, 20)
+    finally:
+        release.set()
+        thread.join()
+    assert all(name != "parked" for tid, name, frames, n in s.stacks())
+    assert "parked_in_first" not in s.collapsed()

@@ -153,3 +153,13 @@ def test_series_carry_the_apdex_counts_of_web_requests(tmp_path):
         assert bucket["count"] == 4 and bucket["satisfied"] == 0
         [bucket] = store.series(None, NOW, NOW + 60)
         assert bucket["count"] == 14 and bucket["satisfied"] == 0
+
+
+def test_a_workers_labelled_profile_says_the_worker(store):
+    found = store.profile("/a", since=NOW, until=NOW + 180, host="web2", worker=21,
+                          labelled=True)
+    assert found["groups"] == [({"transaction": "/a", "kind": "web", "host": "web2",
+                                 "worker": 21}, [((MAIN, WORK), 3 * 21)])]
+    every = store.profile("/a", since=NOW, until=NOW + 180, labelled=True)["groups"]
+    assert [labels for labels, _ in every] == [
+        {"transaction": "/a", "kind": "web", "host": host} for host in WORKERS]

@@ -158,6 +158,11 @@ def _minute(seconds):
 class Agent:
     def __init__(self, options):
         self.options = options
+        self.pusher = None
+        if options.pyroscope is not None:
+            from .pyroscope import Pusher
+
+            self.pusher = Pusher(options.pyroscope, options.pyroscope_timeout)
         self._fresh_process()
         self._check_store()
         from . import celery
@@ -191,7 +196,9 @@ class Agent:
         self.buffer = deque()
         self.dropped = Counter()
         self.sampler = None
-        self.sampler_rate = 0.0
+        self.sampler_rate = 0.0     # the rate it runs at now
+        self.own_rate = 0.0         # ... and without sessions: options.rate, lowered by its cost
+        self._cost_since = 0.0      # time.monotonic() since which its summary's cpu_ns counts
         self._sampler_summary = None
         self.partial_profiles = []  # ProfileMinutes taken early (the sampler's rate changed)
         self.partial_tags = {}      # ... and their samples by request tag
@@ -227,6 +234,7 @@ class Agent:
             self.thread.start()
             if self.options.rate > 0:
                 try:
+                    self.own_rate = self.options.rate
                     self._start_sampler(self.options.rate)
                 except Exception as e:   # no profile, but requests are still measured
                     self.sampler = None
@@ -240,6 +248,31 @@ class Agent:
         sampler.start()
         sampler.ignore_thread(self.thread.ident)
         self.sampler, self.sampler_rate = sampler, rate
+        self._cost_since = time.monotonic()
+
+    def _sampler_to_rate(self):
+        """The sampler at the rate it should run at now: the highest a
+        session asks for, or its own (options.rate, lowered by its cost);
+        restarted if that differs, what it sampled so far kept for the next
+        harvest (at the rate it was sampled at).  Under the harvest lock, as
+        harvests change the rate too."""
+        with self._harvest_lock:
+            rate = max([self.own_rate] + [s.rate_hz for s in self.sessions.values() if s.rate_hz])
+            if self.options.rate <= 0 or not self._started or rate == self.sampler_rate:
+                return
+            profiles, tags = self._take_samples(time.time())
+            self.partial_profiles += profiles
+            for tag, counter in tags.items():
+                self.partial_tags.setdefault(tag, Counter()).update(counter)
+            old = self.sampler
+            try:
+                if old is not None:
+                    old.stop()
+                self._start_sampler(rate)
+            except Exception as e:
+                self.sampler = None
+                self.dropped["sampler_failed"] += 1
+                log.error("plumb: the monitoring sampler could not restart: %s", e)
 
     # -- per request ------------------------------------------------------------
 
@@ -401,29 +434,56 @@ class Agent:
         self.sessions = running
         self.xray_by_name = {s.transaction: s for s in running.values()
                              if s.kind == "xray" and s.transaction}
-        rate = max([self.options.rate] + [s.rate_hz for s in running.values() if s.rate_hz])
-        if self.options.rate > 0 and self._started and rate != self.sampler_rate:
-            with self._harvest_lock:
-                profiles, tags = self._take_samples(time.time())
-                self.partial_profiles += profiles
-                for tag, counter in tags.items():
-                    self.partial_tags.setdefault(tag, Counter()).update(counter)
-                old = self.sampler
-                try:
-                    if old is not None:
-                        old.stop()
-                    self._start_sampler(rate)
-                except Exception as e:
-                    self.sampler = None
-                    self.dropped["sampler_failed"] += 1
-                    log.error("plumb: the monitoring sampler could not restart: %s", e)
+        self._sampler_to_rate()
+        self._check_cost()
+
+    def _check_cost(self):
+        """Between harvests (from the session poll, every few seconds): a
+        sampler taking well over options.sampler_cpu is slowed at once, not
+        at the next harvest, a minute away (a page of deep stacks in busy
+        threads took 2.7% of a CPU at 100 Hz).  Raising it again waits for
+        the harvest (_adapt_rate)."""
+        sampler = self.sampler
+        if sampler is None or self.sessions or not self._started:
+            return
+        elapsed = time.monotonic() - self._cost_since
+        if elapsed < 2.0:
+            return
+        try:
+            cpu_ns = sampler.summary().get("cpu_ns", 0)
+        except Exception:
+            return
+        share = cpu_ns / 1e9 / elapsed
+        target, rate = self.options.sampler_cpu, self.sampler_rate
+        if share <= 1.5 * target or rate <= MIN_RATE:
+            return
+        self.own_rate = round(max(MIN_RATE, rate * target / share * 0.9), 1)
+        log.info("plumb: the sampler took %.1f%% of a CPU at %g Hz; now %g Hz (sampler_cpu=%g)",
+                 100 * share, rate, self.own_rate, target)
+        self._sampler_to_rate()
 
     def harvest(self):
         """Takes what was collected since the last harvest and writes it
         (with any harvests the store refused before); never raises."""
         with self._harvest_lock:
             harvest = self._take()
+            self._push(harvest)
             self._write(harvest)
+
+    def _push(self, harvest):
+        """The harvest's profile to Pyroscope, if configured; what could not
+        be sent is counted in the harvest's own dropped."""
+        if self.pusher is None:
+            return
+        from .pyroscope import DROP_REASON
+
+        try:
+            lost = self.pusher.push(harvest)
+        except Exception:                  # push() does not raise; this is a bug's net
+            log.exception("plumb: pushing profiles failed")
+            lost = 1
+        if lost:
+            harvest.dropped[DROP_REASON] = harvest.dropped.get(DROP_REASON, 0) + lost
 
     def _take(self):
         ended = time.time()
@@ -464,9 +524,12 @@ class Agent:
         return harvest
 
     def _adapt_rate(self, summary):
-        """Keeps the sampler's own cost near options.sampler_cpu (a share of
-        one CPU, 1% by default): its thread's time in rounds over the last
-        harvest says what it cost, and the rate for the next one is scaled
+        """At a harvest (its lock held): keeps the sampler's own cost near
+        options.sampler_cpu (a share of one CPU): its thread's CPU time over
+        the last harvest (its wake-ups
+        included, which cost 40-46 us each on this project's VMs before any
+        work; its time in rounds, from older summaries, otherwise) says what
+        it cost, and the rate for the next one is scaled
         to the target, between MIN_RATE and options.rate.  A page with deep
         stacks in many threads costs more per round than a trivial one
         (measured under gunicorn: 31-44 us a stack, 6 stacks a round), so no
@@ -476,7 +539,7 @@ class Agent:
         span = summary.get("ended_ns", 0) - summary.get("started_ns", 0)
         if span < 1e9:
             return
-        share = summary.get("busy_ns", 0) / span
+        share = summary.get("cpu_ns", summary.get("busy_ns", 0)) / span
         target, rate = self.options.sampler_cpu, self.sampler_rate
         if share > target:
             wanted = max(MIN_RATE, rate * target / share * 0.9)
@@ -486,9 +549,10 @@ class Agent:
             return
         if abs(wanted - rate) < 0.1 * rate and wanted not in (MIN_RATE, self.options.rate):
             return
+        self.own_rate = round(wanted, 1)
         try:
             self.sampler.stop()
-            self._start_sampler(round(wanted, 1))
+            self._start_sampler(self.own_rate)
         except Exception as e:
             self.sampler = None
             self.dropped["sampler_failed"] += 1
@@ -529,6 +593,7 @@ class Agent:
             return [], {}
         try:
             frames, nodes, tagged, summary = self.sampler.harvest()
+            self._cost_since = time.monotonic()     # its cpu_ns starts again
         except Exception:
             self.dropped["samples_failed"] += 1
             return [], {}

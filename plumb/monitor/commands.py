@@ -26,8 +26,9 @@ import sys
 import time
 
 from ..errors import UsageError
-from ..formats import SAMPLE_FORMATS, format_for_path, write_profile
+from ..formats import PPROF, SAMPLE_FORMATS, format_for_path, write_profile
 from . import apdex, histogram
+from .labelled import write_labelled_pprof
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw]?)$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -400,17 +401,26 @@ def trace_command(options):
 
 
 def profile_command(options):
+    fmt = options.format or format_for_path(options.outfile)
     store = _open(options)
     try:
         since, until = _window(options)
         found = store.profile(transaction=options.transaction, kind=options.kind, since=since,
-                              until=until, host=options.host, worker=options.worker)
+                              until=until, host=options.host, worker=options.worker,
+                              labelled=fmt == PPROF)
     finally:
         store.close()
-    fmt = options.format or format_for_path(options.outfile)
     what = options.transaction or options.kind or "all threads"
-    write_stacks(found["stacks"], found.get("rate_hz") or 100.0, os.path.abspath(options.outfile),
-                 fmt, f"plumb profile: {what}")
+    path = os.path.abspath(options.outfile)
+    if fmt == PPROF:
+        # pprof has labels: each sample says its transaction, kind and host.
+        if not any(count > 0 and frames for frames, count in found["stacks"]):
+            raise UsageError("no samples in the window")
+        write_labelled_pprof(found["groups"], path, found.get("rate_hz") or 100.0,
+                             found.get("mode") or "wall")
+        return 0
+    write_stacks(found["stacks"], found.get("rate_hz") or 100.0, path, fmt,
+                 f"plumb profile: {what}")
     return 0
 
 

@@ -33,18 +33,22 @@ class Options:
     for transactions of their own.  trace_threshold: a request this slow
     keeps its trace (default 4 x its apdex T).  max_traces: traces kept per
     harvest.  rate: the sampler's highest Hz (0: no continuous profiling);
-    sampler_cpu: the share of one CPU the sampler may take (0.01), which
+    sampler_cpu: the share of one CPU the sampler may take (0.0025), which
     lowers its rate on sites whose stacks cost more to read; mode: "wall"
     (every thread, waiting or not) or "cpu" (threads on a CPU).
     max_transactions: names per process before the rest fold into one.
     enabled: False turns it all off.  host: this machine's name in the
-    store.  instruments, sql_params: as plumb.web's (what the trace
+    store.  pyroscope: a Pyroscope server's URL (http://host:4040, with
+    ?app=NAME for an application name other than "plumb"; $PLUMB_PYROSCOPE,
+    when set, overrides it) that each harvest's profile is pushed to, within
+    pyroscope_timeout seconds per harvest (plumb.monitor.pyroscope).  instruments, sql_params: as plumb.web's (what the trace
     records, and whether SQL parameters are kept)."""
 
     def __init__(self, store=None, harvest_interval=60.0, apdex_t=0.5, transaction_apdex_t=None,
                  trace_threshold=None, max_traces=20, rate=DEFAULT_RATE, max_transactions=1000,
                  enabled=True, host=None, instruments=_instruments.NAMES, sql_params=False,
-                 naming=None, mode="wall", sampler_cpu=0.01):
+                 naming=None, mode="wall", sampler_cpu=0.0025, pyroscope=None,
+                 pyroscope_timeout=2.0):
         from .store import StoreError, check_store_url, default_store_url
 
         self.store = store if store is not None else default_store_url()
@@ -88,6 +92,14 @@ class Options:
         if naming is not None and not callable(naming):
             raise ValueError(f"naming must be a callable taking the WSGI environ, not {naming!r}")
         self.naming = naming
+        if os.environ.get("PLUMB_PYROSCOPE"):
+            pyroscope = os.environ["PLUMB_PYROSCOPE"]  # the environment overrides the code
+        if pyroscope is not None:
+            from .pyroscope import parse_url
+
+            parse_url(pyroscope)                      # a bad URL fails here, at start-up
+        self.pyroscope = pyroscope
+        self.pyroscope_timeout = _seconds("pyroscope_timeout", pyroscope_timeout, 0.1, 60.0)
 
     def apdex_t_of(self, name):
         return self.transaction_apdex_t.get(name, self.apdex_t)

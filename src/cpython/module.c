@@ -29,6 +29,7 @@ static PyObject *set_own_dir(PyObject *module, PyObject *arg)
 }
 
 PyObject *plumb_convert_samples(PyObject *module, PyObject *args);
+PyObject *plumb_write_labelled_stacks(PyObject *module, PyObject *args);
 PyObject *plumb_set_thread_tag(PyObject *module, PyObject *arg);
 PyObject *plumb_get_thread_tag(PyObject *module, PyObject *ignored);
 PyObject *plumb_thread_tags_lost_count(PyObject *module, PyObject *ignored);
@@ -38,6 +39,10 @@ static PyMethodDef module_methods[] = {
      "formats(): the format table, ((name, patterns, writes_from, gzipped, reads), ...)."},
     {"convert_samples", plumb_convert_samples, METH_VARARGS,
      "convert_samples(data, in_format, out_path, out_format, interval[, name])."},
+    {"write_labelled_stacks", plumb_write_labelled_stacks, METH_VARARGS,
+     "write_labelled_stacks(groups, out_path, out_format, interval[, cpu_mode[, name]]): groups "
+     "are (thread name, ((key, value), ...), ((frames, count), ...)), frames (file, line, name) "
+     "outermost first; each group one thread whose samples carry its labels."},
     {"enabled_profilers", enabled_profilers, METH_NOARGS,
      "How many plumb profilers are collecting events now."},
     {"_set_own_dir", set_own_dir, METH_O,

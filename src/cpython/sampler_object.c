@@ -219,19 +219,21 @@ static PyObject *sampler_summary(SamplerObject *self, PyObject *Py_UNUSED(ignore
     const plumb_samples *s = &z->samples;
     double elapsed = z->since_ns && z->stopped_ns > z->since_ns ? (z->stopped_ns - z->since_ns) / 1e9
                                                                 : 0.0;
-    return Py_BuildValue("{sKsKsKsKsLsKsKsKsKsKsdsdsssIsdsIsIsKsK}", "total_taken",
+    return Py_BuildValue("{sKsKsKsKsLsLsKsKsKsKsKsKsdsdsssIsdsIsIsKsKsK}", "total_taken",
                          (unsigned long long)z->total_taken, "total_missed",
                          (unsigned long long)z->total_missed, "total_samples",
                          (unsigned long long)z->total_samples, "tag_overflow",
                          (unsigned long long)z->tagged.overflow, "busy_ns", (long long)z->busy_ns,
-                         "stacks", (unsigned long long)z->stacks, "taken", (unsigned long long)s->taken,
+                         "cpu_ns", (long long)z->cpu_ns, "stacks", (unsigned long long)z->stacks,
+                         "reused", (unsigned long long)z->reused, "taken", (unsigned long long)s->taken,
                          "missed", (unsigned long long)s->missed, "failed",
                          (unsigned long long)s->failed, "truncated",
                          (unsigned long long)s->truncated, "interval", s->interval, "rate",
                          1.0 / s->interval, "mode", s->cpu_mode ? "cpu" : "wall", "threads",
                          s->nthreads, "elapsed", elapsed, "nodes", s->nnodes, "functions",
                          s->names.nfuncs, "reads", (unsigned long long)z->walker.source->reads,
-                         "retried", (unsigned long long)z->walker.retries);
+                         "retried", (unsigned long long)z->walker.retries, "pages",
+                         (unsigned long long)(z->walker.cache ? z->walker.cache->misses : 0));
 }
 
 /* What the samples are to the format table's writers: call trees, real

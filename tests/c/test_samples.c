@@ -584,6 +584,50 @@ static void test_empty(void)
     plumb_samples_free(&s);
 }
 
+static int pprof(const plumb_samples *s, FILE *out, const void *arg)
+{
+    (void)arg;
+    return plumb_write_pprof(s, out);
+}
+
+/* Whether the n bytes at buf hold needle (pprof's strings are not 0-ended). */
+static int holds(const char *buf, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(buf + i, needle, k) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_thread_labels(void)
+{
+    plumb_samples s;
+    CHECK(plumb_samples_init(&s, 0.01, 0) == PLUMB_OK);
+    uint32_t t = 0, f = func(&s, "/srv/shop/views.py", 10, "product");
+    CHECK(plumb_samples_thread(&s, 1, 0, &t) == PLUMB_OK);
+    CHECK(plumb_samples_label_thread(&s, t, "transaction", "shop.views.other") == PLUMB_OK);
+    CHECK(plumb_samples_label_thread(&s, t, "transaction", "shop.views.product") == PLUMB_OK);
+    CHECK(plumb_samples_label_thread(&s, t, "host", "web-1") == PLUMB_OK);
+    CHECK(s.threads[t].nlabels == 2);      /* a key given again takes the new value */
+    CHECK(strcmp(s.threads[t].labels[0].value, "shop.views.product") == 0);
+    CHECK(plumb_samples_label_thread(&s, t + 1, "host", "x") == PLUMB_EINVAL);
+    char key[16];
+    int rc = PLUMB_OK;
+    for (int i = 0; rc == PLUMB_OK && i < PLUMB_MAX_SAMPLE_LABELS + 1; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        rc = plumb_samples_label_thread(&s, t, key, "v");
+    }
+    CHECK(rc == PLUMB_ELIMIT && s.threads[t].nlabels == PLUMB_MAX_SAMPLE_LABELS);
+    CHECK(plumb_samples_add(&s, t, &f, 1, 5) == PLUMB_OK);
+    size_t n = 0;
+    char *got = write_and_read(&s, "labels.pprof", pprof, NULL, &n);
+    CHECK(holds(got, n, "transaction") && holds(got, n, "shop.views.product"));
+    CHECK(holds(got, n, "host") && holds(got, n, "web-1") && !holds(got, n, "shop.views.other"));
+    free(got);
+    plumb_samples_free(&s);                /* the labels too (ASan says if not) */
+}
+
 static void remove_dir(void)
 {
     static const char *names[] = {
@@ -591,6 +635,7 @@ static void remove_dir(void)
         "profile.speedscope.json", "empty.speedscope.json", "profile.pstats", "profile.callgrind",
         "large.collapsed", "large.callgrind", "large.speedscope.json", "large.pstats",
         "large.tree.txt", "empty.collapsed", "empty.tree.txt", "empty.pstats", "empty.callgrind",
+        "labels.pprof",
     };
     char path[4200];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -622,6 +667,7 @@ int main(int argc, char **argv)
     test_callgrind();
     test_large();
     test_empty();
+    test_thread_labels();
     if (!keep)
         remove_dir();
     return check_report("sample writer tests passed");

@@ -396,6 +396,56 @@ static void test_memory_source(void)
     }
 }
 
+/* The walker's check, asked per thread before its frames are read. */
+typedef struct check_log {
+    int verdict;
+    uint32_t asked, visited, unchanged, depth_seen;
+} check_log;
+
+static int check_says(void *ctx, const plumb_raw_stack *ids)
+{
+    check_log *log = ctx;
+    log->asked++;
+    CHECK(ids->depth == 0);   /* asked before anything of the frames is read */
+    return log->verdict;
+}
+
+static int log_visit(void *ctx, plumb_raw_stack *stack)
+{
+    check_log *log = ctx;
+    log->visited++;
+    log->unchanged += stack->unchanged != 0;
+    log->depth_seen += stack->depth;
+    return PLUMB_OK;
+}
+
+static void test_thread_check(void)
+{
+    static plumb_raw_stack scratch;
+    plumb_py_offsets o = layout();
+    test_source src;
+    plumb_walker w;
+    uint64_t failed = 0;
+
+    build_happy();
+    int verdicts[] = {PLUMB_READ_FRAMES, PLUMB_FRAMES_UNCHANGED, PLUMB_THREAD_LEFT_OUT};
+    for (int i = 0; i < 3; i++) {
+        check_log log = {.verdict = verdicts[i]};
+        test_source_init(&src);
+        CHECK(plumb_walker_init(&w, &src.base, &o, (uintptr_t)&interp) == PLUMB_OK);
+        w.check = check_says;
+        CHECK(plumb_walk_threads(&w, &scratch, log_visit, &log, &failed) == PLUMB_OK);
+        CHECK(log.asked == 1 && failed == 0);
+        if (verdicts[i] == PLUMB_READ_FRAMES)
+            CHECK(log.visited == 1 && log.unchanged == 0 && log.depth_seen == 3);
+        else if (verdicts[i] == PLUMB_FRAMES_UNCHANGED)
+            CHECK(log.visited == 1 && log.unchanged == 1 && log.depth_seen == 0);
+        else
+            CHECK(log.visited == 0);
+        plumb_walker_free(&w);
+    }
+}
+
 /* Random bytes, with pointers that mostly point back into the arena so the
  * walk goes somewhere, and type words that sometimes match. */
 static void test_random_memory(void)
@@ -525,6 +575,7 @@ int main(void)
     test_interpreter_shim_code();
     test_prefetch();
     test_memory_source();
+    test_thread_check();
     test_random_memory();
     return check_report("stack walker tests passed");
 }

@@ -2,7 +2,8 @@
 benchmarks vary: SHOP_DB (its SQLite database), SHOP_MONITOR=0 (no
 monitoring, for the bare baseline), PLUMB_STORE (where monitoring writes),
 SHOP_HARVEST (seconds between harvests), SHOP_RATE (sampler Hz),
-SHOP_BACKGROUND=1 (a background thread that works now and then)."""
+SHOP_SAMPLER_CPU (the sampler's share of a CPU: tests that count samples
+keep its rate from being lowered), SHOP_BACKGROUND=1 (a background thread that works now and then)."""
 import os
 from pathlib import Path
 
@@ -24,6 +25,8 @@ PLUMB_MONITOR = {
 }
 if "SHOP_RATE" in os.environ:
     PLUMB_MONITOR["rate"] = float(os.environ["SHOP_RATE"])
+if "SHOP_SAMPLER_CPU" in os.environ:
+    PLUMB_MONITOR["sampler_cpu"] = float(os.environ["SHOP_SAMPLER_CPU"])
 ROOT_URLCONF = "shop.urls"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
                          "NAME": os.environ.get("SHOP_DB", str(BASE / "shop.db"))}}

@@ -102,11 +102,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def profile(self, transaction=None, kind=None, since=None, until=None, session=None,
-                host=None, worker=None):
-        """The sampled stacks merged across minutes and hosts:
+                host=None, worker=None, labelled=False):
+        """The sampled stacks merged across minutes, workers and hosts:
         {"stacks": [(frames, count), ...] most samples first, with frames a
         tuple of (file, line, name) outermost first; "rate_hz": the highest
-        sampling rate seen; "mode": "wall", "cpu", ..., or "mixed"}."""
+        sampling rate seen; "mode": "wall", "cpu", ..., or "mixed"}.
+        labelled: also "groups", the same stacks kept apart by what labels
+        them, [({"transaction": name, "kind": kind, "host": host}, stacks),
+        ...], with "worker" too when `worker` is given (for exports that carry
+        labels, plumb.monitor.labelled)."""
 
     @abc.abstractmethod
     def create_session(self, kind, transaction=None, duration_s=60.0, traces=10, rate_hz=100.0,

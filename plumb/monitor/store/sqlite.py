@@ -562,7 +562,7 @@ class SQLiteStore(Store):
         return summary
 
     def profile(self, transaction=None, kind=None, since=None, until=None, session=None,
-                host=None, worker=None):
+                host=None, worker=None, labelled=False):
         worker = self._worker(worker)
         until = time.time() if until is None else until
         since = until - 3600 if since is None else since
@@ -578,10 +578,33 @@ class SQLiteStore(Store):
                 + "".join(f" AND {c}" for c in clauses)
                 + " GROUP BY stack_id ORDER BY 2 DESC, 1", values + more).fetchall()
             frames = self._frames(conn, [row[0] for row in rows])
+            groups = self._labelled_stacks(conn, worker, window, values, clauses, more,
+                                           frames) if labelled else None
         modes = {row[3] for row in rows} | {row[4] for row in rows}
-        return {"stacks": [(frames[row[0]], row[1]) for row in rows],
-                "rate_hz": max((row[2] for row in rows), default=0.0),
-                "mode": (modes.pop() if len(modes) == 1 else "mixed") if modes else None}
+        found = {"stacks": [(frames[row[0]], row[1]) for row in rows],
+                 "rate_hz": max((row[2] for row in rows), default=0.0),
+                 "mode": (modes.pop() if len(modes) == 1 else "mixed") if modes else None}
+        if labelled:
+            found["groups"] = groups
+        return found
+
+    def _labelled_stacks(self, conn, worker, window, values, clauses, more, frames):
+        """The same rows as profile()'s, kept apart by what labels them:
+        [({"transaction", "kind", "host"}, [(frames, count), ...]), ...],
+        and "worker" too when they are one worker's."""
+        groups = {}
+        for name, kind, host, stack_id, count in conn.execute(
+                f"SELECT n.name, n.kind, h.host, stack_id, SUM(count) "
+                f"FROM {self._merged('profile_rows', worker)} "
+                "JOIN names n ON n.id = name_id JOIN hosts h ON h.id = host_id "
+                f"WHERE {window}" + "".join(f" AND {c}" for c in clauses)
+                + " GROUP BY name_id, host_id, stack_id ORDER BY 1, 2, 3, 5 DESC, 4",
+                values + more):
+            labels = (("transaction", name), ("kind", kind), ("host", host))
+            if worker is not None:
+                labels += (("worker", worker),)
+            groups.setdefault(labels, []).append((frames[stack_id], count))
+        return [(dict(labels), stacks) for labels, stacks in groups.items()]
 
     @staticmethod
     def _frames(conn, stack_ids):

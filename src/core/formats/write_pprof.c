@@ -6,7 +6,9 @@
  * Sample per call-tree node with samples, its locations leaf first; one
  * Location and one Function per function (pprof's line is the function's
  * first line: samples do not record the line executing); a "thread" label
- * naming the sample's thread.  Field numbers are profile.proto's. */
+ * naming the sample's thread, then the thread's own labels (samples.h:
+ * transaction, kind, host for a monitored site), which `go tool pprof
+ * -tagfocus` filters on.  Field numbers are profile.proto's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +89,17 @@ static int64_t str_id(strings *t, const char *s)
     return i;
 }
 
+/* A string label key=value (Sample.label: key, str) onto a sample. */
+static void string_label(pb *sample, strings *t, const char *key, const char *value)
+{
+    pb label = {0};
+    pb_int(&label, 1, (uint64_t)str_id(t, key));
+    pb_int(&label, 2, (uint64_t)str_id(t, value));
+    pb_bytes(sample, 3, label.data, label.len);
+    sample->failed |= label.failed;
+    free(label.data);
+}
+
 static void value_type(pb *out, uint32_t field, strings *t, const char *type, const char *unit)
 {
     pb m = {0};
@@ -111,7 +124,6 @@ int plumb_write_pprof(const plumb_samples *s, FILE *out)
     int64_t period = (int64_t)(s->interval * 1e9 + 0.5);
     value_type(&prof, 1, &t, "samples", "count");
     value_type(&prof, 1, &t, kind, "nanoseconds");
-    int64_t thread_key = str_id(&t, "thread");
 
     /* Samples: one per node with samples of its own. */
     for (uint32_t n = 0; n < s->nnodes; n++) {
@@ -121,7 +133,7 @@ int plumb_write_pprof(const plumb_samples *s, FILE *out)
         uint32_t depth = plumb_samples_path(s, n, path, PLUMB_MAX_SAMPLE_DEPTH);
         if (depth == 0)
             continue;
-        pb sample = {0}, ids = {0}, values = {0}, label = {0};
+        pb sample = {0}, ids = {0}, values = {0};
         for (uint32_t i = depth; i-- > 0;)
             pb_varint(&ids, (uint64_t)path[i] + 1);   /* leaf first; ids start at 1 */
         pb_bytes(&sample, 1, ids.data, ids.len);
@@ -135,15 +147,14 @@ int plumb_write_pprof(const plumb_samples *s, FILE *out)
             snprintf(fallback, sizeof fallback, "thread %u", node->thread);
             name = fallback;
         }
-        pb_int(&label, 1, (uint64_t)thread_key);
-        pb_int(&label, 2, (uint64_t)str_id(&t, name));
-        pb_bytes(&sample, 3, label.data, label.len);
+        string_label(&sample, &t, "thread", name);
+        for (uint32_t i = 0; i < th->nlabels; i++)
+            string_label(&sample, &t, th->labels[i].key, th->labels[i].value);
         pb_bytes(&prof, 2, sample.data, sample.len);
-        prof.failed |= sample.failed | ids.failed | values.failed | label.failed;
+        prof.failed |= sample.failed | ids.failed | values.failed;
         free(sample.data);
         free(ids.data);
         free(values.data);
-        free(label.data);
     }
     /* Locations and functions: id f+1 for function f. */
     for (uint32_t f = 0; f < p->nfuncs; f++) {

@@ -22,8 +22,10 @@ void plumb_samples_free(plumb_samples *s)
 {
     plumb_labels_free(&s->names);
     plumb_map_free(&s->children);
-    for (uint32_t i = 0; i < s->nthreads; i++)
+    for (uint32_t i = 0; i < s->nthreads; i++) {
         free(s->threads[i].name);
+        plumb_sample_labels_free(&s->threads[i]);
+    }
     free(s->threads);
     free(s->nodes);
     free(s->calls);
@@ -41,18 +43,27 @@ static int new_node(plumb_samples *s, uint32_t parent, uint32_t func, uint32_t t
     return PLUMB_OK;
 }
 
-int plumb_samples_thread(plumb_samples *s, uint64_t id, uint64_t native_id, uint32_t *index)
+int plumb_samples_find_thread(const plumb_samples *s, uint64_t id, uint64_t native_id,
+                              uint32_t *index)
 {
     /* pthread ids are reused as soon as a thread ends; kernel ids are not
      * (until they wrap), so a known kernel id tells two threads apart. */
     for (uint32_t i = 0; i < s->nthreads; i++) {
         const plumb_sampled_thread *t = &s->threads[i];
         if (t->id == id && (!native_id || !t->native_id || t->native_id == native_id)) {
-            if (native_id && !t->native_id)
-                s->threads[i].native_id = native_id;
             *index = i;
             return PLUMB_OK;
         }
+    }
+    return PLUMB_EINVAL;
+}
+
+int plumb_samples_thread(plumb_samples *s, uint64_t id, uint64_t native_id, uint32_t *index)
+{
+    if (plumb_samples_find_thread(s, id, native_id, index) == PLUMB_OK) {
+        if (native_id && !s->threads[*index].native_id)
+            s->threads[*index].native_id = native_id;
+        return PLUMB_OK;
     }
     int rc = PLUMB_GROW(s->threads, &s->threads_capacity, (size_t)s->nthreads + 1, 16, PLUMB_NONE / 2);
     if (rc < 0)
@@ -62,7 +73,7 @@ int plumb_samples_thread(plumb_samples *s, uint64_t id, uint64_t native_id, uint
     if (rc < 0)
         return rc;
     s->threads[s->nthreads] = (plumb_sampled_thread){.id = id, .native_id = native_id, .root = root,
-                                                     .last_leaf = PLUMB_NONE};
+                                                     .last_leaf = PLUMB_NONE, .last_cpu_ns = -1};
     *index = s->nthreads++;
     return PLUMB_OK;
 }

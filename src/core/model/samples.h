@@ -25,6 +25,14 @@ typedef struct plumb_node {
                              intervals it stands for */
 } plumb_node;
 
+/* One key=value pair that every sample of a thread carries, for tools
+ * that filter samples by label (pprof's Sample.label).  A monitored
+ * site's profile gives each (transaction, kind, host) a "thread" of its
+ * own carrying them, so a thread of the tree is then a label set. */
+typedef struct plumb_sample_label {
+    char *key, *value;    /* UTF-8, owned */
+} plumb_sample_label;
+
 typedef struct plumb_sampled_thread {
     uint64_t id;          /* the interpreter's thread id (pthread_t) */
     uint64_t native_id;   /* the kernel's thread id, 0 if unknown */
@@ -34,8 +42,11 @@ typedef struct plumb_sampled_thread {
     uint32_t last_leaf;   /* the sampler's: the node of its previous sample */
     uint64_t last_round;  /* ... and that sample's round */
     uint64_t last_tag;    /* ... and its thread tag (sampler/thread_tags.h) */
+    int64_t last_cpu_ns;  /* ... and its CPU time when its stack was read (-1: unknown) */
     uint64_t round_tag;   /* the sampler's: its tag read as the round began, */
     uint64_t round_tag_round;  /* ... in this round (0: not read) */
+    plumb_sample_label *labels;   /* its samples' labels, in the order given */
+    uint32_t nlabels;
 } plumb_sampled_thread;
 
 typedef struct plumb_samples {
@@ -64,10 +75,24 @@ typedef struct plumb_samples {
 int plumb_samples_init(plumb_samples *s, double interval, int cpu_mode);
 void plumb_samples_free(plumb_samples *s);
 
+/* The index of thread (id, native_id) if the tree has it: 0, or
+ * PLUMB_EINVAL when it does not (nothing is added). */
+int plumb_samples_find_thread(const plumb_samples *s, uint64_t id, uint64_t native_id,
+                              uint32_t *index);
+
 /* The index of the thread with this id, created if new. */
 int plumb_samples_thread(plumb_samples *s, uint64_t id, uint64_t native_id, uint32_t *index);
 /* Sets a thread's name (copied). */
 int plumb_samples_name_thread(plumb_samples *s, uint32_t thread, const char *name);
+
+/* Gives every sample of a thread the label key=value (both copied); a
+ * key it already has takes the new value.  PLUMB_EINVAL for no such
+ * thread, PLUMB_ELIMIT past PLUMB_MAX_SAMPLE_LABELS on one thread. */
+#define PLUMB_MAX_SAMPLE_LABELS 64
+int plumb_samples_label_thread(plumb_samples *s, uint32_t thread, const char *key,
+                               const char *value);
+/* Frees a thread's labels (plumb_samples_free does, for every thread). */
+void plumb_sample_labels_free(plumb_sampled_thread *t);
 
 /* Adds `count` samples of one stack of thread `thread`: funcs[0] is the
  * outermost frame, funcs[depth-1] the innermost. */

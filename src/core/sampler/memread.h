@@ -59,9 +59,13 @@ int plumb_memread(plumb_memsource *src, uintptr_t addr, void *buf, size_t len);
  * they were first used.  Besides saving calls, this reads a thread's state
  * and its frames within a fraction of a microsecond of each other: the
  * thread runs on meanwhile, and the longer the gap the likelier its frame
- * pointer leads to a frame already popped and overwritten. */
+ * pointer leads to a frame already popped and overwritten.  256 pages
+ * (1 MiB, touched only as used): with 64, four threads serving a Django
+ * page (five stacks of 60-80 frames a round) thrashed the direct-mapped
+ * slots, 34-59 system calls a round against 16-20, and a round cost
+ * 227-331 us of CPU against 194-196 (benchmarks/sampler_rounds.py). */
 #define PLUMB_PAGE 4096
-#define PLUMB_CACHE_PAGES 64
+#define PLUMB_CACHE_PAGES 256
 
 typedef struct plumb_page_cache {
     uintptr_t page[PLUMB_CACHE_PAGES];     /* page address + 1; 0 = empty */

@@ -59,12 +59,19 @@ typedef struct plumb_sampler {
     atomic_ullong ignored_thread;   /* a thread id not to sample (0: none) */
 
     uint64_t round_weight;          /* intervals the current round stands for */
+    /* The thread the walker is at, as check_thread found it. */
+    uint64_t checked_native;        /* its kernel id, 0 if unknown */
+    int64_t checked_cpu_ns;         /* its CPU time (wall mode), -1 if not read */
+    uint64_t checked_weight;        /* samples it earned (CPU mode) */
     plumb_raw_stack scratch;
     uint32_t funcs[PLUMB_MAX_SAMPLE_DEPTH];
     int64_t started_ns, stopped_ns;
     int64_t since_ns;               /* start of what samples covers: start or harvest */
     int64_t busy_ns;                /* time in rounds since then */
+    int64_t cpu_ns;                 /* the sampler thread's CPU time since then */
+    int64_t round_cpu_ns;           /* its CPU clock at the end of its last round */
     uint64_t stacks;                /* stacks counted since then */
+    uint64_t reused;                /* of them, counted again unread (check_thread) */
     /* Since init, whatever was harvested: rounds taken and missed, samples
      * counted (what one harvest at the end would hold). */
     uint64_t total_taken, total_missed, total_samples;
@@ -78,7 +85,8 @@ typedef struct plumb_harvest {
     plumb_tag_counts tagged;
     int64_t started_ns, ended_ns;
     int64_t busy_ns;
-    uint64_t stacks;
+    int64_t cpu_ns;       /* the sampler thread's CPU time, sleeps and wake-ups included */
+    uint64_t stacks, reused;
 } plumb_harvest;
 
 int plumb_sampler_init(plumb_sampler *s, int pid, const plumb_py_offsets *off, uintptr_t interp,

@@ -182,7 +182,7 @@ static int codes_are_code(plumb_walker *w, const plumb_raw_stack *stack)
  * PLUMB_EFAULT; *tstate_ok is 0 if the thread state itself was
  * unreadable (the thread list moved). */
 static int read_thread(plumb_walker *w, uintptr_t t, plumb_raw_stack *stack, uintptr_t *next,
-                       int *tstate_ok)
+                       int *tstate_ok, void *ctx)
 {
     const plumb_py_offsets *o = &w->off;
     unsigned char tstate[PLUMB_MAX_STRUCT];
@@ -200,6 +200,14 @@ static int read_thread(plumb_walker *w, uintptr_t t, plumb_raw_stack *stack, uin
         stack->native_id = o->tstate_native_thread_id >= 0
                                ? field_ptr(tstate, o->tstate_native_thread_id) : 0;
         stack->depth = 0;
+        stack->unchanged = 0;
+        if (attempt == 0 && w->check) {
+            int verdict = w->check(ctx, stack);
+            if (verdict != PLUMB_READ_FRAMES) {
+                stack->unchanged = verdict == PLUMB_FRAMES_UNCHANGED;
+                return PLUMB_OK;
+            }
+        }
         uintptr_t frame = innermost_frame(w, tstate);
         if (!frame)
             return PLUMB_OK;
@@ -226,11 +234,11 @@ int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_vi
     for (int n = 0; t && n < PLUMB_MAX_THREADS; n++) {
         uintptr_t next = 0;
         int tstate_ok;
-        if (read_thread(w, t, scratch, &next, &tstate_ok) < 0) {
+        if (read_thread(w, t, scratch, &next, &tstate_ok, ctx) < 0) {
             (*failed)++;
             if (!tstate_ok)
                 return PLUMB_OK;   /* the list moved under us: the rest waits for the next round */
-        } else if (scratch->depth > 0) {
+        } else if (scratch->depth > 0 || scratch->unchanged) {
             int rc = visit(ctx, scratch);
             if (rc < 0)
                 return rc;

@@ -26,8 +26,20 @@ typedef struct plumb_raw_stack {
     uint64_t native_id;       /* 0 if the interpreter does not record it */
     uint32_t depth;
     int truncated;            /* deeper than PLUMB_MAX_SAMPLE_DEPTH */
+    int unchanged;            /* not read: the check said it is as last visited */
     uintptr_t codes[PLUMB_MAX_SAMPLE_DEPTH];
 } plumb_raw_stack;
+
+/* What a walker's check says of a thread, from its ids alone, before its
+ * frames are read: read them; they are unchanged since the visitor last
+ * saw them (visit is called with unchanged set and nothing read); or the
+ * thread is left out (not visited). */
+enum plumb_thread_verdict {
+    PLUMB_READ_FRAMES = 0,
+    PLUMB_FRAMES_UNCHANGED = 1,
+    PLUMB_THREAD_LEFT_OUT = 2,
+};
+typedef int (*plumb_thread_check)(void *ctx, const plumb_raw_stack *ids);
 
 typedef struct plumb_code_entry {
     uintptr_t code, name, file;
@@ -43,6 +55,7 @@ typedef struct plumb_walker {
     plumb_code_entry *codes;
     uint32_t ncodes, codes_capacity;
     plumb_page_cache *cache;          /* per round; NULL reads directly */
+    plumb_thread_check check;         /* NULL: every thread's frames are read */
     uint64_t retries;                 /* stacks read again after a torn read */
     /* The thread being read: its data stack chunks [start, end), where
      * every frame but a shim must lie (3.11+); nchunks 0 = not checked. */
@@ -57,7 +70,8 @@ int plumb_walker_init(plumb_walker *w, plumb_memsource *source, const plumb_py_o
                       uintptr_t interp);
 void plumb_walker_free(plumb_walker *w);
 
-/* Calls visit for each thread state with a Python stack.  A thread whose
+/* Calls visit for each thread state with a Python stack (w->check, if set,
+ * is asked first, with the same ctx).  A thread whose
  * stack cannot be read, or reads as no one moment's stack after
  * PLUMB_TORN_RETRIES more tries, is counted in *failed and skipped.  Returns 0, or
  * PLUMB_EFAULT if the thread list itself could not be read. */
