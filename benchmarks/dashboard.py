@@ -10,8 +10,10 @@ Then, for each page and window, the API calls the page's script makes
 each answered by DashboardApp.respond() as `plumb serve` answers it, JSON
 encoding included, without the network: the median of `repeat` runs of
 each call, of the page's calls one after another, and of them together
-in threads (as the browser sends them and plumb serve answers them).  Goal: the
-overview and a transaction page under 300 ms."""
+in threads (as the browser sends them and plumb serve answers them); for
+all workers, and for one worker picked in the page's select (its host and
+pid in every call).  Goal: the overview and a transaction page under
+300 ms."""
 import os
 import platform
 import sys
@@ -38,9 +40,9 @@ def step_for(window):
     return next(step for step in STEPS if WINDOWS[window] / step <= 240)
 
 
-def page_calls(page, window, name):
+def page_calls(page, window, name, worker=None):
     """The (path, query) of the API calls a page makes, as dashboard.js makes them."""
-    w = f"since={window}"
+    w = f"since={window}" + (f"&host=web1&worker={worker}" if worker else "")
     calls = [("/api/v1/hosts", w)]
     if page == "overview":
         calls += [("/api/v1/series", f"step={step_for(window)}&{w}"), ("/api/v1/transactions", w)]
@@ -77,15 +79,17 @@ def measure(args, path):
 
     # plumb serve answers each request in its own thread, as these do.
     pool = ThreadPoolExecutor(max_workers=4)
-    for page in ("overview", "transactions", "transaction"):
+    for page, worker in [(page, worker) for worker in (None, 103)
+                         for page in ("overview", "transactions", "transaction")]:
         for window in ("30m", "1h", "24h", "7d"):
-            calls = page_calls(page, window, one)
+            calls = page_calls(page, window, one, worker)
             each = [(p, store_bench.median_ms(lambda p=p, q=q: answer(p, q), args.repeat)) for p, q in calls]
             whole = store_bench.median_ms(lambda: [answer(p, q) for p, q in calls], args.repeat)
             together = store_bench.median_ms(
                 lambda: list(pool.map(lambda call: answer(*call), calls)), args.repeat)
             detail = ", ".join(f"{p.rsplit('/', 1)[-1]} {ms:.1f}" for p, ms in each)
-            print(f"{page:12} {window:>4} (step {step_for(window):5} s): {whole:7.1f} ms one after "
+            who = f"worker {worker}" if worker else "all"
+            print(f"{page:12} {who:10} {window:>4} (step {step_for(window):5} s): {whole:7.1f} ms one after "
                   f"another, {together:7.1f} ms together  ({detail})")
     # A transaction page also reads its 20 slowest kept traces, one call each.
     ids = [t["id"] for t in store.traces(one, since=now - 7 * 86400, until=now, limit=20)]

@@ -5,16 +5,20 @@
 
 1. Fill: `days` of data for `transactions` transactions from `workers`
    worker processes of one host, with histograms of ~30 buckets and 10
-   kept traces a minute.  Rows of one host merge by minute, so the file holds
-   what 8 workers' harvests merge into; the fill writes each minute's
-   merged rows once (for the last day) and, for the older days, one row per
-   hour carrying the hour's requests (its minute rows would be removed by
-   the rollup anyway).  Then retention runs as write() would.
+   kept traces a minute.  The last day is written as the workers write it,
+   each worker's harvest of every minute (the store keeps each worker's
+   minutes beside the rows of all of them); the older days as one harvest
+   an hour carrying the hour's requests of all workers (their minute rows
+   would be removed by the rollup anyway, and the coarser rows are of all
+   workers together).  Then retention runs as write() would.
 2. The dashboard's queries, median of `repeat` runs: transactions over 30
    minutes, 24 hours and 7 days; the series of one transaction over 7 days
    (hourly) and over 24 hours (5-minute buckets); the 7-day series of all
-   transactions (hourly); the 100 slowest and most recent traces.  Goal:
-   each under 300 ms.
+   transactions (hourly); the 100 slowest and most recent traces; the hosts
+   and their workers over 24 hours; one worker's transactions over an hour
+   and 24 hours, and its series of one and of all transactions over 24
+   hours (10-minute buckets, from its minute rows).  Goal: each under
+   300 ms.
 3. Write throughput: harvests of `workers` workers, each with every
    transaction of one minute, written one after another into the filled
    file: harvests per second."""
@@ -79,12 +83,15 @@ def fill(store, args, now):
                             transactions=minute_rows(rng, names, hour, hourly),
                             traces=traces_for(rng, names, hour, 600)))
         n += 1
+    per_worker = [c // args.workers for c in per_minute]
     for minute in range(max(start, day_ago), now, 60):      # the last day: every minute
-        store.write(Harvest(id=f"fill-{n}", host="web1", pid=1, started=minute,
-                            ended=minute + 60,
-                            transactions=minute_rows(rng, names, minute, per_minute),
-                            traces=traces_for(rng, names, minute)))
-        n += 1
+        for w in range(args.workers):                       # of every worker
+            store.write(Harvest(id=f"fill-{n}", host="web1", pid=100 + w, started=minute,
+                                ended=minute + 60,
+                                transactions=minute_rows(rng, names, minute, per_worker),
+                                traces=traces_for(rng, names, minute,
+                                                  10 // args.workers + (w < 10 % args.workers))))
+            n += 1
     store.retention(now)
     return names
 
@@ -131,9 +138,18 @@ def main():
         ("100 slowest traces, 24 h", lambda: store.traces(since=now - 86400, limit=100)),
         ("100 recent traces", lambda: store.traces(order="recent", limit=100)),
         ("slowest traces of one", lambda: store.traces(one, limit=100)),
+        ("hosts and workers, 24 h", lambda: store.hosts(now - 86400, now)),
+        ("one worker: transactions, 1 h",
+         lambda: store.transactions(now - 3600, now, host="web1", worker=103)),
+        ("one worker: transactions, 24 h",
+         lambda: store.transactions(now - 86400, now, host="web1", worker=103)),
+        ("one worker: series of one, 24 h by 10 min",
+         lambda: store.series(one, now - 86400, now, 600, host="web1", worker=103)),
+        ("one worker: series of all, 24 h by 10 min",
+         lambda: store.series(None, now - 86400, now, 600, host="web1", worker=103)),
     ]
     for label, call in queries:
-        print(f"{label:32} {median_ms(call, args.repeat):8.1f} ms")
+        print(f"{label:42} {median_ms(call, args.repeat):8.1f} ms")
     rng = random.Random(2)
     per_minute = [rng.randrange(1, 60) for _ in names]
     harvests = [Harvest(id=f"w-{w}-{m}", host="web1", pid=100 + w, started=now + 60 * m,

@@ -295,11 +295,11 @@ def test_sessions(store):
 
 
 def test_schema_version_and_meta(store):
-    assert store.schema_version == 1
+    assert store.schema_version == 2
     with contextlib.closing(sqlite3.connect(store.path)) as conn:
         assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x504C4D42
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert dict(conn.execute("SELECT key, value FROM plumb_meta"))["schema_version"] == "1"
+        assert dict(conn.execute("SELECT key, value FROM plumb_meta"))["schema_version"] == "2"
 
 
 def test_closed_store_says_so(tmp_path):
@@ -369,10 +369,10 @@ OPENER = """
 def test_processes_creating_the_schema_at_once_all_succeed(tmp_path):
     for attempt in range(3):
         path = str(tmp_path / f"new{attempt}.db")
-        run_together(OPENER, [(path,)] * 3, "1\n")
+        run_together(OPENER, [(path,)] * 3, "2\n")
         with contextlib.closing(sqlite3.connect(path)) as conn:
             assert conn.execute("SELECT value FROM plumb_meta WHERE key = 'schema_version'"
-                                ).fetchall() == [("1",)]
+                                ).fetchall() == [("2",)]
 
 
 # -- files that are not plumb's ----------------------------------------------------

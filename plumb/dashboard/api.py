@@ -2,21 +2,24 @@
 client of it, scripts another.  Every answer is JSON; times are Unix
 seconds, durations milliseconds (`_ms`), counts plain.
 
-    GET  /api/v1/transactions?since=&until=&kind=&host=     plumb transactions --json's rows
-    GET  /api/v1/series?transaction=&since=&until=&step=&host=
-    GET  /api/v1/traces?transaction=&since=&until=&limit=&session=
+    GET  /api/v1/transactions?since=&until=&kind=&host=&worker=   plumb transactions --json's rows
+    GET  /api/v1/series?transaction=&since=&until=&step=&host=&worker=
+    GET  /api/v1/traces?transaction=&since=&until=&limit=&session=&host=&worker=
     GET  /api/v1/traces/ID
-    GET  /api/v1/profile?transaction=&kind=&since=&until=&session=&host=
+    GET  /api/v1/profile?transaction=&kind=&since=&until=&session=&host=&worker=
     GET  /api/v1/sessions          POST /api/v1/sessions (X-Plumb-Request: 1)
     GET  /api/v1/sessions/ID
     GET  /api/v1/hosts?since=&until=       GET /api/v1/drops?since=
 
 `since` and `until` take what the command line's --since takes (30m, 1h,
-7d, a Unix time, an ISO date); the default window is the last hour."""
+7d, a Unix time, an ISO date); the default window is the last hour.
+`worker` is a worker's pid (with `host`, that host's), as /api/v1/hosts
+lists them."""
 import json
 import time
 from urllib.parse import parse_qs
 
+from ..monitor import apdex
 from ..monitor import commands as monitor_commands
 from ..monitor import histogram
 
@@ -72,6 +75,18 @@ def _choice(query, name, choices):
     return value
 
 
+def _worker(query):
+    """The worker filter: a pid, or None for all workers."""
+    text = _one(query, "worker")
+    if text is None or text == "":
+        return None
+    pid = monitor_commands.pid_of(text)
+    if pid is None:
+        raise ApiError(400, f"worker={text!r} is not a worker: a process id, a whole number "
+                            "above 0 (as /api/v1/hosts lists them)")
+    return pid
+
+
 def _window(query):
     now = time.time()
     until = _moment(query, "until", now, now)
@@ -108,7 +123,7 @@ class Api:
         since, until = _window(query)
         return {"since": since, "until": until, "transactions": monitor_commands.transaction_rows(
             self.store, since, until, kind=_choice(query, "kind", ("web", "background")),
-            host=_one(query, "host"))}
+            host=_one(query, "host"), worker=_worker(query))}
 
     def get_series(self, query):
         since, until = _window(query)
@@ -118,13 +133,16 @@ class Api:
         if (until - since) / step > 10_000:
             raise ApiError(400, "too many points: widen step")
         points = self.store.series(name=_one(query, "transaction"), since=since, until=until,
-                                   step_s=step, host=_one(query, "host"))
+                                   step_s=step, host=_one(query, "host"), worker=_worker(query))
         out = []
         for p in points:
             hist, count = p["histogram"], p["count"]
             known = histogram.count(hist) > 0
             out.append({
                 "t": p["t"], "count": count, "errors": p["errors"], "rpm": count * 60 / step,
+                "satisfied": p["satisfied"], "tolerating": p["tolerating"],
+                "frustrated": p["frustrated"],
+                "apdex": apdex.score(p["satisfied"], p["tolerating"], p["frustrated"]),
                 "mean_ms": p["total_us"] / count / 1000 if count else None,
                 "p50_ms": _ms(histogram.quantile_us(hist, 0.5)) if known else None,
                 "p95_ms": _ms(histogram.quantile_us(hist, 0.95)) if known else None,
@@ -148,7 +166,8 @@ class Api:
         order = _choice(query, "order", ("slowest", "recent")) or "slowest"
         found = self.store.traces(transaction=_one(query, "transaction"), since=since, until=until,
                                   session=_one(query, "session"),
-                                  limit=_int(query, "limit", 100, 1, MAX_LIMIT), order=order)
+                                  limit=_int(query, "limit", 100, 1, MAX_LIMIT), order=order,
+                                  host=_one(query, "host"), worker=_worker(query))
         for t in found:
             t["duration_ms"] = _ms(t.pop("duration_us"))
         return {"since": since, "until": until, "traces": found}
@@ -158,7 +177,7 @@ class Api:
         found = self.store.profile(transaction=_one(query, "transaction"),
                                    kind=_choice(query, "kind", ("web", "background", "other")),
                                    since=since, until=until, session=_one(query, "session"),
-                                   host=_one(query, "host"))
+                                   host=_one(query, "host"), worker=_worker(query))
         return {"since": since, "until": until, "rate_hz": found.get("rate_hz"),
                 "mode": found.get("mode"),
                 "stacks": [[[list(f) for f in frames], count] for frames, count in found["stacks"]]}

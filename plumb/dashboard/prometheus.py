@@ -8,7 +8,7 @@ which Prometheus's rate() reads as a counter reset, as it does a restart.
 The histogram's buckets come from plumb's own (32 per octave): a bucket of
 plumb's counts under the first `le` at or above its upper bound, so each
 cumulative count is exact for a threshold within 1/33 below its `le`."""
-from ..monitor import histogram
+from ..monitor import apdex, histogram
 
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -55,7 +55,7 @@ def exposition(rows):
         lines.append(f"plumb_request_duration_seconds_count{{{labels_of(row)}}} {row['count']}")
     family("plumb_apdex", "gauge", "Apdex of web transactions: (satisfied + tolerating/2) / requests.")
     for row in rows:
-        if row["kind"] == "web" and row["count"]:
-            score = (row["satisfied"] + row["tolerating"] / 2) / row["count"]
+        score = apdex.score(row["satisfied"], row["tolerating"], row["frustrated"])
+        if row["kind"] == "web" and score is not None:
             lines.append(f"plumb_apdex{{{labels_of(row)}}} {_number(score)}")
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -1,17 +1,22 @@
 """Reading the monitoring store from the command line:
 
-    plumb transactions [--store URL] [--since 1h] [--until T] [--kind K] [--host H] [--json]
-    plumb traces [--store URL] [--transaction NAME] [--since 1h] [--limit N] [--json]
+    plumb transactions [--store URL] [--since 1h] [--until T] [--kind K] [--host H]
+                       [--worker PID] [--json]
+    plumb traces [--store URL] [--transaction NAME] [--since 1h] [--limit N] [--worker PID]
+                 [--json]
     plumb trace ID [--store URL] [-o trace.html | trace.json]
-    plumb profile [--store URL] [--transaction NAME] [--kind K] [--since 1h] -o FILE [--format F]
+    plumb profile [--store URL] [--transaction NAME] [--kind K] [--since 1h] [--worker PID]
+                  -o FILE [--format F]
     plumb xray start TRANSACTION [--duration S] [--traces N] [--rate HZ] | show ID | list
-    plumb threads start [--duration S] [--rate HZ] | show ID [-o FILE] | list
+    plumb threads start [--duration S] [--rate HZ] | show ID [--worker PID] [-o FILE] | list
 
 Durations are milliseconds (`_ms` in JSON keys), counts plain.  A window is
 `--since` (a duration back from now: 90s, 30m, 1h, 7d; or a Unix time or
 an ISO date) until `--until` (default now).  Throughput is per minute of the
 window that holds data (from its first minute with a request to its last),
-so that a store only minutes old does not show a diluted rate."""
+so that a store only minutes old does not show a diluted rate.  A worker
+(`--worker PID`) is one process of a host; its own numbers are kept for
+the store's minutes (a day), its traces as long as any."""
 import argparse
 import datetime
 import json
@@ -22,7 +27,7 @@ import time
 
 from ..errors import UsageError
 from ..formats import PPROF, SAMPLE_FORMATS, format_for_path, write_profile
-from . import histogram
+from . import apdex, histogram
 from .labelled import write_labelled_pprof
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw]?)$")
@@ -53,12 +58,37 @@ def moment(text, now=None):
     return when.timestamp()
 
 
+MAX_PID = 2 ** 31 - 1
+
+
+def pid_of(text):
+    """A worker's pid written as text (--worker, the API's worker=), or None
+    when it is not one: a whole number in [1, 2**31 - 1], ASCII digits."""
+    if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_PID:
+        return int(text)
+    return None
+
+
+def worker_pid(text):
+    """--worker's value."""
+    pid = pid_of(text)
+    if pid is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a worker: a process id, a whole number above 0")
+    return pid
+
+
 def add_parsers(commands, parser):
     def store_options(command):
         command.error = parser.error
         command.add_argument("--store", metavar="URL",
                              help="the store (default: $PLUMB_STORE, else sqlite:///plumb-monitor.db)")
         command.add_argument("--host", help="only this host's data")
+
+    def worker_option(command):
+        command.add_argument("--worker", type=worker_pid, metavar="PID",
+                             help="only this worker's data: the process of that pid (with "
+                                  "--host, of that host)")
 
     def window(command):
         command.add_argument("--since", type=moment, default="1h", metavar="WHEN",
@@ -74,8 +104,9 @@ def add_parsers(commands, parser):
                     "the total time, and the time per request in SQL, templates, outbound HTTP "
                     "and code.",
         usage="plumb transactions [--store URL] [--since WHEN] [--until WHEN] [--kind K] "
-              "[--host H] [--json]")
+              "[--host H] [--worker PID] [--json]")
     store_options(transactions)
+    worker_option(transactions)
     window(transactions)
     transactions.add_argument("--kind", choices=("web", "background"))
     transactions.add_argument("--json", action="store_true", help="JSON rows instead of a table")
@@ -84,8 +115,10 @@ def add_parsers(commands, parser):
         "traces", help="the slow transaction traces kept",
         description="The traces kept in the window, slowest first: when, how long, which "
                     "transaction, status and error; `plumb trace ID` shows one.",
-        usage="plumb traces [--store URL] [--transaction NAME] [--since WHEN] [--limit N] [--json]")
+        usage="plumb traces [--store URL] [--transaction NAME] [--since WHEN] [--limit N] "
+              "[--host H] [--worker PID] [--json]")
     store_options(traces)
+    worker_option(traces)
     window(traces)
     traces.add_argument("--transaction", metavar="NAME")
     traces.add_argument("--limit", type=int, default=50)
@@ -107,8 +140,9 @@ def add_parsers(commands, parser):
                     "background, other), merged across workers and hosts, in any format plumb "
                     "writes.",
         usage="plumb profile [--store URL] [--transaction NAME] [--kind K] [--since WHEN] "
-              "-o FILE [--format F]")
+              "[--host H] [--worker PID] -o FILE [--format F]")
     store_options(profile)
+    worker_option(profile)
     window(profile)
     profile.add_argument("--transaction", metavar="NAME")
     profile.add_argument("--kind", choices=("web", "background", "other"))
@@ -151,6 +185,7 @@ def add_parsers(commands, parser):
         show.add_argument("--format", choices=SAMPLE_FORMATS)
         if kind == "threads":
             show.add_argument("--kind", choices=("web", "background", "other"))
+            worker_option(show)
         listing = actions.add_parser("list")
         store_options(listing)
         listing.add_argument("--json", action="store_true")
@@ -195,10 +230,11 @@ def _ms(us):
     return None if us is None else round(us / 1000.0, 3)
 
 
-def transaction_rows(store, since, until, kind=None, host=None, session=None):
+def transaction_rows(store, since, until, kind=None, host=None, session=None, worker=None):
     """The rows of `plumb transactions --json` (the dashboard's too); with
-    session, the copies counted for that X-Ray session."""
-    raw = store.transactions(since, until, host=host, kind=kind, session=session)
+    session, the copies counted for that X-Ray session; with worker, that
+    worker's requests."""
+    raw = store.transactions(since, until, host=host, kind=kind, session=session, worker=worker)
     if not raw:
         return []
     first = min(r["first_minute"] for r in raw)
@@ -221,7 +257,7 @@ def transaction_rows(store, since, until, kind=None, host=None, session=None):
             "p50_ms": _ms(_quantile(hist, 0.50)),
             "p95_ms": _ms(_quantile(hist, 0.95)),
             "p99_ms": _ms(_quantile(hist, 0.99)),
-            "apdex": ((r["satisfied"] + r["tolerating"] / 2) / count) if web and count else None,
+            "apdex": apdex.score(r["satisfied"], r["tolerating"], r["frustrated"]) if web else None,
             "share": r["total_us"] / total_time,
             "sql_ms": per(r["sql_us"]), "sql_count": r["sql_count"] / count if count else 0.0,
             "template_ms": per(r["template_us"]), "http_ms": per(r["http_us"]),
@@ -237,7 +273,8 @@ def transactions_command(options):
     store = _open(options)
     try:
         since, until = _window(options)
-        rows = transaction_rows(store, since, until, kind=options.kind, host=options.host)
+        rows = transaction_rows(store, since, until, kind=options.kind, host=options.host,
+                                worker=options.worker)
     finally:
         store.close()
     if options.json:
@@ -277,15 +314,14 @@ def traces_command(options):
     try:
         since, until = _window(options)
         found = store.traces(transaction=options.transaction, since=since, until=until,
-                             limit=max(1, options.limit))
-        if options.host:
-            found = [t for t in found if t.get("host") == options.host]
+                             limit=max(1, options.limit), host=options.host,
+                             worker=options.worker)
     finally:
         store.close()
     rows = [{"id": t["id"], "start": t["start"], "name": t["name"], "kind": t["kind"],
              "duration_ms": _ms(t["duration_us"]), "status": t.get("status"),
-             "error": t.get("error"), "url": t.get("url"), "host": t.get("host")}
-            for t in found]
+             "error": t.get("error"), "url": t.get("url"), "host": t.get("host"),
+             "pid": t.get("pid")} for t in found]
     if options.json:
         json.dump(rows, sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -370,7 +406,8 @@ def profile_command(options):
     try:
         since, until = _window(options)
         found = store.profile(transaction=options.transaction, kind=options.kind, since=since,
-                              until=until, host=options.host, labelled=fmt == PPROF)
+                              until=until, host=options.host, worker=options.worker,
+                              labelled=fmt == PPROF)
     finally:
         store.close()
     what = options.transaction or options.kind or "all threads"
@@ -428,7 +465,8 @@ def _show_session(options, kind):
             if kind == "xray" else []
         profile = store.profile(session=options.id, since=since, until=until,
                                 kind=getattr(options, "kind", None),
-                                transaction=session.get("transaction"))
+                                transaction=session.get("transaction"), host=options.host,
+                                worker=getattr(options, "worker", None))
     finally:
         store.close()
     state = _session_state(session, time.time())

@@ -1,6 +1,8 @@
 """A monitoring store for the dashboard's browser tests: five transactions
-over twenty minutes from two hosts, one busy minute and one quiet one (so a
-chart's bars can be looked for where the data says), kept traces with SQL
+over twenty minutes from two hosts of two workers each (the first worker
+of a host serving two thirds of its requests), one busy minute and one
+quiet one (so a chart's bars can be looked for where the data says), kept
+traces with SQL
 repeated as an N+1 pattern and a duplicate, profiles of web, background and
 other threads, and a transaction name and a view argument holding markup
 that must stay text."""
@@ -24,6 +26,7 @@ TRANSACTIONS = {PRODUCT: ("web", 60, 40, 0.5), CART: ("web", 30, 15, 0.2),
                 CHECKOUT: ("web", 10, 300, 0.6), HOSTILE: ("web", 5, 25, 0.0),
                 TASK: ("background", 2, 900, 0.1)}
 BUSY_FACTOR = 10
+HOSTS = {"web-1": (101, 102), "web-2": (201, 202)}     # host: its workers' pids
 SQL_N_PLUS_ONE = "SELECT * FROM shop_price WHERE product_id = ?"
 SQL_DUPLICATE = "SELECT * FROM shop_product WHERE id = ?"
 
@@ -31,6 +34,13 @@ SQL_DUPLICATE = "SELECT * FROM shop_product WHERE id = ?"
 def first_minute(now):
     """The first seeded minute: the twenty end two minutes before now."""
     return int(now) // 60 * 60 - (MINUTES + 2) * 60
+
+
+def worker_share(count, worker_index):
+    """How many of a host's `count` requests its worker serves: the first
+    two thirds (rounded up), the second the rest."""
+    first = -(-2 * count // 3)
+    return first if worker_index == 0 else count - first
 
 
 def minute_of(name, minute, index, count, ms, sql_share):
@@ -92,32 +102,42 @@ def seed(path, now=None):
     first = first_minute(now)
     traces = {}
     with open_store(path) as store:
-        for host_index, host in enumerate(("web-1", "web-2")):
-            for index in range(MINUTES):
-                if index == QUIET:
-                    continue
-                minute = first + index * 60
-                rows, kept, profiles = [], [], []
-                for name, (kind, per_minute, ms, sql_share) in TRANSACTIONS.items():
-                    count = per_minute * (BUSY_FACTOR if index == BUSY else 1)
-                    rows.append(minute_of(name, minute, index, count, ms, sql_share))
-                    profiles.append(ProfileMinute(minute=minute, name=name, kind=kind,
-                                                  stacks=stacks_of(name), rate_hz=100.0))
-                    if kind == "web" and index % 6 == 1 and host_index == 0:
-                        trace_id = uuid.uuid4().hex
-                        duration = ms * 2 / 1000
-                        argument = HOSTILE_ARGUMENT if name in (PRODUCT, HOSTILE) else "id=3"
-                        kept.append(KeptTrace(
-                            id=trace_id, start=minute + 10, name=name, kind=kind,
-                            duration_us=int(duration * 1e6), url=f"/{name.rsplit('.', 1)[-1]}/3/",
-                            status=200, document=trace_document(name, minute + 10, duration,
-                                                                argument)))
-                        traces.setdefault(name, []).append(trace_id)
-                profiles.append(ProfileMinute(
-                    minute=minute, name="", kind="other", rate_hz=100.0,
-                    stacks=[((("/usr/lib/python3/threading.py", 1000, "run"),
-                              ("/srv/shop/cache.py", 7, "cache_janitor")), 4)]))
-                store.write(Harvest(id=uuid.uuid4().hex, host=host, pid=100 + host_index,
-                                    started=minute, ended=minute + 60, transactions=rows,
-                                    traces=kept, profiles=profiles))
+        for host_index, (host, pids) in enumerate(HOSTS.items()):
+            for worker_index, pid in enumerate(pids):
+                seed_worker(store, host, pid, host_index == 0 and worker_index == 0,
+                            worker_index, first, traces)
     return {"traces": traces, "first": first}
+
+
+def seed_worker(store, host, pid, keeps_traces, worker_index, first, traces):
+    """One worker's twenty minutes: its share of each transaction's requests
+    and a profile; the first worker of the first host keeps the traces."""
+    for index in range(MINUTES):
+        if index == QUIET:
+            continue
+        minute = first + index * 60
+        rows, kept, profiles = [], [], []
+        for name, (kind, per_minute, ms, sql_share) in TRANSACTIONS.items():
+            count = worker_share(per_minute * (BUSY_FACTOR if index == BUSY else 1),
+                                 worker_index)
+            if count:
+                rows.append(minute_of(name, minute, index, count, ms, sql_share))
+            profiles.append(ProfileMinute(minute=minute, name=name, kind=kind,
+                                          stacks=stacks_of(name), rate_hz=100.0))
+            if kind == "web" and index % 6 == 1 and keeps_traces:
+                trace_id = uuid.uuid4().hex
+                duration = ms * 2 / 1000
+                argument = HOSTILE_ARGUMENT if name in (PRODUCT, HOSTILE) else "id=3"
+                kept.append(KeptTrace(
+                    id=trace_id, start=minute + 10, name=name, kind=kind,
+                    duration_us=int(duration * 1e6), url=f"/{name.rsplit('.', 1)[-1]}/3/",
+                    status=200, document=trace_document(name, minute + 10, duration,
+                                                        argument)))
+                traces.setdefault(name, []).append(trace_id)
+        profiles.append(ProfileMinute(
+            minute=minute, name="", kind="other", rate_hz=100.0,
+            stacks=[((("/usr/lib/python3/threading.py", 1000, "run"),
+                      ("/srv/shop/cache.py", 7, "cache_janitor")), 4)]))
+        store.write(Harvest(id=uuid.uuid4().hex, host=host, pid=pid,
+                            started=minute, ended=minute + 60, transactions=rows,
+                            traces=kept, profiles=profiles))

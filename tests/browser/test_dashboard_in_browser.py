@@ -3,9 +3,10 @@ Playwright), served by `plumb serve` over a store with known contents
 (dashboard_seed.py): each page renders the store's transactions, the charts
 draw bars where the data has requests and none where it has none, a click
 on a transaction opens its page and a kept trace its waterfall (the
-report's Timeline), an X-Ray started from the page is running, and a
-transaction name and a view argument holding <script> are shown as text
-(no script of theirs runs).  The same pages under a base path, as Django
+report's Timeline), an X-Ray started from the page is running, a worker
+picked in the select shows that worker's numbers, and a transaction name
+and a view argument holding <script> are shown as text (no script of
+theirs runs).  The same pages under a base path, as Django
 mounts them, fetch and link below that base.
 
 With PLUMB_DASHBOARD_SCREENSHOTS=FOLDER the tests save each page there
@@ -26,10 +27,12 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from conftest import default_signals, env_with_plumb, free_port, wait_for_port  # noqa: E402
 import dashboard_seed as seed  # noqa: E402
+from plumb.monitor import apdex  # noqa: E402
 from chromium import browser  # noqa: E402,F401  (the fixture)
 SHOTS = os.environ.get("PLUMB_DASHBOARD_SCREENSHOTS")
 RPM_BLUE = (0x3b, 0x82, 0xa0)      # dashboard.js's COLORS.rpm
 SQL_ORANGE = (0xd9, 0x77, 0x06)    # COLORS.sql
+APDEX_GREEN = (0x15, 0x80, 0x3d)   # COLORS.apdex
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +122,22 @@ def minute_t(seeded, index):
     return seeded[1]["first"] + index * 60 + 30
 
 
+def tile(page, name):
+    return page.inner_text(f"[data-tile='{name}'] .tile-value")
+
+
+def requests_of(names, worker_index=None):
+    """The seeded requests of `names` on one host, or of one of its workers."""
+    total = 0
+    for name in names:
+        per = seed.TRANSACTIONS[name][1]
+        for index in range(seed.MINUTES):
+            if index != seed.QUIET:
+                count = per * (seed.BUSY_FACTOR if index == seed.BUSY else 1)
+                total += count if worker_index is None else seed.worker_share(count, worker_index)
+    return total
+
+
 def table_names(page, selector):
     return page.eval_on_selector_all(selector + " tbody tr td:first-child",
                                      "cells => cells.map(c => c.textContent)")
@@ -161,9 +180,9 @@ def test_transactions_sort_and_a_click_opens_one(dash):
     # The page's numbers come from its series, the table's from the
     # transactions' rows: the same requests, the same percentiles.
     tiles = {name: dash.page.inner_text(f"[data-tile='{name}'] .tile-value")
-             for name in ("Requests", "Throughput", "Mean", "p95", "p99")}
+             for name in ("Requests", "Throughput", "Mean", "p95", "p99", "Apdex")}
     assert tiles == {"Requests": cells[7], "Throughput": cells[6] + " rpm", "Mean": cells[3],
-                     "p95": cells[4], "p99": cells[5]}
+                     "p95": cells[4], "p99": cells[5], "Apdex": cells[9]}
 
 
 def test_a_transaction_page(dash, seeded):
@@ -186,6 +205,78 @@ def test_a_transaction_page(dash, seeded):
     report = dash.report()
     assert "load_prices" in report.evaluate("JSON.stringify(plumbReport.frames().map(f => f.name))")
     dash.shot("transaction")
+
+
+def seeded_apdex(name):
+    """The apdex of every seeded request of `name`, from the seed's minutes."""
+    satisfied = tolerating = frustrated = 0
+    for _ in seed.HOSTS:
+        for worker_index in range(2):
+            for index in range(seed.MINUTES):
+                _, per, ms, sql_share = seed.TRANSACTIONS[name]
+                count = seed.worker_share(per * (seed.BUSY_FACTOR if index == seed.BUSY else 1),
+                                          worker_index)
+                if index == seed.QUIET or not count:
+                    continue
+                row = seed.minute_of(name, 0, index, count, ms, sql_share)
+                satisfied += row.satisfied
+                tolerating += row.tolerating
+                frustrated += row.frustrated
+    return apdex.score(satisfied, tolerating, frustrated)
+
+
+def test_a_transaction_page_shows_its_apdex(dash, seeded):
+    dash.open(f"#/transaction?since=30m&name={seed.CHECKOUT}")
+    # Checkout's requests take 150 to 600 ms (T is 500 ms), and one a
+    # minute fails every fourth minute: satisfied, tolerating, frustrated.
+    score = seeded_apdex(seed.CHECKOUT)
+    assert 0.5 < score < 0.95
+    assert tile(dash.page, "Apdex") == f"{score:.2f}"
+    assert dash.column("chart-apdex", minute_t(seeded, seed.BUSY + 1), APDEX_GREEN) > 0
+    assert dash.column("chart-apdex", minute_t(seeded, seed.QUIET), APDEX_GREEN) == 0
+    dash.open(f"#/transaction?since=30m&name={seed.TASK}")
+    assert tile(dash.page, "Apdex") == "–"       # background tasks have none
+
+
+def test_picking_a_worker_shows_its_numbers(dash, seeded):
+    dash.open(f"#/transaction?since=30m&host=web-1&name={seed.PRODUCT}")
+    assert tile(dash.page, "Requests") == f"{requests_of([seed.PRODUCT]):,}"
+    dash.page.wait_for_selector("#worker option[value='102']", state="attached")
+    assert dash.page.eval_on_selector_all("#worker option", "os => os.map(o => o.value)") == [
+        "", "101", "102"]
+    kept = dash.page.eval_on_selector_all("#traces tbody a.trace-link", "a => a.length")
+    assert kept == len(seeded[1]["traces"][seed.PRODUCT])
+    dash.page.evaluate("document.body.removeAttribute('data-ready')")
+    dash.page.select_option("#worker", "102")
+    dash.ready()
+    route = dash.page.evaluate("location.hash")
+    assert "worker=102" in route and "host=web-1" in route
+    assert tile(dash.page, "Requests") == f"{requests_of([seed.PRODUCT], 1):,}"
+    # The traces were kept by the other worker.
+    assert dash.page.eval_on_selector_all("#traces tbody a.trace-link", "a => a.length") == 0
+    dash.page.wait_for_function("document.getElementById('worker').value === '102'")
+    # Another host: all of its workers again.
+    dash.page.evaluate("document.body.removeAttribute('data-ready')")
+    dash.page.select_option("#host", "web-2")
+    dash.ready()
+    assert "worker=" not in dash.page.evaluate("location.hash")
+    assert tile(dash.page, "Requests") == f"{requests_of([seed.PRODUCT]):,}"
+
+
+def test_a_worker_of_any_host_can_be_picked_from_all_hosts(dash):
+    dash.open("#/overview?since=30m")
+    dash.page.wait_for_selector("#worker optgroup[label='web-2'] option[value='201']",
+                                state="attached")
+    groups = dash.page.eval_on_selector_all("#worker optgroup", "gs => gs.map(g => g.label)")
+    assert groups == ["web-1", "web-2"]
+    dash.page.evaluate("document.body.removeAttribute('data-ready')")
+    dash.page.select_option("#worker", "201")
+    dash.ready()
+    route = dash.page.evaluate("location.hash")
+    assert "worker=201" in route and "host=web-2" in route
+    shown = tile(dash.page, "Requests")
+    assert int(shown.replace(",", "")) == requests_of(seed.TRANSACTIONS, 0)
+    dash.page.wait_for_function("document.getElementById('host').value === 'web-2'")
 
 
 def test_a_kept_trace_shows_its_waterfall(dash):

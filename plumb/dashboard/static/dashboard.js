@@ -4,7 +4,7 @@
  * URLs, arguments, SQL, errors) is put in the page as text (textContent),
  * never as markup.  Routes live after '#': #/overview, #/transactions,
  * #/transaction?name=, #/trace/ID, #/threads, #/xray, #/xray/ID; the window
- * (since, until, host) and the refresh ride in the route's query. */
+ * (since, until, host, worker) and the refresh ride in the route's query. */
 (function () {
   'use strict';
 
@@ -13,7 +13,7 @@
   var WINDOWS = { '30m': 1800, '1h': 3600, '24h': 86400, '7d': 604800 };
   var COLORS = { rpm: '#3b82a0', sql: '#d97706', template: '#16a34a', http: '#7c3aed',
                  code: '#64748b', p50: '#0e7490', p95: '#b3541e', p99: '#9f1239',
-                 errors: '#dc2626', hist: '#3b82a0' };
+                 errors: '#dc2626', hist: '#3b82a0', apdex: '#15803d' };
   var charts = {};      // canvas id -> its x scale, for tests and tooltips
   var refreshTimer = null, pollTimer = null, generation = 0;
 
@@ -31,7 +31,7 @@
 
   function windowParams(r) {
     var since = r.query.get('since') || '1h', until = r.query.get('until');
-    var out = { since: since, host: r.query.get('host') || null };
+    var out = { since: since, host: r.query.get('host') || null, worker: r.query.get('worker') || null };
     if (until) out.until = until;
     return out;
   }
@@ -54,7 +54,7 @@
 
   function href(page, extra) {
     var r = route(), q = new URLSearchParams();
-    ['since', 'until', 'host', 'refresh'].forEach(function (k) {
+    ['since', 'until', 'host', 'worker', 'refresh'].forEach(function (k) {
       if (r.query.get(k)) q.set(k, r.query.get(k));
     });
     Object.keys(extra || {}).forEach(function (k) {
@@ -62,6 +62,16 @@
     });
     var qs = q.toString();
     return '#/' + page + (qs ? '?' + qs : '');
+  }
+
+  // The page shown now with some of its query changed: the window's
+  // controls keep the page's own arguments (a transaction's name, a
+  // thread profile's kind and view).
+  function hereWith(extra) {
+    var r = route(), query = {};
+    r.query.forEach(function (value, key) { query[key] = value; });
+    Object.keys(extra).forEach(function (key) { query[key] = extra[key]; });
+    return href(r.page + (r.arg ? '/' + encodeURIComponent(r.arg) : ''), query);
   }
 
   /* ---- the API ----------------------------------------------------------- */
@@ -120,6 +130,16 @@
     return n >= 100 ? Math.round(n).toLocaleString('en-US') : (Math.round(n * 10) / 10).toString();
   }
   function fmtApdex(a) { return a === null || a === undefined ? '–' : a.toFixed(2); }
+  // The apdex of many rows or series points: their scores (the server's,
+  // plumb/monitor/apdex.py) weighted by the web requests each scored.
+  function apdexOf(items, requests) {
+    var n = 0, sum = 0;
+    items.forEach(function (it) {
+      if (it.apdex === null || it.apdex === undefined) return;
+      n += requests(it); sum += it.apdex * requests(it);
+    });
+    return n ? sum / n : null;
+  }
   function fmtTime(t) {
     var d = new Date(t * 1000);
     return d.toLocaleString('en-GB', { hour12: false });
@@ -314,7 +334,7 @@
       max = Math.max(max, stack);
       (spec.lines || []).forEach(function (l) { var v = l.value(p); if (v > max) max = v; });
     });
-    max = niceMax(max);
+    max = spec.max || niceMax(max);
     yAxis(ctx, canvas, max, spec.fmt);
     var y = function (v) { return PAD.top + h - v / max * h; };
     spec.points.forEach(function (p) {
@@ -451,6 +471,13 @@
                      fmt: fmtPct });
     }, null, 120);
   }
+  function apdexChart(series, id) {
+    return chart('Apdex', id, function (c) {
+      timeChart(c, { since: series.since, until: series.until, step: series.step, points: series.points,
+                     lines: [{ value: function (p) { return p.apdex; }, color: COLORS.apdex }],
+                     max: 1, fmt: fmtApdex });
+    }, null, 120);
+  }
   function histogramSection(values, id, title) {
     return chart(title || 'Requests per response time', id, function (c) { histogramChart(c, values); });
   }
@@ -577,11 +604,8 @@
     var step = stepFor(w);
     return Promise.all([api('series', Object.assign({ step: step }, w)), api('transactions', w)]).then(function (got) {
       var series = got[0], rows = got[1].transactions;
-      var count = 0, errors = 0, total = 0, webCount = 0, apdexSum = 0;
+      var count = 0, errors = 0, total = 0;
       series.points.forEach(function (p) { count += p.count; errors += p.errors; total += (p.mean_ms || 0) * p.count; });
-      rows.forEach(function (row) {
-        if (row.kind === 'web' && row.apdex !== null && row.apdex !== undefined) { webCount += row.count; apdexSum += row.apdex * row.count; }
-      });
       var hist = mergeHistograms(series.points);
       var page = el('div');
       add(page, el('h1', null, 'Overview'), tiles([
@@ -589,7 +613,7 @@
         ['Throughput', fmtNum(rpmOf(series)) + ' rpm'],
         ['Mean', fmtMs(count ? total / count : null)],
         ['p95', fmtMs(quantileMs(hist, 0.95))],
-        ['Apdex', fmtApdex(webCount ? apdexSum / webCount : null)],
+        ['Apdex', fmtApdex(apdexOf(rows, function (row) { return row.count; }))],
         ['Error rate', fmtPct(count ? errors / count : null)],
       ]));
       add(page, add(el('div', 'grid'), throughputChart(series, 'chart-throughput'), componentChart(series, 'chart-components'),
@@ -628,6 +652,7 @@
     row.rpm = rpmOf(series);
     row.error_rate = row.errors / row.count;
     row.p50_ms = quantileMs(hist, 0.5); row.p95_ms = quantileMs(hist, 0.95); row.p99_ms = quantileMs(hist, 0.99);
+    row.apdex = apdexOf(series.points, function (p) { return p.satisfied + p.tolerating + p.frustrated; });
     return row;
   }
 
@@ -636,7 +661,7 @@
     var step = stepFor(w);
     return Promise.all([
       api('series', Object.assign({ step: step, transaction: name }, w)),
-      api('traces', { transaction: name, since: w.since, until: w.until, limit: 100 }),
+      api('traces', { transaction: name, since: w.since, until: w.until, host: w.host, worker: w.worker, limit: 100 }),
     ]).then(function (got) {
       var series = got[0], traces = got[1].traces;
       var row = totalsOf(series);
@@ -648,16 +673,17 @@
       page.appendChild(tiles(row ? [
         ['Requests', fmtNum(row.count)], ['Throughput', fmtNum(row.rpm) + ' rpm'], ['Mean', fmtMs(row.mean_ms)],
         ['p50', fmtMs(row.p50_ms)], ['p95', fmtMs(row.p95_ms)], ['p99', fmtMs(row.p99_ms)],
-        ['Errors', fmtPct(row.error_rate)],
+        ['Apdex', fmtApdex(row.apdex)], ['Errors', fmtPct(row.error_rate)],
       ] : [['Requests', '0']]));
       var hist = mergeHistograms(series.points);
       var values = Object.keys(hist).map(function (k) { return [bucketMiddleMs(Number(k)), hist[k]]; });
       add(page, add(el('div', 'grid'), histogramSection(values, 'chart-histogram'),
                     percentileChart(series, 'chart-percentiles'), throughputChart(series, 'chart-throughput'),
-                    componentChart(series, 'chart-components')));
+                    componentChart(series, 'chart-components'),
+                    apdexChart(series, 'chart-apdex'), errorChart(series, 'chart-errors')));
       add(page, add(el('div', 'grid'), breakdownSection(row), componentsSection(traces)));
       add(page, add(section('Kept traces'), table(traceColumns(), traces, { id: 'traces', sort: 'start', empty: 'No traces kept in this window.' })));
-      page.appendChild(profileSection('Profile', { transaction: name, since: w.since, until: w.until, host: w.host }));
+      page.appendChild(profileSection('Profile', { transaction: name, since: w.since, until: w.until, host: w.host, worker: w.worker }));
       return page;
     });
   }
@@ -765,7 +791,7 @@
       });
       add(bar, kinds, views, add(el('label', null, 'From '), pick), start);
       page.appendChild(bar);
-      var params = { kind: kind, view: view, host: w.host };
+      var params = { kind: kind, view: view, host: w.host, worker: w.worker };
       var chosen = sessions.filter(function (s) { return s.id === session; })[0];
       if (chosen) { params.session = chosen.id; params.since = chosen.created; params.until = Math.max(chosen.ends, chosen.created + 1); }
       else { params.since = w.since; params.until = w.until; }
@@ -896,14 +922,41 @@
     });
   }
 
-  function fillHosts(w) {
+  /* The host and worker selects, from the hosts that wrote in the window.
+   * A worker is a pid of one host: with a host chosen, its workers; with
+   * all hosts, every host's under its name (choosing one chooses its host). */
+  function fillFilters(w) {
     api('hosts', { since: w.since, until: w.until }).then(function (got) {
-      var select = $('host'), keep = w.host || '';
-      while (select.options.length > 1) select.remove(1);
+      var hosts = $('host'), workers = $('worker');
+      while (hosts.options.length > 1) hosts.remove(1);
       var names = got.hosts.map(function (h) { return h.host; });
-      if (keep && names.indexOf(keep) < 0) names.push(keep);
-      names.forEach(function (n) { var o = el('option', null, n); o.value = n; select.appendChild(o); });
-      select.value = keep;
+      if (w.host && names.indexOf(w.host) < 0) names.push(w.host);
+      names.forEach(function (n) { var o = el('option', null, n); o.value = n; hosts.appendChild(o); });
+      hosts.value = w.host || '';
+      while (workers.children.length > 1) workers.removeChild(workers.lastChild);
+      var shown = false;
+      got.hosts.forEach(function (h) {
+        if ((w.host && h.host !== w.host) || !(h.workers || []).length) return;
+        var box = workers;
+        if (!w.host) { box = el('optgroup'); box.label = h.host; workers.appendChild(box); }
+        h.workers.forEach(function (worker) {
+          var o = el('option', null, 'pid ' + worker.pid);
+          o.value = String(worker.pid);
+          o.setAttribute('data-host', h.host);
+          o.title = 'seen ' + fmtTime(worker.first_seen) + ' to ' + fmtTime(worker.last_seen);
+          if (o.value === w.worker && !shown) { o.selected = true; shown = true; }
+          box.appendChild(o);
+        });
+      });
+      if (w.worker && !shown) {
+        // Asked for in the address but not listed (its minutes are gone).
+        var o = el('option', null, 'pid ' + w.worker);
+        o.value = w.worker;
+        o.setAttribute('data-host', w.host || '');
+        o.selected = true;
+        workers.appendChild(o);
+      }
+      if (!w.worker) workers.value = '';
     }, function () {});
   }
 
@@ -911,7 +964,7 @@
     var r = route(), w = windowParams(r), mine = ++generation;
     clearTimeout(pollTimer);
     syncControls(r);
-    fillHosts(w);
+    fillFilters(w);
     var make = PAGES[r.page];
     document.body.setAttribute('data-page', r.page);
     document.body.removeAttribute('data-ready');
@@ -942,24 +995,28 @@
     var v = $('since').value;
     if (v === 'custom') {
       var now = Math.floor(Date.now() / 1000);
-      location.hash = href(route().page + (route().arg ? '/' + encodeURIComponent(route().arg) : ''),
-                           { since: String(now - 3600), until: String(now) });
+      location.hash = hereWith({ since: String(now - 3600), until: String(now) });
     } else {
-      location.hash = href(route().page + (route().arg ? '/' + encodeURIComponent(route().arg) : ''), { since: v, until: null });
+      location.hash = hereWith({ since: v, until: null });
     }
   });
   $('window').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var from = new Date($('from').value).getTime() / 1000, to = new Date($('to').value).getTime() / 1000;
     if (!(from < to)) { showError('the window must start before it ends'); return; }
-    location.hash = href(route().page + (route().arg ? '/' + encodeURIComponent(route().arg) : ''),
-                         { since: String(Math.floor(from)), until: String(Math.floor(to)) });
+    location.hash = hereWith({ since: String(Math.floor(from)), until: String(Math.floor(to)) });
   });
   $('host').addEventListener('change', function () {
-    location.hash = href(route().page + (route().arg ? '/' + encodeURIComponent(route().arg) : ''), { host: $('host').value || null });
+    // A pid names a process of one host: another host, all its workers.
+    location.hash = hereWith({ host: $('host').value || null, worker: null });
+  });
+  $('worker').addEventListener('change', function () {
+    var chosen = $('worker').selectedOptions[0];
+    var host = chosen && chosen.value ? chosen.getAttribute('data-host') || null : route().query.get('host');
+    location.hash = hereWith({ host: host, worker: $('worker').value || null });
   });
   $('refresh').addEventListener('change', function () {
-    location.hash = href(route().page + (route().arg ? '/' + encodeURIComponent(route().arg) : ''), { refresh: $('refresh').value || null });
+    location.hash = hereWith({ refresh: $('refresh').value || null });
   });
   window.addEventListener('hashchange', render);
   var resizeTimer = null;

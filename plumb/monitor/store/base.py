@@ -6,7 +6,11 @@ rows are kept.
 Times are Unix seconds; windows are half-open, `since <= minute < until`.
 Histograms are dicts {bucket key: count} (plumb.monitor.histogram's keys)
 and are returned merged, never as quantiles: callers compute those with
-plumb.monitor.histogram.quantile(histogram, q)."""
+plumb.monitor.histogram.quantile(histogram, q).
+
+A worker is one process of a host, named by its pid: readers that take
+`worker` answer for that process alone (with `host`, of that host; without,
+of every host's process of that pid), and None for all workers."""
 import abc
 
 SESSION_KINDS = ("xray", "threads")
@@ -22,6 +26,8 @@ SUMMED_COUNTERS = (
 # What a series bucket carries (a chart's lines).
 SERIES_COUNTERS = ("count", "errors", "total_us", "queue_us", "sql_us", "template_us",
                    "http_us")
+# And the apdex counts of its web requests (a bucket's apdex score).
+SERIES_APDEX_COUNTERS = ("satisfied", "tolerating", "frustrated")
 
 
 class StoreError(ValueError):
@@ -54,12 +60,14 @@ class Store(abc.ABC):
         the same id was written before (a retry counts once).  Rows merge by
         (minute, host, name, kind, session) with what other processes
         wrote: counters add, min_us/max_us combine, histograms and error
-        classes add.  Raises StoreError (never leaving part of the harvest
+        classes add; and are kept for the worker (harvest.pid) too, for
+        readers given `worker`.  Raises StoreError (never leaving part of the harvest
         written) when the store cannot take it within the bound; the caller
         keeps the harvest and may retry."""
 
     @abc.abstractmethod
-    def transactions(self, since, until, host=None, kind=None, session=None, names=None):
+    def transactions(self, since, until, host=None, kind=None, session=None, names=None,
+                     worker=None):
         """One dict per (name, kind) seen in the window: "name", "kind",
         every counter of TransactionMinute summed over the window and hosts
         (SUMMED_COUNTERS), "min_us", "max_us", "apdex_t_us" (the largest
@@ -67,19 +75,22 @@ class Store(abc.ABC):
         "last_minute" and "minutes" (the span first..last in minutes,
         inclusive: count / minutes is the throughput while it was seen).
         `names` limits the answer to those transaction names; `session`
-        selects an X-Ray session's own copy (None: the ordinary rows)."""
+        selects an X-Ray session's own copy (None: the ordinary rows);
+        `worker` one worker's requests."""
 
     @abc.abstractmethod
-    def series(self, name=None, since=None, until=None, step_s=60, host=None):
+    def series(self, name=None, since=None, until=None, step_s=60, host=None, worker=None):
         """Every time bucket of `step_s` seconds (a multiple of 60; buckets
         start at multiples of step_s) from the one holding `since` to the
         one before `until`, in order, as dicts: "t" (the bucket's start),
-        SERIES_COUNTERS summed, "histogram" merged.  `name` None sums every
-        transaction.  Buckets without requests have zero counts."""
+        SERIES_COUNTERS summed, SERIES_APDEX_COUNTERS of the bucket's web
+        requests (0 in a series of every transaction, `name` None, whose
+        merged rows do not tell web requests from background tasks),
+        "histogram" merged.  Buckets without requests have zero counts."""
 
     @abc.abstractmethod
     def traces(self, transaction=None, since=None, until=None, session=None, limit=100,
-               order="slowest"):
+               order="slowest", host=None, worker=None):
         """Kept traces' summaries, slowest or most recent first: dicts with
         "id", "start", "name", "kind", "duration_us", "status", "error",
         "url", "host", "pid", "session"."""
@@ -91,14 +102,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def profile(self, transaction=None, kind=None, since=None, until=None, session=None,
-                host=None, labelled=False):
-        """The sampled stacks merged across minutes and hosts:
+                host=None, worker=None, labelled=False):
+        """The sampled stacks merged across minutes, workers and hosts:
         {"stacks": [(frames, count), ...] most samples first, with frames a
         tuple of (file, line, name) outermost first; "rate_hz": the highest
         sampling rate seen; "mode": "wall", "cpu", ..., or "mixed"}.
         labelled: also "groups", the same stacks kept apart by what labels
         them, [({"transaction": name, "kind": kind, "host": host}, stacks),
-        ...] (for exports that carry labels, plumb.monitor.labelled)."""
+        ...], with "worker" too when `worker` is given (for exports that carry
+        labels, plumb.monitor.labelled)."""
 
     @abc.abstractmethod
     def create_session(self, kind, transaction=None, duration_s=60.0, traces=10, rate_hz=100.0,
@@ -129,7 +141,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def hosts(self, since, until):
         """The hosts that wrote in the window: dicts "host", "pids" (sorted),
-        "harvests", "first_seen", "last_seen"."""
+        "harvests", "first_seen", "last_seen", and "workers": the workers
+        that may be chosen (`worker=`), as dicts "pid", "harvests",
+        "first_seen", "last_seen"."""
 
     @abc.abstractmethod
     def drops(self, since):

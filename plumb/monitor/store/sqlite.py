@@ -14,9 +14,10 @@ import uuid
 
 from . import codec
 from ..harvest import TransactionMinute
-from .base import SESSION_KINDS, SUMMED_COUNTERS, TRACE_ORDERS, Store, StoreError, add_counts
+from .base import (SERIES_APDEX_COUNTERS, SERIES_COUNTERS, SESSION_KINDS, SUMMED_COUNTERS,
+                   TRACE_ORDERS, Store, StoreError, add_counts)
 from .sqlite_schema import SCHEMA_VERSION, prepare, refuse
-from .tiers import DAY, MINUTE, RESOLUTIONS, ceil_to, floor_to, pieces
+from .tiers import DAY, MINUTE, RESOLUTIONS, WORKER_RESOLUTIONS, ceil_to, floor_to, pieces
 from .url import take_options
 
 OPTIONS = {
@@ -30,29 +31,42 @@ MAX_URL = 2048                               # characters of a trace's URL kept
 MAX_TEXT = 512                               # of a name, host, error class or function
 ALL_TRANSACTIONS = ("", "")                  # the names row of every transaction merged
 
-_TX_COLUMNS = ("res", "t", "host_id", "name_id", "session") + SUMMED_COUNTERS + (
-    "min_us", "max_us", "apdex_t_us", "first_minute", "last_minute", "histogram",
-    "error_classes")
-_UPSERT_TX = (
-    f"INSERT INTO tx_rows ({', '.join(_TX_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_TX_COLUMNS))}) "
-    "ON CONFLICT (res, t, host_id, name_id, session) DO UPDATE SET "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in SUMMED_COUNTERS) + ", "
-    # min_us of a row without requests means nothing
-    "min_us = CASE WHEN count = 0 THEN excluded.min_us WHEN excluded.count = 0 THEN min_us "
-    "ELSE min(min_us, excluded.min_us) END, "
-    "max_us = max(max_us, excluded.max_us), "
-    "apdex_t_us = max(apdex_t_us, excluded.apdex_t_us), "
-    "first_minute = min(first_minute, excluded.first_minute), "
-    "last_minute = max(last_minute, excluded.last_minute), "
-    "histogram = plumb_hist_add(histogram, excluded.histogram), "
-    "error_classes = plumb_counts_add(error_classes, excluded.error_classes)")
-_UPSERT_PROFILE = (
-    "INSERT INTO profile_rows (res, t, host_id, name_id, session, stack_id, count, rate_hz, "
-    "mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (res, t, host_id, name_id, session, stack_id) DO UPDATE SET "
-    "count = count + excluded.count, rate_hz = max(rate_hz, excluded.rate_hz), "
-    "mode = CASE WHEN mode = excluded.mode THEN mode ELSE 'mixed' END")
+# The merged rows' keys: of all of a host's workers, and of one worker.
+_KEY = ("res", "t", "host_id", "name_id", "session")
+_WORKER_KEY = ("res", "t", "host_id", "worker", "name_id", "session")
+
+
+def _upsert_tx(table, key):
+    columns = key + SUMMED_COUNTERS + ("min_us", "max_us", "apdex_t_us", "first_minute",
+                                       "last_minute", "histogram", "error_classes")
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+        + ", ".join(f"{c} = {c} + excluded.{c}" for c in SUMMED_COUNTERS) + ", "
+        # min_us of a row without requests means nothing
+        "min_us = CASE WHEN count = 0 THEN excluded.min_us WHEN excluded.count = 0 THEN min_us "
+        "ELSE min(min_us, excluded.min_us) END, "
+        "max_us = max(max_us, excluded.max_us), "
+        "apdex_t_us = max(apdex_t_us, excluded.apdex_t_us), "
+        "first_minute = min(first_minute, excluded.first_minute), "
+        "last_minute = max(last_minute, excluded.last_minute), "
+        "histogram = plumb_hist_add(histogram, excluded.histogram), "
+        "error_classes = plumb_counts_add(error_classes, excluded.error_classes)")
+
+
+def _upsert_profile(table, key):
+    columns = key + ("stack_id", "count", "rate_hz", "mode")
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key + ('stack_id',))}) DO UPDATE SET "
+        "count = count + excluded.count, rate_hz = max(rate_hz, excluded.rate_hz), "
+        "mode = CASE WHEN mode = excluded.mode THEN mode ELSE 'mixed' END")
+
+
+_UPSERT_TX = _upsert_tx("tx_rows", _KEY)
+_UPSERT_WORKER_TX = _upsert_tx("worker_tx_rows", _WORKER_KEY)
+_UPSERT_PROFILE = _upsert_profile("profile_rows", _KEY)
+_UPSERT_WORKER_PROFILE = _upsert_profile("worker_profile_rows", _WORKER_KEY)
 _SESSION_COLUMNS = "id, kind, transaction_name, created, ends, traces, rate_hz, status, ended"
 _TRACE_COLUMNS = ("tr.id, tr.start, n.name, n.kind, tr.duration_us, tr.status, tr.error, tr.url, "
                   "h.host, tr.pid, tr.session")
@@ -97,6 +111,17 @@ def _all_transactions(minutes):
         add_counts(into.histogram, tm.histogram)
         add_counts(into.error_classes, tm.error_classes)
     return list(merged.values())
+
+
+def _row_keys(minute, host_id, pid):
+    """The rows one minute is added into: (res, t, host_id) of the rows of
+    all the host's workers, at every resolution, and (res, t, host_id,
+    worker) of the worker's own, up to hours (none for a pid of 0 or less,
+    which no process has)."""
+    every = [(res, floor_to(minute, res), host_id) for res in RESOLUTIONS]
+    own = [(res, floor_to(minute, res), host_id, pid) for res in WORKER_RESOLUTIONS] \
+        if pid > 0 else []
+    return every, own
 
 
 def _short(text, limit=MAX_TEXT):
@@ -217,9 +242,14 @@ class SQLiteStore(Store):
             kept[int(key.split(".")[1])] = int(value)
         return kept
 
-    def _window(self, conn, since, until, coarsest=DAY):
-        """SQL selecting the rows that answer [since, until), and its values."""
-        found = pieces(since, until, self._kept_from(conn), coarsest=coarsest)
+    def _window(self, conn, since, until, coarsest=DAY, worker=None):
+        """SQL selecting the rows that answer [since, until), and its values.
+        One worker's rows go up to hours, and only as far back as minutes."""
+        kept = self._kept_from(conn)
+        if worker is not None:
+            coarsest = min(coarsest, WORKER_RESOLUTIONS[-1])
+            kept = {res: max(kept[res], kept[MINUTE]) for res in kept}
+        found = pieces(since, until, kept, coarsest=coarsest)
         if not found:
             return "0", []
         sql = " OR ".join("(res = ? AND t >= ? AND t < ?)" for _ in found)
@@ -239,15 +269,16 @@ class SQLiteStore(Store):
                              (harvest.id, host_id, harvest.pid, harvest.started, harvest.ended,
                               time.time()))
                 refused = {}
-                self._write_transactions(conn, pending, host_id, harvest.transactions)
-                self._write_traces(conn, pending, host_id, harvest.pid, harvest.traces, refused)
-                self._write_profiles(conn, pending, host_id, harvest.profiles)
+                pid = int(harvest.pid)
+                self._write_transactions(conn, pending, host_id, pid, harvest.transactions)
+                self._write_traces(conn, pending, host_id, pid, harvest.traces, refused)
+                self._write_profiles(conn, pending, host_id, pid, harvest.profiles)
                 self._write_drops(conn, host_id, harvest.ended, harvest.dropped, refused)
         self._retention_if_due()
         return True
 
-    def _write_transactions(self, conn, pending, host_id, minutes):
-        rows = []
+    def _write_transactions(self, conn, pending, host_id, pid, minutes):
+        rows, worker_rows = [], []
         everything = _all_transactions(minutes)
         all_id = self._id(conn, pending, "names", ALL_TRANSACTIONS) if everything else None
         for tm in minutes + everything:
@@ -257,10 +288,11 @@ class SQLiteStore(Store):
             values = ([getattr(tm, c) for c in SUMMED_COUNTERS]
                       + [tm.min_us, tm.max_us, tm.apdex_t_us, minute, minute,
                          codec.pack_histogram(tm.histogram), codec.pack_counts(tm.error_classes)])
-            for res in RESOLUTIONS:
-                rows.append([res, floor_to(minute, res), host_id, name_id, tm.session or ""]
-                            + values)
+            every, own = _row_keys(minute, host_id, pid)
+            rows += [[*key, name_id, tm.session or ""] + values for key in every]
+            worker_rows += [[*key, name_id, tm.session or ""] + values for key in own]
         conn.executemany(_UPSERT_TX, rows)
+        conn.executemany(_UPSERT_WORKER_TX, worker_rows)
 
     def _write_traces(self, conn, pending, host_id, pid, traces, refused):
         rows = []
@@ -295,17 +327,18 @@ class SQLiteStore(Store):
             stacks[digest] = found
         return found
 
-    def _write_profiles(self, conn, pending, host_id, profiles):
-        rows, stacks = [], {}
+    def _write_profiles(self, conn, pending, host_id, pid, profiles):
+        rows, worker_rows, stacks = [], [], {}
         for pm in profiles:
             name_id = self._id(conn, pending, "names", (_short(pm.name), _short(pm.kind)))
-            minute = floor_to(pm.minute, MINUTE)
+            every, own = _row_keys(floor_to(pm.minute, MINUTE), host_id, pid)
             for frames, count in pm.stacks:
-                stack_id = self._stack_id(conn, pending, frames, stacks)
-                for res in RESOLUTIONS:
-                    rows.append((res, floor_to(minute, res), host_id, name_id, pm.session or "",
-                                 stack_id, count, pm.rate_hz, _short(pm.mode)))
+                values = (name_id, pm.session or "", self._stack_id(conn, pending, frames, stacks),
+                          count, pm.rate_hz, _short(pm.mode))
+                rows += [key + values for key in every]
+                worker_rows += [key + values for key in own]
         conn.executemany(_UPSERT_PROFILE, rows)
+        conn.executemany(_UPSERT_WORKER_PROFILE, worker_rows)
 
     def _write_drops(self, conn, host_id, ended, dropped, refused):
         minute = floor_to(ended, MINUTE)
@@ -348,6 +381,9 @@ class SQLiteStore(Store):
                     removed[table] = sum(
                         conn.execute(f"DELETE FROM {table} WHERE res = ? AND t < ?",
                                      (res, cut)).rowcount for res, cut in cuts.items())
+                    # A worker's own rows, of every resolution, go with the minutes.
+                    removed["worker_" + table] = conn.execute(
+                        f"DELETE FROM worker_{table} WHERE t < ?", (cuts[MINUTE],)).rowcount
                 for table, column in (("traces", "start"), ("harvests", "ended"),
                                       ("drops", "minute")):
                     removed[table] = conn.execute(f"DELETE FROM {table} WHERE {column} < ?",
@@ -357,7 +393,8 @@ class SQLiteStore(Store):
                     (keep_cut,)).rowcount
                 removed["stacks"] = conn.execute(
                     "DELETE FROM stacks WHERE NOT EXISTS "
-                    "(SELECT 1 FROM profile_rows WHERE stack_id = stacks.id)").rowcount
+                    "(SELECT 1 FROM profile_rows WHERE stack_id = stacks.id) AND NOT EXISTS "
+                    "(SELECT 1 FROM worker_profile_rows WHERE stack_id = stacks.id)").rowcount
                 conn.executemany("INSERT OR REPLACE INTO plumb_meta (key, value) VALUES (?, ?)",
                                  [(f"kept_from.{res}", str(cut)) for res, cut in cuts.items()]
                                  + [("retention_ran", repr(now))])
@@ -381,9 +418,24 @@ class SQLiteStore(Store):
             values += subvalues
         return clauses, values
 
-    def _filters(self, conn, host=None, session=None, kind=None, names=None):
+    def _worker(self, worker):
+        """A worker filter checked: None (all workers) or a pid above 0."""
+        if worker is None:
+            return None
+        if isinstance(worker, bool) or not isinstance(worker, int) or worker <= 0:
+            raise StoreError(f"store {self.path}: a worker is a process id above 0, "
+                             f"not {worker!r}")
+        return worker
+
+    @staticmethod
+    def _merged(table, worker):
+        """The table of merged rows a reader reads: of all workers, or of one."""
+        return table if worker is None else "worker_" + table
+
+    def _filters(self, conn, host=None, session=None, kind=None, names=None, worker=None):
         """WHERE clauses on merged rows for the usual filters (session None:
-        the ordinary rows); None when nothing can match."""
+        the ordinary rows; worker: on a worker's own rows); None when
+        nothing can match."""
         clauses, values = self._name_filter(kind, names)
         if host is not None:
             host_id = self._lookup(conn, "hosts", (host,))
@@ -391,14 +443,19 @@ class SQLiteStore(Store):
                 return None, None
             clauses.append("host_id = ?")
             values.append(host_id)
+        if worker is not None:
+            clauses.append("worker = ?")
+            values.append(worker)
         clauses.append("session = ?")
         values.append(session or "")
         return clauses, values
 
-    def transactions(self, since, until, host=None, kind=None, session=None, names=None):
+    def transactions(self, since, until, host=None, kind=None, session=None, names=None,
+                     worker=None):
+        worker = self._worker(worker)
         with self._using("reading transactions") as conn:
-            window, values = self._window(conn, since, until)
-            clauses, more = self._filters(conn, host, session, kind, names)
+            window, values = self._window(conn, since, until, worker=worker)
+            clauses, more = self._filters(conn, host, session, kind, names, worker)
             if clauses is None:
                 return []
             sums = ", ".join(f"SUM({c})" for c in SUMMED_COUNTERS)
@@ -406,7 +463,8 @@ class SQLiteStore(Store):
                 f"SELECT n.name, n.kind, {sums}, MIN(CASE WHEN count > 0 THEN min_us END), "
                 "MAX(max_us), MAX(apdex_t_us), MIN(first_minute), MAX(last_minute), "
                 "plumb_concat(histogram), group_concat(error_classes, char(10)) "
-                f"FROM tx_rows JOIN names n ON n.id = name_id WHERE {window} AND n.kind != '' "
+                f"FROM {self._merged('tx_rows', worker)} JOIN names n ON n.id = name_id "
+                f"WHERE {window} AND n.kind != '' "
                 + "".join(f" AND {c}" for c in clauses)
                 + " GROUP BY name_id ORDER BY n.name, n.kind", values + more).fetchall()
         found = []
@@ -423,7 +481,8 @@ class SQLiteStore(Store):
             found.append(entry)
         return found
 
-    def series(self, name=None, since=None, until=None, step_s=60, host=None):
+    def series(self, name=None, since=None, until=None, step_s=60, host=None, worker=None):
+        worker = self._worker(worker)
         step = int(step_s)
         if step != step_s or step <= 0 or step % MINUTE:
             raise StoreError(f"store {self.path}: a series step of {step_s!r} s "
@@ -433,29 +492,37 @@ class SQLiteStore(Store):
         start, end = floor_to(since, step), ceil_to(until, step)
         coarsest = max(res for res in RESOLUTIONS if step % res == 0)
         with self._using("reading a series") as conn:
-            window, values = self._window(conn, start, end, coarsest=coarsest)
+            window, values = self._window(conn, start, end, coarsest=coarsest, worker=worker)
             names, kind = ([name], None) if name is not None else \
                 ([ALL_TRANSACTIONS[0]], ALL_TRANSACTIONS[1])
-            clauses, more = self._filters(conn, host, None, kind=kind, names=names)
+            clauses, more = self._filters(conn, host, None, kind=kind, names=names,
+                                          worker=worker)
+            # Apdex counts web requests only: the rows of the name as a web
+            # transaction (the all-transactions rows merge every kind).
+            web_id = self._lookup(conn, "names", (name, "web")) if name is not None else None
+            sums = ", ".join(f"SUM({c})" for c in SERIES_COUNTERS)
+            web_sums = ", ".join(f"SUM(CASE WHEN name_id = ? THEN {c} ELSE 0 END)"
+                                 for c in SERIES_APDEX_COUNTERS)
             rows = [] if clauses is None else conn.execute(
-                f"SELECT t / {step} * {step} AS bucket, SUM(count), SUM(errors), SUM(total_us), "
-                "SUM(queue_us), SUM(sql_us), SUM(template_us), SUM(http_us), "
-                f"plumb_concat(histogram) FROM tx_rows WHERE {window} "
+                f"SELECT t / {step} * {step} AS bucket, {sums}, {web_sums}, "
+                f"plumb_concat(histogram) FROM {self._merged('tx_rows', worker)} WHERE {window} "
                 + "".join(f" AND {c}" for c in clauses) + " GROUP BY bucket",
-                values + more).fetchall()
+                [web_id or -1] * len(SERIES_APDEX_COUNTERS) + values + more).fetchall()
         by_bucket = {row[0]: row for row in rows}
+        counters = SERIES_COUNTERS + SERIES_APDEX_COUNTERS
+        empty = (None,) + (0,) * len(counters) + (None,)
         found = []
         for t in range(start, end, step):
-            row = by_bucket.get(t)
-            found.append({"t": t, "count": row[1] if row else 0, "errors": row[2] if row else 0,
-                          "total_us": row[3] if row else 0, "queue_us": row[4] if row else 0,
-                          "sql_us": row[5] if row else 0, "template_us": row[6] if row else 0,
-                          "http_us": row[7] if row else 0,
-                          "histogram": codec.add_packed_histogram({}, row[8] if row else None)})
+            row = by_bucket.get(t, empty)
+            bucket = {"t": t}
+            bucket.update(zip(counters, row[1:-1]))
+            bucket["histogram"] = codec.add_packed_histogram({}, row[-1])
+            found.append(bucket)
         return found
 
     def traces(self, transaction=None, since=None, until=None, session=None, limit=100,
-               order="slowest"):
+               order="slowest", host=None, worker=None):
+        worker = self._worker(worker)
         if order not in TRACE_ORDERS:
             raise StoreError(f"store {self.path}: trace order {order!r} is not one of "
                              f"{', '.join(TRACE_ORDERS)}")
@@ -464,7 +531,8 @@ class SQLiteStore(Store):
             clauses.append("n.name = ?")
             values.append(transaction)
         for test, value in (("tr.start >= ?", since), ("tr.start < ?", until),
-                            ("tr.session = ?", session)):
+                            ("tr.session = ?", session), ("h.host = ?", host),
+                            ("tr.pid = ?", worker)):
             if value is not None:
                 clauses.append(test)
                 values.append(value)
@@ -494,22 +562,24 @@ class SQLiteStore(Store):
         return summary
 
     def profile(self, transaction=None, kind=None, since=None, until=None, session=None,
-                host=None, labelled=False):
+                host=None, worker=None, labelled=False):
+        worker = self._worker(worker)
         until = time.time() if until is None else until
         since = until - 3600 if since is None else since
         with self._using("reading a profile") as conn:
-            window, values = self._window(conn, since, until)
+            window, values = self._window(conn, since, until, worker=worker)
             clauses, more = self._filters(conn, host, session, kind,
-                                          None if transaction is None else [transaction])
+                                          None if transaction is None else [transaction], worker)
             if clauses is None:
                 return {"stacks": [], "rate_hz": 0.0, "mode": None}
             rows = conn.execute(
                 "SELECT stack_id, SUM(count), MAX(rate_hz), MIN(mode), MAX(mode) "
-                f"FROM profile_rows WHERE {window}" + "".join(f" AND {c}" for c in clauses)
+                f"FROM {self._merged('profile_rows', worker)} WHERE {window}"
+                + "".join(f" AND {c}" for c in clauses)
                 + " GROUP BY stack_id ORDER BY 2 DESC, 1", values + more).fetchall()
             frames = self._frames(conn, [row[0] for row in rows])
-            groups = self._labelled_stacks(conn, window, values, clauses, more, frames) \
-                if labelled else None
+            groups = self._labelled_stacks(conn, worker, window, values, clauses, more,
+                                           frames) if labelled else None
         modes = {row[3] for row in rows} | {row[4] for row in rows}
         found = {"stacks": [(frames[row[0]], row[1]) for row in rows],
                  "rate_hz": max((row[2] for row in rows), default=0.0),
@@ -518,18 +588,21 @@ class SQLiteStore(Store):
             found["groups"] = groups
         return found
 
-    @staticmethod
-    def _labelled_stacks(conn, window, values, clauses, more, frames):
+    def _labelled_stacks(self, conn, worker, window, values, clauses, more, frames):
         """The same rows as profile()'s, kept apart by what labels them:
-        [({"transaction", "kind", "host"}, [(frames, count), ...]), ...]."""
+        [({"transaction", "kind", "host"}, [(frames, count), ...]), ...],
+        and "worker" too when they are one worker's."""
         groups = {}
         for name, kind, host, stack_id, count in conn.execute(
-                "SELECT n.name, n.kind, h.host, stack_id, SUM(count) FROM profile_rows "
+                f"SELECT n.name, n.kind, h.host, stack_id, SUM(count) "
+                f"FROM {self._merged('profile_rows', worker)} "
                 "JOIN names n ON n.id = name_id JOIN hosts h ON h.id = host_id "
                 f"WHERE {window}" + "".join(f" AND {c}" for c in clauses)
                 + " GROUP BY name_id, host_id, stack_id ORDER BY 1, 2, 3, 5 DESC, 4",
                 values + more):
             labels = (("transaction", name), ("kind", kind), ("host", host))
+            if worker is not None:
+                labels += (("worker", worker),)
             groups.setdefault(labels, []).append((frames[stack_id], count))
         return [(dict(labels), stacks) for labels, stacks in groups.items()]
 
@@ -611,14 +684,35 @@ class SQLiteStore(Store):
 
     def hosts(self, since, until):
         with self._using("reading hosts") as conn:
+            # A worker can be chosen where it has minute rows of its own:
+            # harvests written since workers_from (when the file became
+            # version 2; 0 for a file made so) whose minutes are still kept.
+            meta = dict(conn.execute("SELECT key, value FROM plumb_meta "
+                                     "WHERE key = 'workers_from'"))
+            split = "(v.pid > 0 AND v.written >= ? AND v.ended > ?)"
             rows = conn.execute(
-                "SELECT h.host, COUNT(*), MIN(v.started), MAX(v.ended), "
-                "GROUP_CONCAT(DISTINCT v.pid) FROM harvests v JOIN hosts h ON h.id = v.host_id "
-                "WHERE v.ended >= ? AND v.started < ? GROUP BY v.host_id ORDER BY h.host",
-                (since, until)).fetchall()
-        return [{"host": host, "pids": sorted(int(p) for p in pids.split(",")),
-                 "harvests": n, "first_seen": first, "last_seen": last}
-                for host, n, first, last, pids in rows]
+                "SELECT h.host, v.pid, COUNT(*), MIN(v.started), MAX(v.ended), "
+                f"SUM({split}), MIN(CASE WHEN {split} THEN v.started END), "
+                f"MAX(CASE WHEN {split} THEN v.ended END) "
+                "FROM harvests v JOIN hosts h ON h.id = v.host_id "
+                "WHERE v.ended >= ? AND v.started < ? GROUP BY h.host, v.pid "
+                "ORDER BY h.host, v.pid",
+                (float(meta.get("workers_from", 0)), self._kept_from(conn)[MINUTE]) * 3
+                + (since, until)).fetchall()
+        found = {}
+        for host, pid, n, first, last, split_n, split_first, split_last in rows:
+            entry = found.get(host)
+            if entry is None:
+                found[host] = entry = {"host": host, "pids": [], "harvests": 0,
+                                       "first_seen": first, "last_seen": last, "workers": []}
+            entry["pids"].append(pid)
+            entry["harvests"] += n
+            entry["first_seen"] = min(entry["first_seen"], first)
+            entry["last_seen"] = max(entry["last_seen"], last)
+            if split_n:
+                entry["workers"].append({"pid": pid, "harvests": split_n,
+                                         "first_seen": split_first, "last_seen": split_last})
+        return list(found.values())
 
     def drops(self, since):
         with self._using("reading drops") as conn:

@@ -2,18 +2,38 @@
 plumb's is refused before anything is written to it; a new file is created
 by exactly one of the processes racing to open it (BEGIN IMMEDIATE around
 the check and the creation)."""
+import re
 import sqlite3
+import time
 
 from .base import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x504C4D42          # "PLMB" in the SQLite header (PRAGMA application_id)
 APP_NAME = "plumb.monitor"
 
 # Keys of the rows that merge are (res, t, host_id, name_id, session): res is
-# the resolution in seconds (60, 3600, 86400) and t its start; session is ""
-# for the ordinary rows.  Names, hosts, functions and stacks are stored once.
-SCHEMA = """
+# the resolution in seconds (60, 600, 3600, 86400) and t its start; session
+# is "" for the ordinary rows.  They merge every worker of a host; a worker's
+# own rows are in worker_tx_rows and worker_profile_rows, keyed by its pid
+# too, up to hours and for as long as minutes are kept (docs/store.md says
+# why, and why in tables of their own).  Names, hosts, functions and stacks
+# are stored once.
+
+# What a merged row holds, for all of a host's workers and for one.
+_TX_VALUES = """\
+    count INTEGER NOT NULL, errors INTEGER NOT NULL, total_us INTEGER NOT NULL,
+    min_us INTEGER NOT NULL, max_us INTEGER NOT NULL,
+    satisfied INTEGER NOT NULL, tolerating INTEGER NOT NULL, frustrated INTEGER NOT NULL,
+    apdex_t_us INTEGER NOT NULL,
+    queue_us INTEGER NOT NULL, queue_count INTEGER NOT NULL,
+    sql_us INTEGER NOT NULL, sql_count INTEGER NOT NULL,
+    template_us INTEGER NOT NULL, template_count INTEGER NOT NULL,
+    http_us INTEGER NOT NULL, http_count INTEGER NOT NULL,
+    first_minute INTEGER NOT NULL, last_minute INTEGER NOT NULL,
+    histogram BLOB, error_classes TEXT,"""
+_PROFILE_VALUES = "    count INTEGER NOT NULL, rate_hz REAL NOT NULL, mode TEXT NOT NULL,"
+SCHEMA = f"""
 CREATE TABLE plumb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE hosts (id INTEGER PRIMARY KEY, host TEXT NOT NULL UNIQUE);
 CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
@@ -24,16 +44,7 @@ CREATE INDEX harvests_by_end ON harvests (ended);
 CREATE TABLE tx_rows (
     res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL,
     name_id INTEGER NOT NULL, session TEXT NOT NULL,
-    count INTEGER NOT NULL, errors INTEGER NOT NULL, total_us INTEGER NOT NULL,
-    min_us INTEGER NOT NULL, max_us INTEGER NOT NULL,
-    satisfied INTEGER NOT NULL, tolerating INTEGER NOT NULL, frustrated INTEGER NOT NULL,
-    apdex_t_us INTEGER NOT NULL,
-    queue_us INTEGER NOT NULL, queue_count INTEGER NOT NULL,
-    sql_us INTEGER NOT NULL, sql_count INTEGER NOT NULL,
-    template_us INTEGER NOT NULL, template_count INTEGER NOT NULL,
-    http_us INTEGER NOT NULL, http_count INTEGER NOT NULL,
-    first_minute INTEGER NOT NULL, last_minute INTEGER NOT NULL,
-    histogram BLOB, error_classes TEXT,
+{_TX_VALUES}
     PRIMARY KEY (res, t, host_id, name_id, session));
 CREATE INDEX tx_rows_by_name ON tx_rows (name_id, res, t);
 CREATE TABLE functions (id INTEGER PRIMARY KEY, file TEXT NOT NULL, line INTEGER NOT NULL,
@@ -42,10 +53,23 @@ CREATE TABLE stacks (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, function
 CREATE TABLE profile_rows (
     res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL,
     name_id INTEGER NOT NULL, session TEXT NOT NULL, stack_id INTEGER NOT NULL,
-    count INTEGER NOT NULL, rate_hz REAL NOT NULL, mode TEXT NOT NULL,
+{_PROFILE_VALUES}
     PRIMARY KEY (res, t, host_id, name_id, session, stack_id));
 CREATE INDEX profile_rows_by_name ON profile_rows (name_id, res, t);
 CREATE INDEX profile_rows_by_stack ON profile_rows (stack_id);
+CREATE TABLE worker_tx_rows (
+    res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL, worker INTEGER NOT NULL,
+    name_id INTEGER NOT NULL, session TEXT NOT NULL,
+{_TX_VALUES}
+    PRIMARY KEY (res, t, host_id, worker, name_id, session));
+CREATE INDEX worker_tx_rows_by_name ON worker_tx_rows (name_id, worker, res, t);
+CREATE TABLE worker_profile_rows (
+    res INTEGER NOT NULL, t INTEGER NOT NULL, host_id INTEGER NOT NULL, worker INTEGER NOT NULL,
+    name_id INTEGER NOT NULL, session TEXT NOT NULL, stack_id INTEGER NOT NULL,
+{_PROFILE_VALUES}
+    PRIMARY KEY (res, t, host_id, worker, name_id, session, stack_id));
+CREATE INDEX worker_profile_rows_by_name ON worker_profile_rows (name_id, worker, res, t);
+CREATE INDEX worker_profile_rows_by_stack ON worker_profile_rows (stack_id);
 CREATE TABLE traces (
     id TEXT PRIMARY KEY, start REAL NOT NULL, name_id INTEGER NOT NULL,
     host_id INTEGER NOT NULL, pid INTEGER NOT NULL, session TEXT NOT NULL,
@@ -65,9 +89,33 @@ CREATE INDEX sessions_active ON sessions (ends) WHERE status = 'active';
 CREATE INDEX sessions_by_created ON sessions (created);
 """
 
+
+def _statements_about(table):
+    """SCHEMA's statements that create `table` and its indexes."""
+    return [statement for statement in SCHEMA.split(";")
+            if re.search(rf"CREATE TABLE {table} \(|CREATE INDEX \w+ ON {table} \(", statement)]
+
+
+def _workers(conn):
+    """1 -> 2: the tables of each worker's own rows.  Version 1's rows, which
+    merged every worker of a host, stay as they are: they are what version
+    2's tx_rows and profile_rows hold.  They cannot be split by worker after
+    the fact; `workers_from` records when rows began to be kept per worker
+    too, and hosts() lists only the workers of harvests written since.
+
+    The tables are made by SCHEMA's statements, which are version 2's while
+    it is the newest: a later version that changes them keeps version 2's
+    statements here."""
+    for table in ("worker_tx_rows", "worker_profile_rows"):
+        for statement in _statements_about(table):
+            conn.execute(statement)
+    conn.execute("INSERT OR REPLACE INTO plumb_meta (key, value) VALUES ('workers_from', ?)",
+                 (repr(time.time()),))
+
+
 # MIGRATIONS[v] takes a file from version v to v + 1, inside the same
 # transaction as the version check.
-MIGRATIONS = {}
+MIGRATIONS = {1: _workers}
 
 
 def refuse(path, why):

@@ -13,6 +13,9 @@ answered by the coarser rows that start inside the window."""
 
 MINUTE, TEN_MINUTES, HOUR, DAY = 60, 600, 3600, 86400
 RESOLUTIONS = (MINUTE, TEN_MINUTES, HOUR, DAY)
+# One worker's rows go up to hours (a day of them is 51 rows, not 1440
+# minutes) and live as long as minutes do: a day row would never be whole.
+WORKER_RESOLUTIONS = (MINUTE, TEN_MINUTES, HOUR)
 
 
 def floor_to(t, step):
