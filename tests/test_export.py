@@ -15,6 +15,7 @@ import pytest
 
 from conftest import plumb as run_plumb
 from monitor_seed import PRODUCT, seed_store
+from test_monitor import spin_in_view, store_url  # noqa: F401  (store_url: a fixture)
 
 import plumb.monitor.agent as agent_module
 from plumb import _plumb
@@ -160,21 +161,6 @@ def recorder(request, monkeypatch):
     server.release.set()
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def store_url(tmp_path):
-    url = f"sqlite:///{tmp_path}/m.db"
-    yield url
-    agent = agent_module._agents.pop(url, None)
-    if agent is not None:
-        agent.shutdown()
-
-
-def spin_in_view(seconds):
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
 
 
 def view_app(environ, start_response):
