@@ -17,7 +17,6 @@ from conftest import plumb as run_plumb
 from monitor_seed import PRODUCT, seed_store
 from test_monitor import spin_in_view, store_url  # noqa: F401  (store_url: a fixture)
 
-import plumb.monitor.agent as agent_module
 from plumb import _plumb
 from plumb.monitor import WSGIMiddleware
 from plumb.monitor.options import Options
