@@ -33,6 +33,31 @@ def dotted_name(thing):
     return f"{module}.{getattr(thing, '__qualname__', getattr(thing, '__name__', '?'))}"
 
 
+# Facts about views (their names, whether they are coroutine functions),
+# found once per view: Django asks on every request.  Strong references,
+# bounded: views live as long as their URLconf.
+_MAX_VIEWS = 4096
+_view_names = {}
+
+
+def once_per_view(cache, view, find):
+    """find(view), remembered in cache (a dict)."""
+    try:
+        return cache[view]
+    except KeyError:
+        pass
+    except TypeError:             # unhashable: found each time
+        return find(view)
+    if len(cache) >= _MAX_VIEWS:
+        cache.clear()
+    value = cache[view] = find(view)
+    return value
+
+
+def view_name(view):
+    return once_per_view(_view_names, view, dotted_name)
+
+
 def exception_name(exc):
     cls = type(exc)
     module = cls.__module__
@@ -43,7 +68,7 @@ def django_name(request):
     match = getattr(request, "resolver_match", None)
     if match is None:
         return None
-    return dotted_name(match.func)
+    return view_name(match.func)
 
 
 def starlette_name(scope):

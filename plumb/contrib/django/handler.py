@@ -9,9 +9,9 @@ trace each wrapper is one context-variable read."""
 import asyncio
 import inspect
 import time
-import weakref
 
 from ... import _plumb
+from ...monitor.naming import dotted_name, once_per_view, view_name
 from ...web.trace import current
 
 _set_tag = _plumb.set_thread_tag
@@ -21,28 +21,11 @@ def _is_async(function):
     return inspect.iscoroutinefunction(function) or asyncio.iscoroutinefunction(function)
 
 
-def _name_of(thing):
-    thing = getattr(thing, "view_class", thing)   # a class-based view's as_view()
-    thing = getattr(thing, "func", thing)         # functools.partial
-    if not isinstance(thing, type) and not inspect.isfunction(thing) and not inspect.ismethod(thing):
-        thing = type(thing)                       # a middleware instance
-    module = getattr(thing, "__module__", None) or "?"
-    return f"{module}.{getattr(thing, '__qualname__', repr(thing))}"
-
-
-# A view's name and whether it is a coroutine function, found once:
-# monitoring asks on every request.
-_views = weakref.WeakKeyDictionary()
+_view_is_async = {}
 
 
 def _view_facts(view):
-    try:
-        facts = _views.get(view)
-    except TypeError:                 # not weakly referable: looked at each time
-        return _name_of(view), _is_async(view)
-    if facts is None:
-        facts = _views[view] = (_name_of(view), _is_async(view))
-    return facts
+    return view_name(view), once_per_view(_view_is_async, view, _is_async)
 
 
 def _timed_middleware(handler, name):
@@ -138,7 +121,7 @@ def install():
         handler = original_convert(get_response)
         if inspect.ismethod(get_response) and isinstance(get_response.__self__, base.BaseHandler):
             return handler    # the innermost: URL resolution and the view, which has its own
-        return _timed_middleware(handler, _name_of(get_response))
+        return _timed_middleware(handler, dotted_name(get_response))
 
     def make_view_atomic(self, view):
         wrapped = original_atomic(self, view)
