@@ -10,6 +10,7 @@ application's routes rather than its URLs.
 - Any other WSGI or ASGI application: the `naming` option's callable
   (environ or scope -> name), else the application's own dotted name.
 Requests that no route matched share UNMATCHED."""
+import asyncio
 import inspect
 import sys
 import threading
@@ -37,25 +38,32 @@ def dotted_name(thing):
 # found once per view: Django asks on every request.  Strong references,
 # bounded: views live as long as their URLconf.
 _MAX_VIEWS = 4096
-_view_names = {}
+_views = {}
 
 
-def once_per_view(cache, view, find):
-    """find(view), remembered in cache (a dict)."""
+def is_async(function):
+    """Whether function is a coroutine function, by either test: asgiref's
+    markcoroutinefunction marks for inspect's test from 3.12, for asyncio's
+    before."""
+    return inspect.iscoroutinefunction(function) or asyncio.iscoroutinefunction(function)
+
+
+def _find_view_facts(view):
+    return dotted_name(view), is_async(view)
+
+
+def view_facts(view):
+    """(the view's dotted name, whether it is a coroutine function)."""
     try:
-        return cache[view]
+        return _views[view]
     except KeyError:
         pass
     except TypeError:             # unhashable: found each time
-        return find(view)
-    if len(cache) >= _MAX_VIEWS:
-        cache.clear()
-    value = cache[view] = find(view)
-    return value
-
-
-def view_name(view):
-    return once_per_view(_view_names, view, dotted_name)
+        return _find_view_facts(view)
+    if len(_views) >= _MAX_VIEWS:
+        _views.clear()
+    facts = _views[view] = _find_view_facts(view)
+    return facts
 
 
 def exception_name(exc):
@@ -68,7 +76,7 @@ def django_name(request):
     match = getattr(request, "resolver_match", None)
     if match is None:
         return None
-    return view_name(match.func)
+    return view_facts(match.func)[0]
 
 
 def starlette_name(scope):

@@ -49,10 +49,18 @@ class RequestRecord:
 
     # -- what the instruments call (plumb.web.trace.Trace's interface) ---------
 
+    # Both append their segment themselves rather than through a shared
+    # helper: they run for every query and segment of every request.
+    # list.append is atomic under the GIL: worker threads of the same
+    # request (asgiref, Starlette's pool) may record at once.
+
     def sql(self, sql, params, started, seconds, many=False, error=None):
         self.sql_s += seconds
         self.sql_n += 1
-        self._add(("sql", sql, started, seconds, None, error, (params, many)))
+        if len(self.segments) < MAX_SEGMENTS:
+            self.segments.append(("sql", sql, started, seconds, None, error, (params, many)))
+        else:
+            self.dropped += 1
 
     def segment(self, kind, name, started, seconds, detail=None, error=None, arguments=None):
         if kind == "template":
@@ -61,13 +69,8 @@ class RequestRecord:
         elif kind == "http":
             self.http_s += seconds
             self.http_n += 1
-        self._add((kind, name, started, seconds, detail, error, arguments))
-
-    def _add(self, segment):
-        # list.append is atomic under the GIL: worker threads of the same
-        # request (asgiref, Starlette's pool) may record at once.
         if len(self.segments) < MAX_SEGMENTS:
-            self.segments.append(segment)
+            self.segments.append((kind, name, started, seconds, detail, error, arguments))
         else:
             self.dropped += 1
 

@@ -16,6 +16,7 @@ are flagged: the same statement with the same parameters run twice
 (a duplicate), and the same statement run with different parameters five
 times or more (an N+1 pattern: a query per row of an earlier result)."""
 import contextvars
+import functools
 import json
 import os
 import re
@@ -58,11 +59,11 @@ def normalize_sql(sql):
 current = _current.get
 
 
-def activate(recorder):
-    """Makes recorder (a Trace, or anything with its sql() and segment(),
-    such as plumb.monitor's request record) what the instruments record
-    into in this context; returns what deactivate() takes."""
-    return _current.set(recorder)
+# activate(recorder) makes recorder (a Trace, or anything with its sql()
+# and segment(), such as plumb.monitor's request record) what the
+# instruments record into in this context, and returns what deactivate()
+# takes: the context variable's own method, called on every request.
+activate = _current.set
 
 
 def deactivate(token):
@@ -81,12 +82,11 @@ def query_trace():
     return trace
 
 
-def begin_query():
-    return _in_query.set(True)
-
-
-def end_query(token):
-    _in_query.reset(token)
+# Around a query being recorded: begin_query() returns what end_query()
+# takes.  C callables, not Python functions: they run for every query.
+in_query = _in_query.get
+begin_query = functools.partial(_in_query.set, True)
+end_query = _in_query.reset
 
 
 def describe_call(args, kwargs):

@@ -6,33 +6,21 @@ every request; both are wrapped here (at app start, before the chain is
 built), so every middleware's call and the view's, with its URL arguments,
 become nested segments of the current request's trace.  Without a current
 trace each wrapper is one context-variable read."""
-import asyncio
 import inspect
 import time
 
 from ... import _plumb
-from ...monitor.naming import dotted_name, once_per_view, view_name
+from ...monitor.naming import dotted_name, is_async, view_facts
 from ...web.trace import current
 
 _set_tag = _plumb.set_thread_tag
-
-
-def _is_async(function):
-    return inspect.iscoroutinefunction(function) or asyncio.iscoroutinefunction(function)
-
-
-_view_is_async = {}
-
-
-def _view_facts(view):
-    return view_name(view), once_per_view(_view_is_async, view, _is_async)
 
 
 def _timed_middleware(handler, name):
     """handler (one middleware, called with the request), recording a
     segment while a trace is current; kept to one call and one read when
     none is, since it runs on every request."""
-    if _is_async(handler):
+    if is_async(handler):
         async def timed(request):
             trace = current()
             if trace is None:
@@ -64,11 +52,11 @@ def _timed_middleware(handler, name):
     return timed
 
 
-def _timed_view(view, name, trace, is_async):
+def _timed_view(view, name, trace, coroutine):
     """view (made by make_view_atomic for this request, a coroutine
-    function if is_async), recording its segment, with its URL arguments,
+    function if coroutine), recording its segment, with its URL arguments,
     into trace."""
-    if is_async:
+    if coroutine:
         async def timed(request, *args, **kwargs):
             started = time.perf_counter()
             error = None
@@ -128,8 +116,8 @@ def install():
         trace = current()
         if trace is None:
             return wrapped
-        name, is_async = _view_facts(view)
-        return _timed_view(wrapped, name, trace, is_async)
+        name, coroutine = view_facts(view)
+        return _timed_view(wrapped, name, trace, coroutine)
 
     convert_exception_to_response._plumb = True
     convert_exception_to_response.__wrapped__ = original_convert

@@ -9,9 +9,7 @@ every thread, since asgiref runs synchronous views and ORM calls in worker
 threads, and a request never waits for another's profile (it would stall
 the event loop).  A streaming response is profiled until its content has
 been sent, whether its iterator is synchronous or asynchronous."""
-import asyncio
-import inspect
-
+from ...monitor.naming import is_async
 from ...web.profiler import RequestProfiler
 from .settings import options_from_settings
 
@@ -28,8 +26,7 @@ class ProfilingMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
         self.profiler = RequestProfiler(options_from_settings())
-        self._async = inspect.iscoroutinefunction(get_response) or \
-            asyncio.iscoroutinefunction(get_response)
+        self._async = is_async(get_response)
         if self._async and markcoroutinefunction is not None:
             markcoroutinefunction(self)
 

@@ -9,7 +9,6 @@ body's last chunk); its name is its view's dotted path
 (request.resolver_match), and requests no URL pattern matched share one.
 An exception the view raised, which Django turns into a 500 response
 before this middleware sees it, is known by got_request_exception."""
-import asyncio
 import inspect
 import sys
 import time
@@ -64,8 +63,7 @@ class MonitoringMiddleware:
             raise MiddlewareNotUsed("plumb monitoring is off (PLUMB_MONITOR['enabled'])")
         self.agent = agent_for(options)
         got_request_exception.connect(_on_exception, dispatch_uid="plumb.monitor")
-        self._async = inspect.iscoroutinefunction(get_response) or \
-            asyncio.iscoroutinefunction(get_response)
+        self._async = naming.is_async(get_response)
         if self._async and markcoroutinefunction is not None:
             markcoroutinefunction(self)
 

@@ -4,17 +4,18 @@ database.  The wrapper is put first on every connection as it is made
 (the connection_created signal), whichever thread makes it, so queries
 that async views run in asgiref's worker threads are caught too; it
 records only while a request's trace is current (plumb/web/trace.py)."""
-import time
+from time import perf_counter
 
-from ...web.trace import begin_query, end_query, query_trace
+from ...web.trace import begin_query, current, end_query, in_query
 
 
 def record(execute, sql, params, many, context):
-    trace = query_trace()
-    if trace is None:
+    # query_trace() written out: this runs for every query.
+    trace = current()
+    if trace is None or in_query():
         return execute(sql, params, many, context)
     token = begin_query()   # the driver under Django does not record it again
-    started = time.perf_counter()
+    started = perf_counter()
     error = None
     try:
         return execute(sql, params, many, context)
@@ -23,7 +24,7 @@ def record(execute, sql, params, many, context):
         raise
     finally:
         try:
-            trace.sql(sql, None if many else params, started, time.perf_counter() - started,
+            trace.sql(sql, None if many else params, started, perf_counter() - started,
                       many, error)
         except Exception:   # recording must never fail the query
             pass
