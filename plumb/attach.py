@@ -134,8 +134,11 @@ def dump_process(pid, as_json=False, out=None):
         if t["holds_gil"]:
             facts.append("holds the GIL")
         facts.append(STATES.get(t["state"], "state unknown"))
-        name = f" \"{t['name']}\"" if t["name"] else ""
-        out.write(f"\nThread {t['thread_id']:#x}{name} ({', '.join(facts)})\n")
+        # The kernel's name: CPython sets it from threading's only from 3.14
+        # (gh-59705), so on 3.9-3.13 it is the program's unless it set one.
+        if t["name"]:
+            facts.insert(0, f"os name {t['name']!r}")
+        out.write(f"\nThread {t['thread_id']:#x} ({', '.join(facts)})\n")
         for file, line, function in t["frames"]:
             out.write(f"  {function} ({file}:{line})\n")
         if t["truncated"]:
