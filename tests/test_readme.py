@@ -45,7 +45,7 @@ MODULE = "from app import main\nmain()\n"
 
 # Flags the README shows that belong to other programs (setup.py's, in the
 # developer notes).
-FOREIGN = {"--inplace", "--preload"}   # setup.py's, gunicorn's
+FOREIGN = {"--inplace", "--preload", "--cap-add"}   # setup.py's, gunicorn's, docker's
 
 
 def shell_lines():
