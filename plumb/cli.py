@@ -3,7 +3,8 @@
     plumb run [-o FILE] [-s SORT] [-n LIMIT] [--format F] [--no-builtins]
               (SCRIPT | -m MODULE) [ARGS...]
     plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE]
-              [--format F] (SCRIPT | -m MODULE) [ARGS...]
+              [--format F] (SCRIPT | -m MODULE) [ARGS...] | --pid PID
+    plumb dump PID [--json]
     plumb stats FILE... [-s SORT] [-n LIMIT] [--filter REGEX] [--callers REGEX]
               [--callees REGEX] [--strip-dirs] [--reverse] | -i [FILE...]
     plumb merge FILE... -o OUT [--format F] | --by-path DIR [--keep]
@@ -83,6 +84,16 @@ def rate_hz(text):
     return value
 
 
+def process_id(text):
+    try:
+        pid = int(text)
+    except ValueError:
+        pid = 0
+    if pid <= 0:
+        raise argparse.ArgumentTypeError(f"not a process id: {text!r}")
+    return pid
+
+
 def seconds(text):
     return number(text, 0, float("inf"), "a duration cannot be negative")
 
@@ -123,7 +134,7 @@ def build_parser():
         description="Run SCRIPT (or -m MODULE) while a native thread samples the stack of "
                     "every Python thread RATE times a second, without taking the GIL.",
         usage="plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE] [--format F] "
-              "(SCRIPT | -m MODULE) [ARGS...]")
+              "(SCRIPT | -m MODULE) [ARGS...] | --pid PID")
     sample.error = parser.error
     sample.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
                         help="samples per second (default: 1000)")
@@ -141,6 +152,17 @@ def build_parser():
                              "otherwise)")
     sample.add_argument("-m", dest="module", metavar="MODULE",
                         help="run library module MODULE as a script, as python -m does")
+    sample.add_argument("--pid", type=process_id, metavar="PID",
+                        help="sample the running Python process PID instead (CPython 3.9-3.13; "
+                             "read from its memory, never stopped; Ctrl-C writes the profile)")
+
+    dump = commands.add_parser(
+        "dump", help="print every thread's stack of a running Python process",
+        description="Read every thread's Python stack of process PID now, with its native id, "
+                    "whether it holds the GIL and whether it runs, without stopping it.")
+    dump.error = parser.error
+    dump.add_argument("pid", type=process_id, metavar="PID")
+    dump.add_argument("--json", action="store_true", help="write JSON instead of text")
 
     stats = commands.add_parser(
         "stats", help="print profiles (pstats' tables: stats, callers, callees)",
@@ -271,7 +293,7 @@ MONITOR_COMMANDS = ("transactions", "traces", "trace", "profile", "xray", "threa
 
 # Options of `plumb run` that take a value: everything up to the program
 # belongs to plumb, everything after it to the program.
-VALUE_OPTIONS = {"-o", "--outfile", "-s", "--sort", "-n", "--limit", "--format", "--rate",
+VALUE_OPTIONS = {"--pid", "-o", "--outfile", "-s", "--sort", "-n", "--limit", "--format", "--rate",
                  "--mode", "--duration"}
 
 
@@ -338,6 +360,24 @@ def analyse(options):
         return 0
 
 
+def sample_attached(options):
+    """`plumb sample --pid PID`: no program of its own to run."""
+    if options.module is not None:
+        raise UsageError("sample: --pid and -m cannot be used together")
+    if options.outfile:
+        fmt = options.format or format_for_path(options.outfile)
+        if fmt not in SAMPLE_FORMATS:
+            raise UsageError(f"sample: cannot write {fmt} ({options.outfile})")
+        options.format = fmt
+        check_writable(options.outfile)
+    elif options.format:
+        raise UsageError(f"sample: --format {options.format} needs -o FILE "
+                         "(without -o the profile is printed as text)")
+    from .attach import sample_process
+
+    return sample_process(options)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
@@ -348,6 +388,14 @@ def main(argv=None):
         command = argv[0]
         if command in ANALYSIS_COMMANDS or command in MONITOR_COMMANDS:
             return analyse(parser.parse_args(argv))
+        if command == "dump":
+            options = parser.parse_args(argv)
+            from .attach import dump_process
+
+            return dump_process(options.pid, options.json)
+        if command == "sample" and any(a == "--pid" or a.startswith("--pid=")
+                                       for a in split_program(argv[1:])[0]):
+            return sample_attached(parser.parse_args(argv))
         if command not in ("run", "sample"):   # --version, or an unknown command
             parser.parse_args(argv)   # reports the unknown command
         own, program = split_program(argv[1:])

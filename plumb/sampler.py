@@ -40,7 +40,12 @@ class SamplerHarvest(collections.namedtuple("SamplerHarvest", "frames nodes tagg
 
 
 class Sampler(_plumb.Sampler):
-    """Sampler(rate=1000, mode="wall", duration=0, threads=True, tags=True)
+    """Sampler(rate=1000, mode="wall", duration=0, threads=True, tags=True, pid=0)
+
+    pid: sample another process's CPython (3.9-3.13, whatever this one is),
+    read from its memory without stopping it; refused with
+    ProcessLookupError, PermissionError, ValueError (not Python, a version
+    plumb does not read) or RuntimeError (no interpreter running).
 
     rate: samples per second.  mode: "wall" counts every thread at every
     sample, busy or not; "cpu" counts only threads that ran on a CPU since the
@@ -63,12 +68,15 @@ class Sampler(_plumb.Sampler):
     unread, their thread not having run since its last read: its CPU clock
     had not moved), reads (system calls) and pages (read)."""
 
-    def __init__(self, rate=1000, mode="wall", duration=0, threads=True, tags=True):
-        super().__init__(rate, mode, duration, tags)
+    def __init__(self, rate=1000, mode="wall", duration=0, threads=True, tags=True, pid=0):
+        super().__init__(rate, mode, duration, tags, pid)
         self.threads = threads
         self._started_by = None
+        # Another process (pid): its threads are its own, read from its memory.
+        self.pid = pid if pid and pid != os.getpid() else 0
         # plumb's own frames (the runner, this class) stay out of the stacks.
-        self._set_own_dir(os.path.dirname(os.path.abspath(__file__)))
+        if not self.pid:
+            self._set_own_dir(os.path.dirname(os.path.abspath(__file__)))
         self.rate = rate
         self.mode = mode
         self._previous_thread_hook = None
@@ -89,6 +97,9 @@ class Sampler(_plumb.Sampler):
             pass
 
     def start(self):
+        if self.pid:
+            super().start()
+            return
         for thread in threading.enumerate():
             self._note(thread)
         self._previous_thread_hook = getattr(threading, "_profile_hook", None)
@@ -98,6 +109,8 @@ class Sampler(_plumb.Sampler):
 
     def stop(self):
         super().stop()
+        if self.pid:
+            return
         if not self.threads and self._started_by is not None:
             self._keep_only_thread(self._started_by)
         if getattr(threading, "_profile_hook", None) == self._on_new_thread:

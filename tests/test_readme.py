@@ -45,7 +45,7 @@ MODULE = "from app import main\nmain()\n"
 
 # Flags the README shows that belong to other programs (setup.py's, in the
 # developer notes).
-FOREIGN = {"--inplace", "--preload"}   # setup.py's, gunicorn's
+FOREIGN = {"--inplace", "--preload", "--cap-add"}   # setup.py's, gunicorn's, docker's
 
 
 def shell_lines():
@@ -70,7 +70,7 @@ def test_the_readme_shows_plumb_commands():
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
+def workdir(tmp_path_factory, request):
     """A folder with the files the examples name: app.py, a package with
     `tool` and `server` modules, profiles to read, merge and compare, py-spy's
     stacks, and a folder of per-request files as runprofileserver names them."""
@@ -92,6 +92,10 @@ def workdir(tmp_path_factory):
     trace_id, session = seed_store(str(d / "plumb-monitor.db"))
     (d / "trace.id").write_text(trace_id)
     (d / "xray.id").write_text(session)
+    # A running Python process for the attach examples' PID.
+    target = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(0.01)"])
+    request.addfinalizer(lambda: (target.kill(), target.wait()))
+    (d / "target.pid").write_text(str(target.pid))
     return d
 
 
@@ -108,6 +112,8 @@ def concrete(line, workdir):
     for arg in args:
         if arg == "ID":     # a kept trace's or an X-Ray session's (seed_monitor_store)
             out.append((workdir / ("xray.id" if out[:1] == ["xray"] else "trace.id")).read_text())
+        elif arg == "PID":  # a running Python (the workdir fixture's)
+            out.append((workdir / "target.pid").read_text())
         elif arg == "ARGS...":
             out += ["1", "2"]
         elif arg in ("/tmp/profiles", "/tmp/prof"):

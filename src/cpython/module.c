@@ -1,6 +1,8 @@
 /* plumb._plumb: the extension module. */
 #include "binding.h"
 #include "formats.h"
+#include "offsets.h"
+#include "attach_target.h"
 
 static PyObject *tsc_invariant(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
@@ -53,6 +55,15 @@ static PyMethodDef module_methods[] = {
     {"thread_tag", plumb_get_thread_tag, METH_NOARGS, "thread_tag(): this thread's tag."},
     {"thread_tags_lost", plumb_thread_tags_lost_count, METH_NOARGS,
      "thread_tags_lost(): tag writes of threads that found the tag table full."},
+    {"attach_info", plumb_attach_info, METH_O,
+     "attach_info(pid): the CPython found in process pid (version, where it was found), "
+     "or ProcessLookupError, PermissionError, ValueError, RuntimeError saying why not."},
+    {"dump_threads", plumb_dump_threads, METH_O,
+     "dump_threads(pid): every thread's stack in process pid now: [{thread_id, native_id, "
+     "holds_gil, state, frames (file, line, name) outermost first, truncated}]."},
+    {"_layout_mismatches", plumb_layout_mismatches, METH_NOARGS,
+     "_layout_mismatches(): [] if the core's layout row for this CPython is what offsetof "
+     "measures here; else one line per field that differs."},
     {"tsc_invariant", tsc_invariant, METH_NOARGS,
      "Whether this CPU's time-stamp counter runs at a constant rate."},
     {NULL, NULL, 0, NULL},

@@ -1,8 +1,10 @@
-/* The interpreter's structure offsets for the sampler (src/core/pyoffsets.h),
- * for the CPython this extension is built against: from 3.13, parsed from
- * the _Py_DebugOffsets that CPython publishes; before, measured with
- * offsetof against the version's own internal headers.  This file alone
- * compiles with Py_BUILD_CORE, and it only measures: it calls nothing
+/* The interpreter's structure offsets for the sampler of this process: the
+ * core's layout row for the running version (src/core/sampler/py_layouts.h:
+ * the generated table for 3.9-3.12, this interpreter's own _Py_DebugOffsets
+ * from 3.13), the same row attach uses for another process.  This file
+ * alone compiles with Py_BUILD_CORE, for _layout_mismatches(): the row set
+ * against what offsetof measures in the version's own internal headers, so
+ * that every CPython the suite runs on checks its row.  It calls nothing
  * internal. */
 #define Py_BUILD_CORE 1
 #define PY_SSIZE_T_CLEAN
@@ -10,56 +12,25 @@
 
 #include <dlfcn.h>
 #include <stddef.h>
+#include <string.h>
 #include <unistd.h>
 
-#if PY_VERSION_HEX < 0x030D0000
 #include <frameobject.h>
 #include "internal/pycore_interp.h"
+#include "internal/pycore_runtime.h"
 #if PY_VERSION_HEX >= 0x030B0000
 #include "internal/pycore_frame.h"
-#endif
 #endif
 
 #include "sampler/debug_offsets.h"
 #include "base/errors.h"
 #include "sampler/memread.h"
-#include "sampler/pyoffsets.h"
+#include "sampler/py_layouts.h"
 #include "offsets.h"
 
-static void common(plumb_py_offsets *o)
+/* This interpreter's row: the table's, or made from its _Py_DebugOffsets. */
+static int running_layout(plumb_py_layout *row, plumb_read_error *err)
 {
-    o->version_hex = PY_VERSION_HEX;
-    o->object_type = offsetof(PyObject, ob_type);
-    o->code_type = (uintptr_t)&PyCode_Type;
-    o->unicode_type = (uintptr_t)&PyUnicode_Type;
-    o->unicode_length = offsetof(PyASCIIObject, length);
-    o->unicode_state = offsetof(PyASCIIObject, state);
-    o->unicode_ascii_data = sizeof(PyASCIIObject);
-    o->unicode_compact_data = sizeof(PyCompactUnicodeObject);
-    /* state: interned:2, kind:3, compact:1, ascii:1, ... from bit 0 (GCC,
-     * little-endian) on 3.9 to 3.13. */
-    o->unicode_kind_shift = 2;
-    o->unicode_compact_bit = 5;
-    o->unicode_ascii_bit = 6;
-    o->tstate_cframe = -1;
-    o->cframe_current_frame = -1;
-    o->tstate_native_thread_id = -1;
-    o->frame_owner = -1;
-    o->frame_owned_by_cstack = -1;
-    o->frame_owned_by_generator = -1;
-    o->shim_code = 0;
-    o->skip_init_cleanup = 0;
-    o->tstate_datastack_chunk = -1;
-    o->chunk_previous = -1;
-    o->chunk_size = -1;
-}
-
-#define MAX3(a, b, c) ((a) > (b) ? ((a) > (c) ? (a) : (c)) : ((b) > (c) ? (b) : (c)))
-
-int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp, plumb_read_error *err)
-{
-    common(o);
-    *interp = (uintptr_t)PyInterpreterState_Get();
 #if PY_VERSION_HEX >= 0x030D0000
     void *runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
     if (!runtime)
@@ -70,47 +41,130 @@ int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp, plumb_read_error 
     plumb_process_source_init(&self, getpid());
     if (n > sizeof raw || plumb_memread(&self.base, (uintptr_t)runtime, raw, n) < 0)
         return PLUMB_EFAULT;
-    uintptr_t code_type = o->code_type, unicode_type = o->unicode_type;
-    int rc = plumb_offsets_from_debug_offsets(raw, n, o, err);
-    o->code_type = code_type;
-    o->unicode_type = unicode_type;
-    return rc;
+    uint32_t version_hex;
+    return plumb_layout_from_debug_offsets(raw, n, row, &version_hex, err);
 #else
-    o->tstate_next = offsetof(PyThreadState, next);
-    o->tstate_thread_id = offsetof(PyThreadState, thread_id);
-    o->code_filename = offsetof(PyCodeObject, co_filename);
-    o->code_name = offsetof(PyCodeObject, co_name);
-    o->code_firstlineno = offsetof(PyCodeObject, co_firstlineno);
-    o->code_size = MAX3(o->code_filename, o->code_name, o->code_firstlineno) + 8;
-#if PY_VERSION_HEX < 0x030B0000
-    o->interp_threads_head = offsetof(PyInterpreterState, tstate_head);
-    o->tstate_frame = offsetof(PyThreadState, frame);
-    o->frame_previous = offsetof(PyFrameObject, f_back);
-    o->frame_code = offsetof(PyFrameObject, f_code);
-    o->frame_size = MAX3(o->frame_previous, o->frame_code, 0) + 8;
-#else
-    o->interp_threads_head = offsetof(PyInterpreterState, threads.head);
-    o->tstate_native_thread_id = offsetof(PyThreadState, native_thread_id);
-    o->tstate_datastack_chunk = offsetof(PyThreadState, datastack_chunk);
-    o->chunk_previous = offsetof(_PyStackChunk, previous);
-    o->chunk_size = offsetof(_PyStackChunk, size);
-    o->tstate_cframe = offsetof(PyThreadState, cframe);
-    o->tstate_frame = -1;
-    o->cframe_current_frame = offsetof(_PyCFrame, current_frame);
-    o->frame_previous = offsetof(_PyInterpreterFrame, previous);
-    o->frame_code = offsetof(_PyInterpreterFrame, f_code);
-    o->frame_owner = offsetof(_PyInterpreterFrame, owner);
-    o->frame_owned_by_generator = FRAME_OWNED_BY_GENERATOR;
-    o->frame_size = MAX3(o->frame_previous, o->frame_code, o->frame_owner) + 8;
-#if PY_VERSION_HEX >= 0x030C0000
-    o->frame_owned_by_cstack = FRAME_OWNED_BY_CSTACK;
-    o->shim_code = (uintptr_t)((PyInterpreterState *)*interp)->interpreter_trampoline;
-    o->skip_init_cleanup = 1;
-#endif
-#endif
-    o->tstate_size = MAX3(MAX3(o->tstate_next, o->tstate_thread_id, o->tstate_datastack_chunk),
-                          MAX3(o->tstate_native_thread_id, o->tstate_frame, o->tstate_cframe), 0) + 8;
-    (void)err;
+    const plumb_py_layout *found = plumb_py_layout_find(PY_VERSION_HEX >> 16);
+    if (!found) {
+        if (err)
+            snprintf(err->message, sizeof err->message,
+                     "no layout row for CPython %d.%d (scripts/gen-layouts.py)", PY_MAJOR_VERSION,
+                     PY_MINOR_VERSION);
+        return PLUMB_EINVAL;
+    }
+    *row = *found;
     return PLUMB_OK;
 #endif
+}
+
+int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp, plumb_read_error *err)
+{
+    plumb_py_layout row;
+    *interp = (uintptr_t)PyInterpreterState_Get();
+    int rc = running_layout(&row, err);
+    if (rc == PLUMB_OK)
+        rc = plumb_py_offsets_from_layout(&row, PY_VERSION_HEX, o);
+    if (rc < 0)
+        return rc;
+    o->code_type = (uintptr_t)&PyCode_Type;
+    o->unicode_type = (uintptr_t)&PyUnicode_Type;
+    /* 3.12: the shim frames' code, read by the row's offset as attach reads it. */
+    if (row.interp_trampoline >= 0)
+        memcpy(&o->shim_code, (const char *)*interp + row.interp_trampoline, sizeof o->shim_code);
+    return PLUMB_OK;
+}
+
+/* One row field against offsetof; a mismatch appended to out as "field:
+ * table T, offsetof M". */
+static int compare(PyObject *out, const char *field, int64_t table, int64_t measured)
+{
+    if (table == measured)
+        return 0;
+    PyObject *line = PyUnicode_FromFormat("%s: table %lld, offsetof %lld", field, (long long)table,
+                                          (long long)measured);
+    int rc = line ? PyList_Append(out, line) : -1;
+    Py_XDECREF(line);
+    return rc;
+}
+
+#define CHECK(field, measured)                                                                    \
+    if (compare(out, #field, row.field, (int64_t)(measured)) < 0)                               \
+        goto fail
+#define ABSENT(field) CHECK(field, -1)
+
+/* _layout_mismatches(): [] when the running version's row is what offsetof
+ * measures here; otherwise one line per field that differs. */
+PyObject *plumb_layout_mismatches(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    (void)module;
+    plumb_py_layout row;
+    plumb_read_error err = {{0}};
+    if (running_layout(&row, &err) < 0)
+        return PyErr_Format(PyExc_RuntimeError, "no layout: %s", err.message);
+    PyObject *out = PyList_New(0);
+    if (!out)
+        return NULL;
+    CHECK(runtime_interpreters_head, offsetof(_PyRuntimeState, interpreters.head));
+    CHECK(tstate_next, offsetof(PyThreadState, next));
+    CHECK(tstate_interp, offsetof(PyThreadState, interp));
+    CHECK(tstate_thread_id, offsetof(PyThreadState, thread_id));
+    CHECK(object_type, offsetof(PyObject, ob_type));
+    CHECK(code_filename, offsetof(PyCodeObject, co_filename));
+    CHECK(code_name, offsetof(PyCodeObject, co_name));
+    CHECK(code_firstlineno, offsetof(PyCodeObject, co_firstlineno));
+    CHECK(unicode_length, offsetof(PyASCIIObject, length));
+    CHECK(unicode_state, offsetof(PyASCIIObject, state));
+    CHECK(unicode_ascii_size, sizeof(PyASCIIObject));
+    CHECK(unicode_compact_size, sizeof(PyCompactUnicodeObject));
+#if PY_VERSION_HEX < 0x030B0000
+    CHECK(runtime_gil_tstate_current, offsetof(_PyRuntimeState, gilstate.tstate_current));
+    CHECK(interp_threads_head, offsetof(PyInterpreterState, tstate_head));
+    CHECK(tstate_frame, offsetof(PyThreadState, frame));
+    CHECK(frame_previous, offsetof(PyFrameObject, f_back));
+    CHECK(frame_code, offsetof(PyFrameObject, f_code));
+    ABSENT(tstate_native_thread_id);
+    ABSENT(tstate_cframe);
+    ABSENT(tstate_datastack_chunk);
+    ABSENT(frame_owner);
+    ABSENT(interp_gil_locked);
+    ABSENT(interp_trampoline);
+#else
+    CHECK(interp_threads_head, offsetof(PyInterpreterState, threads.head));
+    CHECK(tstate_native_thread_id, offsetof(PyThreadState, native_thread_id));
+    CHECK(tstate_datastack_chunk, offsetof(PyThreadState, datastack_chunk));
+    CHECK(chunk_previous, offsetof(_PyStackChunk, previous));
+    CHECK(chunk_size, offsetof(_PyStackChunk, size));
+    CHECK(frame_previous, offsetof(_PyInterpreterFrame, previous));
+    CHECK(frame_owner, offsetof(_PyInterpreterFrame, owner));
+    CHECK(frame_owned_by_generator, FRAME_OWNED_BY_GENERATOR);
+#if PY_VERSION_HEX < 0x030D0000
+    CHECK(tstate_cframe, offsetof(PyThreadState, cframe));
+    CHECK(cframe_current_frame, offsetof(_PyCFrame, current_frame));
+    CHECK(frame_code, offsetof(_PyInterpreterFrame, f_code));
+    ABSENT(tstate_frame);
+#else
+    CHECK(tstate_frame, offsetof(PyThreadState, current_frame));
+    CHECK(frame_code, offsetof(_PyInterpreterFrame, f_executable));
+    ABSENT(tstate_cframe);
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+    CHECK(runtime_gil_tstate_current, offsetof(_PyRuntimeState, gilstate.tstate_current));
+    ABSENT(interp_gil_locked);
+    ABSENT(frame_owned_by_cstack);
+#else
+    ABSENT(runtime_gil_tstate_current);
+    CHECK(interp_gil_locked, offsetof(PyInterpreterState, _gil.locked));
+    CHECK(interp_gil_holder, offsetof(PyInterpreterState, _gil.last_holder));
+    CHECK(frame_owned_by_cstack, FRAME_OWNED_BY_CSTACK);
+#endif
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+    CHECK(interp_trampoline, offsetof(PyInterpreterState, interpreter_trampoline));
+#else
+    ABSENT(interp_trampoline);
+#endif
+#endif
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
 }

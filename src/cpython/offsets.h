@@ -1,6 +1,7 @@
 #ifndef PLUMB_CPYTHON_OFFSETS_H
 #define PLUMB_CPYTHON_OFFSETS_H
 
+#include <Python.h>
 #include <stdint.h>
 
 #include "base/errors.h"
@@ -10,5 +11,8 @@
  * a negative plumb_error code, with err naming what was refused when the
  * interpreter's own table (3.13's _Py_DebugOffsets) was. */
 int plumb_fill_offsets(plumb_py_offsets *o, uintptr_t *interp, plumb_read_error *err);
+
+/* _layout_mismatches(): the running version's layout row against offsetof. */
+PyObject *plumb_layout_mismatches(PyObject *module, PyObject *ignored);
 
 #endif

@@ -10,18 +10,23 @@
 #include "sampler/sampler.h"
 #include "errors.h"
 #include "offsets.h"
+#include "attach_target.h"
 
 #include "sampler_object.h"
 
 static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"rate", "mode", "duration", "tags", NULL};
+    static char *kwlist[] = {"rate", "mode", "duration", "tags", "pid", NULL};
     double rate = 1000.0, duration = 0.0;
     const char *mode = "wall";
-    int tags = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|dsdp:Sampler", kwlist, &rate, &mode, &duration,
-                                     &tags))
+    int tags = 1, pid = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|dsdpi:Sampler", kwlist, &rate, &mode, &duration,
+                                     &tags, &pid))
         return -1;
+    if (pid < 0) {
+        PyErr_SetString(PyExc_ValueError, "a process id is a positive integer");
+        return -1;
+    }
     int cpu = strcmp(mode, "cpu") == 0;
     if (!cpu && strcmp(mode, "wall") != 0) {
         PyErr_Format(PyExc_ValueError, "mode must be 'wall' or 'cpu', not %R",
@@ -46,9 +51,28 @@ static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
     plumb_py_offsets off;
     uintptr_t interp;
     plumb_read_error why = {{0}};
-    int rc = plumb_fill_offsets(&off, &interp, &why);
+    int rc;
+    if (pid && pid != getpid()) {
+        /* Another process: its interpreter found (or refused) by attach. */
+        plumb_attach_target *target = PyMem_Malloc(sizeof *target);
+        if (!target) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (plumb_find_target(pid, target) < 0) {
+            PyMem_Free(target);
+            return -1;
+        }
+        off = target->off;
+        interp = target->interp;
+        PyMem_Free(target);
+        rc = PLUMB_OK;
+    } else {
+        pid = getpid();
+        rc = plumb_fill_offsets(&off, &interp, &why);
+    }
     if (rc == PLUMB_OK)
-        rc = plumb_sampler_init(&self->sampler, getpid(), &off, interp, rate, cpu, duration);
+        rc = plumb_sampler_init(&self->sampler, pid, &off, interp, rate, cpu, duration);
     if (rc < 0) {
         /* why names the field when the interpreter's own table was refused. */
         plumb_raise(rc, "sampler", NULL, &why);
@@ -242,7 +266,7 @@ static plumb_profile_view samples_view(SamplerObject *self, const char *cmd)
 {
     return (plumb_profile_view){.tree = &self->sampler.samples, .tree_exact = 1,
                                 .kind = "sampled", .creator = "plumb sample",
-                                .command = cmd, .pid = (long)getpid()};
+                                .command = cmd, .pid = (long)self->sampler.pid};
 }
 
 /* _write(path, format, command=None) */
@@ -378,8 +402,9 @@ PyTypeObject plumb_SamplerType = {
     .tp_basicsize = sizeof(SamplerObject),
     .tp_dealloc = (destructor)sampler_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = "Sampler(rate=1000, mode='wall', duration=0, tags=True)\n\n"
-              "Statistical profiler: a native thread samples every Python thread's stack.",
+    .tp_doc = "Sampler(rate=1000, mode='wall', duration=0, tags=True, pid=0)\n\n"
+              "Statistical profiler: a native thread samples every Python thread's stack, "
+              "of this process or (pid) of another.",
     .tp_methods = sampler_methods,
     .tp_getset = sampler_getset,
     .tp_init = (initproc)sampler_init,

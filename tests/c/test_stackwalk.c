@@ -39,6 +39,7 @@ static plumb_py_offsets layout(void)
     o.tstate_next = offsetof(fake_tstate, next);
     o.tstate_thread_id = offsetof(fake_tstate, thread_id);
     o.tstate_native_thread_id = offsetof(fake_tstate, native_id);
+    o.pthread_tid = -1;
     o.tstate_frame = offsetof(fake_tstate, frame);
     o.tstate_cframe = -1;
     o.cframe_current_frame = -1;

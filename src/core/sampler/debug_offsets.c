@@ -115,11 +115,6 @@ static int check_fields(const field_check *checks, size_t n, plumb_read_error *e
     return PLUMB_OK;
 }
 
-static uint64_t max_end(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
-}
-
 static int fail_plain(plumb_read_error *err, const char *what)
 {
     if (err)
@@ -127,8 +122,8 @@ static int fail_plain(plumb_read_error *err, const char *what)
     return PLUMB_EINVAL;
 }
 
-int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offsets *out,
-                                     plumb_read_error *err)
+int plumb_layout_from_debug_offsets(const void *raw, size_t len, plumb_py_layout *out,
+                                    uint32_t *version_hex, plumb_read_error *err)
 {
     debug_offsets_313 d;
     if (len < sizeof d)
@@ -148,7 +143,15 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
     const field_check in_section[] = {
         {"interpreter_state.threads_head", d.interpreter_state.threads_head, ptr,
          "interpreter_state.size", d.interpreter_state.size},
+        {"runtime_state.interpreters_head", d.runtime_state.interpreters_head, ptr,
+         "runtime_state.size", d.runtime_state.size},
+        {"interpreter_state.gil_runtime_state_locked", d.interpreter_state.gil_runtime_state_locked,
+         4, "interpreter_state.size", d.interpreter_state.size},
+        {"interpreter_state.gil_runtime_state_holder", d.interpreter_state.gil_runtime_state_holder,
+         ptr, "interpreter_state.size", d.interpreter_state.size},
         {"thread_state.next", d.thread_state.next, ptr, "thread_state.size", d.thread_state.size},
+        {"thread_state.interp", d.thread_state.interp, ptr, "thread_state.size",
+         d.thread_state.size},
         {"thread_state.current_frame", d.thread_state.current_frame, ptr, "thread_state.size",
          d.thread_state.size},
         {"thread_state.thread_id", d.thread_state.thread_id, ptr, "thread_state.size",
@@ -188,7 +191,15 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
     const field_check in_reads[] = {
         {"interpreter_state.threads_head", d.interpreter_state.threads_head, ptr,
          "the interpreter state the walker reads", PLUMB_MAX_POINTER_OFFSET},
+        {"runtime_state.interpreters_head", d.runtime_state.interpreters_head, ptr,
+         "the runtime state plumb reads", PLUMB_MAX_POINTER_OFFSET},
+        {"interpreter_state.gil_runtime_state_holder", d.interpreter_state.gil_runtime_state_holder,
+         ptr, "the interpreter state plumb reads", PLUMB_MAX_POINTER_OFFSET},
+        {"interpreter_state.gil_runtime_state_locked", d.interpreter_state.gil_runtime_state_locked,
+         ptr, "the interpreter state plumb reads", PLUMB_MAX_POINTER_OFFSET},
         {"thread_state.next", d.thread_state.next, ptr, "the thread state the walker reads",
+         PLUMB_MAX_STRUCT},
+        {"thread_state.interp", d.thread_state.interp, ptr, "the thread state the walker reads",
          PLUMB_MAX_STRUCT},
         {"thread_state.current_frame", d.thread_state.current_frame, ptr,
          "the thread state the walker reads", PLUMB_MAX_STRUCT},
@@ -218,53 +229,56 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
     if (rc < 0)
         return rc;
 
-    out->version_hex = (uint32_t)d.version;
-    out->interp_threads_head = (int64_t)d.interpreter_state.threads_head;
-    /* The walker reads each structure up to the last field it uses (each
-     * read as 8 bytes: checked above to fit). */
-    out->tstate_size = (int64_t)max_end(
-        max_end(max_end(d.thread_state.next, d.thread_state.current_frame),
-                max_end(d.thread_state.thread_id, d.thread_state.native_thread_id)),
-        d.thread_state.datastack_chunk) + 8;
-    out->tstate_next = (int64_t)d.thread_state.next;
-    out->tstate_frame = (int64_t)d.thread_state.current_frame;
-    out->tstate_thread_id = (int64_t)d.thread_state.thread_id;
-    out->tstate_native_thread_id = (int64_t)d.thread_state.native_thread_id;
-    out->tstate_cframe = -1;
-    out->cframe_current_frame = -1;
-    out->tstate_datastack_chunk = (int64_t)d.thread_state.datastack_chunk;
-    /* _PyStackChunk is not in the table: {previous, size, top, data} on
-     * 3.11-3.13 (Include/cpython/pystate.h). */
-    out->chunk_previous = 0;
-    out->chunk_size = 8;
-    out->frame_size = (int64_t)max_end(max_end(d.interpreter_frame.previous,
-                                               d.interpreter_frame.executable),
-                                       d.interpreter_frame.owner) + 8;
-    out->frame_previous = (int64_t)d.interpreter_frame.previous;
-    out->frame_code = (int64_t)d.interpreter_frame.executable;
-    out->frame_owner = (int64_t)d.interpreter_frame.owner;
-    out->frame_owned_by_cstack = 3;          /* FRAME_OWNED_BY_CSTACK in 3.13 */
-    out->frame_owned_by_generator = 1;       /* FRAME_OWNED_BY_GENERATOR in 3.13 */
-    out->shim_code = 0;                      /* 3.13 shims hold None, not code */
-    out->skip_init_cleanup = 1;              /* _Py_InitCleanup, as in 3.12 */
-    out->object_type = (int64_t)d.pyobject.ob_type;
-    out->code_size = (int64_t)max_end(max_end(d.code_object.filename, d.code_object.name),
-                                      max_end(d.code_object.firstlineno, d.pyobject.ob_type)) + 8;
-    out->code_filename = (int64_t)d.code_object.filename;
-    out->code_name = (int64_t)d.code_object.name;
-    out->code_firstlineno = (int64_t)d.code_object.firstlineno;
-    out->unicode_state = (int64_t)d.unicode_object.state;
-    out->unicode_length = (int64_t)d.unicode_object.length;
-    out->unicode_ascii_data = (int64_t)str_header;
-    /* PyCompactUnicodeObject adds utf8_length and utf8 to PyASCIIObject. */
-    out->unicode_compact_data = (int64_t)str_header + 16;
-    out->unicode_kind_shift = 2;
-    out->unicode_compact_bit = 5;
-    out->unicode_ascii_bit = 6;
-    /* The same bounds once more, as every table gets them (pyoffsets.c);
-     * the checks above have named whatever would fail here. */
-    rc = plumb_py_offsets_check(out);
+    *version_hex = (uint32_t)d.version;
+    *out = (plumb_py_layout){
+        .version = 0x030D,
+        .measured_on = "_Py_DebugOffsets",
+        .runtime_interpreters_head = (int64_t)d.runtime_state.interpreters_head,
+        .runtime_gil_tstate_current = -1,
+        .interp_threads_head = (int64_t)d.interpreter_state.threads_head,
+        .interp_gil_locked = (int64_t)d.interpreter_state.gil_runtime_state_locked,
+        .interp_gil_holder = (int64_t)d.interpreter_state.gil_runtime_state_holder,
+        .interp_trampoline = -1,             /* 3.13 shims hold None, not code */
+        .tstate_next = (int64_t)d.thread_state.next,
+        .tstate_interp = (int64_t)d.thread_state.interp,
+        .tstate_thread_id = (int64_t)d.thread_state.thread_id,
+        .tstate_native_thread_id = (int64_t)d.thread_state.native_thread_id,
+        .tstate_frame = (int64_t)d.thread_state.current_frame,
+        .tstate_cframe = -1,
+        .cframe_current_frame = -1,
+        .tstate_datastack_chunk = (int64_t)d.thread_state.datastack_chunk,
+        /* _PyStackChunk is not in the table: {previous, size, top, data} on
+         * 3.11-3.13 (Include/cpython/pystate.h). */
+        .chunk_previous = 0,
+        .chunk_size = 8,
+        .frame_previous = (int64_t)d.interpreter_frame.previous,
+        .frame_code = (int64_t)d.interpreter_frame.executable,
+        .frame_owner = (int64_t)d.interpreter_frame.owner,
+        .frame_owned_by_generator = 1,       /* FRAME_OWNED_BY_GENERATOR in 3.13 */
+        .frame_owned_by_cstack = 3,          /* FRAME_OWNED_BY_CSTACK in 3.13 */
+        .object_type = (int64_t)d.pyobject.ob_type,
+        .code_filename = (int64_t)d.code_object.filename,
+        .code_name = (int64_t)d.code_object.name,
+        .code_firstlineno = (int64_t)d.code_object.firstlineno,
+        .unicode_length = (int64_t)d.unicode_object.length,
+        .unicode_state = (int64_t)d.unicode_object.state,
+        .unicode_ascii_size = (int64_t)str_header,
+        /* PyCompactUnicodeObject adds utf8_length and utf8 to PyASCIIObject. */
+        .unicode_compact_size = (int64_t)str_header + 16,
+    };
+    return PLUMB_OK;
+}
+
+int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offsets *out,
+                                     plumb_read_error *err)
+{
+    plumb_py_layout layout;
+    uint32_t version_hex;
+    int rc = plumb_layout_from_debug_offsets(raw, len, &layout, &version_hex, err);
     if (rc < 0)
+        return rc;
+    /* The checks above have named whatever would fail here. */
+    if (plumb_py_offsets_from_layout(&layout, version_hex, out) < 0)
         return fail_plain(err, "offsets outside what the walker reads");
     return PLUMB_OK;
 }

@@ -28,6 +28,7 @@ int plumb_py_offsets_check(const plumb_py_offsets *o)
              && fits(o->tstate_native_thread_id, ptr, o->tstate_size, 1)
              && fits(o->tstate_frame, ptr, o->tstate_size, cframe)
              && fits(o->tstate_cframe, ptr, o->tstate_size, 1)
+             && fits(o->pthread_tid, 4, PLUMB_MAX_STRUCT, 1)
              && fits(o->tstate_datastack_chunk, ptr, o->tstate_size, 1)
              && (o->tstate_datastack_chunk < 0
                  || (fits(o->chunk_previous, ptr, 16, 0) && fits(o->chunk_size, ptr, 16, 0)))

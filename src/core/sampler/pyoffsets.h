@@ -23,6 +23,9 @@ typedef struct plumb_py_offsets {
     int64_t tstate_next;
     int64_t tstate_thread_id;        /* pthread_t */
     int64_t tstate_native_thread_id; /* kernel tid; -1 before 3.11 */
+    /* Before 3.11, for another process: where glibc's struct pthread (at
+     * thread_id) holds the kernel tid, an int; -1 when not known. */
+    int64_t pthread_tid;
     /* The thread's innermost frame: *(tstate + tstate_frame) before 3.11
      * and from 3.13; *(*(tstate + tstate_cframe) + cframe_current_frame) on
      * 3.11 and 3.12. */

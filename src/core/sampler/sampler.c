@@ -19,6 +19,13 @@
 
 static int check_thread(void *ctx, const plumb_raw_stack *ids);
 
+static void close_seen(plumb_cpu_seen *seen)
+{
+    close(seen->stat_fd);
+    if (seen->schedstat_fd >= 0)
+        close(seen->schedstat_fd);
+}
+
 int plumb_sampler_init(plumb_sampler *s, int pid, const plumb_py_offsets *off, uintptr_t interp,
                        double rate_hz, int cpu_mode, double duration_s)
 {
@@ -55,7 +62,7 @@ void plumb_sampler_free(plumb_sampler *s)
     plumb_tag_counts_free(&s->tagged);
     free(s->notes);
     for (uint32_t i = 0; i < s->ncpu_seen; i++)
-        close(s->cpu_seen[i].stat_fd);
+        close_seen(&s->cpu_seen[i]);
     free(s->cpu_seen);
     free(s->own_prefix);
     free(s->own_func);
@@ -93,7 +100,7 @@ static void forget_parent(plumb_sampler *s)
     pthread_mutex_init(&s->notes_lock, NULL);
     pthread_mutex_init(&s->round_lock, NULL);
     for (uint32_t i = 0; i < s->ncpu_seen; i++)
-        close(s->cpu_seen[i].stat_fd);
+        close_seen(&s->cpu_seen[i]);
     s->ncpu_seen = 0;
     plumb_page_cache_clear(s->walker.cache);
     if (!s->running)
@@ -168,6 +175,31 @@ static int thread_cpu_ns(uint64_t tid, int64_t *ns)
     return 0;
 }
 
+/* Another process's thread's CPU time: its per-thread clock cannot be read
+ * from here (the kernel allows those only within a thread group), but the
+ * first field of /proc/PID/task/TID/schedstat is the same runtime in ns. */
+static int remote_cpu_ns(int fd, int64_t *ns)
+{
+    char buf[128];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *end;
+    long long v = strtoll(buf, &end, 10);
+    if (end == buf || v < 0)
+        return -1;
+    *ns = v;
+    return 0;
+}
+
+static int cpu_ns_of(const plumb_sampler *s, const plumb_cpu_seen *seen, int64_t *ns)
+{
+    if (s->pid == s->owner_pid)
+        return thread_cpu_ns(seen->native_id, ns);
+    return remote_cpu_ns(seen->schedstat_fd, ns);
+}
+
 /* How many samples a thread earns this round in CPU mode.  It must be on
  * a CPU now: its kernel state, the third field of /proc/PID/task/TID/stat,
  * is R (a thread waiting for the GIL, sleeping or blocked is S or D).  R
@@ -193,18 +225,30 @@ static uint64_t cpu_samples(plumb_sampler *s, uint64_t tid)
             return 0;
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", s->pid, (unsigned long long)tid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_CLOEXEC), sched = -1;
         if (fd < 0)
             return 0;
+        if (s->pid != s->owner_pid) {
+            snprintf(path, sizeof path, "/proc/%d/task/%llu/schedstat", s->pid,
+                     (unsigned long long)tid);
+            sched = open(path, O_RDONLY | O_CLOEXEC);
+            if (sched < 0) {
+                close(fd);
+                return 0;
+            }
+        }
         /* -1: a thread seen for the first time earns one interval if running. */
-        s->cpu_seen[s->ncpu_seen++] = (plumb_cpu_seen){.native_id = tid, .stat_fd = fd, .cpu_ns = -1};
+        s->cpu_seen[s->ncpu_seen++] = (plumb_cpu_seen){.native_id = tid, .stat_fd = fd,
+                                                       .schedstat_fd = sched, .cpu_ns = -1};
     }
     plumb_cpu_seen *seen = &s->cpu_seen[i];
     char buf[512];
     ssize_t n = pread(seen->stat_fd, buf, sizeof buf - 1, 0);
     int64_t cpu;
-    if (n <= 0 || thread_cpu_ns(tid, &cpu) < 0) {
+    if (n <= 0 || cpu_ns_of(s, seen, &cpu) < 0) {
         close(seen->stat_fd);
+        if (seen->schedstat_fd >= 0)
+            close(seen->schedstat_fd);
         *seen = s->cpu_seen[--s->ncpu_seen];
         return 0;
     }

@@ -25,6 +25,7 @@ typedef struct plumb_thread_note {
 typedef struct plumb_cpu_seen {
     uint64_t native_id;
     int stat_fd;
+    int schedstat_fd;    /* another process's thread: its CPU time; -1 for ours */
     int64_t cpu_ns;
     double credit;       /* CPU time not yet turned into samples, in intervals */
 } plumb_cpu_seen;

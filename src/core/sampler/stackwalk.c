@@ -62,6 +62,18 @@ static uintptr_t innermost_frame(plumb_walker *w, const unsigned char *tstate)
     return frame;
 }
 
+/* Before 3.11 a thread state has no kernel id, but its thread_id is the
+ * thread's pthread_t, glibc's struct pthread, which holds the tid at
+ * pthread_tid (found by attach: plumb_attach_find). 0 if unreadable. */
+static uint64_t pthread_tid(plumb_walker *w, uintptr_t thread)
+{
+    int32_t tid = 0;
+    if (plumb_memread_cached(w->source, w->cache, thread + (uintptr_t)w->off.pthread_tid, &tid,
+                             sizeof tid) < 0 || tid <= 0)
+        return 0;
+    return (uint64_t)tid;
+}
+
 /* Reads the thread's data stack chunks into w->chunk_start/end: 0, or
  * PLUMB_EFAULT if the list cannot be read or makes no sense.  More chunks
  * than PLUMB_MAX_CHUNKS: the check is left off for this read. */
@@ -199,6 +211,9 @@ static int read_thread(plumb_walker *w, uintptr_t t, plumb_raw_stack *stack, uin
         stack->thread_id = field_ptr(tstate, o->tstate_thread_id);
         stack->native_id = o->tstate_native_thread_id >= 0
                                ? field_ptr(tstate, o->tstate_native_thread_id) : 0;
+        stack->tstate = t;
+        if (o->tstate_native_thread_id < 0 && o->pthread_tid >= 0 && stack->thread_id)
+            stack->native_id = pthread_tid(w, stack->thread_id);
         stack->depth = 0;
         stack->unchanged = 0;
         if (attempt == 0 && w->check) {

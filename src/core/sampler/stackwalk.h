@@ -24,6 +24,7 @@
 typedef struct plumb_raw_stack {
     uint64_t thread_id;
     uint64_t native_id;       /* 0 if the interpreter does not record it */
+    uintptr_t tstate;         /* the thread state's address */
     uint32_t depth;
     int truncated;            /* deeper than PLUMB_MAX_SAMPLE_DEPTH */
     int unchanged;            /* not read: the check said it is as last visited */
