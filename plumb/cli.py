@@ -3,7 +3,7 @@
     plumb run [-o FILE] [-s SORT] [-n LIMIT] [--format F] [--no-builtins]
               (SCRIPT | -m MODULE) [ARGS...]
     plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE]
-              [--format F] (SCRIPT | -m MODULE) [ARGS...] | --pid PID
+              [--format F] [--no-idle] (SCRIPT | -m MODULE) [ARGS...] | --pid PID [--gil]
     plumb dump PID [--json]
     plumb stats FILE... [-s SORT] [-n LIMIT] [--filter REGEX] [--callers REGEX]
               [--callees REGEX] [--strip-dirs] [--reverse] | -i [FILE...]
@@ -98,6 +98,25 @@ def seconds(text):
     return number(text, 0, float("inf"), "a duration cannot be negative")
 
 
+def add_rate_and_mode(command, default_rate):
+    command.add_argument("--rate", type=rate_hz, default=float(default_rate), metavar="HZ",
+                         help=f"samples per second (default: {default_rate})")
+    command.add_argument("--mode", choices=("wall", "cpu"), default="wall",
+                         help="wall: every thread at every sample; cpu: only threads on a CPU "
+                              "(default: wall)")
+
+
+def add_thread_filters(command, gil_help):
+    """--gil and --idle/--no-idle: which threads are sampled (docs/attach.md)."""
+    command.add_argument("--gil", action="store_true", help=gil_help)
+    command.add_argument("--no-idle", dest="idle", action="store_false", default=True,
+                         help="in wall mode, leave out threads that are waiting (asleep, blocked "
+                              "on a lock or I/O, waiting for the GIL): only threads the kernel "
+                              "has running or runnable are sampled")
+    command.add_argument("--idle", dest="idle", action="store_true",
+                         help="sample waiting threads too (the default)")
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
@@ -134,13 +153,9 @@ def build_parser():
         description="Run SCRIPT (or -m MODULE) while a native thread samples the stack of "
                     "every Python thread RATE times a second, without taking the GIL.",
         usage="plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE] [--format F] "
-              "(SCRIPT | -m MODULE) [ARGS...] | --pid PID")
+              "[--no-idle] (SCRIPT | -m MODULE) [ARGS...] | --pid PID [--gil]")
     sample.error = parser.error
-    sample.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
-                        help="samples per second (default: 1000)")
-    sample.add_argument("--mode", choices=("wall", "cpu"), default="wall",
-                        help="wall: every thread at every sample; cpu: only threads on a CPU "
-                             "(default: wall)")
+    add_rate_and_mode(sample, 1000)
     sample.add_argument("--duration", type=seconds, default=0.0, metavar="S",
                         help="stop sampling after S seconds; the program runs on (default: "
                              "sample until it ends)")
@@ -155,6 +170,7 @@ def build_parser():
     sample.add_argument("--pid", type=process_id, metavar="PID",
                         help="sample the running Python process PID instead (CPython 3.9-3.13; "
                              "read from its memory, never stopped; Ctrl-C writes the profile)")
+    add_thread_filters(sample, "with --pid: sample only the thread holding the GIL")
 
     dump = commands.add_parser(
         "dump", help="print every thread's stack of a running Python process",
@@ -406,6 +422,8 @@ def main(argv=None):
             program = [options.module] + program
         elif not program:
             raise UsageError(f"{command}: no script given (plumb {command} [options] SCRIPT [ARGS...])")
+        if getattr(options, "gil", False):
+            raise UsageError(f"{command}: --gil needs --pid (it reads another process's GIL)")
         if options.outfile:
             fmt = options.format or format_for_path(options.outfile)
             if fmt not in (RUN_FORMATS if command == "run" else SAMPLE_FORMATS):
