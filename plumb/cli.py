@@ -5,6 +5,7 @@
     plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE]
               [--format F] [--no-idle] (SCRIPT | -m MODULE) [ARGS...] | --pid PID [--gil]
     plumb dump PID [--json]
+    plumb top PID [--rate HZ] [--mode wall|cpu] [--interval S] [--gil] [--no-idle] [--once]
     plumb stats FILE... [-s SORT] [-n LIMIT] [--filter REGEX] [--callers REGEX]
               [--callees REGEX] [--strip-dirs] [--reverse] | -i [FILE...]
     plumb merge FILE... -o OUT [--format F] | --by-path DIR [--keep]
@@ -98,6 +99,10 @@ def seconds(text):
     return number(text, 0, float("inf"), "a duration cannot be negative")
 
 
+def refresh_seconds(text):
+    return number(text, 0.1, 3600, "the interval must lie in [0.1, 3600] s")
+
+
 def add_rate_and_mode(command, default_rate):
     command.add_argument("--rate", type=rate_hz, default=float(default_rate), metavar="HZ",
                          help=f"samples per second (default: {default_rate})")
@@ -171,6 +176,20 @@ def build_parser():
                         help="sample the running Python process PID instead (CPython 3.9-3.13; "
                              "read from its memory, never stopped; Ctrl-C writes the profile)")
     add_thread_filters(sample, "with --pid: sample only the thread holding the GIL")
+
+    top = commands.add_parser(
+        "top", help="a live view of a running Python process's busiest functions",
+        description="Sample process PID and show its functions by own and total share of the "
+                    "last seconds' samples, refreshed; o and t sort by own or total, q quits.")
+    top.error = parser.error
+    top.add_argument("pid", type=process_id, metavar="PID")
+    add_rate_and_mode(top, 100)
+    top.add_argument("--interval", type=refresh_seconds, default=1.0, metavar="S",
+                     help="seconds between refreshes (default: 1)")
+    top.add_argument("--once", action="store_true",
+                     help="sample for one interval, print the view as text and exit (no "
+                          "terminal needed)")
+    add_thread_filters(top, "sample only the thread holding the GIL")
 
     dump = commands.add_parser(
         "dump", help="print every thread's stack of a running Python process",
@@ -404,6 +423,11 @@ def main(argv=None):
         command = argv[0]
         if command in ANALYSIS_COMMANDS or command in MONITOR_COMMANDS:
             return analyse(parser.parse_args(argv))
+        if command == "top":
+            options = parser.parse_args(argv)
+            from .top import top_process
+
+            return top_process(options)
         if command == "dump":
             options = parser.parse_args(argv)
             from .attach import dump_process
