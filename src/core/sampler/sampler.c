@@ -377,15 +377,20 @@ static int check_thread(void *ctx, const plumb_raw_stack *ids)
     plumb_sampler *s = ctx;
     if (ids->thread_id == atomic_load(&s->ignored_thread))
         return PLUMB_THREAD_LEFT_OUT;
-    if (s->gil_only && !holds_gil(s, ids->tstate))
-        return PLUMB_THREAD_LEFT_OUT;
     uint64_t native = ids->native_id ? ids->native_id : noted_native_id(s, ids->thread_id);
     s->checked_native = native;
     s->checked_cpu_ns = -1;
     if (s->cpu_mode) {
+        /* Every thread's credit is kept, GIL or not: a thread that takes
+         * the GIL is not charged then for CPU it used before (in C code
+         * that released it). */
         s->checked_weight = cpu_samples(s, native);
+        if (s->gil_only && !holds_gil(s, ids->tstate))
+            return PLUMB_THREAD_LEFT_OUT;
         return s->checked_weight ? PLUMB_READ_FRAMES : PLUMB_THREAD_LEFT_OUT;
     }
+    if (s->gil_only && !holds_gil(s, ids->tstate))
+        return PLUMB_THREAD_LEFT_OUT;
     if (s->skip_idle && !thread_active(s, native))
         return PLUMB_THREAD_LEFT_OUT;
     /* Other processes' threads' CPU clocks cannot be read this way. */
