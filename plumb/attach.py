@@ -64,7 +64,8 @@ def sample_process(options):
 
     pid = options.pid
     try:
-        sampler = Sampler(rate=options.rate, mode=options.mode, duration=options.duration, pid=pid)
+        sampler = Sampler(rate=options.rate, mode=options.mode, duration=options.duration, pid=pid,
+                          gil=options.gil, idle=options.idle)
     except (ProcessLookupError, PermissionError, ValueError, RuntimeError) as exc:
         print(f"plumb: {refusal_message(exc)}", file=sys.stderr)
         return USAGE_ERROR

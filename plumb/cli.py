@@ -3,8 +3,9 @@
     plumb run [-o FILE] [-s SORT] [-n LIMIT] [--format F] [--no-builtins]
               (SCRIPT | -m MODULE) [ARGS...]
     plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE]
-              [--format F] (SCRIPT | -m MODULE) [ARGS...] | --pid PID
+              [--format F] [--no-idle] (SCRIPT | -m MODULE) [ARGS...] | --pid PID [--gil]
     plumb dump PID [--json]
+    plumb top PID [--rate HZ] [--mode wall|cpu] [--interval S] [--gil] [--no-idle] [--once]
     plumb stats FILE... [-s SORT] [-n LIMIT] [--filter REGEX] [--callers REGEX]
               [--callees REGEX] [--strip-dirs] [--reverse] | -i [FILE...]
     plumb merge FILE... -o OUT [--format F] | --by-path DIR [--keep]
@@ -98,6 +99,29 @@ def seconds(text):
     return number(text, 0, float("inf"), "a duration cannot be negative")
 
 
+def refresh_seconds(text):
+    return number(text, 0.1, 3600, "the interval must lie in [0.1, 3600] s")
+
+
+def add_rate_and_mode(command, default_rate):
+    command.add_argument("--rate", type=rate_hz, default=float(default_rate), metavar="HZ",
+                         help=f"samples per second (default: {default_rate})")
+    command.add_argument("--mode", choices=("wall", "cpu"), default="wall",
+                         help="wall: every thread at every sample; cpu: only threads on a CPU "
+                              "(default: wall)")
+
+
+def add_thread_filters(command, gil_help):
+    """--gil and --idle/--no-idle: which threads are sampled (docs/attach.md)."""
+    command.add_argument("--gil", action="store_true", help=gil_help)
+    command.add_argument("--no-idle", dest="idle", action="store_false", default=True,
+                         help="in wall mode, leave out threads that are waiting (asleep, blocked "
+                              "on a lock or I/O, waiting for the GIL): only threads the kernel "
+                              "has running or runnable are sampled")
+    command.add_argument("--idle", dest="idle", action="store_true",
+                         help="sample waiting threads too (the default)")
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
@@ -134,13 +158,9 @@ def build_parser():
         description="Run SCRIPT (or -m MODULE) while a native thread samples the stack of "
                     "every Python thread RATE times a second, without taking the GIL.",
         usage="plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE] [--format F] "
-              "(SCRIPT | -m MODULE) [ARGS...] | --pid PID")
+              "[--no-idle] (SCRIPT | -m MODULE) [ARGS...] | --pid PID [--gil]")
     sample.error = parser.error
-    sample.add_argument("--rate", type=rate_hz, default=1000.0, metavar="HZ",
-                        help="samples per second (default: 1000)")
-    sample.add_argument("--mode", choices=("wall", "cpu"), default="wall",
-                        help="wall: every thread at every sample; cpu: only threads on a CPU "
-                             "(default: wall)")
+    add_rate_and_mode(sample, 1000)
     sample.add_argument("--duration", type=seconds, default=0.0, metavar="S",
                         help="stop sampling after S seconds; the program runs on (default: "
                              "sample until it ends)")
@@ -155,6 +175,21 @@ def build_parser():
     sample.add_argument("--pid", type=process_id, metavar="PID",
                         help="sample the running Python process PID instead (CPython 3.9-3.13; "
                              "read from its memory, never stopped; Ctrl-C writes the profile)")
+    add_thread_filters(sample, "with --pid: sample only the thread holding the GIL")
+
+    top = commands.add_parser(
+        "top", help="a live view of a running Python process's busiest functions",
+        description="Sample process PID and show its functions by own and total share of the "
+                    "last seconds' samples, refreshed; o and t sort by own or total, q quits.")
+    top.error = parser.error
+    top.add_argument("pid", type=process_id, metavar="PID")
+    add_rate_and_mode(top, 100)
+    top.add_argument("--interval", type=refresh_seconds, default=1.0, metavar="S",
+                     help="seconds between refreshes (default: 1)")
+    top.add_argument("--once", action="store_true",
+                     help="sample for one interval, print the view as text and exit (no "
+                          "terminal needed)")
+    add_thread_filters(top, "sample only the thread holding the GIL")
 
     dump = commands.add_parser(
         "dump", help="print every thread's stack of a running Python process",
@@ -388,6 +423,11 @@ def main(argv=None):
         command = argv[0]
         if command in ANALYSIS_COMMANDS or command in MONITOR_COMMANDS:
             return analyse(parser.parse_args(argv))
+        if command == "top":
+            options = parser.parse_args(argv)
+            from .top import top_process
+
+            return top_process(options)
         if command == "dump":
             options = parser.parse_args(argv)
             from .attach import dump_process
@@ -406,6 +446,8 @@ def main(argv=None):
             program = [options.module] + program
         elif not program:
             raise UsageError(f"{command}: no script given (plumb {command} [options] SCRIPT [ARGS...])")
+        if getattr(options, "gil", False):
+            raise UsageError(f"{command}: --gil needs --pid (it reads another process's GIL)")
         if options.outfile:
             fmt = options.format or format_for_path(options.outfile)
             if fmt not in (RUN_FORMATS if command == "run" else SAMPLE_FORMATS):

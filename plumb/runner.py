@@ -127,7 +127,8 @@ class SampleSession:
         from .sampler import Sampler
 
         self.command_line = command_line
-        self.sampler = Sampler(rate=options.rate, mode=options.mode, duration=options.duration)
+        self.sampler = Sampler(rate=options.rate, mode=options.mode, duration=options.duration,
+                               idle=options.idle)
 
     def start(self):
         self.sampler.start()

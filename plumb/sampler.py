@@ -19,8 +19,8 @@ class SamplerHarvest(collections.namedtuple("SamplerHarvest", "frames nodes tagg
     parents first (each thread's stacks are their own chains); tagged
     [(tag, leaf node index, samples)], tag 0 for samples taken while their
     thread had no tag; summary: the rounds taken, missed, failed, stacks
-    truncated, samples left under tag 0 for want of room (tag_overflow), and
-    the interval covered (started_ns/ended_ns on time.monotonic_ns()'s
+    truncated, samples left under tag 0 for want of room (tag_overflow), the
+    threads sampled, and the interval covered (started_ns/ended_ns on time.monotonic_ns()'s
     clock, started/ended in Unix seconds)."""
 
     __slots__ = ()
@@ -40,12 +40,18 @@ class SamplerHarvest(collections.namedtuple("SamplerHarvest", "frames nodes tagg
 
 
 class Sampler(_plumb.Sampler):
-    """Sampler(rate=1000, mode="wall", duration=0, threads=True, tags=True, pid=0)
+    """Sampler(rate=1000, mode="wall", duration=0, threads=True, tags=True, pid=0,
+    gil=False, idle=True)
 
     pid: sample another process's CPython (3.9-3.13, whatever this one is),
     read from its memory without stopping it; refused with
     ProcessLookupError, PermissionError, ValueError (not Python, a version
     plumb does not read) or RuntimeError (no interpreter running).
+    gil=True (with pid) samples only the thread holding the GIL as each
+    round begins.  idle=False leaves out, in wall mode, threads the kernel
+    has waiting (state other than R in /proc/PID/task/TID/stat: asleep,
+    blocked on a lock, on I/O or on the GIL); CPU mode leaves them out
+    anyway.
 
     rate: samples per second.  mode: "wall" counts every thread at every
     sample, busy or not; "cpu" counts only threads that ran on a CPU since the
@@ -68,8 +74,9 @@ class Sampler(_plumb.Sampler):
     unread, their thread not having run since its last read: its CPU clock
     had not moved), reads (system calls) and pages (read)."""
 
-    def __init__(self, rate=1000, mode="wall", duration=0, threads=True, tags=True, pid=0):
-        super().__init__(rate, mode, duration, tags, pid)
+    def __init__(self, rate=1000, mode="wall", duration=0, threads=True, tags=True, pid=0,
+                 gil=False, idle=True):
+        super().__init__(rate, mode, duration, tags, pid, gil, idle)
         self.threads = threads
         self._started_by = None
         # Another process (pid): its threads are its own, read from its memory.

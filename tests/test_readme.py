@@ -202,7 +202,7 @@ def test_every_option_named_is_accepted_somewhere(tmp_path):
     another program (FOREIGN)."""
     named = set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", README)) - FOREIGN
     accepted = options_of(help_text())
-    for command in ("run", "sample", "stats", "merge", "diff", "convert", "view", "token",
+    for command in ("run", "sample", "top", "stats", "merge", "diff", "convert", "view", "token",
                     "transactions", "traces", "trace", "profile", "serve"):
         accepted |= options_of(help_text(command))
     for command in ("xray", "threads"):

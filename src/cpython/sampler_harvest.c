@@ -8,7 +8,7 @@
  *   tagged  [(tag, leaf node index, samples)], tag 0 for untagged samples
  *   summary {taken, missed, failed, truncated, tag_overflow, stacks, reused,
  *            busy_ns, cpu_ns, started_ns, ended_ns (CLOCK_MONOTONIC), interval,
- *            mode}
+ *            mode, threads (sampled in the interval)}
  *
  * Threads' roots (no function) are left out, so a thread's outermost
  * frames have parent -1; functions no node refers to (the profiler's own,
@@ -39,7 +39,7 @@ static PyObject *frames_list(const plumb_samples *s, const uint32_t *func_index,
 static PyObject *summary_dict(const plumb_harvest *h)
 {
     const plumb_samples *s = &h->samples;
-    return Py_BuildValue("{sKsKsKsKsKsKsKsLsLsLsLsdss}", "taken", (unsigned long long)s->taken,
+    return Py_BuildValue("{sKsKsKsKsKsKsKsLsLsLsLsdsssI}", "taken", (unsigned long long)s->taken,
                          "missed", (unsigned long long)s->missed, "failed",
                          (unsigned long long)s->failed, "truncated",
                          (unsigned long long)s->truncated, "tag_overflow",
@@ -48,7 +48,7 @@ static PyObject *summary_dict(const plumb_harvest *h)
                          "busy_ns", (long long)h->busy_ns, "cpu_ns", (long long)h->cpu_ns,
                          "started_ns", (long long)h->started_ns, "ended_ns",
                          (long long)h->ended_ns, "interval", s->interval, "mode",
-                         s->cpu_mode ? "cpu" : "wall");
+                         s->cpu_mode ? "cpu" : "wall", "threads", s->nthreads);
 }
 
 /* Appends (tag, leaf, count); steals nothing. */

@@ -16,12 +16,12 @@
 
 static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"rate", "mode", "duration", "tags", "pid", NULL};
+    static char *kwlist[] = {"rate", "mode", "duration", "tags", "pid", "gil", "idle", NULL};
     double rate = 1000.0, duration = 0.0;
     const char *mode = "wall";
-    int tags = 1, pid = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|dsdpi:Sampler", kwlist, &rate, &mode, &duration,
-                                     &tags, &pid))
+    int tags = 1, pid = 0, gil_only = 0, idle = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|dsdpipp:Sampler", kwlist, &rate, &mode,
+                                     &duration, &tags, &pid, &gil_only, &idle))
         return -1;
     if (pid < 0) {
         PyErr_SetString(PyExc_ValueError, "a process id is a positive integer");
@@ -50,8 +50,15 @@ static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
     self->ready = 0;
     plumb_py_offsets off;
     uintptr_t interp;
+    plumb_gil_probe gil = {0};
     plumb_read_error why = {{0}};
     int rc;
+    if (gil_only && (!pid || pid == getpid())) {
+        /* This process's own layout row is not at hand here, nor needed:
+         * --gil is an option of attaching. */
+        PyErr_SetString(PyExc_ValueError, "gil=True samples another process (give its pid)");
+        return -1;
+    }
     if (pid && pid != getpid()) {
         /* Another process: its interpreter found (or refused) by attach. */
         plumb_attach_target *target = PyMem_Malloc(sizeof *target);
@@ -65,7 +72,13 @@ static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
         }
         off = target->off;
         interp = target->interp;
+        int gil_known = plumb_gil_probe_from_layout(&target->layout, target->runtime,
+                                                    target->interp, &gil) == PLUMB_OK;
         PyMem_Free(target);
+        if (gil_only && !gil_known) {
+            PyErr_SetString(PyExc_ValueError, "gil=True: this Python's GIL holder is not known");
+            return -1;
+        }
         rc = PLUMB_OK;
     } else {
         pid = getpid();
@@ -79,6 +92,7 @@ static int sampler_init(SamplerObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     plumb_sampler_read_tags(&self->sampler, tags);
+    (void)plumb_sampler_filter_threads(&self->sampler, gil_only, &gil, !idle);
     self->ready = 1;
     if (!self->names && !(self->names = PyDict_New()))
         return -1;
@@ -402,7 +416,8 @@ PyTypeObject plumb_SamplerType = {
     .tp_basicsize = sizeof(SamplerObject),
     .tp_dealloc = (destructor)sampler_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = "Sampler(rate=1000, mode='wall', duration=0, tags=True, pid=0)\n\n"
+    .tp_doc = "Sampler(rate=1000, mode='wall', duration=0, tags=True, pid=0, gil=False, "
+              "idle=True)\n\n"
               "Statistical profiler: a native thread samples every Python thread's stack, "
               "of this process or (pid) of another.",
     .tp_methods = sampler_methods,

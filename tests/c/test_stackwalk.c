@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -566,6 +568,123 @@ static void test_debug_offsets_parser(void)
     free(raw);
 }
 
+/* The sampler's thread filters.  Two threads (the happy path's and one
+ * more with the same frames); --gil keeps only the thread state the GIL's
+ * holder points at while the flag says it is locked; --no-idle keeps only
+ * threads the kernel has running (R), here this test's own thread beside
+ * one asleep in read(). */
+static fake_tstate second;
+
+static uint64_t samples_of_thread(const plumb_samples *s, uint64_t id)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < s->nnodes; i++)
+        if (s->threads[s->nodes[i].thread].id == id)
+            n += s->nodes[i].self;
+    return n;
+}
+
+static void build_two_threads(void)
+{
+    build_happy();
+    second = tstate;
+    second.thread_id = 78;
+    tstate.next = (uintptr_t)&second;
+}
+
+static void test_gil_filter(void)
+{
+    static uintptr_t holder;
+    static int32_t locked;
+    plumb_gil_probe probe = {.holder = (uintptr_t)&holder, .locked = (uintptr_t)&locked};
+    build_two_threads();
+    plumb_sampler *s = new_sampler();
+    CHECK(plumb_sampler_filter_threads(s, 1, NULL, 0) == PLUMB_EINVAL);
+    CHECK(plumb_sampler_filter_threads(s, 1, &probe, 0) == PLUMB_OK);
+    holder = (uintptr_t)&second;
+    locked = 1;
+    for (int i = 0; i < 3; i++)
+        CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(samples_of_thread(&s->samples, 78) == 3 && samples_of_thread(&s->samples, 77) == 0);
+    holder = (uintptr_t)&tstate;   /* read afresh each round */
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(samples_of_thread(&s->samples, 77) == 1);
+    locked = 0;                    /* released: its last holder holds nothing */
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(total_samples(&s->samples) == 4);
+    probe = (plumb_gil_probe){.holder = 8};   /* unreadable: no thread, no fault */
+    CHECK(plumb_sampler_filter_threads(s, 1, &probe, 0) == PLUMB_OK);
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(total_samples(&s->samples) == 4);
+    plumb_sampler_free(s);
+
+    /* Before 3.12 no flag: the current thread state, NULL while released. */
+    probe = (plumb_gil_probe){.holder = (uintptr_t)&holder};
+    holder = (uintptr_t)&tstate;
+    s = new_sampler();
+    CHECK(plumb_sampler_filter_threads(s, 1, &probe, 0) == PLUMB_OK);
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    holder = 0;
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(samples_of_thread(&s->samples, 77) == 1 && total_samples(&s->samples) == 1);
+    plumb_sampler_free(s);
+}
+
+typedef struct sleeper {
+    int pipe_fds[2];
+    volatile pid_t tid;
+} sleeper;
+
+static void *sleep_in_read(void *arg)
+{
+    sleeper *z = arg;
+    z->tid = (pid_t)syscall(SYS_gettid);
+    char c;
+    (void)read(z->pipe_fds[0], &c, 1);
+    return NULL;
+}
+
+static void test_idle_filter(void)
+{
+    sleeper z = {.tid = 0};
+    CHECK(pipe(z.pipe_fds) == 0);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, sleep_in_read, &z) == 0);
+    /* Until it sleeps: its state is S once it waits in read(). */
+    char path[64], buf[512];
+    for (int tries = 0; tries < 10000; tries++) {
+        if (z.tid) {
+            snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)z.tid);
+            FILE *f = fopen(path, "r");
+            size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+            if (f)
+                fclose(f);
+            buf[n] = 0;
+            char *paren = strrchr(buf, ')');
+            if (paren && paren[1] == ' ' && paren[2] == 'S')
+                break;
+        }
+        usleep(1000);
+    }
+    build_two_threads();
+    tstate.native_id = (uintptr_t)syscall(SYS_gettid);   /* running: this test */
+    second.native_id = (uintptr_t)z.tid;
+    plumb_sampler *s = new_sampler();
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(samples_of_thread(&s->samples, 77) == 1 && samples_of_thread(&s->samples, 78) == 1);
+    CHECK(plumb_sampler_filter_threads(s, 0, NULL, 1) == PLUMB_OK);
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(samples_of_thread(&s->samples, 77) == 2 && samples_of_thread(&s->samples, 78) == 1);
+    second.native_id = 0;          /* unknown: kept */
+    CHECK(plumb_sampler_sample_once(s) == PLUMB_OK);
+    CHECK(samples_of_thread(&s->samples, 78) == 2);
+    plumb_sampler_free(s);
+    CHECK(write(z.pipe_fds[1], "x", 1) == 1);
+    pthread_join(thread, NULL);
+    close(z.pipe_fds[0]);
+    close(z.pipe_fds[1]);
+}
+
 int main(void)
 {
     test_debug_offsets_parser();
@@ -577,6 +696,8 @@ int main(void)
     test_prefetch();
     test_memory_source();
     test_thread_check();
+    test_gil_filter();
+    test_idle_filter();
     test_random_memory();
     return check_report("stack walker tests passed");
 }

@@ -21,6 +21,7 @@
 
 #include "attach/elf_reader.h"
 #include "sampler/debug_offsets.h"
+#include "sampler/gil_holder.h"
 
 static int refuse(int *refusal, int kind, plumb_read_error *err, const char *format, ...)
 {
@@ -348,20 +349,11 @@ int plumb_attach_find(plumb_attach_target *t, int pid, int *refusal, plumb_read_
 
 int plumb_attach_gil_holder(const plumb_attach_target *t, plumb_memsource *src, uintptr_t *tstate)
 {
-    const plumb_py_layout *l = &t->layout;
+    plumb_gil_probe probe;
     *tstate = 0;
-    if (l->runtime_gil_tstate_current >= 0)
-        return read_remote(src, t->runtime + (uintptr_t)l->runtime_gil_tstate_current, tstate,
-                           sizeof *tstate);
-    if (l->interp_gil_locked < 0 || l->interp_gil_holder < 0)
+    if (plumb_gil_probe_from_layout(&t->layout, t->runtime, t->interp, &probe) < 0)
         return PLUMB_EFAULT;
-    int32_t locked = 0;
-    uintptr_t holder = 0;
-    if (read_remote(src, t->interp + (uintptr_t)l->interp_gil_locked, &locked, sizeof locked) < 0
-        || read_remote(src, t->interp + (uintptr_t)l->interp_gil_holder, &holder, sizeof holder) < 0)
-        return PLUMB_EFAULT;
-    *tstate = locked ? holder : 0;
-    return PLUMB_OK;
+    return plumb_gil_probe_read(&probe, src, NULL, tstate);
 }
 
 char plumb_attach_thread_state(int pid, uint64_t tid)

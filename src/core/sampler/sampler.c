@@ -200,65 +200,85 @@ static int cpu_ns_of(const plumb_sampler *s, const plumb_cpu_seen *seen, int64_t
     return remote_cpu_ns(seen->schedstat_fd, ns);
 }
 
-/* How many samples a thread earns this round in CPU mode.  It must be on
- * a CPU now: its kernel state, the third field of /proc/PID/task/TID/stat,
- * is R (a thread waiting for the GIL, sleeping or blocked is S or D).  R
- * also means runnable, so it is not enough: the thread earns credit for the
- * CPU time it used since the last round, in intervals, and the whole part
- * becomes samples of its current stack.  So a GIL waiter that woke for a
- * moment earns almost nothing, two threads sharing one CPU earn half each,
- * and rounds the sampler missed are paid for with measured CPU time.  A
- * thread found not running loses its credit: the CPU it used before it fell
- * asleep is not charged to the function it sleeps in.  The stat file stays
- * open; pread at offset 0 reads it afresh.  A thread that has ended fails
- * the read and is forgotten. */
-static uint64_t cpu_samples(plumb_sampler *s, uint64_t tid)
+/* A thread's /proc files, kept open (pread at offset 0 reads them afresh):
+ * found, or opened when first seen; NULL if they cannot be opened.  Its
+ * schedstat is opened only to measure another process's thread in CPU
+ * mode (cpu_ns_of). */
+static plumb_cpu_seen *seen_thread(plumb_sampler *s, uint64_t tid)
 {
-    if (!tid)
-        return 0;
-    uint32_t i = 0;
-    while (i < s->ncpu_seen && s->cpu_seen[i].native_id != tid)
-        i++;
-    if (i == s->ncpu_seen) {
-        if (PLUMB_GROW(s->cpu_seen, &s->cpu_seen_capacity, (size_t)s->ncpu_seen + 1, 16,
-                       UINT32_MAX) < 0)
-            return 0;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", s->pid, (unsigned long long)tid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC), sched = -1;
-        if (fd < 0)
-            return 0;
-        if (s->pid != s->owner_pid) {
-            snprintf(path, sizeof path, "/proc/%d/task/%llu/schedstat", s->pid,
-                     (unsigned long long)tid);
-            sched = open(path, O_RDONLY | O_CLOEXEC);
-            if (sched < 0) {
-                close(fd);
-                return 0;
-            }
+    for (uint32_t i = 0; i < s->ncpu_seen; i++)
+        if (s->cpu_seen[i].native_id == tid)
+            return &s->cpu_seen[i];
+    if (PLUMB_GROW(s->cpu_seen, &s->cpu_seen_capacity, (size_t)s->ncpu_seen + 1, 16, UINT32_MAX) < 0)
+        return NULL;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", s->pid, (unsigned long long)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC), sched = -1;
+    if (fd < 0)
+        return NULL;
+    if (s->cpu_mode && s->pid != s->owner_pid) {
+        snprintf(path, sizeof path, "/proc/%d/task/%llu/schedstat", s->pid,
+                 (unsigned long long)tid);
+        sched = open(path, O_RDONLY | O_CLOEXEC);
+        if (sched < 0) {
+            close(fd);
+            return NULL;
         }
-        /* -1: a thread seen for the first time earns one interval if running. */
-        s->cpu_seen[s->ncpu_seen++] = (plumb_cpu_seen){.native_id = tid, .stat_fd = fd,
-                                                       .schedstat_fd = sched, .cpu_ns = -1};
     }
-    plumb_cpu_seen *seen = &s->cpu_seen[i];
+    /* -1: a thread seen for the first time earns one interval if running. */
+    s->cpu_seen[s->ncpu_seen] = (plumb_cpu_seen){.native_id = tid, .stat_fd = fd,
+                                                 .schedstat_fd = sched, .cpu_ns = -1};
+    return &s->cpu_seen[s->ncpu_seen++];
+}
+
+/* Forgets a thread whose files no longer read: it has ended. */
+static void forget_seen(plumb_sampler *s, plumb_cpu_seen *seen)
+{
+    close_seen(seen);
+    *seen = s->cpu_seen[--s->ncpu_seen];
+}
+
+/* The thread's kernel state now, the third field of its stat file: 'R'
+ * running or runnable, 'S' sleeping (a lock, a sleep, the GIL), 'D' ...;
+ * 0 if the file no longer reads. */
+static char seen_state(const plumb_cpu_seen *seen)
+{
     char buf[512];
     ssize_t n = pread(seen->stat_fd, buf, sizeof buf - 1, 0);
-    int64_t cpu;
-    if (n <= 0 || cpu_ns_of(s, seen, &cpu) < 0) {
-        close(seen->stat_fd);
-        if (seen->schedstat_fd >= 0)
-            close(seen->schedstat_fd);
-        *seen = s->cpu_seen[--s->ncpu_seen];
+    if (n <= 0)
         return 0;
-    }
     buf[n] = 0;
-    int64_t used = seen->cpu_ns < 0 ? s->interval_ns : cpu - seen->cpu_ns;
-    seen->cpu_ns = cpu;
     /* "tid (comm) S ...": comm may hold spaces and parentheses; the state
      * follows the last ')'. */
     char *close_paren = strrchr(buf, ')');
-    if (!close_paren || close_paren[1] != ' ' || close_paren[2] != 'R') {
+    return close_paren && close_paren[1] == ' ' && close_paren[2] ? close_paren[2] : '?';
+}
+
+/* How many samples a thread earns this round in CPU mode.  It must be on
+ * a CPU now: its kernel state is R (a thread waiting for the GIL, sleeping
+ * or blocked is S or D).  R also means runnable, so it is not enough: the
+ * thread earns credit for the CPU time it used since the last round, in
+ * intervals, and the whole part becomes samples of its current stack.  So
+ * a GIL waiter that woke for a moment earns almost nothing, two threads
+ * sharing one CPU earn half each, and rounds the sampler missed are paid
+ * for with measured CPU time.  A thread found not running loses its
+ * credit: the CPU it used before it fell asleep is not charged to the
+ * function it sleeps in.  A thread that has ended fails the read and is
+ * forgotten. */
+static uint64_t cpu_samples(plumb_sampler *s, uint64_t tid)
+{
+    plumb_cpu_seen *seen = tid ? seen_thread(s, tid) : NULL;
+    if (!seen)
+        return 0;
+    char state = seen_state(seen);
+    int64_t cpu;
+    if (!state || cpu_ns_of(s, seen, &cpu) < 0) {
+        forget_seen(s, seen);
+        return 0;
+    }
+    int64_t used = seen->cpu_ns < 0 ? s->interval_ns : cpu - seen->cpu_ns;
+    seen->cpu_ns = cpu;
+    if (state != 'R') {
         seen->credit = 0;
         return 0;
     }
@@ -266,6 +286,50 @@ static uint64_t cpu_samples(plumb_sampler *s, uint64_t tid)
     uint64_t earned = (uint64_t)seen->credit;
     seen->credit -= (double)earned;
     return earned;
+}
+
+/* Whether a thread is to be sampled under skip_idle (wall mode): its
+ * kernel state is R.  A thread whose state cannot be told (no kernel id,
+ * its files unreadable) is kept: leaving out a thread that runs would
+ * lose samples silently. */
+static int thread_active(plumb_sampler *s, uint64_t tid)
+{
+    plumb_cpu_seen *seen = tid ? seen_thread(s, tid) : NULL;
+    if (!seen)
+        return 1;
+    char state = seen_state(seen);
+    if (!state) {
+        forget_seen(s, seen);
+        return 1;
+    }
+    return state == 'R';
+}
+
+/* Whether the thread state at tstate holds the GIL, as this round began:
+ * the holder is read on the round's first thread, through the round's
+ * page cache (its page is then fetched with the others at the start of
+ * the next round).  A holder that cannot be read is no thread's. */
+static int holds_gil(plumb_sampler *s, uintptr_t tstate)
+{
+    if (s->gil_round != s->total_taken) {
+        s->gil_round = s->total_taken;
+        if (plumb_gil_probe_read(&s->gil, s->walker.source, s->walker.cache, &s->gil_holder) < 0)
+            s->gil_holder = 0;
+    }
+    return s->gil_holder && tstate == s->gil_holder;
+}
+
+int plumb_sampler_filter_threads(plumb_sampler *s, int gil_only, const plumb_gil_probe *gil,
+                                 int skip_idle)
+{
+    if (gil_only && (!gil || !gil->holder))
+        return PLUMB_EINVAL;
+    s->gil_only = gil_only;
+    if (gil)
+        s->gil = *gil;
+    s->gil_round = 0;
+    s->skip_idle = skip_idle;
+    return PLUMB_OK;
 }
 
 int plumb_sampler_set_own_prefix(plumb_sampler *s, const char *prefix)
@@ -317,9 +381,18 @@ static int check_thread(void *ctx, const plumb_raw_stack *ids)
     s->checked_native = native;
     s->checked_cpu_ns = -1;
     if (s->cpu_mode) {
+        /* Every thread's credit is kept, GIL or not: a thread that takes
+         * the GIL is not charged then for CPU it used before (in C code
+         * that released it). */
         s->checked_weight = cpu_samples(s, native);
+        if (s->gil_only && !holds_gil(s, ids->tstate))
+            return PLUMB_THREAD_LEFT_OUT;
         return s->checked_weight ? PLUMB_READ_FRAMES : PLUMB_THREAD_LEFT_OUT;
     }
+    if (s->gil_only && !holds_gil(s, ids->tstate))
+        return PLUMB_THREAD_LEFT_OUT;
+    if (s->skip_idle && !thread_active(s, native))
+        return PLUMB_THREAD_LEFT_OUT;
     /* Other processes' threads' CPU clocks cannot be read this way. */
     if (!native || s->memory.pid != s->owner_pid || thread_cpu_ns(native, &s->checked_cpu_ns) < 0) {
         s->checked_cpu_ns = -1;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "model/samples.h"
+#include "sampler/gil_holder.h"
 #include "sampler/stackwalk.h"
 #include "sampler/tag_counts.h"
 
@@ -58,6 +59,14 @@ typedef struct plumb_sampler {
     uint8_t *own_func;              /* per function: 0 unknown, 1 program's, 2 own */
     uint32_t own_func_capacity;
     atomic_ullong ignored_thread;   /* a thread id not to sample (0: none) */
+    /* Which threads are sampled (plumb_sampler_filter_threads): only the
+     * GIL's holder, read once a round (gil_round: total_taken then), and
+     * in wall mode not those the kernel has waiting. */
+    int gil_only;
+    plumb_gil_probe gil;
+    uint64_t gil_round;
+    uintptr_t gil_holder;           /* its thread state; 0 none or unreadable */
+    int skip_idle;
 
     uint64_t round_weight;          /* intervals the current round stands for */
     /* The thread the walker is at, as check_thread found it. */
@@ -124,6 +133,16 @@ int plumb_sampler_set_own_prefix(plumb_sampler *s, const char *prefix);
 
 /* Stops sampling the thread with this id (0: none); callable any time. */
 void plumb_sampler_ignore_thread(plumb_sampler *s, uint64_t id);
+
+/* Which threads are sampled, set before start: gil_only keeps only the
+ * thread holding the GIL as each round begins (gil says where to read it;
+ * a round that cannot read it samples no thread); skip_idle leaves out, in
+ * wall mode, threads whose kernel state is not R (running or runnable:
+ * sleeping, blocked on a lock, on I/O or on the GIL), as CPU mode always
+ * does.  A thread whose kernel id is unknown is kept.  0, or PLUMB_EINVAL
+ * (gil_only without a probe). */
+int plumb_sampler_filter_threads(plumb_sampler *s, int gil_only, const plumb_gil_probe *gil,
+                                 int skip_idle);
 
 /* One round of sampling, done by the thread; exposed for tests. */
 int plumb_sampler_sample_once(plumb_sampler *s);
