@@ -102,11 +102,12 @@ def sample_process(options):
 
 
 def read_dump(pid):
-    """The target's threads now, with their kernel names: (info, threads)."""
+    """The target's threads now, with threading's names (None where they
+    could not be read) and the kernel's: (info, threads)."""
     info = _plumb.attach_info(pid)
     threads = _plumb.dump_threads(pid)
     for thread in threads:
-        thread["name"] = thread_name(pid, thread["native_id"])
+        thread["os_name"] = thread_name(pid, thread["native_id"])
     return info, threads
 
 
@@ -124,8 +125,10 @@ def dump_process(pid, as_json=False, out=None):
         return USAGE_ERROR
     if as_json:
         json.dump({"pid": pid, "python": info["version"], "binary": info["binary"],
-                   "threads": [dict(t, frames=[{"file": f, "line": n, "function": fn}
-                                               for f, n, fn in t["frames"]]) for t in threads]},
+                   "threads": [dict(t, frames=[{"file": f, "line": n, "function": fn,
+                                                "first_line": first}
+                                               for f, n, fn, first in t["frames"]])
+                               for t in threads]},
                   out, indent=1)
         out.write("\n")
         return 0
@@ -135,12 +138,15 @@ def dump_process(pid, as_json=False, out=None):
         if t["holds_gil"]:
             facts.append("holds the GIL")
         facts.append(STATES.get(t["state"], "state unknown"))
-        # The kernel's name: CPython sets it from threading's only from 3.14
-        # (gh-59705), so on 3.9-3.13 it is the program's unless it set one.
-        if t["name"]:
-            facts.insert(0, f"os name {t['name']!r}")
-        out.write(f"\nThread {t['thread_id']:#x} ({', '.join(facts)})\n")
-        for file, line, function in t["frames"]:
+        # The kernel's name, shown when threading's could not be read: CPython
+        # sets it from threading's only from 3.14 (gh-59705), so on 3.9-3.13
+        # it is the program's unless it set one.
+        if t["name"] is None:
+            facts.insert(0, "threading name not read" + (f", os name {t['os_name']!r}"
+                                                         if t["os_name"] else ""))
+        name = f" {t['name']!r}" if t["name"] is not None else ""
+        out.write(f"\nThread {t['thread_id']:#x}{name} ({', '.join(facts)})\n")
+        for file, line, function, _ in t["frames"]:
             out.write(f"  {function} ({file}:{line})\n")
         if t["truncated"]:
             out.write("  ... (deeper frames left out)\n")

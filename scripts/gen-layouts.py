@@ -5,7 +5,10 @@ strings, the GIL), one row per minor version, measured with offsetof by
 compiling a small C file against each installed version's own internal
 headers (pyenv's, under ~/.pyenv/versions by default).  3.13 and later
 publish the same facts in _Py_DebugOffsets, read from the interpreter
-itself (debug_offsets.c).
+itself (debug_offsets.c).  A second table, one row per minor version
+3.9-3.13, holds where objects keep what attach reads beyond the stacks
+(sys.modules, dicts, instance attributes, ints, bytes, the line tables and
+a frame's current instruction): _Py_DebugOffsets has only some of them.
 
     scripts/gen-layouts.py [--versions DIR] [--check]
 
@@ -77,6 +80,76 @@ FIELDS = [
     ("unicode_compact_size", "sizeof(PyCompactUnicodeObject)"),
 ]
 
+# (field of plumb_py_object_layout, C expression, or {minor: expression}
+# whose missing minors take the nearest lower one; None = -1).  Numbers
+# without a header to measure them by name their source.
+OBJECT_MINORS = (9, 10, 11, 12, 13)
+OBJECT_FIELDS = [
+    ("interp_modules", {9: "offsetof(PyInterpreterState, modules)",
+                        12: "offsetof(PyInterpreterState, imports.modules)"}),
+    # 3.9 declares PyModuleObject in Objects/moduleobject.c only: PyObject_HEAD, then md_dict.
+    ("module_dict", {9: "sizeof(PyObject)", 10: "offsetof(PyModuleObject, md_dict)"}),
+    ("type_flags", "offsetof(PyTypeObject, tp_flags)"),
+    ("type_basicsize", "offsetof(PyTypeObject, tp_basicsize)"),
+    ("type_dictoffset", "offsetof(PyTypeObject, tp_dictoffset)"),
+    ("heaptype_cached_keys", "offsetof(PyHeapTypeObject, ht_cached_keys)"),
+    ("tpflags_managed_dict", {9: None, 11: "Py_TPFLAGS_MANAGED_DICT"}),
+    ("tpflags_inline_values", {9: None, 13: "Py_TPFLAGS_INLINE_VALUES"}),
+    # 3.12's _PyObject_DictOrValuesPointer: ((PyDictOrValues *)obj) - 3.
+    ("managed_dict", {9: None, 11: "MANAGED_DICT_OFFSET", 12: "-3 * (long long)sizeof(PyObject *)",
+                      13: "MANAGED_DICT_OFFSET"}),
+    # 3.11's _PyObject_ValuesPointer: ((PyDictValues **)obj) - 4.
+    ("managed_values", {9: None, 11: "-4 * (long long)sizeof(PyObject *)", 12: None}),
+    ("dict_keys", "offsetof(PyDictObject, ma_keys)"),
+    ("dict_values", "offsetof(PyDictObject, ma_values)"),
+    # 3.9 and 3.10 declare PyDictKeysObject in Objects/dict-common.h only:
+    # dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries, then dk_indices.
+    ("keys_size", {9: "8", 11: None}),
+    ("keys_log2_size", {9: None, 11: "offsetof(PyDictKeysObject, dk_log2_size)"}),
+    ("keys_log2_index_bytes", {9: None, 11: "offsetof(PyDictKeysObject, dk_log2_index_bytes)"}),
+    ("keys_kind", {9: None, 11: "offsetof(PyDictKeysObject, dk_kind)"}),
+    ("keys_nentries", {9: "32", 11: "offsetof(PyDictKeysObject, dk_nentries)"}),
+    ("keys_indices", {9: "40", 11: "offsetof(PyDictKeysObject, dk_indices)"}),
+    # Before 3.11 ma_values is the array itself.
+    ("values_values", {9: "0", 11: "offsetof(PyDictValues, values)"}),
+    ("values_valid", {9: None, 13: "offsetof(PyDictValues, valid)"}),
+    ("long_size", {9: "offsetof(PyVarObject, ob_size)",
+                   12: "offsetof(PyLongObject, long_value.lv_tag)"}),
+    ("long_digits", {9: "offsetof(PyLongObject, ob_digit)",
+                     12: "offsetof(PyLongObject, long_value.ob_digit)"}),
+    ("long_tag_bits", {9: "0", 12: "_PyLong_NON_SIZE_BITS"}),
+    ("long_shift", "PyLong_SHIFT"),
+    ("bytes_size", "offsetof(PyVarObject, ob_size)"),
+    ("bytes_data", "offsetof(PyBytesObject, ob_sval)"),
+    ("code_linetable", {9: "offsetof(PyCodeObject, co_lnotab)",
+                        10: "offsetof(PyCodeObject, co_linetable)"}),
+    ("code_code", {9: None, 11: "offsetof(PyCodeObject, co_code_adaptive)"}),
+    ("frame_lasti", {9: "offsetof(PyFrameObject, f_lasti)",
+                     11: "offsetof(_PyInterpreterFrame, prev_instr)",
+                     13: "offsetof(_PyInterpreterFrame, instr_ptr)"}),
+]
+
+OBJECT_PROBE_HEAD = """\
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <frameobject.h>
+#include "internal/pycore_runtime.h"
+#include "internal/pycore_interp.h"
+#if PY_VERSION_HEX >= 0x030A0000
+#include "internal/pycore_moduleobject.h"
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+#include "internal/pycore_frame.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_object.h"
+#endif
+int main(void)
+{
+    printf("%s\\n", PY_VERSION);
+"""
+
 PROBE_HEAD = """\
 #define Py_BUILD_CORE 1
 #include <Python.h>
@@ -98,13 +171,18 @@ def era(minor):
     return "39" if minor < 11 else str(300 + minor)
 
 
-def measure(prefix, minor):
+def by_minor(table, minor):
+    """The expression of the nearest lower minor in {minor: expression}."""
+    return table[max(m for m in table if m <= minor)]
+
+
+def measure(prefix, minor, fields=FIELDS, head=PROBE_HEAD, pick=lambda e, m: e[era(m)]):
     """{field: value or -1} and the patch version, for one installed CPython."""
     include = os.path.join(prefix, "include", "python3.%d" % minor)
-    lines = [PROBE_HEAD]
-    for field, expr in FIELDS:
+    lines = [head]
+    for field, expr in fields:
         if isinstance(expr, dict):
-            expr = expr[era(minor)]
+            expr = pick(expr, minor)
         lines.append('    printf("%%lld\\n", (long long)(%s));\n' % (expr or "-1"))
     lines.append("    return 0;\n}\n")
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,7 +192,7 @@ def measure(prefix, minor):
         subprocess.run(["cc", "-std=gnu11", "-I", include, "-I", os.path.join(include, "internal"),
                         "-o", exe, src], check=True)
         out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout.split()
-    return out[0], dict(zip((f for f, _ in FIELDS), (int(v) for v in out[1:])))
+    return out[0], dict(zip((f for f, _ in fields), (int(v) for v in out[1:])))
 
 
 def find_prefix(versions_dir, minor):
@@ -125,7 +203,15 @@ def find_prefix(versions_dir, minor):
     return os.path.join(versions_dir, found[-1])
 
 
-def render(rows):
+def render_rows(out, rows, fields):
+    for minor, (patch, values) in rows:
+        out.append("    {\n        .version = 0x03%02x, .measured_on = \"%s\",\n" % (minor, patch))
+        for field, _ in fields:
+            out.append("        .%s = %d,\n" % (field, values[field]))
+        out.append("    },\n")
+
+
+def render(rows, object_rows):
     out = ["/* Generated by scripts/gen-layouts.py: do not edit.  Where CPython keeps\n"
            " * what the stack walker and attach read, per minor version, measured with\n"
            " * offsetof against each version's own internal headers (the version each\n"
@@ -133,12 +219,13 @@ def render(rows):
            " * _Py_DebugOffsets (debug_offsets.c). */\n",
            '#include "sampler/py_layouts.h"\n\n',
            "const plumb_py_layout plumb_py_layouts[] = {\n"]
-    for minor, (patch, values) in rows:
-        out.append("    {\n        .version = 0x03%02x, .measured_on = \"%s\",\n" % (minor, patch))
-        for field, _ in FIELDS:
-            out.append("        .%s = %d,\n" % (field, values[field]))
-        out.append("    },\n")
+    render_rows(out, rows, FIELDS)
     out.append("};\n\nconst unsigned plumb_py_layouts_count = sizeof plumb_py_layouts / sizeof *plumb_py_layouts;\n")
+    out.append("\n/* Objects beyond the stacks (thread names, current lines), 3.9-3.13. */\n"
+               "const plumb_py_object_layout plumb_py_object_layouts[] = {\n")
+    render_rows(out, object_rows, OBJECT_FIELDS)
+    out.append("};\n\nconst unsigned plumb_py_object_layouts_count =\n"
+               "    sizeof plumb_py_object_layouts / sizeof *plumb_py_object_layouts;\n")
     return "".join(out)
 
 
@@ -148,7 +235,9 @@ def main():
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     rows = [(m, measure(find_prefix(args.versions, m), m)) for m in MINORS]
-    text = render(rows)
+    object_rows = [(m, measure(find_prefix(args.versions, m), m, OBJECT_FIELDS, OBJECT_PROBE_HEAD,
+                               by_minor)) for m in OBJECT_MINORS]
+    text = render(rows, object_rows)
     if args.check:
         with open(OUTPUT) as f:
             same = f.read() == text

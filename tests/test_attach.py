@@ -58,13 +58,40 @@ def test_dump_prints_every_threads_stack_as_the_target_sees_it(python):
         by_id = {str(t["thread_id"]): t for t in dumped["threads"]}
         assert set(by_id) == set(seen)
         for ident, own in seen.items():
-            assert [f["function"] for f in by_id[ident]["frames"]] == own["functions"], own["name"]
+            frames = by_id[ident]["frames"]
+            assert by_id[ident]["name"] == own["name"]
+            assert [f["function"] for f in frames] == own["functions"], own["name"]
+            assert [f["line"] for f in frames] == own["lines"], own["name"]
         names = {own["name"] for own in seen.values()}
-        assert {"worker-a", "worker-b", "MainThread"} <= names
+        by_name = {own["name"]: int(ident) for ident, own in seen.items()}
+        assert {"worker-a", "worker-b", "wörker-ç-日本", "MainThread"} <= names
         native = [t["native_id"] for t in dumped["threads"]]
-        assert proc.pid in native and len(set(native)) == 3
+        assert proc.pid in native and len(set(native)) == 4
         text = plumb("dump", str(proc.pid))
         assert text.returncode == 0 and "middle_a" in text.stdout and "report" in text.stdout
+        assert "'worker-a'" in text.stdout and "'wörker-ç-日本'" in text.stdout
+        assert "barrier.py:%d)" % seen[str(by_name["worker-a"])]["lines"][-3] in text.stdout
+    finally:
+        proc.stdin.close()
+        finish(proc)
+
+
+def test_a_thread_whose_name_cannot_be_read_is_shown_with_its_os_name():
+    # No threading module imported: the names are nowhere to be read.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen([sys.executable, "-S", "-c",
+                             "import sys; print('threading' in sys.modules, flush=True); "
+                             "sys.stdin.readline()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        if proc.stdout.readline().strip() != "False":
+            pytest.skip("this Python imports threading at start-up")
+        done = plumb("dump", str(proc.pid), "--json")
+        assert done.returncode == 0, done.stderr
+        (thread,) = json.loads(done.stdout)["threads"]
+        assert thread["name"] is None and thread["os_name"]
+        text = plumb("dump", str(proc.pid))
+        assert f"threading name not read, os name {thread['os_name']!r}" in text.stdout
     finally:
         proc.stdin.close()
         finish(proc)

@@ -3,6 +3,7 @@
 #include "attach_target.h"
 
 #include "attach/thread_dump.h"
+#include "sampler/line_table.h"
 #include "errors.h"
 
 int plumb_find_target(int pid, plumb_attach_target *t)
@@ -62,7 +63,8 @@ static PyObject *thread_dict(const plumb_thread_dump *d, const plumb_dumped_thre
         return NULL;
     for (uint32_t i = 0; i < th->depth; i++) {
         const plumb_func *f = &d->names.funcs[th->funcs[i]];
-        PyObject *frame = Py_BuildValue("(sLs)", f->file, (long long)f->line, f->name);
+        PyObject *frame = Py_BuildValue("(sLsL)", f->file, (long long)th->lines[i], f->name,
+                                        (long long)f->line);
         if (!frame) {
             Py_DECREF(frames);
             return NULL;
@@ -71,13 +73,16 @@ static PyObject *thread_dict(const plumb_thread_dump *d, const plumb_dumped_thre
     }
     PyObject *gil = th->holds_gil < 0 ? Py_None : th->holds_gil ? Py_True : Py_False;
     char state[2] = {th->state, 0};
-    return Py_BuildValue("{sKsKsOsssNsO}", "thread_id", (unsigned long long)th->thread_id,
-                         "native_id", (unsigned long long)th->native_id, "holds_gil", gil, "state",
-                         state, "frames", frames, "truncated", th->truncated ? Py_True : Py_False);
+    return Py_BuildValue("{sKsKszsOsssNsO}", "thread_id", (unsigned long long)th->thread_id,
+                         "native_id", (unsigned long long)th->native_id, "name", th->name,
+                         "holds_gil", gil, "state", state, "frames", frames, "truncated",
+                         th->truncated ? Py_True : Py_False);
 }
 
-/* dump_threads(pid) -> [{"thread_id", "native_id", "holds_gil", "state",
- * "frames": [(file, line, name)] outermost first, "truncated"}] */
+/* dump_threads(pid) -> [{"thread_id", "native_id", "name" (threading's, or
+ * None), "holds_gil", "state",
+ * "frames": [(file, line, name, first_line)] outermost first (line: the
+ * current one where it could be read, else first_line), "truncated"}] */
 PyObject *plumb_dump_threads(PyObject *module, PyObject *arg)
 {
     (void)module;
@@ -107,4 +112,23 @@ PyObject *plumb_dump_threads(PyObject *module, PyObject *arg)
     }
     plumb_thread_dump_free(&d);
     return out;
+}
+
+/* _line_at(format, table, first_line, addr) -> line or None: the core's
+ * line-table decoder (sampler/line_table.h), for tests against the
+ * running CPython's own tables. */
+PyObject *plumb_line_at_py(PyObject *module, PyObject *args)
+{
+    (void)module;
+    int format;
+    Py_buffer table;
+    long long first, addr;
+    if (!PyArg_ParseTuple(args, "iy*LL", &format, &table, &first, &addr))
+        return NULL;
+    int64_t line;
+    int rc = plumb_line_at(format, table.buf, (size_t)table.len, first, addr, &line);
+    PyBuffer_Release(&table);
+    if (rc < 0 || line < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong(line);
 }

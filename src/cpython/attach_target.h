@@ -14,5 +14,6 @@ int plumb_find_target(int pid, plumb_attach_target *t);
 
 PyObject *plumb_attach_info(PyObject *module, PyObject *arg);
 PyObject *plumb_dump_threads(PyObject *module, PyObject *arg);
+PyObject *plumb_line_at_py(PyObject *module, PyObject *args);
 
 #endif

@@ -60,7 +60,11 @@ static PyMethodDef module_methods[] = {
      "or ProcessLookupError, PermissionError, ValueError, RuntimeError saying why not."},
     {"dump_threads", plumb_dump_threads, METH_O,
      "dump_threads(pid): every thread's stack in process pid now: [{thread_id, native_id, "
-     "holds_gil, state, frames (file, line, name) outermost first, truncated}]."},
+     "name, holds_gil, state, frames (file, line, name, first_line) outermost first, "
+     "truncated}]."},
+    {"_line_at", plumb_line_at_py, METH_VARARGS,
+     "_line_at(format, table, first_line, addr): the line the core's decoder finds at byte "
+     "addr of a line table (format 1 co_lnotab, 2 3.10's co_linetable, 3 3.11+'s), or None."},
     {"_layout_mismatches", plumb_layout_mismatches, METH_NOARGS,
      "_layout_mismatches(): [] if the core's layout row for this CPython is what offsetof "
      "measures here; else one line per field that differs."},

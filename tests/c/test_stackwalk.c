@@ -529,6 +529,27 @@ static void test_debug_offsets_parser(void)
     CHECK(o.unicode_state == 32 && o.unicode_length == 16 && o.unicode_ascii_data == 40
           && o.unicode_compact_data == 56);
 
+    /* The object row's fields the table has: as the row measured against
+     * 3.13.0's headers says, and a huge one refused. */
+    const plumb_py_object_layout *measured = plumb_py_object_layout_find(0x030D);
+    CHECK(measured != NULL);
+    if (measured) {
+        plumb_py_object_layout row = *measured;
+        CHECK(plumb_object_layout_from_debug_offsets(raw, n, &row) == PLUMB_OK);
+        CHECK(row.interp_modules == measured->interp_modules
+              && row.dict_keys == measured->dict_keys && row.dict_values == measured->dict_values
+              && row.type_flags == measured->type_flags && row.long_size == measured->long_size
+              && row.long_digits == measured->long_digits
+              && row.bytes_size == measured->bytes_size && row.bytes_data == measured->bytes_data
+              && row.code_linetable == measured->code_linetable
+              && row.code_code == measured->code_code
+              && row.frame_lasti == measured->frame_lasti);
+        enum { IMPORTS_MODULES = 11 };
+        raw[IMPORTS_MODULES] = (uint64_t)1 << 40;
+        CHECK(plumb_object_layout_from_debug_offsets(raw, n, &row) == PLUMB_EINVAL);
+        raw[IMPORTS_MODULES] = real_313[IMPORTS_MODULES];
+    }
+
     check_refused(raw, TSTATE_NEXT, 300, "thread_state.next");            /* past thread_state.size */
     check_refused(raw, CODE_FIRSTLINENO, 206, "code_object.firstlineno"); /* its 4 bytes past 208 */
     check_refused(raw, UNICODE_ASCII_SIZE, 300, "unicode_object.asciiobject_size");

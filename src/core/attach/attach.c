@@ -265,6 +265,26 @@ static int check_interpreter(plumb_attach_target *t, const plumb_maps *maps, plu
     return PLUMB_OK;
 }
 
+/* The object row: the generated one, on 3.13 with what the target's
+ * _Py_DebugOffsets has laid over it.  None that passes its check leaves
+ * t->has_objects 0 (no names, no lines). */
+static void find_object_row(plumb_attach_target *t, plumb_memsource *src)
+{
+    const plumb_py_object_layout *row = plumb_py_object_layout_find(t->version_hex >> 16);
+    t->has_objects = 0;
+    if (!row || plumb_py_object_layout_check(row) < 0)
+        return;
+    t->objects = *row;
+    if ((t->version_hex >> 16) == 0x030D) {
+        unsigned char raw[1024];
+        size_t n = plumb_debug_offsets_size();
+        if (n > sizeof raw || read_remote(src, t->runtime, raw, n) < 0
+            || plumb_object_layout_from_debug_offsets(raw, n, &t->objects) < 0)
+            return;
+    }
+    t->has_objects = 1;
+}
+
 int plumb_attach_find(plumb_attach_target *t, int pid, int *refusal, plumb_read_error *err)
 {
     memset(t, 0, sizeof *t);
@@ -320,6 +340,13 @@ int plumb_attach_find(plumb_attach_target *t, int pid, int *refusal, plumb_read_
     uint64_t code_type = 0, str_type = 0, size;
     int have_types = plumb_elf_symbol(&elf, "PyCode_Type", &code_type, &size) == 0
                      && plumb_elf_symbol(&elf, "PyUnicode_Type", &str_type, &size) == 0;
+    /* For thread names and lines only: a type not found leaves them unread. */
+    uint64_t object_types[4] = {0, 0, 0, 0};
+    const char *object_type_names[4] = {"PyDict_Type", "PyLong_Type", "PyModule_Type",
+                                        "PyBytes_Type"};
+    for (int i = 0; i < 4; i++)
+        if (plumb_elf_symbol(&elf, object_type_names[i], &object_types[i], &size) < 0)
+            object_types[i] = 0;
     plumb_elf_close(&elf);
     if (!t->version_hex)
         rc = refuse(refusal, PLUMB_ATTACH_UNSUPPORTED, err,
@@ -339,6 +366,12 @@ int plumb_attach_find(plumb_attach_target *t, int pid, int *refusal, plumb_read_
         return rc;
     t->off.code_type = t->bias + (uintptr_t)code_type;
     t->off.unicode_type = t->bias + (uintptr_t)str_type;
+    t->dict_type = object_types[0] ? t->bias + (uintptr_t)object_types[0] : 0;
+    t->long_type = object_types[1] ? t->bias + (uintptr_t)object_types[1] : 0;
+    t->module_type = object_types[2] ? t->bias + (uintptr_t)object_types[2] : 0;
+    find_object_row(t, &memory.base);
+    if (t->has_objects && object_types[3])
+        (void)plumb_py_offsets_add_lines(&t->off, &t->objects, t->bias + (uintptr_t)object_types[3]);
     if (t->layout.interp_trampoline >= 0)
         (void)read_remote(&memory.base, t->interp + (uintptr_t)t->layout.interp_trampoline,
                           &t->off.shim_code, sizeof t->off.shim_code);

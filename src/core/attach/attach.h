@@ -34,6 +34,12 @@ typedef struct plumb_attach_target {
     uintptr_t interp;             /* the main interpreter */
     plumb_py_layout layout;
     plumb_py_offsets off;         /* for the walker, type addresses filled */
+    /* Beyond the stacks (thread names, lines): the version's object row
+     * (3.13: with what its _Py_DebugOffsets has), if has_objects, and
+     * the types that validate what is read (0 if not found). */
+    plumb_py_object_layout objects;
+    int has_objects;
+    uintptr_t dict_type, long_type, module_type;
 } plumb_attach_target;
 
 /* Finds and checks pid's interpreter: PLUMB_OK, or a negative code with

@@ -282,3 +282,41 @@ int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offse
         return fail_plain(err, "offsets outside what the walker reads");
     return PLUMB_OK;
 }
+
+int plumb_object_layout_from_debug_offsets(const void *raw, size_t len, plumb_py_object_layout *out)
+{
+    debug_offsets_313 d;
+    if (len < sizeof d)
+        return PLUMB_EINVAL;
+    memcpy(&d, raw, sizeof d);
+    if (memcmp(d.cookie, "xdebugpy", 8) != 0 || (d.version >> 16) != 0x030D || d.free_threaded)
+        return PLUMB_EINVAL;
+    /* Each is bounded by the row's check below; any uint64 larger than a
+     * row holds is refused there, not wrapped. */
+    const uint64_t fields[] = {d.interpreter_state.imports_modules, d.dict_object.ma_keys,
+                               d.dict_object.ma_values, d.type_object.tp_flags,
+                               d.long_object.lv_tag, d.long_object.ob_digit,
+                               d.bytes_object.ob_size, d.bytes_object.ob_sval,
+                               d.code_object.linetable, d.code_object.co_code_adaptive,
+                               d.interpreter_frame.instr_ptr};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        if (fields[i] > PLUMB_MAX_POINTER_OFFSET)
+            return PLUMB_EINVAL;
+    plumb_py_object_layout l = *out;
+    l.measured_on = "_Py_DebugOffsets";
+    l.interp_modules = (int64_t)d.interpreter_state.imports_modules;
+    l.dict_keys = (int64_t)d.dict_object.ma_keys;
+    l.dict_values = (int64_t)d.dict_object.ma_values;
+    l.type_flags = (int64_t)d.type_object.tp_flags;
+    l.long_size = (int64_t)d.long_object.lv_tag;
+    l.long_digits = (int64_t)d.long_object.ob_digit;
+    l.bytes_size = (int64_t)d.bytes_object.ob_size;
+    l.bytes_data = (int64_t)d.bytes_object.ob_sval;
+    l.code_linetable = (int64_t)d.code_object.linetable;
+    l.code_code = (int64_t)d.code_object.co_code_adaptive;
+    l.frame_lasti = (int64_t)d.interpreter_frame.instr_ptr;
+    if (plumb_py_object_layout_check(&l) < 0)
+        return PLUMB_EINVAL;
+    *out = l;
+    return PLUMB_OK;
+}

@@ -21,4 +21,12 @@ int plumb_layout_from_debug_offsets(const void *raw, size_t len, plumb_py_layout
 int plumb_offsets_from_debug_offsets(const void *raw, size_t len, plumb_py_offsets *out,
                                      plumb_read_error *err);
 
+/* Overlays on out (3.13's generated object row) the fields the
+ * interpreter's own _Py_DebugOffsets has: sys.modules, a dict's keys and
+ * values, tp_flags, an int's lv_tag and digits, a bytes object's size and
+ * data, a code object's line table and code, a frame's instruction
+ * pointer.  0, or PLUMB_EINVAL (out unchanged) if raw is no 3.13 table or
+ * the result fails plumb_py_object_layout_check. */
+int plumb_object_layout_from_debug_offsets(const void *raw, size_t len, plumb_py_object_layout *out);
+
 #endif

@@ -47,11 +47,65 @@ typedef struct plumb_py_layout {
     int64_t unicode_compact_size;
 } plumb_py_layout;
 
+/* Where objects keep what attach reads beyond the stacks: sys.modules, a
+ * module's dict, dicts and their keys, instance attributes (a type's dict
+ * offset, or 3.11+'s managed dict and values), ints, bytes, a code
+ * object's line table and a frame's current instruction.  One row per
+ * minor version 3.9-3.13, generated like the rows above. */
+typedef struct plumb_py_object_layout {
+    uint32_t version;
+    const char *measured_on;
+    int64_t interp_modules;          /* PyInterpreterState: sys.modules */
+    int64_t module_dict;             /* PyModuleObject: md_dict */
+    int64_t type_flags;              /* PyTypeObject: tp_flags (unsigned long) */
+    int64_t type_basicsize;
+    int64_t type_dictoffset;
+    int64_t heaptype_cached_keys;    /* PyHeapTypeObject: shared keys of split dicts */
+    int64_t tpflags_managed_dict;    /* 3.11+: the flag's value; -1 before */
+    int64_t tpflags_inline_values;   /* 3.13 */
+    int64_t managed_dict;            /* 3.11+: the dict's offset from the object (negative) */
+    int64_t managed_values;          /* 3.11 only: the values' offset from the object */
+    int64_t dict_keys;
+    int64_t dict_values;
+    int64_t keys_size;               /* 3.9-3.10: dk_size (a count) */
+    int64_t keys_log2_size;          /* 3.11+: uint8 */
+    int64_t keys_log2_index_bytes;   /* 3.11+: uint8 */
+    int64_t keys_kind;               /* 3.11+: uint8; 0 = general entries (with hash) */
+    int64_t keys_nentries;
+    int64_t keys_indices;
+    int64_t values_values;           /* the array in PyDictValues */
+    int64_t values_valid;            /* 3.13: uint8, inline values in use */
+    int64_t long_size;               /* ob_size (3.9-3.11) or lv_tag (3.12+) */
+    int64_t long_digits;
+    int64_t long_tag_bits;           /* 3.12+: bits of lv_tag below the digit count */
+    int64_t long_shift;              /* bits per digit */
+    int64_t bytes_size;
+    int64_t bytes_data;
+    int64_t code_linetable;          /* 3.9 co_lnotab, 3.10+ co_linetable */
+    int64_t code_code;               /* 3.11+: co_code_adaptive */
+    int64_t frame_lasti;             /* int f_lasti (3.9-3.10), instruction pointer (3.11+) */
+} plumb_py_object_layout;
+
 extern const plumb_py_layout plumb_py_layouts[];
 extern const unsigned plumb_py_layouts_count;
 
+extern const plumb_py_object_layout plumb_py_object_layouts[];
+extern const unsigned plumb_py_object_layouts_count;
+
 /* The row for a major.minor (0x030c), or NULL if there is none. */
 const plumb_py_layout *plumb_py_layout_find(uint32_t major_minor);
+const plumb_py_object_layout *plumb_py_object_layout_find(uint32_t major_minor);
+
+/* 0 if every offset of an object row lies where its readers read it
+ * (within their buffers, each field inside its header); PLUMB_EINVAL
+ * otherwise.  Rows are checked before use. */
+int plumb_py_object_layout_check(const plumb_py_object_layout *l);
+
+/* Adds to o (made by plumb_py_offsets_from_layout) what reading current
+ * lines needs, from the same version's object row: 0, or PLUMB_EINVAL
+ * (o left as it was) if the row has none or fails the checks. */
+int plumb_py_offsets_add_lines(plumb_py_offsets *o, const plumb_py_object_layout *l,
+                               uintptr_t bytes_type);
 
 /* The walker's offsets from a row; the type addresses (and 3.12's shim
  * code) are the caller's to fill, since they are where the interpreter

@@ -47,6 +47,17 @@ int plumb_py_offsets_check(const plumb_py_offsets *o)
              && o->unicode_ascii_data > 0 && o->unicode_ascii_data <= o->unicode_compact_data
              && o->unicode_kind_shift >= 0 && o->unicode_kind_shift <= 29
              && o->unicode_compact_bit >= 0 && o->unicode_compact_bit <= 31
-             && o->unicode_ascii_bit >= 0 && o->unicode_ascii_bit <= 31;
+             && o->unicode_ascii_bit >= 0 && o->unicode_ascii_bit <= 31
+             /* Current lines, read only where bytes_type is set. */
+             && (!o->bytes_type
+                 || (fits(o->frame_lasti, 4, o->frame_size, 1)
+                     && fits(o->frame_instr, ptr, o->frame_size, 1)
+                     && (o->frame_lasti >= 0 || o->frame_instr >= 0)
+                     && fits(o->code_linetable, ptr, o->code_size, 0)
+                     && (o->frame_instr < 0 || (o->code_code >= 0
+                                                && o->code_code <= PLUMB_MAX_STRUCT))
+                     && o->bytes_data > 0 && o->bytes_data <= 64
+                     && fits(o->bytes_size, 8, o->bytes_data, 0)
+                     && fits(o->object_type, ptr, o->bytes_data, 0)));
     return ok ? PLUMB_OK : PLUMB_EINVAL;
 }

@@ -75,6 +75,20 @@ typedef struct plumb_py_offsets {
      * both its name and its file, and line 0, which no compiled code has.
      * 1 where frames of such code are to be left out of stacks. */
     int skip_init_cleanup;
+
+    /* Current lines (attach's dump; -1 / 0 where not read, as for this
+     * process): a frame's current instruction, an int f_lasti (3.9-3.10:
+     * in bytes on 3.9, in code units on 3.10) or a pointer into the code
+     * (3.11+, at code + code_code); the code's line table (a bytes
+     * object: its size and data) and its format (line_table.h). */
+    int64_t frame_lasti;
+    int64_t frame_instr;
+    int64_t code_linetable;
+    int64_t code_code;
+    int64_t bytes_size;
+    int64_t bytes_data;
+    int line_format;
+    uintptr_t bytes_type;            /* &PyBytes_Type; 0: lines not read */
 } plumb_py_offsets;
 
 /* 0 if every offset lies inside the bytes the walker reads of its

@@ -5,6 +5,7 @@
 
 #include "base/errors.h"
 #include "base/grow.h"
+#include "sampler/remote_str.h"
 
 int plumb_walker_init(plumb_walker *w, plumb_memsource *source, const plumb_py_offsets *off,
                       uintptr_t interp)
@@ -156,6 +157,11 @@ static int read_frames(plumb_walker *w, uintptr_t frame, plumb_raw_stack *stack)
                 stack->truncated = 1;
                 break;
             }
+            stack->instrs[stack->depth] = 0;
+            if (o->bytes_type && o->frame_instr >= 0)
+                stack->instrs[stack->depth] = field_ptr(buf, o->frame_instr);
+            else if (o->bytes_type && o->frame_lasti >= 0)
+                stack->instrs[stack->depth] = (uint64_t)(uint32_t)field_i32(buf, o->frame_lasti);
             stack->codes[stack->depth++] = code;
         }
         frame = field_ptr(buf, o->frame_previous);
@@ -263,70 +269,6 @@ int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_vi
     return PLUMB_OK;
 }
 
-/* Appends s's UTF-8 encoding of code point c. */
-static size_t put_utf8(char *s, uint32_t c)
-{
-    if (c < 0x80) {
-        s[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        s[0] = (char)(0xc0 | (c >> 6));
-        s[1] = (char)(0x80 | (c & 0x3f));
-        return 2;
-    }
-    if (c < 0x10000) {
-        s[0] = (char)(0xe0 | (c >> 12));
-        s[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-        s[2] = (char)(0x80 | (c & 0x3f));
-        return 3;
-    }
-    if (c > 0x10ffff)
-        c = 0xfffd;
-    s[0] = (char)(0xf0 | (c >> 18));
-    s[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-    s[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-    s[3] = (char)(0x80 | (c & 0x3f));
-    return 4;
-}
-
-/* A str object's text as UTF-8, cut at PLUMB_MAX_NAME characters. */
-static int read_string(plumb_walker *w, uintptr_t addr, char *out, size_t out_size)
-{
-    const plumb_py_offsets *o = &w->off;
-    unsigned char head[PLUMB_MAX_STR_HEADER];
-    if (plumb_memread_cached(w->source, w->cache, addr, head, (size_t)o->unicode_compact_data) < 0)
-        return PLUMB_EFAULT;
-    if (field_ptr(head, o->object_type) != o->unicode_type)
-        return PLUMB_EFAULT;
-    int64_t length;
-    memcpy(&length, head + o->unicode_length, sizeof length);
-    uint32_t state;
-    memcpy(&state, head + o->unicode_state, sizeof state);
-    if (length < 0 || !(state >> o->unicode_compact_bit & 1))
-        return PLUMB_EFAULT;
-    if (length > PLUMB_MAX_NAME)
-        length = PLUMB_MAX_NAME;
-    int ascii = state >> o->unicode_ascii_bit & 1;
-    unsigned kind = ascii ? 1 : (state >> o->unicode_kind_shift) & 7;
-    if (kind != 1 && kind != 2 && kind != 4)
-        return PLUMB_EFAULT;
-    unsigned char raw[PLUMB_MAX_NAME * 4];
-    uintptr_t data = addr + (uintptr_t)(ascii ? o->unicode_ascii_data : o->unicode_compact_data);
-    if (length > 0 && plumb_memread_cached(w->source, w->cache, data, raw, (size_t)length * kind) < 0)
-        return PLUMB_EFAULT;
-    size_t n = 0;
-    for (int64_t i = 0; i < length && n + 5 < out_size; i++) {
-        uint32_t c = kind == 1 ? raw[i]
-                   : kind == 2 ? (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8
-                               : (uint32_t)raw[4 * i] | (uint32_t)raw[4 * i + 1] << 8
-                                     | (uint32_t)raw[4 * i + 2] << 16 | (uint32_t)raw[4 * i + 3] << 24;
-        n += put_utf8(out + n, c);
-    }
-    out[n] = 0;
-    return PLUMB_OK;
-}
-
 int plumb_walker_resolve(plumb_walker *w, plumb_labels *names, uintptr_t code, uint32_t *func)
 {
     const plumb_py_offsets *o = &w->off;
@@ -349,8 +291,10 @@ int plumb_walker_resolve(plumb_walker *w, plumb_labels *names, uintptr_t code, u
         *func = w->codes[e].func;
         return PLUMB_OK;
     }
-    if (read_string(w, name, w->name_text, sizeof w->name_text) < 0
-        || read_string(w, file, w->file_text, sizeof w->file_text) < 0)
+    if (plumb_remote_str(w->source, w->cache, o, name, PLUMB_MAX_NAME, w->name_text,
+                         sizeof w->name_text, NULL) < 0
+        || plumb_remote_str(w->source, w->cache, o, file, PLUMB_MAX_NAME, w->file_text,
+                            sizeof w->file_text, NULL) < 0)
         return PLUMB_EFAULT;
     int rc = plumb_labels_intern(names, w->file_text, line, w->name_text, func);
     if (rc < 0)

@@ -13,10 +13,10 @@
 #include "base/map.h"
 #include "sampler/memread.h"
 #include "sampler/pyoffsets.h"
+#include "sampler/remote_str.h"
 #include "model/samples.h"
 
 #define PLUMB_MAX_THREADS 4096
-#define PLUMB_MAX_NAME 1024   /* bytes of a function or file name kept */
 #define PLUMB_TORN_RETRIES 2  /* more reads of a stack found torn */
 #define PLUMB_MAX_CHUNKS 256  /* data stack chunks checked per thread */
 
@@ -29,6 +29,10 @@ typedef struct plumb_raw_stack {
     int truncated;            /* deeper than PLUMB_MAX_SAMPLE_DEPTH */
     int unchanged;            /* not read: the check said it is as last visited */
     uintptr_t codes[PLUMB_MAX_SAMPLE_DEPTH];
+    /* Each frame's current instruction as read (f_lasti, or the
+     * instruction pointer from 3.11), where lines are read (the offsets'
+     * bytes_type set); 0 otherwise. */
+    uint64_t instrs[PLUMB_MAX_SAMPLE_DEPTH];
 } plumb_raw_stack;
 
 /* What a walker's check says of a thread, from its ids alone, before its
@@ -62,8 +66,8 @@ typedef struct plumb_walker {
      * every frame but a shim must lie (3.11+); nchunks 0 = not checked. */
     uintptr_t chunk_start[PLUMB_MAX_CHUNKS], chunk_end[PLUMB_MAX_CHUNKS];
     uint32_t nchunks;
-    char name_text[PLUMB_MAX_NAME * 4 + 8];   /* scratch for resolve */
-    char file_text[PLUMB_MAX_NAME * 4 + 8];
+    char name_text[PLUMB_STR_BUFFER(PLUMB_MAX_NAME)];   /* scratch for resolve */
+    char file_text[PLUMB_STR_BUFFER(PLUMB_MAX_NAME)];
 } plumb_walker;
 
 /* Walks the interpreter at interp in source's address space. */
@@ -84,6 +88,12 @@ int plumb_walk_threads(plumb_walker *w, plumb_raw_stack *scratch, plumb_stack_vi
  * call, since a freed code object's address may be reused.  PLUMB_SKIP for
  * the interpreter's shim code, which stacks leave out. */
 int plumb_walker_resolve(plumb_walker *w, plumb_labels *names, uintptr_t code, uint32_t *func);
+
+/* The current line of a frame running code at its instruction instr (as
+ * read into plumb_raw_stack.instrs), from the code's line table
+ * (line_table.h): 0 with *line, or PLUMB_EFAULT (unreadable, no line, or
+ * lines not read for this version). */
+int plumb_walker_line(plumb_walker *w, uintptr_t code, uint64_t instr, int64_t *line);
 
 /* Forgets which function each code object is: the labels table resolve
  * filled is no longer the one it will be given (a harvest swapped it). */

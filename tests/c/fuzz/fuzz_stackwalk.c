@@ -4,34 +4,19 @@
  * is at BASE and the type objects at fixed addresses in it, with each
  * version's layout row in turn (3.9-3.12, py_layouts.c).  Every walk must
  * end (bounded loops, cycles caught) without a crash or a read outside the
- * buffers; whatever it resolves must be a label in the table. */
+ * buffers; whatever it resolves must be a label in the table.  Every
+ * other input reads current lines too (the object row's offsets, a bytes
+ * type at a fixed address: frame_line.c over the same memory). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/errors.h"
+#include "image_source.h"
 #include "sampler/py_layouts.h"
 #include "sampler/stackwalk.h"
 
 #define BASE ((uintptr_t)0x10000000)
-
-typedef struct image_source {
-    plumb_memsource base;
-    const uint8_t *data;
-    size_t size;
-} image_source;
-
-static size_t image_read(plumb_memsource *self, const plumb_memrange *ranges, size_t n)
-{
-    image_source *s = (image_source *)self;
-    for (size_t i = 0; i < n; i++) {
-        uintptr_t a = ranges[i].addr;
-        if (a < BASE || a - BASE > s->size || ranges[i].len > s->size - (a - BASE))
-            return i;
-        memcpy(ranges[i].buf, s->data + (a - BASE), ranges[i].len);
-    }
-    return n;
-}
 
 typedef struct visit_ctx {
     plumb_walker *walker;
@@ -48,13 +33,18 @@ static int visit(void *arg, plumb_raw_stack *stack)
         if (plumb_walker_resolve(c->walker, c->names, stack->codes[i], &f) == PLUMB_OK
             && f != PLUMB_SKIP && f >= c->names->nfuncs)
             abort();
+        int64_t line;
+        int rc = plumb_walker_line(c->walker, stack->codes[i], stack->instrs[i], &line);
+        if ((rc == PLUMB_OK && line < 0) || (rc != PLUMB_OK && rc != PLUMB_EFAULT
+                                              && rc != PLUMB_ENOMEM))
+            abort();
     }
     return PLUMB_OK;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    image_source src = {.base = {.read = image_read}, .data = data, .size = size};
+    image_source src = image_source_of(data, size, BASE);
     static plumb_walker walker;
     static plumb_raw_stack scratch;
     for (unsigned i = 0; i < plumb_py_layouts_count; i++) {
@@ -66,6 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off.unicode_type = BASE + 128;
         off.shim_code = BASE + 192;
         off.pthread_tid = row->tstate_native_thread_id < 0 ? 16 : -1;
+        const plumb_py_object_layout *objects = plumb_py_object_layout_find(row->version);
+        if ((size & 1) && (!objects || plumb_py_offsets_add_lines(&off, objects, BASE + 256) < 0))
+            abort();   /* every generated row gives lines */
         plumb_labels names;
         if (plumb_labels_init(&names) < 0)
             return 0;
