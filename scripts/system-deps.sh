@@ -6,7 +6,8 @@
 # pprof files), chromium (the HTML report's tests run in it), postgresql
 # (Django and psycopg run against a server the tests start), wrk (the
 # load generator of the web tests) and prometheus (it scrapes `plumb
-# serve`'s /metrics in the dashboard's tests).  Installs only what is missing.
+# serve`'s /metrics in the dashboard's tests) and clickhouse-server (the
+# ClickHouse store's tests start one).  Installs only what is missing.
 missing=""
 command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
@@ -17,6 +18,8 @@ if [ "$1" = "--test" ]; then
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
     command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
     command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
+    command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || \
+        missing="$missing clickhouse-server"
 fi
 if [ -n "$missing" ]; then
     echo "installing:$missing"

@@ -1,0 +1,69 @@
+"""The ClickHouse store's own behaviour (the interface's tests run against
+it in test_store.py and test_store_workers.py): its URL, the schema
+created and versioned on first use, a server that is not there, and
+retention by dropping days' partitions."""
+import pytest
+
+from clickhouse_server import PASSWORD, USER, clickhouse_server, clickhouse_url  # noqa: F401
+from conftest import free_port
+from test_store import NOW, harvest, minute_row
+from plumb.monitor.store import ClickHouseStore, StoreError, open_store
+
+
+@pytest.mark.parametrize("location", ["db", "host/db", "host:port/db", "host:8123/", "h:1/a-b"])
+def test_a_bad_location_is_refused_in_one_line(location):
+    with pytest.raises(StoreError, match="clickhouse://.USER.:PASSWORD.@.HOST:PORT/DATABASE"):
+        open_store(f"clickhouse://{location}")
+
+
+def test_user_and_password_come_from_the_url_or_the_environment(clickhouse_server,
+                                                                monkeypatch):
+    port = clickhouse_server.port
+    with open_store(f"clickhouse://{USER}:{PASSWORD}@127.0.0.1:{port}/plumb_url") as store:
+        assert store.schema_version == 1
+    monkeypatch.setenv("PLUMB_CLICKHOUSE_USER", USER)
+    monkeypatch.setenv("PLUMB_CLICKHOUSE_PASSWORD", PASSWORD)
+    with open_store(f"clickhouse://127.0.0.1:{port}/plumb_url?timeout_s=5") as store:
+        assert isinstance(store, ClickHouseStore) and store.http.timeout_s == 5
+    monkeypatch.setenv("PLUMB_CLICKHOUSE_PASSWORD", "wrong")
+    with pytest.raises(StoreError) as caught:
+        open_store(f"clickhouse://127.0.0.1:{port}/plumb_url")
+    assert "Wrong password" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_schema_is_created_once_and_versioned(clickhouse_url, clickhouse_server):
+    with open_store(clickhouse_url) as first, open_store(clickhouse_url) as second:
+        assert first.write(harvest("a")) and second.write(harvest("b"))
+        database = first.http.database
+    assert clickhouse_server.query(f"SELECT version FROM {database}.schema_version") == "1\n"
+    engines = clickhouse_server.query(
+        f"SELECT name, engine, partition_key FROM system.tables WHERE database = '{database}' "
+        "AND name = 'tx_rows'")
+    assert engines.split("\t")[1:] == ["MergeTree", "day\n"]
+    clickhouse_server.query(f"INSERT INTO {database}.schema_version VALUES (9, 0)")
+    with pytest.raises(StoreError, match="version 9, newer than this plumb's 1"):
+        open_store(clickhouse_url)
+
+
+def test_a_server_that_is_not_there_is_one_line():
+    with pytest.raises(StoreError) as caught:
+        open_store(f"clickhouse://127.0.0.1:{free_port()}/plumb", timeout_s=1)
+    assert "cannot reach the server" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_retention_drops_the_days_past_it(clickhouse_url):
+    # The first write runs retention (then not for an hour): the old days after it.
+    days = [NOW - d * 86400 for d in (1, 0, 9, 8)]
+    with open_store(clickhouse_url, retention_days=7) as store:
+        for i, minute in enumerate(days):
+            store.write(harvest(f"d{i}", minute=minute, transactions=[minute_row(minute)],
+                                dropped={"queue_full": 1}))
+        assert store.transactions(NOW - 10 * 86400, NOW + 60)[0]["count"] == 8
+        removed = store.retention(NOW)
+        assert removed["tx_rows"] == 2 and removed["harvests"] == 2 and removed["drops"] == 2
+        assert store.transactions(NOW - 10 * 86400, NOW + 60)[0]["count"] == 4
+        assert store.http.select("SELECT count(DISTINCT partition_id) FROM system.parts "
+                                 f"WHERE database = '{store.http.database}' AND "
+                                 "table = 'tx_rows' AND active") == [[2]]
+        assert store.retention(NOW)["tx_rows"] == 0
