@@ -15,12 +15,16 @@ BACKENDS = ("sqlite", "clickhouse")
 @pytest.fixture(params=BACKENDS)
 def open_backend(request, tmp_path):
     """opener(**options): a new store of the backend; the same one (file or
-    database) each time within a test."""
+    database, opener.url) each time within a test."""
     if request.param == "sqlite":
         url = str(tmp_path / "m.db")
     else:
         url = request.getfixturevalue("clickhouse_url")
-    return lambda **options: open_store(url, **options)
+    def opener(**options):
+        return open_store(url, **options)
+
+    opener.url = url
+    return opener
 
 
 @pytest.fixture

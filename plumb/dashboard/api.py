@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 from ..monitor import apdex
 from ..monitor import commands as monitor_commands
 from ..monitor import histogram
+from ..monitor.hostname import MAX_HOST, is_host_name
 
 VERSION = 1
 PREFIX = f"/api/v{VERSION}/"
@@ -87,6 +88,17 @@ def _worker(query):
     return pid
 
 
+def _host(query):
+    """The host filter: a host's name, or None for all hosts."""
+    text = _one(query, "host")
+    if text is None or text == "":
+        return None
+    if not is_host_name(text):
+        raise ApiError(400, f"host={text[:100]!r} is not a host: a name of 1 to {MAX_HOST} "
+                            "printable characters (as /api/v1/hosts lists them)")
+    return text
+
+
 def _window(query):
     now = time.time()
     until = _moment(query, "until", now, now)
@@ -123,7 +135,7 @@ class Api:
         since, until = _window(query)
         return {"since": since, "until": until, "transactions": monitor_commands.transaction_rows(
             self.store, since, until, kind=_choice(query, "kind", ("web", "background")),
-            host=_one(query, "host"), worker=_worker(query))}
+            host=_host(query), worker=_worker(query))}
 
     def get_series(self, query):
         since, until = _window(query)
@@ -133,7 +145,7 @@ class Api:
         if (until - since) / step > 10_000:
             raise ApiError(400, "too many points: widen step")
         points = self.store.series(name=_one(query, "transaction"), since=since, until=until,
-                                   step_s=step, host=_one(query, "host"), worker=_worker(query))
+                                   step_s=step, host=_host(query), worker=_worker(query))
         out = []
         for p in points:
             hist, count = p["histogram"], p["count"]
@@ -167,7 +179,7 @@ class Api:
         found = self.store.traces(transaction=_one(query, "transaction"), since=since, until=until,
                                   session=_one(query, "session"),
                                   limit=_int(query, "limit", 100, 1, MAX_LIMIT), order=order,
-                                  host=_one(query, "host"), worker=_worker(query))
+                                  host=_host(query), worker=_worker(query))
         for t in found:
             t["duration_ms"] = _ms(t.pop("duration_us"))
         return {"since": since, "until": until, "traces": found}
@@ -177,7 +189,7 @@ class Api:
         found = self.store.profile(transaction=_one(query, "transaction"),
                                    kind=_choice(query, "kind", ("web", "background", "other")),
                                    since=since, until=until, session=_one(query, "session"),
-                                   host=_one(query, "host"), worker=_worker(query))
+                                   host=_host(query), worker=_worker(query))
         return {"since": since, "until": until, "rate_hz": found.get("rate_hz"),
                 "mode": found.get("mode"),
                 "stacks": [[[list(f) for f in frames], count] for frames, count in found["stacks"]]}
