@@ -1,12 +1,18 @@
 """The ClickHouse store's own behaviour (the interface's tests run against
 it in test_store.py and test_store_workers.py): its URL, the schema
 created and versioned on first use, a server that is not there, and
-retention by dropping days' partitions."""
+retention by dropping days' partitions, and a batch retried after its
+answer was lost (a proxy drops it) or while its first attempt still runs,
+counted once."""
+import threading
+
 import pytest
 
+from answer_dropping_proxy import AnswerDroppingProxy
 from clickhouse_server import PASSWORD, USER, clickhouse_server, clickhouse_url  # noqa: F401
 from conftest import free_port
 from test_store import NOW, harvest, minute_row
+from plumb.monitor.harvest import KeptTrace
 from plumb.monitor.store import ClickHouseStore, StoreError, open_store
 
 
@@ -67,3 +73,50 @@ def test_retention_drops_the_days_past_it(clickhouse_url):
                                  f"WHERE database = '{store.http.database}' AND "
                                  "table = 'tx_rows' AND active") == [[2]]
         assert store.retention(NOW)["tx_rows"] == 0
+
+
+@pytest.mark.parametrize("lost", [b"INSERT INTO tx_rows", b"INSERT INTO traces",
+                                  b"INSERT INTO harvests"])
+def test_a_batch_retried_after_its_answer_was_lost_counts_once(clickhouse_server,
+                                                                clickhouse_url, lost):
+    proxy = AnswerDroppingProxy(clickhouse_server.port)
+    url = clickhouse_url.replace(f":{clickhouse_server.port}/", f":{proxy.port}/")
+    one = harvest("retried", transactions=[minute_row(NOW, count=7)],
+                  traces=[KeptTrace(id="a" * 32, start=NOW + 1, name="/a", kind="web",
+                                    duration_us=5, url="/a")],
+                  dropped={"queue_full": 2})
+    try:
+        with open_store(url) as store:
+            proxy.drop.append(lost)
+            with pytest.raises(StoreError, match="cannot reach the server"):
+                store.write(one)
+            assert proxy.dropped == 1
+            # The agent keeps the harvest and tries again: what landed is not sent twice.
+            assert store.write(one) is (lost != b"INSERT INTO harvests")
+            assert store.write(one) is False
+            [row] = store.transactions(NOW, NOW + 60)
+            assert row["count"] == 7 and row["histogram"] == {3: 7}
+            assert len(store.traces()) == 1 and store.drops(NOW) == {"queue_full": 2}
+            assert [h["harvests"] for h in store.hosts(NOW, NOW + 60)] == [1]
+    finally:
+        proxy.close()
+
+
+def test_a_write_whose_earlier_attempt_still_runs_waits(clickhouse_url):
+    with open_store(clickhouse_url) as store:
+        one = harvest("running")
+        # What ClickHouse answers while a query of that id runs (an insert
+        # whose caller timed out), asked for while a sleep holds the id.
+        holder = threading.Thread(target=store.http.select, args=("SELECT sleep(2)",),
+                                  kwargs={"query_id": "plumb-running"})
+        holder.start()
+        try:
+            while store.http.select("SELECT count() FROM system.processes "
+                                    "WHERE query_id = 'plumb-running'") != [[1]]:
+                assert holder.is_alive(), "the sleep ended before it was seen running"
+            with pytest.raises(StoreError, match="an earlier attempt .* is still running"):
+                store.write(one)
+        finally:
+            holder.join()
+        assert store.write(one) is True
+        assert store.transactions(NOW, NOW + 60)[0]["count"] == 2
