@@ -40,6 +40,9 @@ USER_VARIABLE, PASSWORD_VARIABLE = "PLUMB_CLICKHOUSE_USER", "PLUMB_CLICKHOUSE_PA
 MAX_URL, MAX_TEXT = 2048, 512                # as the SQLite store keeps them
 _LOCATION = re.compile(r"^(?:(?P<user>[^:@/]*)(?::(?P<password>[^@/]*))?@)?"
                        r"(?P<host>[^:/@]+):(?P<port>\d+)/(?P<database>\w+)$")
+# The column each harvest table is ordered by first: its rows' times.
+_TIME_COLUMNS = {"tx_rows": "minute", "profile_rows": "minute", "traces": "start",
+                 "drops": "minute"}
 _SESSION_FIELDS = ("kind", "transaction_name", "created", "ends", "traces", "rate_hz", "status",
                    "ended")
 
@@ -120,15 +123,24 @@ class ClickHouseStore(Store):
     def _landed(self, harvest, rows, query_id):
         """The tables that already hold this harvest's rows (from an attempt
         whose answer was lost).  Asked under the harvest's query_id: while
-        that attempt's insert still runs, ClickHouse refuses."""
-        days = sorted({row["day"] for table in HARVEST_TABLES if table != "stacks"
-                       for row in rows[table]})
-        checks = " UNION ALL ".join(
-            f"SELECT {quote(table)} AS t, count() AS n FROM {table} WHERE day IN "
-            f"({', '.join(map(quote, days))}) AND host = {quote(_short(harvest.host))} "
-            f"AND harvest_id = {quote(harvest.id)}"
-            for table in HARVEST_TABLES if table != "stacks" and rows[table])
-        return {table for table, n in self.http.select(checks, query_id=query_id) if n}
+        that attempt's insert still runs, ClickHouse refuses.  Each table is
+        asked within the harvest's own times and host, which its order
+        (time, then host) finds without reading the day."""
+        host = quote(_short(harvest.host))
+        checks = []
+        for table in HARVEST_TABLES:
+            column = _TIME_COLUMNS.get(table)
+            if table == "stacks" or not rows[table]:
+                continue
+            where = [f"day IN ({', '.join(sorted({quote(r['day']) for r in rows[table]}))})",
+                     f"host = {host}", f"harvest_id = {quote(harvest.id)}"]
+            if column:
+                times = [r[column] for r in rows[table]]
+                where.append(f"{column} >= {min(times)!r} AND {column} <= {max(times)!r}")
+            checks.append(f"SELECT {quote(table)} AS t, count() AS n FROM {table} "
+                          f"WHERE {' AND '.join(where)}")
+        return {table for table, n in self.http.select(" UNION ALL ".join(checks),
+                                                        query_id=query_id) if n}
 
     def _rows(self, harvest):
         """{table: rows} of one harvest, and the (day, stack_id) it stores."""

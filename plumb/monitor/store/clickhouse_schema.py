@@ -14,7 +14,9 @@ SCHEMA_VERSION = 1
 _COUNTERS = ", ".join(f"{c} UInt64" for c in SUMMED_COUNTERS)
 
 # (table, DDL after the name); every table but schema_version is
-# partitioned by its rows' UTC day, which retention drops whole.
+# partitioned by its rows' UTC day, which retention drops whole, and the
+# rows of time are ordered by time first: every reader asks for a window
+# (and a host, when it does, within it).
 TABLES = (
     ("schema_version", "(version UInt32, applied UInt32) ENGINE = MergeTree() ORDER BY version"),
     ("harvests", "(day Date, harvest_id String, host String, pid Int64, started Float64, "
@@ -25,7 +27,7 @@ TABLES = (
                 "apdex_t_us Int64, hist_keys Array(Int64), hist_counts Array(UInt64), "
                 "error_names Array(String), error_counts Array(UInt64)) "
                 "ENGINE = MergeTree() PARTITION BY day "
-                "ORDER BY (host, session, name, kind, minute)"),
+                "ORDER BY (minute, host, name, kind, session)"),
     # A stack stored once a day (its rows of that day refer to it, so a day
     # is dropped with its stacks); identical copies from racing writers
     # merge away, and readers take any() of a stack_id.
@@ -36,14 +38,14 @@ TABLES = (
                      "kind String, session String, harvest_id String, stack_id String, "
                      "count UInt64, rate_hz Float64, mode String) "
                      "ENGINE = MergeTree() PARTITION BY day "
-                     "ORDER BY (host, session, name, kind, minute)"),
+                     "ORDER BY (minute, host, name, kind, session)"),
     ("traces", "(day Date, id String, start Float64, name String, kind String, "
                "duration_us Int64, status Nullable(Int64), error Nullable(String), url String, "
                "host String, pid Int64, session String, harvest_id String, document String) "
-               "ENGINE = MergeTree() PARTITION BY day ORDER BY (host, start)"),
+               "ENGINE = MergeTree() PARTITION BY day ORDER BY (start, host)"),
     ("drops", "(day Date, minute UInt32, host String, reason String, count UInt64, "
               "harvest_id String) ENGINE = MergeTree() PARTITION BY day "
-              "ORDER BY (host, minute)"),
+              "ORDER BY (minute, host)"),
     # A session's changes are new rows with a higher `version`; readers
     # take each column's argMax(version).
     ("sessions", "(day Date, id String, version UInt64, kind String, transaction_name "
