@@ -1,6 +1,6 @@
 """The host filter where readers meet it, over both stores: two hosts'
-harvests, the API's `host=` (each host's share; a bad host is a 400 in one
-line), /metrics' `host` label, the command line's `--host NAME` (a bad one
+harvests, the API's `host=` (each host's share, and /api/v1/hosts' totals
+of each; a bad host is a 400 in one line), /metrics' `host` label, the command line's `--host NAME` (a bad one
 is one line and exit status 2), and the `host` option (PLUMB_HOST)."""
 import json
 import socket
@@ -61,6 +61,13 @@ def test_each_host_has_its_share_and_they_add_up(app):
     _, body = get(app, "/api/v1/hosts", window)
     assert [(h["host"], h["harvests"]) for h in body["hosts"]] == [("web-1", 4), ("web-2", 4)]
     assert get(app, "/api/v1/transactions", f"{window}&host=nowhere")[1]["transactions"] == []
+    # The overview's per-host breakdown.
+    _, body = get(app, "/api/v1/hosts", window + "&totals=1")
+    totals = {h["host"]: h["totals"] for h in body["hosts"]}
+    assert {host: (t["count"], t["errors"]) for host, t in totals.items()} == {
+        "web-1": (12, 4), "web-2": (20, 4)}
+    assert totals["web-1"]["mean_ms"] == 1.0 and totals["web-1"]["apdex"] == 1.0
+    assert get(app, "/api/v1/hosts", window + "&totals=yes")[0] == 400
 
 
 def test_metrics_carry_the_host(app):

@@ -9,7 +9,7 @@ seconds, durations milliseconds (`_ms`), counts plain.
     GET  /api/v1/profile?transaction=&kind=&since=&until=&session=&host=&worker=
     GET  /api/v1/sessions          POST /api/v1/sessions (X-Plumb-Request: 1)
     GET  /api/v1/sessions/ID
-    GET  /api/v1/hosts?since=&until=       GET /api/v1/drops?since=
+    GET  /api/v1/hosts?since=&until=&totals=1   GET /api/v1/drops?since=
 
 `since` and `until` take what the command line's --since takes (30m, 1h,
 7d, a Unix time, an ISO date); the default window is the last hour.
@@ -204,7 +204,28 @@ class Api:
 
     def get_hosts(self, query):
         since, until = _window(query)
-        return {"hosts": self.store.hosts(since, until)}
+        hosts = self.store.hosts(since, until)
+        if _choice(query, "totals", ("0", "1")) == "1":
+            for host in hosts:
+                host["totals"] = self._host_totals(since, until, host["host"])
+        return {"hosts": hosts}
+
+    def _host_totals(self, since, until, host):
+        """One host's requests in the window, every transaction merged: the
+        overview's per-host breakdown."""
+        rows = self.store.transactions(since, until, host=host)
+        count = sum(r["count"] for r in rows)
+        merged = {}
+        for r in rows:
+            for key, n in r["histogram"].items():
+                merged[key] = merged.get(key, 0) + n
+        web = [r for r in rows if r["kind"] == "web"]
+        return {"count": count, "errors": sum(r["errors"] for r in rows),
+                "mean_ms": sum(r["total_us"] for r in rows) / count / 1000 if count else None,
+                "p95_ms": _ms(histogram.quantile_us(merged, 0.95))
+                if histogram.count(merged) else None,
+                "apdex": apdex.score(*(sum(r[c] for r in web)
+                                       for c in ("satisfied", "tolerating", "frustrated")))}
 
     def get_drops(self, query):
         now = time.time()
