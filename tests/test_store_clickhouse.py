@@ -120,3 +120,27 @@ def test_a_write_whose_earlier_attempt_still_runs_waits(clickhouse_url):
             holder.join()
         assert store.write(one) is True
         assert store.transactions(NOW, NOW + 60)[0]["count"] == 2
+
+
+def test_long_windows_read_the_coarser_rows_clickhouse_keeps(clickhouse_url):
+    minutes = [NOW - 86400 + 120, NOW - 3540, NOW + 60, NOW + 5 * 3600 + 600]
+    with open_store(clickhouse_url) as store:
+        for i, minute in enumerate(minutes):
+            store.write(harvest(f"tier{i}", minute=minute, transactions=[minute_row(
+                minute, count=i + 1, histogram={10 + i: i + 1}, min_us=50 - i, max_us=900 + i,
+                error_classes={"KeyError": 1, f"E{i}": i})]))
+        database = store.http.database
+        for table in ("tx_10min", "tx_hours", "tx_days"):
+            assert store.http.select(f"SELECT count() FROM {database}.{table}")[0][0] > 0
+        # Two days: day rows in the middle, hours, ten minutes and minutes at the edges.
+        [row] = store.transactions(NOW - 2 * 86400 + 60, NOW + 86400 - 60)
+        assert (row["count"], row["min_us"], row["max_us"]) == (10, 47, 903)
+        assert row["histogram"] == {10: 1, 11: 2, 12: 3, 13: 4}
+        assert row["error_classes"] == {"KeyError": 4, "E1": 1, "E2": 2, "E3": 3}
+        assert (row["first_minute"], row["last_minute"]) == (minutes[0], minutes[-1])
+        # An hour boundary inside the window: the same as minute by minute.
+        assert store.transactions(NOW - 3600, NOW + 3600)[0]["count"] == 2 + 3
+        hourly = store.series("/a", NOW - 86400, NOW + 6 * 3600, step_s=3600)
+        assert sum(b["count"] for b in hourly) == 10
+        assert [b["count"] for b in store.series(None, NOW + 5 * 3600, NOW + 6 * 3600,
+                                                 step_s=600)] == [0, 4, 0, 0, 0, 0]

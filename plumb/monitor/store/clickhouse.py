@@ -23,11 +23,12 @@ import time
 import uuid
 
 from .base import (SERIES_APDEX_COUNTERS, SERIES_COUNTERS, SUMMED_COUNTERS, Store, StoreError,
-                   check_new_session, check_trace_order, checked_step, checked_worker,
-                   hosts_from_workers)
+                   add_counts, check_new_session, check_trace_order, checked_step,
+                   checked_worker, hosts_from_workers)
 from .clickhouse_http import QUERY_ID_RUNNING, ClickHouseError, ClickHouseHTTP, quote
-from .clickhouse_schema import DAY_TABLES, HARVEST_TABLES, SCHEMA_VERSION, prepare
-from .tiers import DAY, MINUTE, ceil_to, floor_to
+from .clickhouse_schema import (DAY_TABLES, HARVEST_TABLES, SCHEMA_VERSION, STATE_OF_MINUTES,
+                                STORED_ONCE, TIERS, prepare)
+from .tiers import DAY, MINUTE, RESOLUTIONS, ceil_to, floor_to, pieces
 from .url import take_options
 
 OPTIONS = {
@@ -60,6 +61,12 @@ def open_clickhouse(url, location, options):
                            password=password, **take_options(url, options, OPTIONS))
 
 
+def _error_key(name):
+    """An error class's key in sumMap's maps: 64 bits of its BLAKE2b, signed."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
+                          signed=True)
+
+
 def _day(t):
     return time.strftime("%Y-%m-%d", time.gmtime(t))
 
@@ -88,6 +95,7 @@ class ClickHouseStore(Store):
         self._lock = threading.Lock()
         self._closed = False
         self._stacks_written = set()      # (day, stack_id) this process has stored
+        self._errors_written = set()      # (day, error key) likewise
         prepare(self.http, time.time())
 
     def __repr__(self):
@@ -103,7 +111,7 @@ class ClickHouseStore(Store):
     def write(self, harvest):
         query_id = "plumb-" + re.sub(r"[^0-9A-Za-z_-]", "_", str(harvest.id))[:100]
         with self._using():
-            rows, stacks = self._rows(harvest)
+            rows, stacks, errors = self._rows(harvest)
             try:
                 landed = self._landed(harvest, rows, query_id)
                 if "harvests" in landed:
@@ -117,6 +125,7 @@ class ClickHouseStore(Store):
                                      f"{harvest.id} is still running; try again later") from None
                 raise
             self._stacks_written.update(stacks)
+            self._errors_written.update(errors)
         self._retention_if_due()
         return True
 
@@ -130,7 +139,7 @@ class ClickHouseStore(Store):
         checks = []
         for table in HARVEST_TABLES:
             column = _TIME_COLUMNS.get(table)
-            if table == "stacks" or not rows[table]:
+            if table in STORED_ONCE or not rows[table]:
                 continue
             where = [f"day IN ({', '.join(sorted({quote(r['day']) for r in rows[table]}))})",
                      f"host = {host}", f"harvest_id = {quote(harvest.id)}"]
@@ -143,9 +152,11 @@ class ClickHouseStore(Store):
                                                         query_id=query_id) if n}
 
     def _rows(self, harvest):
-        """{table: rows} of one harvest, and the (day, stack_id) it stores."""
+        """{table: rows} of one harvest, and the (day, stack_id) and (day,
+        error key) it stores."""
         host, pid, tag = _short(harvest.host), int(harvest.pid), str(harvest.id)
         rows = {table: [] for table in HARVEST_TABLES}
+        errors = set()
         for tm in harvest.transactions:
             minute = floor_to(tm.minute, MINUTE)
             row = {"day": _day(minute), "minute": minute, "host": host, "pid": pid,
@@ -153,8 +164,14 @@ class ClickHouseStore(Store):
                    "session": tm.session or "", "harvest_id": tag,
                    "min_us": tm.min_us, "max_us": tm.max_us, "apdex_t_us": tm.apdex_t_us,
                    "hist_keys": list(tm.histogram), "hist_counts": list(tm.histogram.values()),
-                   "error_names": [_short(e) for e in tm.error_classes],
-                   "error_counts": list(tm.error_classes.values())}
+                   "error_keys": [], "error_counts": list(tm.error_classes.values())}
+            for error in tm.error_classes:
+                key = _error_key(_short(error))
+                row["error_keys"].append(key)
+                if (row["day"], key) not in self._errors_written | errors:
+                    errors.add((row["day"], key))
+                    rows["error_classes"].append({"day": row["day"], "key": key,
+                                                  "name": _short(error)})
             row.update((c, getattr(tm, c)) for c in SUMMED_COUNTERS)
             rows["tx_rows"].append(row)
         stacks = set()
@@ -197,7 +214,7 @@ class ClickHouseStore(Store):
         rows["harvests"].append({"day": _day(harvest.started), "harvest_id": tag, "host": host,
                                  "pid": pid, "started": harvest.started,
                                  "ended": harvest.ended})
-        return rows, stacks
+        return rows, stacks, errors
 
     # -- retention --------------------------------------------------------------
 
@@ -220,48 +237,95 @@ class ClickHouseStore(Store):
 
     # -- reading ----------------------------------------------------------------
 
-    def _where(self, since, until, host=None, session=None, kind=None, names=None, worker=None,
-               column="minute"):
-        clauses = [_days_between(since, until), f"{column} >= {int(since)}",
-                   f"{column} < {int(ceil_to(until, 1))}"]
-        if session is not False:
-            clauses.append(f"session = {quote(session or '')}")
+    @staticmethod
+    def _filters(host=None, session=None, kind=None, names=None, worker=None):
+        """The usual filters as SQL clauses (session None: the ordinary rows)."""
+        clauses = [f"session = {quote(session or '')}"]
         for test, value in (("host", host), ("kind", kind), ("pid", worker)):
             if value is not None:
                 clauses.append(f"{test} = {quote(value) if test != 'pid' else int(value)}")
         if names is not None:
             names = list(names)
             clauses.append(f"name IN ({', '.join(map(quote, names))})" if names else "0")
-        return " AND ".join(clauses)
+        return clauses
+
+    def _where(self, since, until, host=None, session=None, kind=None, names=None, worker=None,
+               column="minute"):
+        return " AND ".join([_days_between(since, until), f"{column} >= {int(since)}",
+                             f"{column} < {int(ceil_to(until, 1))}"]
+                            + self._filters(host, session, kind, names, worker))
+
+    def _merged_rows(self, since, until, group, host=None, session=None, kind=None,
+                     names=None, worker=None, coarsest=DAY):
+        """SQL of the merged rows of [since, until): the -State of every
+        column (STATE_OF_MINUTES' names) per `group` ((SQL, alias) pairs; in
+        the SQL `{t}` is the row's start), from the coarsest rows inside the
+        window and finer rows at its edges, UNION ALL'd; or None when no
+        rows can answer.  The caller -Merges them."""
+        by_res = {}
+        for res, lo, hi in pieces(since, until, {}, coarsest=coarsest):
+            by_res.setdefault(res, []).append((lo, hi))
+        filters = " AND ".join(self._filters(host, session, kind, names, worker))
+        keys = ", ".join(alias for _, alias in group)
+        selects = []
+        for res, spans in sorted(by_res.items()):
+            table, t = ("tx_rows", "minute") if res == MINUTE else (TIERS[res], "t")
+            window = " OR ".join(f"({t} >= {lo} AND {t} < {hi})" for lo, hi in spans)
+            days = _days_between(min(lo for lo, _ in spans), max(hi for _, hi in spans))
+            states = ", ".join(f"{state} AS {name}" if res == MINUTE else
+                               f"{state.split('(')[0].replace('State', 'MergeState')}"
+                               f"({name}) AS {name}" for name, state in STATE_OF_MINUTES)
+            columns = ", ".join(f"{expr.format(t=t)} AS {alias}" for expr, alias in group)
+            selects.append(f"SELECT {columns}, {states} FROM {table} "
+                           f"WHERE {days} AND ({window}) AND {filters} GROUP BY {keys}")
+        return " UNION ALL ".join(selects) or None
+
+    @staticmethod
+    def _merge(name):
+        """The -Merge of a state column, by its -State's function."""
+        function = dict(STATE_OF_MINUTES)[name].split("(")[0].replace("State", "Merge")
+        return f"{function}({name})"
+
+    def _error_names(self, keys, since, until):
+        """{key: name} of error classes."""
+        names = {}
+        keys = sorted(keys)
+        for i in range(0, len(keys), 1000):
+            chunk = keys[i:i + 1000]
+            names.update(self.http.select(
+                f"SELECT key, any(name) FROM error_classes WHERE "
+                f"{_days_between(floor_to(since, DAY), until)} AND key IN "
+                f"({', '.join(map(str, chunk))}) GROUP BY key"))
+        return names
 
     def transactions(self, since, until, host=None, kind=None, session=None, names=None,
                      worker=None):
         worker = checked_worker(self.name, worker)
-        where = self._where(since, until, host, session, kind, names, worker)
-        sums = ", ".join(f"sum({c})" for c in SUMMED_COUNTERS)
+        merged = self._merged_rows(since, until, (("name", "name"), ("kind", "kind")), host,
+                                   session, kind, names, worker)
+        if merged is None:
+            return []
+        columns = [f"{c}_s" for c in SUMMED_COUNTERS] + [
+            "min_us_s", "max_us_s", "apdex_t_us_s", "first_minute_s", "last_minute_s",
+            "hist_s", "error_classes_s"]
         with self._using():
             rows = self.http.select(
-                f"SELECT name, kind, {sums}, minIf(min_us, count > 0), max(max_us), "
-                "max(apdex_t_us), min(minute), max(minute), sumMap(hist_keys, hist_counts) "
-                f"FROM tx_rows WHERE {where} GROUP BY name, kind ORDER BY name, kind")
-            errors = self.http.select(
-                "SELECT name, kind, error_name, sum(error_count) FROM tx_rows "
-                "ARRAY JOIN error_names AS error_name, error_counts AS error_count "
-                f"WHERE {where} GROUP BY name, kind, error_name")
-        classes = {}
-        for name, kind, error, count in errors:
-            classes.setdefault((name, kind), {})[error] = count
+                f"SELECT name, kind, {', '.join(map(self._merge, columns))} FROM ({merged}) "
+                "GROUP BY name, kind ORDER BY name, kind")
+            error_names = self._error_names({k for row in rows for k in row[-1][0]}, since,
+                                            until)
         found = []
         for row in rows:
             entry = {"name": row[0], "kind": row[1]}
             entry.update(zip(SUMMED_COUNTERS, row[2:2 + len(SUMMED_COUNTERS)]))
-            min_us, max_us, apdex_t_us, first, last, (keys, counts) = \
+            min_us, max_us, apdex_t_us, first, last, (keys, counts), (error_keys, errors) = \
                 row[2 + len(SUMMED_COUNTERS):]
             entry.update(min_us=min_us, max_us=max_us, apdex_t_us=apdex_t_us,
                          first_minute=first, last_minute=last,
                          minutes=(last - first) // MINUTE + 1,
                          histogram=dict(zip(keys, counts)),
-                         error_classes=classes.get((row[0], row[1]), {}))
+                         error_classes={error_names.get(k, str(k)): n
+                                        for k, n in zip(error_keys, errors)})
             found.append(entry)
         return found
 
@@ -271,27 +335,28 @@ class ClickHouseStore(Store):
         until = time.time() if until is None else until
         since = until - 3600 if since is None else since
         start, end = floor_to(since, step), ceil_to(until, step)
-        where = self._where(start, end, host, None, None,
-                            None if name is None else [name], worker)
-        sums = ", ".join(f"sum({c})" for c in SERIES_COUNTERS)
-        # Apdex counts web requests only, and only of one transaction.
-        web = ", ".join(f"sumIf({c}, kind = 'web')" if name is not None else "0"
-                        for c in SERIES_APDEX_COUNTERS)
+        coarsest = max(res for res in RESOLUTIONS if step % res == 0)
+        group = ((f"toUInt32(intDiv({{t}}, {step}) * {step})", "bucket"), ("kind", "kind"))
+        merged = self._merged_rows(start, end, group, host, None, None,
+                                   None if name is None else [name], worker, coarsest)
+        columns = [f"{c}_s" for c in SERIES_COUNTERS + SERIES_APDEX_COUNTERS] + ["hist_s"]
         with self._using():
-            rows = self.http.select(
-                f"SELECT intDiv(minute, {step}) * {step} AS bucket, {sums}, {web}, "
-                f"sumMap(hist_keys, hist_counts) FROM tx_rows WHERE {where} GROUP BY bucket")
-        by_bucket = {row[0]: row for row in rows}
-        counters = SERIES_COUNTERS + SERIES_APDEX_COUNTERS
-        empty = (None,) + (0,) * len(counters) + (([], []),)
-        found = []
-        for t in range(start, end, step):
-            row = by_bucket.get(t, empty)
-            bucket = {"t": t}
-            bucket.update(zip(counters, row[1:-1]))
-            bucket["histogram"] = dict(zip(*row[-1]))
-            found.append(bucket)
-        return found
+            rows = [] if merged is None else self.http.select(
+                f"SELECT bucket, kind, {', '.join(map(self._merge, columns))} FROM ({merged}) "
+                "GROUP BY bucket, kind")
+        # Apdex counts web requests only, and only of one transaction.
+        by_bucket = {}
+        for bucket, kind, *values in rows:
+            into = by_bucket.setdefault(bucket, {"t": bucket, "histogram": {}})
+            for counter, value in zip(SERIES_COUNTERS, values):
+                into[counter] = into.get(counter, 0) + value
+            for counter, value in zip(SERIES_APDEX_COUNTERS, values[len(SERIES_COUNTERS):]):
+                into[counter] = into.get(counter, 0) + (
+                    value if name is not None and kind == "web" else 0)
+            add_counts(into["histogram"], dict(zip(*values[-1])))
+        empty = dict.fromkeys(SERIES_COUNTERS + SERIES_APDEX_COUNTERS, 0)
+        return [dict(empty, **by_bucket.get(t, {"t": t, "histogram": {}}))
+                for t in range(start, end, step)]
 
     _TRACE_COLUMNS = ("id", "start", "name", "kind", "duration_us", "status", "error", "url",
                       "host", "pid", "session")

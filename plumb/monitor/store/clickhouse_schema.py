@@ -25,9 +25,13 @@ TABLES = (
     ("tx_rows", f"(day Date, minute UInt32, host String, pid Int64, name String, kind String, "
                 f"session String, harvest_id String, {_COUNTERS}, min_us Int64, max_us Int64, "
                 "apdex_t_us Int64, hist_keys Array(Int64), hist_counts Array(UInt64), "
-                "error_names Array(String), error_counts Array(UInt64)) "
+                "error_keys Array(Int64), error_counts Array(UInt64)) "
                 "ENGINE = MergeTree() PARTITION BY day "
                 "ORDER BY (minute, host, name, kind, session)"),
+    # An error class's name by its key (a hash: sumMap adds numeric keys
+    # only), stored once a day as stacks are.
+    ("error_classes", "(day Date, key Int64, name String) ENGINE = ReplacingMergeTree() "
+                      "PARTITION BY day ORDER BY key"),
     # A stack stored once a day (its rows of that day refer to it, so a day
     # is dropped with its stacks); identical copies from racing writers
     # merge away, and readers take any() of a stack_id.
@@ -53,10 +57,46 @@ TABLES = (
                  "rate_hz Float64, status String, ended Nullable(Float64)) "
                  "ENGINE = ReplacingMergeTree(version) PARTITION BY day ORDER BY id"),
 )
+# Coarser rows of tx_rows, kept by ClickHouse itself: a materialized view
+# of each adds every block inserted into tx_rows into its ten-minute, hour
+# and day rows (AggregatingMergeTree: the -State of each sum, min, max and
+# sumMap, merged exactly as parts merge and by readers' -Merge).  A window
+# is read from the coarsest rows inside it and finer rows at its edges
+# (tiers.pieces), as the SQLite store reads its tiers.
+TIERS = {600: "tx_10min", 3600: "tx_hours", 86400: "tx_days"}
+_STATES = (tuple((f"{c}_s", "AggregateFunction(sum, UInt64)", f"sumState({c})")
+                 for c in SUMMED_COUNTERS)
+           + (("min_us_s", "AggregateFunction(minIf, Int64, UInt8)", "minIfState(min_us, count > 0)"),
+              ("max_us_s", "AggregateFunction(max, Int64)", "maxState(max_us)"),
+              ("apdex_t_us_s", "AggregateFunction(max, Int64)", "maxState(apdex_t_us)"),
+              ("first_minute_s", "AggregateFunction(min, UInt32)", "minState(minute)"),
+              ("last_minute_s", "AggregateFunction(max, UInt32)", "maxState(minute)"),
+              ("hist_s", "AggregateFunction(sumMap, Array(Int64), Array(UInt64))",
+               "sumMapState(hist_keys, hist_counts)"),
+              ("error_classes_s", "AggregateFunction(sumMap, Array(Int64), Array(UInt64))",
+               "sumMapState(error_keys, error_counts)")))
+#: (state column, its -State over tx_rows' columns), for readers of minutes
+STATE_OF_MINUTES = tuple((name, state) for name, _, state in _STATES)
+_TIER_KEY = "t, host, pid, name, kind, session"
+for _res, _table in TIERS.items():
+    TABLES += (
+        (_table, f"(day Date, t UInt32, host String, pid Int64, name String, kind String, "
+                 f"session String, {', '.join(f'{n} {kind}' for n, kind, _ in _STATES)}) "
+                 "ENGINE = AggregatingMergeTree() PARTITION BY day "
+                 "ORDER BY (t, host, name, kind, session, pid)"),
+        (_table + "_mv", f"TO {_table} AS SELECT day, toUInt32(intDiv(minute, {_res}) * {_res}) "
+                         f"AS t, host, pid, name, kind, session, "
+                         f"{', '.join(f'{state} AS {n}' for n, _, state in _STATES)} "
+                         f"FROM tx_rows GROUP BY day, {_TIER_KEY}"))
+VIEWS = tuple(table + "_mv" for table in TIERS.values())
+
 # The tables a harvest writes, in the order it writes them: `harvests`
 # last, so a harvest is there only once all of its rows are.
-HARVEST_TABLES = ("stacks", "tx_rows", "profile_rows", "traces", "drops", "harvests")
-DAY_TABLES = tuple(name for name, _ in TABLES if name != "schema_version")
+HARVEST_TABLES = ("error_classes", "stacks", "tx_rows", "profile_rows", "traces", "drops",
+                  "harvests")
+# Stored once, identical when inserted twice: no check before inserting.
+STORED_ONCE = ("error_classes", "stacks")
+DAY_TABLES = tuple(name for name, _ in TABLES if name != "schema_version" and name not in VIEWS)
 
 
 def prepare(http, now):
@@ -64,7 +104,8 @@ def prepare(http, now):
     it all succeed: IF NOT EXISTS) and check the version.  Returns it."""
     http.execute(f"CREATE DATABASE IF NOT EXISTS `{http.database}`", database=False)
     for name, ddl in TABLES:
-        http.execute(f"CREATE TABLE IF NOT EXISTS {name} {ddl}")
+        what = "MATERIALIZED VIEW" if name in VIEWS else "TABLE"
+        http.execute(f"CREATE {what} IF NOT EXISTS {name} {ddl}")
     [[version]] = http.select("SELECT max(version) FROM schema_version")
     if version > SCHEMA_VERSION:
         raise StoreError(f"store {http.name}: its schema is version {version}, newer than this "
