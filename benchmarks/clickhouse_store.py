@@ -12,10 +12,11 @@ in a temporary folder and removes it afterwards.
    `transactions` transactions (one minute each, ~30 histogram buckets, 10
    kept traces) one after another through ClickHouseStore.write(): harvests
    and rows a second, all writers together.
-2. The fleet's month: `days` of minute rows of `hosts` x `workers` x
-   `transactions`, made inside ClickHouse (INSERT ... SELECT FROM numbers(),
-   one day at a time: the rows a harvest writes, ~10 histogram buckets each),
-   then the dashboard's queries through the store (median of `repeat`): the
+2. The fleet's month: `days` of `hosts` x `workers` x `transactions`, made
+   inside ClickHouse (INSERT ... SELECT FROM numbers()): the last
+   `minute_days` as the minute rows harvests write (~10 histogram buckets
+   each; the materialized views make their ten-minute, hour and day rows),
+   the older days directly as hour and day rows; then the dashboard's queries through the store (median of `repeat`): the
    overview (transactions over 1 h, 24 h, 7 and 30 days; the series of all
    transactions; hosts) and a transaction's page (its series, traces and
    profile), also for one host.
@@ -115,12 +116,12 @@ def generate(store, day_start, hosts, workers, transactions):
         "INSERT INTO tx_rows (day, minute, host, pid, name, kind, session, harvest_id, count, "
         "errors, total_us, satisfied, tolerating, frustrated, queue_us, queue_count, sql_us, "
         "sql_count, template_us, template_count, http_us, http_count, min_us, max_us, "
-        "apdex_t_us, hist_keys, hist_counts, error_names, error_counts) "
+        "apdex_t_us, hist_keys, hist_counts, error_keys, error_counts) "
         f"SELECT toDate(toUInt16(intDiv(m, 86400))), m, h, toInt64(1000 + intDiv(number, {transactions}) "
         f"% {workers}), concat('/app/view_', toString(t)), if(t % 10 = 0, 'background', 'web'), "
         "'', concat(h, '-', toString(m)), c, intDiv(c, 50), c * 20000, c, 0, 0, 0, 0, c * 5000, "
         "c * 3, 0, 0, 0, 0, 900, 400000, 500000, keys, counts, "
-        "if(t % 17 = 0, ['KeyError'], emptyArrayString()), if(t % 17 = 0, [toUInt64(1)], "
+        "if(t % 17 = 0, [toInt64(17)], emptyArrayInt64()), if(t % 17 = 0, [toUInt64(1)], "
         "emptyArrayUInt64()) FROM (SELECT number, "
         f"{row} AS m, {host} AS h, {tx} AS t, "
         "arrayMap(i -> toInt64(400 + t % 50 * 3 + i), range(10)) AS keys, "
@@ -134,6 +135,33 @@ def generate(store, day_start, hosts, workers, transactions):
         f"'/some/path?q=1', concat('host-', toString(number % {hosts})), 1000, '', '', "
         "'{\"spans\":[]}' FROM (SELECT number, "
         f"{day_start} + intDiv(number, {hosts}) * 60 + 1.5 AS s FROM numbers({1440 * hosts}))")
+
+
+def generate_tier(store, table, res, since, until, hosts, workers, transactions):
+    """Rows of a coarser table (tx_hours, tx_days) for [since, until), made
+    directly (the minutes they would come from are not made: older days
+    are read from these rows, all but their edges)."""
+    per_step = hosts * workers * transactions
+    n = (until - since) // res * per_step
+    per_row = res // 60                           # the minutes a row holds
+    sums = ", ".join(f"sumState(toUInt64({v}))" for v in (
+        "c", "intDiv(c, 50)", "c * 20000", "c", "0", "0", "0", "0", "c * 5000", "c * 3",
+        "0", "0", "0", "0"))
+    store.http.execute(
+        f"INSERT INTO {table} SELECT toDate(toUInt16(intDiv(t, 86400))), t, h, "
+        f"toInt64(1000 + intDiv(number, {transactions}) % {workers}), "
+        "concat('/app/view_', toString(tx)), if(tx % 10 = 0, 'background', 'web'), '', "
+        f"{sums}, minIfState(toInt64(900), c > 0), maxState(toInt64(400000)), "
+        f"maxState(toInt64(500000)), minState(t), maxState(toUInt32(t + {res - 60})), "
+        "sumMapState(keys, counts), sumMapState(if(tx % 17 = 0, [toInt64(17)], "
+        f"emptyArrayInt64()), if(tx % 17 = 0, [toUInt64({per_row})], emptyArrayUInt64())) "
+        f"FROM (SELECT number, toUInt32({since} + intDiv(number, {per_step}) * {res}) AS t, "
+        f"concat('host-', toString(intDiv(number, {workers * transactions}) % {hosts})) AS h, "
+        f"number % {transactions} AS tx, "
+        "arrayMap(i -> toInt64(400 + tx % 50 * 3 + i), range(10)) AS keys, "
+        f"arrayMap(i -> toUInt64({per_row} * (1 + cityHash64(number, i) % 6)), range(10)) "
+        f"AS counts, arraySum(counts) AS c FROM numbers({n})) "
+        "GROUP BY number, t, h, tx, keys, counts, c")
 
 
 def generate_profiles(store, day_start, hosts, transactions):
@@ -181,21 +209,36 @@ def queries(now, one, host):
 
 
 def fleet(url, args):
-    store = open_store(url, timeout_s=600)
+    store = open_store(url, timeout_s=3600)
     today = int(time.time()) // 86400 * 86400
-    now = today + 86400                                   # the data ends at today's end
+    now = today + 14 * 3600 + 30 * 60             # mid-day: windows have edges
     begun = time.perf_counter()
-    for d in range(args.days):
-        generate(store, today - (args.days - 1 - d) * 86400, args.hosts, args.workers,
-                 args.transactions)
-        print(f"  day {d + 1}/{args.days} made, {time.perf_counter() - begun:.0f} s", flush=True)
+    # The last `minute_days` days as workers write them (minute rows; the
+    # views make their coarser rows); the older days as their hour and day
+    # rows.
+    first = today - (args.days - 1) * 86400
+    minutes_from = today - (args.minute_days - 1) * 86400
+    if minutes_from > first:
+        generate_tier(store, "tx_days", 86400, first, minutes_from, args.hosts, args.workers,
+                      args.transactions)
+        generate_tier(store, "tx_hours", 3600, first, minutes_from, args.hosts, args.workers,
+                      args.transactions)
+        print(f"  older days' hour and day rows made, {time.perf_counter() - begun:.0f} s",
+              flush=True)
+    for day in range(minutes_from, today + 86400, 86400):
+        generate(store, day, args.hosts, args.workers, args.transactions)
+        print(f"  minutes of {time.strftime('%Y-%m-%d', time.gmtime(day))} made, "
+              f"{time.perf_counter() - begun:.0f} s", flush=True)
     generate_profiles(store, today, args.hosts, args.transactions)
-    [[rows, disk]] = store.http.select(
-        "SELECT sum(rows), sum(bytes_on_disk) FROM system.parts WHERE active AND "
-        f"database = '{store.http.database}' AND table = 'tx_rows'")
+    store.http.execute("OPTIMIZE TABLE tx_days")      # as the background merges would
+    sizes = store.http.select(
+        "SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE active AND "
+        f"database = '{store.http.database}' GROUP BY table ORDER BY table")
     print(f"fleet: {args.days} days x {args.hosts} hosts x {args.workers} workers x "
-          f"{args.transactions} transactions: {rows:,} minute rows, "
-          f"{disk / 2**30:.1f} GiB on disk, made in {time.perf_counter() - begun:.0f} s")
+          f"{args.transactions} transactions (minutes for the last {args.minute_days}), made "
+          f"in {time.perf_counter() - begun:.0f} s: "
+          + ", ".join(f"{table} {rows:,} rows {disk / 2**20:.0f} MiB"
+                      for table, rows, disk in sizes), flush=True)
     for label, call in queries(now, "/app/view_7", "host-3"):
         print(f"{label:44} {median_ms(lambda: call(store), args.repeat):9.1f} ms", flush=True)
     store.close()
@@ -250,6 +293,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a ClickHouse store URL (default: a private server)")
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--minute-days", type=int, default=1,
+                        help="the last days made as minute rows (the rest as hours and days)")
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--transactions", type=int, default=200)
