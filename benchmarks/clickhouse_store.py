@@ -218,13 +218,12 @@ def fleet(url, args):
     # rows.
     first = today - (args.days - 1) * 86400
     minutes_from = today - (args.minute_days - 1) * 86400
-    if minutes_from > first:
-        generate_tier(store, "tx_days", 86400, first, minutes_from, args.hosts, args.workers,
-                      args.transactions)
-        generate_tier(store, "tx_hours", 3600, first, minutes_from, args.hosts, args.workers,
-                      args.transactions)
-        print(f"  older days' hour and day rows made, {time.perf_counter() - begun:.0f} s",
-              flush=True)
+    for day in range(first, minutes_from, 86400):       # a day at a time: bounded memory
+        for table, res in (("tx_days", 86400), ("tx_hours", 3600)):
+            generate_tier(store, table, res, day, day + 86400, args.hosts, args.workers,
+                          args.transactions)
+    print(f"  older days' hour and day rows made, {time.perf_counter() - begun:.0f} s",
+          flush=True)
     for day in range(minutes_from, today + 86400, 86400):
         generate(store, day, args.hosts, args.workers, args.transactions)
         print(f"  minutes of {time.strftime('%Y-%m-%d', time.gmtime(day))} made, "
