@@ -62,10 +62,7 @@ TABLES = (
 # and day rows (AggregatingMergeTree: the -State of each sum, min, max and
 # sumMap, merged exactly as parts merge and by readers' -Merge).  A window
 # is read from the coarsest rows inside it and finer rows at its edges
-# (tiers.pieces), as the SQLite store reads its tiers.  Ordered by name
-# first: a transaction's page reads its own rows only, and the overview's
-# window still skips most of each name's rows (ClickHouse prunes by `t`
-# within a name).
+# (tiers.pieces), as the SQLite store reads its tiers.
 TIERS = {600: "tx_10min", 3600: "tx_hours", 86400: "tx_days"}
 _STATES = (tuple((f"{c}_s", "AggregateFunction(sum, UInt64)", f"sumState({c})")
                  for c in SUMMED_COUNTERS)
@@ -86,7 +83,7 @@ for _res, _table in TIERS.items():
         (_table, f"(day Date, t UInt32, host String, pid Int64, name String, kind String, "
                  f"session String, {', '.join(f'{n} {kind}' for n, kind, _ in _STATES)}) "
                  "ENGINE = AggregatingMergeTree() PARTITION BY day "
-                 "ORDER BY (name, kind, session, t, host, pid)"),
+                 "ORDER BY (t, host, name, kind, session, pid)"),
         (_table + "_mv", f"TO {_table} AS SELECT day, toUInt32(intDiv(minute, {_res}) * {_res}) "
                          f"AS t, host, pid, name, kind, session, "
                          f"{', '.join(f'{state} AS {n}' for n, _, state in _STATES)} "
