@@ -6,8 +6,9 @@
 # pprof files), chromium (the HTML report's tests run in it), postgresql
 # (Django and psycopg run against a server the tests start), wrk (the
 # load generator of the web tests) and prometheus (it scrapes `plumb
-# serve`'s /metrics in the dashboard's tests) and tmux (`plumb top`'s tests
-# draw it in a detached session).  Installs only what is missing.
+# serve`'s /metrics in the dashboard's tests), tmux (`plumb top`'s tests
+# draw it in a detached session) and clickhouse-server (the ClickHouse
+# store's tests start one).  Installs only what is missing.
 missing=""
 command -v callgrind_annotate >/dev/null 2>&1 || missing="$missing valgrind"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
@@ -19,6 +20,8 @@ if [ "$1" = "--test" ]; then
     command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
     command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
     command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
+    command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || \
+        missing="$missing clickhouse-server"
 fi
 if [ -n "$missing" ]; then
     echo "installing:$missing"

@@ -190,7 +190,7 @@ def test_metrics_in_the_exposition_format(served):
     status, headers, body = fetch(port, "/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
     samples = parse_exposition(body.decode())
-    who = (("transaction", PRODUCT), ("kind", "web"))
+    who = (("transaction", PRODUCT), ("kind", "web"), ("host", "web-1"))
     values = durations_us()
     assert samples[("plumb_requests_total", frozenset(who))] == len(values)
     assert samples[("plumb_errors_total", frozenset(who))] == 3

@@ -211,7 +211,7 @@ def test_staff_only_by_default_with_the_same_answers_as_plumb_serve(store, tmp_p
 
     assert metrics["status"] == 200
     assert metrics["headers"]["Content-Type"].startswith("text/plain; version=0.0.4")
-    assert f'plumb_requests_total{{transaction="{PRODUCT}",kind="web"}} 1000' in metrics["body"]
+    assert f'plumb_requests_total{{transaction="{PRODUCT}",kind="web",host="web-1"}} 1000' in metrics["body"]
 
     assert redirect["status"] == 302 and redirect["headers"]["Location"] == "/plumb/api/v1/"
     assert under_script["headers"]["Location"] == "/shop/plumb/api/v1/"

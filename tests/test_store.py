@@ -13,8 +13,10 @@ import pytest
 
 from conftest import PLUMB_DIR, env_with_plumb
 from plumb.monitor.harvest import Harvest, KeptTrace, ProfileMinute, TransactionMinute
+from clickhouse_server import clickhouse_server, clickhouse_url  # noqa: F401 (fixtures)
 from plumb.monitor.store import SQLiteStore, StoreError, default_store_url, open_store, \
     register_scheme
+from store_backends import open_backend, store  # noqa: F401 (fixtures: every backend)
 from plumb.monitor.store import tiers
 from plumb.monitor.store.base import SUMMED_COUNTERS
 
@@ -38,12 +40,6 @@ def harvest(id, host="web1", pid=100, minute=NOW, transactions=None, traces=(), 
                    transactions=list(transactions if transactions is not None
                                      else [minute_row(minute)]),
                    traces=list(traces), profiles=list(profiles), dropped=dict(dropped or {}))
-
-
-@pytest.fixture
-def store(tmp_path):
-    with open_store(str(tmp_path / "m.db")) as opened:
-        yield opened
 
 
 def child_env():
@@ -242,8 +238,8 @@ def test_traces_round_trip(store):
         store.traces(order="fastest")
 
 
-def test_a_trace_over_the_size_bound_is_refused_and_counted(tmp_path):
-    with open_store(str(tmp_path / "m.db"), max_trace_bytes=1000) as store:
+def test_a_trace_over_the_size_bound_is_refused_and_counted(open_backend):
+    with open_backend(max_trace_bytes=1000) as store:
         big = KeptTrace(id="b" * 32, start=NOW, name="/a", kind="web", duration_us=1, url="/",
                         document={"x": "y" * 2000})
         small = KeptTrace(id="c" * 32, start=NOW, name="/a", kind="web", duration_us=1, url="/",
@@ -270,9 +266,12 @@ def test_profiles_merge_and_stacks_are_stored_once(store):
     assert store.profile(kind="other", since=NOW, until=NOW + 60)["stacks"] == [((main,), 4)]
     everything = store.profile(since=NOW, until=NOW + 120)["stacks"]
     assert sorted(everything) == sorted([((main, work), 6), ((main,), 4), ((main, work, io), 2)])
-    with contextlib.closing(sqlite3.connect(store.path)) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM stacks").fetchone()[0] == 3
-        assert conn.execute("SELECT COUNT(*) FROM functions").fetchone()[0] == 3
+    if isinstance(store, SQLiteStore):
+        with contextlib.closing(sqlite3.connect(store.path)) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM stacks").fetchone()[0] == 3
+            assert conn.execute("SELECT COUNT(*) FROM functions").fetchone()[0] == 3
+    else:   # a stack once a day: all three in the same day
+        assert store.http.select("SELECT count(DISTINCT stack_id) FROM stacks") == [[3]]
 
 
 def test_sessions(store):
@@ -294,7 +293,8 @@ def test_sessions(store):
         store.create_session("trace")
 
 
-def test_schema_version_and_meta(store):
+def test_schema_version_and_meta(tmp_path):
+    store = open_store(str(tmp_path / "m.db"))
     assert store.schema_version == 2
     with contextlib.closing(sqlite3.connect(store.path)) as conn:
         assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x504C4D42
@@ -302,8 +302,8 @@ def test_schema_version_and_meta(store):
         assert dict(conn.execute("SELECT key, value FROM plumb_meta"))["schema_version"] == "2"
 
 
-def test_closed_store_says_so(tmp_path):
-    store = open_store(str(tmp_path / "m.db"))
+def test_closed_store_says_so(open_backend):
+    store = open_backend()
     store.close()
     with pytest.raises(StoreError, match="it is closed"):
         store.write(harvest("x"))

@@ -9,7 +9,7 @@ seconds, durations milliseconds (`_ms`), counts plain.
     GET  /api/v1/profile?transaction=&kind=&since=&until=&session=&host=&worker=
     GET  /api/v1/sessions          POST /api/v1/sessions (X-Plumb-Request: 1)
     GET  /api/v1/sessions/ID
-    GET  /api/v1/hosts?since=&until=       GET /api/v1/drops?since=
+    GET  /api/v1/hosts?since=&until=&totals=1   GET /api/v1/drops?since=
 
 `since` and `until` take what the command line's --since takes (30m, 1h,
 7d, a Unix time, an ISO date); the default window is the last hour.
@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 from ..monitor import apdex
 from ..monitor import commands as monitor_commands
 from ..monitor import histogram
+from ..monitor.hostname import MAX_HOST, is_host_name
 
 VERSION = 1
 PREFIX = f"/api/v{VERSION}/"
@@ -87,6 +88,17 @@ def _worker(query):
     return pid
 
 
+def _host(query):
+    """The host filter: a host's name, or None for all hosts."""
+    text = _one(query, "host")
+    if text is None or text == "":
+        return None
+    if not is_host_name(text):
+        raise ApiError(400, f"host={text[:100]!r} is not a host: a name of 1 to {MAX_HOST} "
+                            "printable characters (as /api/v1/hosts lists them)")
+    return text
+
+
 def _window(query):
     now = time.time()
     until = _moment(query, "until", now, now)
@@ -123,7 +135,7 @@ class Api:
         since, until = _window(query)
         return {"since": since, "until": until, "transactions": monitor_commands.transaction_rows(
             self.store, since, until, kind=_choice(query, "kind", ("web", "background")),
-            host=_one(query, "host"), worker=_worker(query))}
+            host=_host(query), worker=_worker(query))}
 
     def get_series(self, query):
         since, until = _window(query)
@@ -133,7 +145,7 @@ class Api:
         if (until - since) / step > 10_000:
             raise ApiError(400, "too many points: widen step")
         points = self.store.series(name=_one(query, "transaction"), since=since, until=until,
-                                   step_s=step, host=_one(query, "host"), worker=_worker(query))
+                                   step_s=step, host=_host(query), worker=_worker(query))
         out = []
         for p in points:
             hist, count = p["histogram"], p["count"]
@@ -167,7 +179,7 @@ class Api:
         found = self.store.traces(transaction=_one(query, "transaction"), since=since, until=until,
                                   session=_one(query, "session"),
                                   limit=_int(query, "limit", 100, 1, MAX_LIMIT), order=order,
-                                  host=_one(query, "host"), worker=_worker(query))
+                                  host=_host(query), worker=_worker(query))
         for t in found:
             t["duration_ms"] = _ms(t.pop("duration_us"))
         return {"since": since, "until": until, "traces": found}
@@ -177,7 +189,7 @@ class Api:
         found = self.store.profile(transaction=_one(query, "transaction"),
                                    kind=_choice(query, "kind", ("web", "background", "other")),
                                    since=since, until=until, session=_one(query, "session"),
-                                   host=_one(query, "host"), worker=_worker(query))
+                                   host=_host(query), worker=_worker(query))
         return {"since": since, "until": until, "rate_hz": found.get("rate_hz"),
                 "mode": found.get("mode"),
                 "stacks": [[[list(f) for f in frames], count] for frames, count in found["stacks"]]}
@@ -192,7 +204,28 @@ class Api:
 
     def get_hosts(self, query):
         since, until = _window(query)
-        return {"hosts": self.store.hosts(since, until)}
+        hosts = self.store.hosts(since, until)
+        if _choice(query, "totals", ("0", "1")) == "1":
+            for host in hosts:
+                host["totals"] = self._host_totals(since, until, host["host"])
+        return {"hosts": hosts}
+
+    def _host_totals(self, since, until, host):
+        """One host's requests in the window, every transaction merged: the
+        overview's per-host breakdown."""
+        rows = self.store.transactions(since, until, host=host)
+        count = sum(r["count"] for r in rows)
+        merged = {}
+        for r in rows:
+            for key, n in r["histogram"].items():
+                merged[key] = merged.get(key, 0) + n
+        web = [r for r in rows if r["kind"] == "web"]
+        return {"count": count, "errors": sum(r["errors"] for r in rows),
+                "mean_ms": sum(r["total_us"] for r in rows) / count / 1000 if count else None,
+                "p95_ms": _ms(histogram.quantile_us(merged, 0.95))
+                if histogram.count(merged) else None,
+                "apdex": apdex.score(*(sum(r[c] for r in web)
+                                       for c in ("satisfied", "tolerating", "frustrated")))}
 
     def get_drops(self, query):
         now = time.time()

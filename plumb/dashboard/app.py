@@ -47,7 +47,8 @@ class DashboardApp:
         """path: below base ("/api/v1/transactions", "/metrics", "/": the pages)."""
         try:
             if path == "/metrics" and method == "GET":
-                text = prometheus.exposition(self.store.transactions(0, time.time() + 120))
+                rows = prometheus.rows_by_host(self.store, time.time() + 120)
+                text = prometheus.exposition(rows)
                 return Response(200, text, prometheus.CONTENT_TYPE)
             if path in ("/api", "/api/"):
                 return Response(302, headers=(("Location", self.base + api_module.PREFIX),),

@@ -1,6 +1,7 @@
 """/metrics in Prometheus's text exposition format, from the store: per
-transaction a request and an error counter, a latency histogram with the
-conventional buckets, and apdex.
+transaction, kind and host (a `host` label: each host's share, which
+`sum without (host)` adds up) a request and an error counter, a latency
+histogram with the conventional buckets, and apdex.
 
 Counters are what the store holds (its retention window), so they only
 grow between retention runs; when retention drops old minutes they fall,
@@ -23,8 +24,19 @@ def _number(value):
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
+def rows_by_host(store, until):
+    """The store's transactions() of each host that wrote before `until`,
+    each row with its "host"."""
+    rows = []
+    for host in store.hosts(0, until):
+        rows += [dict(row, host=host["host"])
+                 for row in store.transactions(0, until, host=host["host"])]
+    return rows
+
+
 def exposition(rows):
-    """rows: the store's transactions() over the window (merged)."""
+    """rows: the store's transactions() over the window (merged), each
+    with its "host" (rows_by_host)."""
     lines = []
 
     def family(name, kind, text):
@@ -32,7 +44,8 @@ def exposition(rows):
         lines.append(f"# TYPE {name} {kind}")
 
     def labels_of(row, extra=""):
-        return f'transaction="{label(row["name"])}",kind="{label(row["kind"])}"{extra}'
+        return (f'transaction="{label(row["name"])}",kind="{label(row["kind"])}",'
+                f'host="{label(row["host"])}"{extra}')
 
     family("plumb_requests_total", "counter", "Requests (web) and tasks (background) measured.")
     for row in rows:

@@ -28,6 +28,7 @@ import time
 from ..errors import UsageError
 from ..formats import PPROF, SAMPLE_FORMATS, format_for_path, write_profile
 from . import apdex, histogram
+from .hostname import MAX_HOST, is_host_name
 from .labelled import write_labelled_pprof
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw]?)$")
@@ -78,12 +79,21 @@ def worker_pid(text):
     return pid
 
 
+def host_name(text):
+    """--host's value."""
+    if not is_host_name(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a host: a name of 1 to {MAX_HOST} printable characters")
+    return text
+
+
 def add_parsers(commands, parser):
     def store_options(command):
         command.error = parser.error
         command.add_argument("--store", metavar="URL",
                              help="the store (default: $PLUMB_STORE, else sqlite:///plumb-monitor.db)")
-        command.add_argument("--host", help="only this host's data")
+        command.add_argument("--host", type=host_name, metavar="NAME",
+                             help="only this host's data")
 
     def worker_option(command):
         command.add_argument("--worker", type=worker_pid, metavar="PID",

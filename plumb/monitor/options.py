@@ -38,7 +38,7 @@ class Options:
     (every thread, waiting or not) or "cpu" (threads on a CPU).
     max_transactions: names per process before the rest fold into one.
     enabled: False turns it all off.  host: this machine's name in the
-    store.  pyroscope: a Pyroscope server's URL (http://host:4040, with
+    store (socket.gethostname(); $PLUMB_HOST, when set, overrides it).  pyroscope: a Pyroscope server's URL (http://host:4040, with
     ?app=NAME for an application name other than "plumb"; $PLUMB_PYROSCOPE,
     when set, overrides it) that each harvest's profile is pushed to, within
     pyroscope_timeout seconds per harvest (plumb.monitor.pyroscope).  instruments, sql_params: as plumb.web's (what the trace
@@ -49,6 +49,7 @@ class Options:
                  enabled=True, host=None, instruments=_instruments.NAMES, sql_params=False,
                  naming=None, mode="wall", sampler_cpu=0.0025, pyroscope=None,
                  pyroscope_timeout=2.0):
+        from .hostname import host_of
         from .store import StoreError, check_store_url, default_store_url
 
         self.store = store if store is not None else default_store_url()
@@ -82,9 +83,7 @@ class Options:
         self.mode = mode
         self.max_transactions = _count("max_transactions", max_transactions, 1, 100_000)
         self.enabled = bool(enabled)
-        self.host = host or os.uname().nodename
-        if not isinstance(self.host, str):
-            raise ValueError(f"host must be a name, not {host!r}")
+        self.host = host_of(host)
         instruments = tuple(instruments or ())
         _instruments.check_names(instruments)
         self.instruments = instruments

@@ -279,6 +279,22 @@ def test_a_worker_of_any_host_can_be_picked_from_all_hosts(dash):
     dash.page.wait_for_function("document.getElementById('host').value === 'web-2'")
 
 
+def test_the_overview_breaks_requests_down_by_host(dash):
+    dash.open("#/overview?since=30m")
+    assert table_names(dash.page, "#hosts") == ["web-1", "web-2"]
+    shares = dash.page.eval_on_selector_all(
+        "#hosts tbody tr", "rows => rows.map(r => [r.children[1].textContent, "
+        "r.children[2].textContent])")
+    each = requests_of(seed.TRANSACTIONS)
+    assert shares == [["50.0%", f"{each:,}"], ["50.0%", f"{each:,}"]]
+    dash.page.evaluate("document.body.removeAttribute('data-ready')")
+    dash.page.click("#hosts a:text('web-2')")
+    dash.ready()
+    assert "host=web-2" in dash.page.evaluate("location.hash")
+    assert tile(dash.page, "Requests") == f"{each:,}"
+    assert dash.page.query_selector("#hosts") is None     # one host: nothing to break down
+
+
 def test_a_kept_trace_shows_its_waterfall(dash):
     dash.open(f"#/transaction?since=30m&name={seed.PRODUCT}")
     dash.follow("#traces a.trace-link")

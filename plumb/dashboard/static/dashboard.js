@@ -602,7 +602,8 @@
 
   function overview(r, w) {
     var step = stepFor(w);
-    return Promise.all([api('series', Object.assign({ step: step }, w)), api('transactions', w)]).then(function (got) {
+    return Promise.all([api('series', Object.assign({ step: step }, w)), api('transactions', w),
+                        w.host ? null : api('hosts', { since: w.since, until: w.until, totals: 1 })]).then(function (got) {
       var series = got[0], rows = got[1].transactions;
       var count = 0, errors = 0, total = 0;
       series.points.forEach(function (p) { count += p.count; errors += p.errors; total += (p.mean_ms || 0) * p.count; });
@@ -623,8 +624,33 @@
       add(s, table(transactionColumns(), top, { id: 'top-transactions' }),
           link('All transactions', href('transactions'), 'more'));
       page.appendChild(s);
+      var hosts = got[2] ? got[2].hosts : [];
+      if (hosts.length > 1) page.appendChild(hostBreakdown(hosts, count));
       return page;
     });
+  }
+
+  /* Each host's share of the window's requests (all hosts chosen, more
+   * than one wrote): a host's name leads to the overview of that host. */
+  function hostBreakdown(hosts, count) {
+    var rows = hosts.map(function (h) {
+      var t = h.totals || {};
+      return { host: h.host, count: t.count || 0, share: count ? (t.count || 0) / count : null,
+               error_rate: t.count ? t.errors / t.count : null, mean_ms: t.mean_ms, p95_ms: t.p95_ms,
+               apdex: t.apdex, workers: (h.workers || []).length };
+    });
+    var s = section('Hosts');
+    add(s, table([
+      { key: 'host', label: 'Host', cls: 'name', cell: function (r) { return link(r.host, hereWith({ host: r.host, worker: null })); } },
+      { key: 'share', label: 'Share', num: true, text: function (r) { return fmtPct(r.share); } },
+      { key: 'count', label: 'Requests', num: true, text: function (r) { return fmtNum(r.count); } },
+      { key: 'mean_ms', label: 'Mean', num: true, text: function (r) { return fmtMs(r.mean_ms); } },
+      { key: 'p95_ms', label: 'p95', num: true, text: function (r) { return fmtMs(r.p95_ms); } },
+      { key: 'error_rate', label: 'Errors', num: true, text: function (r) { return fmtPct(r.error_rate); } },
+      { key: 'apdex', label: 'Apdex', num: true, text: function (r) { return fmtApdex(r.apdex); } },
+      { key: 'workers', label: 'Workers', num: true, text: function (r) { return String(r.workers); } },
+    ], rows, { sort: 'count', id: 'hosts' }));
+    return s;
   }
 
   function transactions(r, w) {

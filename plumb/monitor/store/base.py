@@ -12,6 +12,7 @@ A worker is one process of a host, named by its pid: readers that take
 `worker` answer for that process alone (with `host`, of that host; without,
 of every host's process of that pid), and None for all workers."""
 import abc
+import time
 
 SESSION_KINDS = ("xray", "threads")
 TRACE_ORDERS = ("slowest", "recent")
@@ -45,6 +46,59 @@ def add_counts(into, counts):
     return into
 
 
+def checked_worker(store_name, worker):
+    """A reader's worker filter checked: None (all workers) or a pid above 0."""
+    if worker is None:
+        return None
+    if isinstance(worker, bool) or not isinstance(worker, int) or worker <= 0:
+        raise StoreError(f"store {store_name}: a worker is a process id above 0, "
+                         f"not {worker!r}")
+    return worker
+
+
+def checked_step(store_name, step_s):
+    """A series step checked: a whole number of minutes, as an int."""
+    step = int(step_s)
+    if step != step_s or step <= 0 or step % 60:
+        raise StoreError(f"store {store_name}: a series step of {step_s!r} s "
+                         "is not a whole number of minutes")
+    return step
+
+
+def check_trace_order(store_name, order):
+    if order not in TRACE_ORDERS:
+        raise StoreError(f"store {store_name}: trace order {order!r} is not one of "
+                         f"{', '.join(TRACE_ORDERS)}")
+
+
+def check_new_session(store_name, kind, duration_s, rate_hz, traces):
+    if kind not in SESSION_KINDS:
+        raise StoreError(f"store {store_name}: session kind {kind!r} is not one of "
+                         f"{', '.join(SESSION_KINDS)}")
+    if not duration_s > 0 or not rate_hz > 0 or int(traces) < 0:
+        raise StoreError(f"store {store_name}: a session needs a duration and a rate "
+                         f"above 0 (got duration_s={duration_s!r}, rate_hz={rate_hz!r})")
+
+
+def hosts_from_workers(rows):
+    """hosts()' answer from rows (host, pid, harvests, first_seen, last_seen,
+    worker) ordered by host and pid, `worker` the pid's entry in the host's
+    "workers" (None when it cannot be chosen)."""
+    found = {}
+    for host, pid, n, first, last, worker in rows:
+        entry = found.get(host)
+        if entry is None:
+            found[host] = entry = {"host": host, "pids": [], "harvests": 0,
+                                   "first_seen": first, "last_seen": last, "workers": []}
+        entry["pids"].append(pid)
+        entry["harvests"] += n
+        entry["first_seen"] = min(entry["first_seen"], first)
+        entry["last_seen"] = max(entry["last_seen"], last)
+        if worker is not None:
+            entry["workers"].append(worker)
+    return list(found.values())
+
+
 class Store(abc.ABC):
     """One store.  Writers call write() from a background thread; any
     number of processes (and hosts, for a fleet store) may write at once.
@@ -52,6 +106,25 @@ class Store(abc.ABC):
 
     #: The version of the layout this store reads and writes.
     schema_version = 0
+    #: How often write() runs retention by itself, in seconds.
+    retention_interval_s = 300.0
+    _next_retention = 0.0
+
+    def _retention_if_due(self):
+        """After a write: retention, at most every retention_interval_s in
+        this process; a failure waits for the next interval (the harvest is
+        written)."""
+        now = time.time()
+        if now < self._next_retention:
+            return
+        self._next_retention = now + self.retention_interval_s
+        try:
+            self._due_retention(now)
+        except StoreError:
+            pass
+
+    def _due_retention(self, now):
+        self.retention(now)
 
     @abc.abstractmethod
     def write(self, harvest):

@@ -14,8 +14,9 @@ import uuid
 
 from . import codec
 from ..harvest import TransactionMinute
-from .base import (SERIES_APDEX_COUNTERS, SERIES_COUNTERS, SESSION_KINDS, SUMMED_COUNTERS,
-                   TRACE_ORDERS, Store, StoreError, add_counts)
+from .base import (SERIES_APDEX_COUNTERS, SERIES_COUNTERS, SUMMED_COUNTERS, Store, StoreError,
+                   add_counts, check_new_session, check_trace_order, checked_step,
+                   checked_worker, hosts_from_workers)
 from .sqlite_schema import SCHEMA_VERSION, prepare, refuse
 from .tiers import DAY, MINUTE, RESOLUTIONS, WORKER_RESOLUTIONS, ceil_to, floor_to, pieces
 from .url import take_options
@@ -163,7 +164,6 @@ class SQLiteStore(Store):
         self._deadline = None
         self._lock = threading.Lock()
         self._ids = {}                # (table, key) -> id of names, hosts, functions: never removed
-        self._next_retention = 0.0
 
     def __repr__(self):
         return f"SQLiteStore({self.path!r})"
@@ -350,15 +350,8 @@ class SQLiteStore(Store):
 
     # -- retention --------------------------------------------------------------
 
-    def _retention_if_due(self):
-        now = time.time()
-        if now < self._next_retention:
-            return
-        self._next_retention = now + self.retention_interval_s
-        try:
-            self._retention(now, only_if_due=True)
-        except StoreError:
-            pass          # the harvest is written; retention runs again next interval
+    def _due_retention(self, now):
+        self._retention(now, only_if_due=True)
 
     def retention(self, now=None):
         return self._retention(time.time() if now is None else now, only_if_due=False)
@@ -419,13 +412,7 @@ class SQLiteStore(Store):
         return clauses, values
 
     def _worker(self, worker):
-        """A worker filter checked: None (all workers) or a pid above 0."""
-        if worker is None:
-            return None
-        if isinstance(worker, bool) or not isinstance(worker, int) or worker <= 0:
-            raise StoreError(f"store {self.path}: a worker is a process id above 0, "
-                             f"not {worker!r}")
-        return worker
+        return checked_worker(self.path, worker)
 
     @staticmethod
     def _merged(table, worker):
@@ -483,10 +470,7 @@ class SQLiteStore(Store):
 
     def series(self, name=None, since=None, until=None, step_s=60, host=None, worker=None):
         worker = self._worker(worker)
-        step = int(step_s)
-        if step != step_s or step <= 0 or step % MINUTE:
-            raise StoreError(f"store {self.path}: a series step of {step_s!r} s "
-                             "is not a whole number of minutes")
+        step = checked_step(self.path, step_s)
         until = time.time() if until is None else until
         since = until - 3600 if since is None else since
         start, end = floor_to(since, step), ceil_to(until, step)
@@ -523,9 +507,7 @@ class SQLiteStore(Store):
     def traces(self, transaction=None, since=None, until=None, session=None, limit=100,
                order="slowest", host=None, worker=None):
         worker = self._worker(worker)
-        if order not in TRACE_ORDERS:
-            raise StoreError(f"store {self.path}: trace order {order!r} is not one of "
-                             f"{', '.join(TRACE_ORDERS)}")
+        check_trace_order(self.path, order)
         clauses, values = [], []
         if transaction is not None:
             clauses.append("n.name = ?")
@@ -629,12 +611,7 @@ class SQLiteStore(Store):
 
     def create_session(self, kind, transaction=None, duration_s=60.0, traces=10, rate_hz=100.0,
                        now=None):
-        if kind not in SESSION_KINDS:
-            raise StoreError(f"store {self.path}: session kind {kind!r} is not one of "
-                             f"{', '.join(SESSION_KINDS)}")
-        if not duration_s > 0 or not rate_hz > 0 or int(traces) < 0:
-            raise StoreError(f"store {self.path}: a session needs a duration and a rate "
-                             f"above 0 (got duration_s={duration_s!r}, rate_hz={rate_hz!r})")
+        check_new_session(self.path, kind, duration_s, rate_hz, traces)
         now = time.time() if now is None else now
         session_id = uuid.uuid4().hex
         with self._using("creating a session") as conn:
@@ -699,20 +676,11 @@ class SQLiteStore(Store):
                 "ORDER BY h.host, v.pid",
                 (float(meta.get("workers_from", 0)), self._kept_from(conn)[MINUTE]) * 3
                 + (since, until)).fetchall()
-        found = {}
-        for host, pid, n, first, last, split_n, split_first, split_last in rows:
-            entry = found.get(host)
-            if entry is None:
-                found[host] = entry = {"host": host, "pids": [], "harvests": 0,
-                                       "first_seen": first, "last_seen": last, "workers": []}
-            entry["pids"].append(pid)
-            entry["harvests"] += n
-            entry["first_seen"] = min(entry["first_seen"], first)
-            entry["last_seen"] = max(entry["last_seen"], last)
-            if split_n:
-                entry["workers"].append({"pid": pid, "harvests": split_n,
-                                         "first_seen": split_first, "last_seen": split_last})
-        return list(found.values())
+        return hosts_from_workers(
+            (host, pid, n, first, last, {"pid": pid, "harvests": split_n,
+                                         "first_seen": split_first, "last_seen": split_last}
+             if split_n else None)
+            for host, pid, n, first, last, split_n, split_first, split_last in rows)
 
     def drops(self, since):
         with self._using("reading drops") as conn:

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""The ClickHouse store: what it takes in, and what it answers the
+dashboard in over a fleet's month, against the SQLite store:
+
+    python benchmarks/clickhouse_store.py [--url clickhouse://...] [--days 30] [--hosts 20]
+        [--workers 4] [--transactions 200] [--writers 1,2,4,8] [--repeat 5] [--skip-sqlite]
+
+Without --url it starts a private clickhouse-server (tests/clickhouse_server.py)
+in a temporary folder and removes it afterwards.
+
+1. Ingest: N writer processes at once, each writing harvests of
+   `transactions` transactions (one minute each, ~30 histogram buckets, 10
+   kept traces) one after another through ClickHouseStore.write(): harvests
+   and rows a second, all writers together.
+2. The fleet's month: `days` of `hosts` x `workers` x `transactions`, made
+   inside ClickHouse (INSERT ... SELECT FROM numbers()): the last
+   `minute_days` as the minute rows harvests write (~10 histogram buckets
+   each; the materialized views make their ten-minute, hour and day rows),
+   the older days directly as hour and day rows; then the dashboard's queries through the store (median of `repeat`): the
+   overview (transactions over 1 h, 24 h, 7 and 30 days; the series of all
+   transactions; hosts) and a transaction's page (its series, traces and
+   profile), also for one host.
+3. The same data in both stores: `--compare-hosts` hosts x `workers` x
+   `transactions` for `--compare-hours` hours, each worker's harvest of each
+   minute written through write() into an SQLite file and a ClickHouse
+   database, then the same queries on both."""
+import argparse
+import multiprocessing
+import os
+import platform
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from plumb.monitor.harvest import Harvest, ProfileMinute  # noqa: E402
+from plumb.monitor.store import open_store  # noqa: E402
+from store import median_ms, minute_rows, traces_for  # noqa: E402  (benchmarks/store.py's)
+
+FRAMES = [("/srv/app/views.py", 10 + i, f"view_{i}") for i in range(40)]
+
+
+def private_server():
+    os.environ.setdefault("PLUMB_TEST_CHECKOUT", "1")
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+    from clickhouse_server import ClickHouseServer
+
+    return ClickHouseServer()
+
+
+def profiles_for(rng, names, minute):
+    return [ProfileMinute(minute=minute, name=name, kind="web", rate_hz=100.0,
+                          stacks=[((FRAMES[0], FRAMES[1 + i % 39], FRAMES[1 + (i + j) % 39]),
+                                   rng.randrange(1, 20)) for j in range(3)])
+            for i, name in enumerate(names)]
+
+
+def a_harvest(rng, names, host, pid, minute, per_minute, profiles=True):
+    return Harvest(id=uuid.uuid4().hex, host=host, pid=pid, started=minute, ended=minute + 60,
+                   transactions=minute_rows(rng, names, minute, per_minute),
+                   traces=traces_for(rng, names, minute, 10),
+                   profiles=profiles_for(rng, names, minute) if profiles else [])
+
+
+# -- 1. ingest ----------------------------------------------------------------------
+
+def _writer(url, writer, harvests, transactions, start, done):
+    rng = random.Random(writer)
+    names = [f"/app/view_{i}" for i in range(transactions)]
+    per_minute = [rng.randrange(1, 60) for _ in names]
+    ready = [a_harvest(rng, names, f"ingest-{writer}", 100 + writer, 1_700_000_000 + 60 * m,
+                       per_minute) for m in range(harvests)]
+    store = open_store(url, timeout_s=30)
+    start.wait()
+    for h in ready:
+        store.write(h)
+    store.close()
+    done.put(sum(len(h.transactions) + sum(len(p.stacks) for p in h.profiles) + len(h.traces)
+                 for h in ready))
+
+
+def ingest(url, writers, harvests, transactions):
+    context = multiprocessing.get_context("fork")
+    start, done = context.Event(), context.Queue()
+    processes = [context.Process(target=_writer, args=(url, w, harvests, transactions, start,
+                                                        done)) for w in range(writers)]
+    for p in processes:
+        p.start()
+    time.sleep(1 + writers * 0.5)               # each has built its harvests
+    begun = time.perf_counter()
+    start.set()
+    rows = sum(done.get() for _ in processes)
+    took = time.perf_counter() - begun
+    for p in processes:
+        p.join()
+    return writers * harvests / took, rows / took
+
+
+# -- 2. the fleet's month ----------------------------------------------------------
+
+def generate(store, day_start, hosts, workers, transactions):
+    """One day of minute rows of every host, worker and transaction, made by
+    ClickHouse itself; and per host and minute one kept trace and, for the
+    last day only, 3 stacks per transaction."""
+    per_minute = hosts * workers * transactions
+    n = 1440 * per_minute
+    row = (f"toUInt32({day_start} + intDiv(number, {per_minute}) * 60)")
+    host = f"concat('host-', toString(intDiv(number, {workers * transactions}) % {hosts}))"
+    tx = f"number % {transactions}"
+    store.http.execute(
+        "INSERT INTO tx_rows (day, minute, host, pid, name, kind, session, harvest_id, count, "
+        "errors, total_us, satisfied, tolerating, frustrated, queue_us, queue_count, sql_us, "
+        "sql_count, template_us, template_count, http_us, http_count, min_us, max_us, "
+        "apdex_t_us, hist_keys, hist_counts, error_keys, error_counts) "
+        f"SELECT toDate(toUInt16(intDiv(m, 86400))), m, h, toInt64(1000 + intDiv(number, {transactions}) "
+        f"% {workers}), concat('/app/view_', toString(t)), if(t % 10 = 0, 'background', 'web'), "
+        "'', concat(h, '-', toString(m)), c, intDiv(c, 50), c * 20000, c, 0, 0, 0, 0, c * 5000, "
+        "c * 3, 0, 0, 0, 0, 900, 400000, 500000, keys, counts, "
+        "if(t % 17 = 0, [toInt64(17)], emptyArrayInt64()), if(t % 17 = 0, [toUInt64(1)], "
+        "emptyArrayUInt64()) FROM (SELECT number, "
+        f"{row} AS m, {host} AS h, {tx} AS t, "
+        "arrayMap(i -> toInt64(400 + t % 50 * 3 + i), range(10)) AS keys, "
+        "arrayMap(i -> toUInt64(1 + cityHash64(number, i) % 6), range(10)) AS counts, "
+        f"arraySum(counts) AS c FROM numbers({n}))")
+    store.http.execute(
+        "INSERT INTO traces (day, id, start, name, kind, duration_us, status, error, url, host, "
+        "pid, session, harvest_id, document) SELECT toDate(toUInt16(intDiv(toUInt32(s), 86400))), "
+        "hex(cityHash64(number, s)), s, concat('/app/view_', toString(number % "
+        f"{transactions})), 'web', toInt64(100000 + cityHash64(number) % 9900000), 200, NULL, "
+        f"'/some/path?q=1', concat('host-', toString(number % {hosts})), 1000, '', '', "
+        "'{\"spans\":[]}' FROM (SELECT number, "
+        f"{day_start} + intDiv(number, {hosts}) * 60 + 1.5 AS s FROM numbers({1440 * hosts}))")
+
+
+def generate_tier(store, table, res, since, until, hosts, workers, transactions):
+    """Rows of a coarser table (tx_hours, tx_days) for [since, until), made
+    directly (the minutes they would come from are not made: older days
+    are read from these rows, all but their edges)."""
+    per_step = hosts * workers * transactions
+    n = (until - since) // res * per_step
+    per_row = res // 60                           # the minutes a row holds
+    sums = ", ".join(f"sumState(toUInt64({v}))" for v in (
+        "c", "intDiv(c, 50)", "c * 20000", "c", "0", "0", "0", "0", "c * 5000", "c * 3",
+        "0", "0", "0", "0"))
+    store.http.execute(
+        f"INSERT INTO {table} SELECT toDate(toUInt16(intDiv(t, 86400))), t, h, "
+        f"toInt64(1000 + intDiv(number, {transactions}) % {workers}), "
+        "concat('/app/view_', toString(tx)), if(tx % 10 = 0, 'background', 'web'), '', "
+        f"{sums}, minIfState(toInt64(900), c > 0), maxState(toInt64(400000)), "
+        f"maxState(toInt64(500000)), minState(t), maxState(toUInt32(t + {res - 60})), "
+        "sumMapState(keys, counts), sumMapState(if(tx % 17 = 0, [toInt64(17)], "
+        f"emptyArrayInt64()), if(tx % 17 = 0, [toUInt64({per_row})], emptyArrayUInt64())) "
+        f"FROM (SELECT number, toUInt32({since} + intDiv(number, {per_step}) * {res}) AS t, "
+        f"concat('host-', toString(intDiv(number, {workers * transactions}) % {hosts})) AS h, "
+        f"number % {transactions} AS tx, "
+        "arrayMap(i -> toInt64(400 + tx % 50 * 3 + i), range(10)) AS keys, "
+        f"arrayMap(i -> toUInt64({per_row} * (1 + cityHash64(number, i) % 6)), range(10)) "
+        f"AS counts, arraySum(counts) AS c FROM numbers({n})) "
+        "GROUP BY number, t, h, tx, keys, counts, c")
+
+
+def generate_profiles(store, day_start, hosts, transactions):
+    """An hour of profile rows (3 stacks per transaction and host a minute)
+    and their stacks."""
+    day = time.strftime("%Y-%m-%d", time.gmtime(day_start))
+    store.http.execute(
+        "INSERT INTO stacks (day, stack_id, files, lines, names) SELECT "
+        f"'{day}', toString(number), ['/srv/app/views.py', '/srv/app/work.py'], "
+        "[10, toInt64(number)], ['view', concat('f', toString(number))] "
+        f"FROM numbers({transactions * 3})")
+    per_minute = hosts * transactions * 3
+    store.http.execute(
+        "INSERT INTO profile_rows (day, minute, host, pid, name, kind, session, harvest_id, "
+        f"stack_id, count, rate_hz, mode) SELECT '{day}', "
+        f"toUInt32({day_start + 82800} + intDiv(number, {per_minute}) * 60), "
+        f"concat('host-', toString(intDiv(number, {transactions * 3}) % {hosts})), 1000, "
+        f"concat('/app/view_', toString(intDiv(number, 3) % {transactions})), 'web', '', '', "
+        f"toString(number % {transactions * 3}), 1 + cityHash64(number) % 20, 100.0, 'wall' "
+        f"FROM numbers({60 * per_minute})")
+
+
+def queries(now, one, host):
+    return [
+        ("overview: transactions, 1 h", lambda s: s.transactions(now - 3600, now)),
+        ("overview: transactions, 24 h", lambda s: s.transactions(now - 86400, now)),
+        ("overview: transactions, 7 days", lambda s: s.transactions(now - 7 * 86400, now)),
+        ("overview: transactions, 30 days", lambda s: s.transactions(now - 30 * 86400, now)),
+        ("overview: series of all, 24 h by 5 min", lambda s: s.series(None, now - 86400, now,
+                                                                      300)),
+        ("overview: series of all, 7 days hourly", lambda s: s.series(None, now - 7 * 86400,
+                                                                      now, 3600)),
+        ("overview: hosts, 24 h", lambda s: s.hosts(now - 86400, now)),
+        ("one host: transactions, 24 h", lambda s: s.transactions(now - 86400, now, host=host)),
+        ("transaction: series, 24 h by 5 min", lambda s: s.series(one, now - 86400, now, 300)),
+        ("transaction: series, 7 days hourly", lambda s: s.series(one, now - 7 * 86400, now,
+                                                                  3600)),
+        ("transaction: series, 30 days daily", lambda s: s.series(one, now - 30 * 86400, now,
+                                                                  86400)),
+        ("transaction: 100 slowest traces, 24 h", lambda s: s.traces(one, since=now - 86400)),
+        ("transaction: profile, 1 h", lambda s: s.profile(one, since=now - 3600, until=now)),
+        ("one host: transaction's series, 24 h", lambda s: s.series(one, now - 86400, now, 300,
+                                                                    host=host)),
+    ]
+
+
+def fleet(url, args):
+    store = open_store(url, timeout_s=3600)
+    today = int(time.time()) // 86400 * 86400
+    now = today + 14 * 3600 + 30 * 60             # mid-day: windows have edges
+    begun = time.perf_counter()
+    # The last `minute_days` days as workers write them (minute rows; the
+    # views make their coarser rows); the older days as their hour and day
+    # rows.
+    first = today - (args.days - 1) * 86400
+    minutes_from = today - (args.minute_days - 1) * 86400
+    for day in range(first, minutes_from, 86400):       # a day at a time: bounded memory
+        for table, res in (("tx_days", 86400), ("tx_hours", 3600)):
+            generate_tier(store, table, res, day, day + 86400, args.hosts, args.workers,
+                          args.transactions)
+    print(f"  older days' hour and day rows made, {time.perf_counter() - begun:.0f} s",
+          flush=True)
+    for day in range(minutes_from, today + 86400, 86400):
+        generate(store, day, args.hosts, args.workers, args.transactions)
+        print(f"  minutes of {time.strftime('%Y-%m-%d', time.gmtime(day))} made, "
+              f"{time.perf_counter() - begun:.0f} s", flush=True)
+    generate_profiles(store, today, args.hosts, args.transactions)
+    store.http.execute("OPTIMIZE TABLE tx_days")      # as the background merges would
+    sizes = store.http.select(
+        "SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE active AND "
+        f"database = '{store.http.database}' GROUP BY table ORDER BY table")
+    print(f"fleet: {args.days} days x {args.hosts} hosts x {args.workers} workers x "
+          f"{args.transactions} transactions (minutes for the last {args.minute_days}), made "
+          f"in {time.perf_counter() - begun:.0f} s: "
+          + ", ".join(f"{table} {rows:,} rows {disk / 2**20:.0f} MiB"
+                      for table, rows, disk in sizes), flush=True)
+    for label, call in queries(now, "/app/view_7", "host-3"):
+        print(f"{label:44} {median_ms(lambda: call(store), args.repeat):9.1f} ms", flush=True)
+    store.close()
+
+
+# -- 3. the same data in both stores -------------------------------------------------
+
+def compare(url, args, folder):
+    path = os.path.join(folder, "compare.db")
+    stores = {"SQLite": open_store(path, timeout_s=60), "ClickHouse": open_store(url)}
+    rng = random.Random(3)
+    names = [f"/app/view_{i}" for i in range(args.transactions)]
+    per_minute = [rng.randrange(1, 60) for _ in names]
+    now = int(time.time()) // 60 * 60
+    begun = {name: 0.0 for name in stores}
+    n = 0
+    for minute in range(now - args.compare_hours * 3600, now, 60):
+        for h in range(args.compare_hosts):
+            for w in range(args.workers):
+                harvest = a_harvest(rng, names, f"host-{h}", 1000 + w, minute, per_minute,
+                                    profiles=False)
+                for name, store in stores.items():
+                    t = time.perf_counter()
+                    store.write(harvest)
+                    begun[name] += time.perf_counter() - t
+                n += 1
+    print(f"same data: {args.compare_hosts} hosts x {args.workers} workers x "
+          f"{args.transactions} transactions x {args.compare_hours} h: {n} harvests; write: "
+          + ", ".join(f"{name} {n / took:.0f}/s" for name, took in begun.items())
+          + f"; SQLite file {os.path.getsize(path) / 2**20:.0f} MiB")
+    print(f"{'':44} {'SQLite':>9}    {'ClickHouse':>9}")
+    hours = args.compare_hours * 3600
+    for label, call in [
+            (f"transactions, {args.compare_hours} h", lambda s: s.transactions(now - hours, now)),
+            ("transactions, 1 h", lambda s: s.transactions(now - 3600, now)),
+            ("one host: transactions, all", lambda s: s.transactions(now - hours, now,
+                                                                     host="host-1")),
+            ("series of all, by 5 min", lambda s: s.series(None, now - hours, now, 300)),
+            ("series of one, by 5 min", lambda s: s.series("/app/view_7", now - hours, now, 300)),
+            ("one worker: series of one, by 10 min",
+             lambda s: s.series("/app/view_7", now - hours, now, 600, host="host-1",
+                                worker=1002)),
+            ("100 slowest traces", lambda s: s.traces(since=now - hours)),
+            ("hosts", lambda s: s.hosts(now - hours, now))]:
+        times = [median_ms(lambda: call(store), args.repeat) for store in stores.values()]
+        print(f"{label:44} {times[0]:9.1f} ms {times[1]:9.1f} ms", flush=True)
+    for store in stores.values():
+        store.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a ClickHouse store URL (default: a private server)")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--minute-days", type=int, default=1,
+                        help="the last days made as minute rows (the rest as hours and days)")
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--transactions", type=int, default=200)
+    parser.add_argument("--writers", default="1,2,4,8")
+    parser.add_argument("--harvests", type=int, default=20, help="per writer")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--compare-hosts", type=int, default=2)
+    parser.add_argument("--compare-hours", type=int, default=2)
+    parser.add_argument("--skip", default="", help="comma-separated: ingest,fleet,compare")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    server = None if args.url else private_server()
+    base = args.url or server.url("bench")
+    folder = tempfile.mkdtemp(prefix="plumb-ch-bench-")
+    print(f"{platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}", flush=True)
+    try:
+        if "ingest" not in skip:
+            for writers in map(int, args.writers.split(",")):
+                harvests_s, rows_s = ingest(base + "_ingest", writers, args.harvests,
+                                            args.transactions)
+                print(f"ingest, {writers} writers: {harvests_s:.1f} harvests/s, "
+                      f"{rows_s:,.0f} rows/s", flush=True)
+        if "fleet" not in skip:
+            fleet(base + "_fleet", args)
+        if "compare" not in skip:
+            compare(base + "_compare", args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if server is not None:
+            server.remove()
+
+
+if __name__ == "__main__":
+    main()
