@@ -106,13 +106,15 @@ def shares(folded):
         if leaf in counts:
             counts[leaf] += int(count)
     total = sum(counts.values())
-    assert total > 500, counts
+    assert total >= 40, counts     # ten rounds: the split is the same in every round
     return {k: v / total for k, v in counts.items()}
 
 
 @pytest.mark.parametrize("python", targets())
 def test_sampled_shares_of_a_known_split(python, tmp_path):
-    proc = start(python, "split.py", "30")
+    # A split of threads, not of time: how late this host wakes a thread
+    # must not move it (the split of time is benchmarks/attach.py's).
+    proc = start(python, "threads_split.py")
     try:
         assert proc.stdout.readline().strip() == "ready"
         out = tmp_path / "split.folded"
