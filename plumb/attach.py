@@ -57,6 +57,29 @@ def thread_name(pid, native_id):
         return None
 
 
+def until_stopped(duration, ended, stop_sampling):
+    """Waits until duration seconds (0: no limit) have passed, Ctrl-C,
+    SIGTERM, or ended(time.monotonic()) says the target has gone; then
+    stop_sampling().  Returns whether the target had gone."""
+    stop = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.append("SIGTERM"))
+    started = time.monotonic()
+    try:
+        while not stop:
+            now = time.monotonic()
+            if duration and now - started >= duration:
+                return False
+            if ended(now):
+                return True
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_sampling()
+        signal.signal(signal.SIGTERM, previous)
+    return False
+
+
 def sample_process(options):
     """`plumb sample --pid PID`: samples until --duration, Ctrl-C, SIGTERM or
     the target's exit, then writes the profile (exit 0)."""
@@ -69,24 +92,10 @@ def sample_process(options):
     except (ProcessLookupError, PermissionError, ValueError, RuntimeError) as exc:
         print(f"plumb: {refusal_message(exc)}", file=sys.stderr)
         return USAGE_ERROR
-    stop = []
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.append("SIGTERM"))
     started = time.monotonic()
-    exited = False
     sampler.start()
-    try:
-        while not stop:
-            if options.duration and time.monotonic() - started >= options.duration:
-                break
-            if process_state(pid) is None:
-                exited = True
-                break
-            time.sleep(0.05)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sampler.stop()
-        signal.signal(signal.SIGTERM, previous)
+    exited = until_stopped(options.duration, lambda now: process_state(pid) is None,
+                           sampler.stop)
     if exited:
         print(f"plumb: process {pid} exited after {time.monotonic() - started:.1f} s; "
               "the profile holds what was sampled until then", file=sys.stderr)
@@ -98,6 +107,52 @@ def sample_process(options):
               f"of process {pid}, {s['missed']} missed, {s['failed']} failed", file=sys.stderr)
     else:
         sampler.print_tree(sys.stdout)
+    return 0
+
+
+POLL_SECONDS = 0.5     # how often --subprocesses looks for new descendants
+
+
+def sample_family(options):
+    """`plumb sample --pid PID --subprocesses`: PID and its Python
+    descendants as they come and go, until --duration, Ctrl-C, SIGTERM or
+    the exit of them all; one profile, each stack under its process."""
+    from .attach_family import Family, write_family
+    from .sampler import Sampler
+
+    def make_sampler(pid):
+        sampler = Sampler(rate=options.rate, mode=options.mode, pid=pid, gil=options.gil,
+                          idle=options.idle)
+        sampler.start()
+        return sampler
+
+    def announce(text):
+        print(f"plumb: {text}", file=sys.stderr, flush=True)
+
+    root = options.pid
+    family = Family(root, make_sampler, announce)
+    family.poll(lambda pid: process_state(pid) is not None)
+    if family.refusal is not None and not family.running:
+        print(f"plumb: {refusal_message(family.refusal)}", file=sys.stderr)
+        return USAGE_ERROR
+    started = time.monotonic()
+    polled = [started]
+
+    def all_gone(now):
+        if now - polled[0] < POLL_SECONDS:
+            return False
+        polled[0] = now
+        family.poll(lambda pid: process_state(pid) is not None)
+        return not family.running and process_state(root) is None
+
+    if until_stopped(options.duration, all_gone, family.stop):
+        announce(f"process {root} and its descendants exited after "
+                 f"{time.monotonic() - started:.1f} s; the profile holds what was sampled")
+    write_family(family, options, f"plumb sample --pid {root} --subprocesses")
+    followed = family.followed()
+    taken = sum(sampler.summary()["taken"] for _, _, sampler in followed)
+    print(f"plumb: {taken} samples of {len(followed)} processes at {options.rate:g} Hz "
+          f"({options.mode} time)", file=sys.stderr)
     return 0
 
 

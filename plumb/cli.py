@@ -3,7 +3,7 @@
     plumb run [-o FILE] [-s SORT] [-n LIMIT] [--format F] [--no-builtins]
               (SCRIPT | -m MODULE) [ARGS...]
     plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE]
-              [--format F] [--no-idle] (SCRIPT | -m MODULE) [ARGS...] | --pid PID [--gil]
+              [--format F] [--no-idle] (SCRIPT | -m MODULE) [ARGS...] | --pid PID [--gil] [--subprocesses]
     plumb dump PID [--json]
     plumb top PID [--rate HZ] [--mode wall|cpu] [--interval S] [--gil] [--no-idle] [--once]
     plumb stats FILE... [-s SORT] [-n LIMIT] [--filter REGEX] [--callers REGEX]
@@ -158,7 +158,7 @@ def build_parser():
         description="Run SCRIPT (or -m MODULE) while a native thread samples the stack of "
                     "every Python thread RATE times a second, without taking the GIL.",
         usage="plumb sample [--rate HZ] [--mode wall|cpu] [--duration S] [-o FILE] [--format F] "
-              "[--no-idle] (SCRIPT | -m MODULE) [ARGS...] | --pid PID [--gil]")
+              "[--no-idle] (SCRIPT | -m MODULE) [ARGS...] | --pid PID [--gil] [--subprocesses]")
     sample.error = parser.error
     add_rate_and_mode(sample, 1000)
     sample.add_argument("--duration", type=seconds, default=0.0, metavar="S",
@@ -176,6 +176,9 @@ def build_parser():
                         help="sample the running Python process PID instead (CPython 3.9-3.13; "
                              "read from its memory, never stopped; Ctrl-C writes the profile)")
     add_thread_filters(sample, "with --pid: sample only the thread holding the GIL")
+    sample.add_argument("--subprocesses", action="store_true",
+                        help="with --pid: follow its Python descendants too, as they come and "
+                             "go (a gunicorn master's workers); each stack starts at its process")
 
     top = commands.add_parser(
         "top", help="a live view of a running Python process's busiest functions",
@@ -408,6 +411,10 @@ def sample_attached(options):
     elif options.format:
         raise UsageError(f"sample: --format {options.format} needs -o FILE "
                          "(without -o the profile is printed as text)")
+    if options.subprocesses:
+        from .attach import sample_family
+
+        return sample_family(options)
     from .attach import sample_process
 
     return sample_process(options)
@@ -448,6 +455,9 @@ def main(argv=None):
             raise UsageError(f"{command}: no script given (plumb {command} [options] SCRIPT [ARGS...])")
         if getattr(options, "gil", False):
             raise UsageError(f"{command}: --gil needs --pid (it reads another process's GIL)")
+        if getattr(options, "subprocesses", False):
+            raise UsageError(f"{command}: --subprocesses needs --pid (plumb {command} SCRIPT "
+                             "samples only the program it runs)")
         if options.outfile:
             fmt = options.format or format_for_path(options.outfile)
             if fmt not in (RUN_FORMATS if command == "run" else SAMPLE_FORMATS):
