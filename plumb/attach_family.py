@@ -6,7 +6,8 @@ one profile whose stacks each start at a frame naming their process.
 Descendants are found from /proc: each thread's `children` file where the
 kernel has it (CONFIG_PROC_CHILDREN), else every process's parent in
 /proc/*/stat.  A descendant that is not CPython 3.9-3.13 (a shell, a
-compiler) or that cannot be read is passed over, once.  At most
+compiler) or that cannot be read is tried at three polls (a worker just
+forked may not be readable yet), then passed over.  At most
 MAX_PROCESSES are followed at once: each is a native sampling thread here."""
 import os
 import sys
@@ -88,6 +89,7 @@ class Family:
     announce(text) is told of each process followed or left."""
 
     REFUSALS = (ProcessLookupError, PermissionError, ValueError, RuntimeError)
+    ATTEMPTS = 3            # polls at which a descendant is tried before it is passed over
 
     def __init__(self, root, make_sampler, announce=None):
         self.root = root
@@ -95,6 +97,7 @@ class Family:
         self.announce = announce or (lambda text: None)
         self.running = {}       # pid -> (label, sampler)
         self.passed = set()     # pids not followed (not Python, unreadable, over the bound)
+        self.tries = {}         # pid -> refused attempts so far
         self.ended = []         # (pid, label, sampler) of processes that have gone
         self.refusal = None     # the root's, if it could not be followed
 
@@ -117,7 +120,12 @@ class Family:
             try:
                 sampler = self.make_sampler(pid)
             except self.REFUSALS as exc:
-                self.passed.add(pid)
+                # A worker just forked may not be readable yet: tried again
+                # at the next polls, then passed over.
+                tries = self.tries[pid] = self.tries.get(pid, 0) + 1
+                if tries >= self.ATTEMPTS or pid == self.root:
+                    self.passed.add(pid)
+                    self.tries.pop(pid, None)
                 if pid == self.root:
                     self.refusal = exc
                 continue

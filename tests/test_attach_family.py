@@ -6,6 +6,7 @@ import pstats
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -79,6 +80,10 @@ def test_a_gunicorn_master_and_its_workers_as_they_come_and_go(tmp_path):
             [sys.executable, "-m", "plumb", "sample", "--pid", str(server.pid), "--subprocesses",
              "--rate", "200", "-o", str(out)],
             env=env_with_plumb(), stderr=subprocess.PIPE, text=True)
+        # Should a line never come, the sampler is killed and read_until fails
+        # at its end of file instead of waiting for ever.
+        watchdog = threading.Timer(120, sampler.kill)
+        watchdog.start()
         said = []
         for pid in [server.pid] + first:
             read_until(sampler.stderr, f"plumb: following process {pid}", said)
@@ -92,6 +97,8 @@ def test_a_gunicorn_master_and_its_workers_as_they_come_and_go(tmp_path):
         _, rest = sampler.communicate(timeout=60)
         assert sampler.returncode == 0, rest
     finally:
+        if sampler is not None:
+            watchdog.cancel()
         if sampler is not None and sampler.poll() is None:
             sampler.kill()
             sampler.wait()
