@@ -32,7 +32,8 @@ from .tiers import DAY, MINUTE, RESOLUTIONS, ceil_to, floor_to, pieces
 from .url import take_options
 
 OPTIONS = {
-    "timeout_s": (float, 3.0),               # each request to the server, at most
+    "timeout_s": (float, 3.0),               # each write or statement, at most
+    "read_timeout_s": (float, 30.0),         # each query a reader makes, at most
     "retention_days": (float, 7.0),
     "retention_interval_s": (float, 3600.0),  # how often write() drops old days
     "max_trace_bytes": (int, 1 << 20),       # a trace document's JSON, at most
@@ -86,8 +87,10 @@ class ClickHouseStore(Store):
     schema_version = SCHEMA_VERSION
 
     def __init__(self, host, port, database, user=None, password=None, timeout_s=3.0,
-                 retention_days=7.0, retention_interval_s=3600.0, max_trace_bytes=1 << 20):
-        self.http = ClickHouseHTTP(host, port, database, user, password, timeout_s)
+                 read_timeout_s=30.0, retention_days=7.0, retention_interval_s=3600.0,
+                 max_trace_bytes=1 << 20):
+        self.http = ClickHouseHTTP(host, port, database, user, password, timeout_s,
+                                   read_timeout_s)
         self.name = self.http.name
         self.retention_days = retention_days
         self.retention_interval_s = retention_interval_s
@@ -149,7 +152,7 @@ class ClickHouseStore(Store):
             checks.append(f"SELECT {quote(table)} AS t, count() AS n FROM {table} "
                           f"WHERE {' AND '.join(where)}")
         return {table for table, n in self.http.select(" UNION ALL ".join(checks),
-                                                        query_id=query_id) if n}
+                                                        query_id=query_id, writing=True) if n}
 
     def _rows(self, harvest):
         """{table: rows} of one harvest, and the (day, stack_id) and (day,
@@ -228,7 +231,7 @@ class ClickHouseStore(Store):
                 "SELECT table, partition_id, sum(rows) FROM system.parts WHERE active AND "
                 f"database = {quote(self.http.database)} AND table IN "
                 f"({', '.join(map(quote, DAY_TABLES))}) AND partition_id < {quote(cut)} "
-                "GROUP BY table, partition_id ORDER BY table, partition_id")
+                "GROUP BY table, partition_id ORDER BY table, partition_id", writing=True)
             removed = dict.fromkeys(DAY_TABLES, 0)
             for table, partition, count in parts:
                 self.http.execute(f"ALTER TABLE {table} DROP PARTITION ID {quote(partition)}")

@@ -16,6 +16,9 @@ from .base import StoreError
 # ClickHouse's code for "a query with this query_id is still running"; the
 # store uses it to know that an earlier attempt of a write is not over.
 QUERY_ID_RUNNING = 216
+# An answer longer than this is refused, not read: what comes back over the
+# network is bounded like every other input.
+MAX_ANSWER_BYTES = 256 << 20
 
 
 class ClickHouseError(StoreError):
@@ -33,20 +36,35 @@ def quote(value):
     return f"'{text}'"
 
 
+def error_code(line):
+    """The number of ClickHouse's `Code: N, e.displayText() = ...` line, 0
+    for any other line."""
+    if not line.startswith("Code: "):
+        return 0
+    digits = line[6:].split(",")[0].strip()
+    return int(digits) if digits.isdigit() and len(digits) < 10 else 0
+
+
 class ClickHouseHTTP:
-    def __init__(self, host, port, database, user=None, password=None, timeout_s=3.0):
+    def __init__(self, host, port, database, user=None, password=None, timeout_s=3.0,
+                 read_timeout_s=30.0):
+        """timeout_s bounds writes and statements (a worker's harvest thread
+        waits that long at most); read_timeout_s bounds SELECTs, which
+        a person reading a month of a fleet waits for."""
         self.host, self.port, self.database = host, port, database
         self.timeout_s = timeout_s
+        self.read_timeout_s = read_timeout_s
         self.name = f"clickhouse://{host}:{port}/{database}"
         self._headers = {"Content-Type": "text/plain; charset=utf-8"}
         if user is not None:
             token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
             self._headers["Authorization"] = "Basic " + token
 
-    def _post(self, sql, body=b"", database=True, query_id=None):
+    def _post(self, sql, body=b"", database=True, query_id=None, timeout_s=None):
         # The server stops a query that runs past the bound too; the client's
         # socket timeout covers the network.
-        params = {"max_execution_time": max(1, int(self.timeout_s)),
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        params = {"max_execution_time": max(1, int(timeout_s)),
                   "output_format_json_quote_64bit_integers": 0}
         if database:
             params["database"] = self.database
@@ -54,13 +72,13 @@ class ClickHouseHTTP:
             params["query_id"] = query_id
         data = sql.encode() if not body else sql.encode() + b"\n" + body
         path = "/?" + urllib.parse.urlencode(params)
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout_s)
         try:
             conn.request("POST", path, body=data, headers=self._headers)
             response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
+            raw = response.read(MAX_ANSWER_BYTES + 1)
         except socket.timeout:
-            raise ClickHouseError(f"store {self.name}: no answer within {self.timeout_s:g} s") \
+            raise ClickHouseError(f"store {self.name}: no answer within {timeout_s:g} s") \
                 from None
         except (OSError, http.client.HTTPException) as error:
             reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
@@ -68,21 +86,24 @@ class ClickHouseHTTP:
                 from None
         finally:
             conn.close()
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise ClickHouseError(f"store {self.name}: an answer over "
+                                  f"{MAX_ANSWER_BYTES >> 20} MiB was refused")
+        text = raw.decode("utf-8", "replace")
         if response.status != 200:
             first = text.strip().splitlines()[0] if text.strip() else f"HTTP {response.status}"
-            code = 0
-            if first.startswith("Code: "):
-                code = int(first[6:].split(",")[0] or 0)
-            raise ClickHouseError(f"store {self.name}: {first[:300]}", code)
+            raise ClickHouseError(f"store {self.name}: {first[:300]}", error_code(first))
         return text
 
     def execute(self, sql, database=True, query_id=None):
         """Run a statement that returns nothing (DDL, ALTER)."""
         self._post(sql, database=database, query_id=query_id)
 
-    def select(self, sql, query_id=None):
-        """The rows of a SELECT, as lists."""
-        text = self._post(sql + " FORMAT JSONCompact", query_id=query_id)
+    def select(self, sql, query_id=None, writing=False):
+        """The rows of a SELECT, as lists.  writing: asked on a write's
+        behalf (the harvest thread's), so bounded as writes are."""
+        text = self._post(sql + " FORMAT JSONCompact", query_id=query_id,
+                          timeout_s=self.timeout_s if writing else self.read_timeout_s)
         try:
             return json.loads(text)["data"]
         except (ValueError, KeyError):

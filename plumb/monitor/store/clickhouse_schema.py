@@ -106,7 +106,7 @@ def prepare(http, now):
     for name, ddl in TABLES:
         what = "MATERIALIZED VIEW" if name in VIEWS else "TABLE"
         http.execute(f"CREATE {what} IF NOT EXISTS {name} {ddl}")
-    [[version]] = http.select("SELECT max(version) FROM schema_version")
+    [[version]] = http.select("SELECT max(version) FROM schema_version", writing=True)
     if version > SCHEMA_VERSION:
         raise StoreError(f"store {http.name}: its schema is version {version}, newer than this "
                          f"plumb's {SCHEMA_VERSION}; upgrade plumb")
