@@ -2,7 +2,7 @@
 where it runs): the same target, the same rates.
 
     python benchmarks/attach.py [--target PYTHON] [--duration S] [--rates 100,1000,...]
-                                [--tools DIR]
+                                [--tools DIR] [--repeat N] [--slowdown-only]
 
 For each tool and rate, a target (tests/attach_programs/split.py: one
 thread sleeping 30 ms in three_quarters(), 10 ms in one_quarter(), over
@@ -13,7 +13,14 @@ and over) is sampled for S seconds from outside, and this prints:
                 says; for py-spy, 1 - its samples / rounds due;
   share         three_quarters()'s share of the loop's samples (truth: 75%).
 Then the target's slowdown at 1 kHz: a CPU-bound target (fib) reports how
-many iterations it did in S seconds, alone and under each tool.
+many iterations it did in S seconds, alone and under each tool.  The tool
+is started first and given a second to settle, so its start-up (a Python
+and its imports, for plumb) is not counted against the target; its CPU
+share over the S seconds (from /proc/PID/stat) is printed beside.  Last,
+a control: a process that touches nothing of the target's but burns the
+same share of a CPU (busy, then asleep, a thousand times a second), which
+tells the cost of any work on the machine's other CPU (on a VM, whose
+vCPUs may share a core) from that of reading the target.
 --tools is where py-spy and austin are (a venv's bin: pip install py-spy
 austin-dist); plumb runs as `python -m plumb` with this Python."""
 import argparse
@@ -30,14 +37,23 @@ SPLIT = os.path.join(ROOT, "tests", "attach_programs", "split.py")
 FIB = ("import sys, time\n"
        "def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
        "print('ready', flush=True)\n"
+       "sys.stdin.readline()\n"                      # "go": the tool has settled
        "end = time.monotonic() + float(sys.argv[1]); n = 0\n"
        "while time.monotonic() < end:\n    fib(20); n += 1\n"
        "print(n, flush=True)\n")
+# The control: busy for SHARE of each millisecond, asleep for the rest.
+BURN = ("import sys, time\n"
+        "share = float(sys.argv[1]); busy, idle = share / 1000, (1 - share) / 1000\n"
+        "while True:\n"
+        "    t = time.perf_counter()\n"
+        "    while time.perf_counter() - t < busy: pass\n"
+        "    time.sleep(idle)\n")
+SETTLE_S = 1.0
 
 
-def start(python, args):
+def start(python, args, stdin=subprocess.DEVNULL):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.Popen([python, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([python, *args], stdin=stdin, stdout=subprocess.PIPE,
                             text=True, env=env)
     assert proc.stdout.readline().strip() == "ready"
     return proc
@@ -109,21 +125,39 @@ def sample_once(tool, tools_dir, python, rate, duration):
     return {"cost_us": cpu / max(taken, 1) * 1e6, "missed": missed / due, "share": share}
 
 
-def fib_rate(python, duration, tool=None, tools_dir=None):
-    target = start(python, ["-c", FIB, str(duration)])
-    sampler = None
-    if tool:
+def cpu_seconds(pid):
+    """A process's user + system CPU time so far, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fib_rate(python, duration, command=None):
+    """(fib loops the target did in duration s, the CPU share command's
+    process used meanwhile) with command (given the target's pid) running
+    beside it since SETTLE_S before, or alone."""
+    target = start(python, ["-c", FIB, str(duration)], stdin=subprocess.PIPE)
+    beside = share = None
+    try:
         with tempfile.TemporaryDirectory() as tmp:
-            sampler = subprocess.Popen(attach_command(tool, tools_dir, target.pid, 1000,
-                                                      duration + 5, os.path.join(tmp, "o")),
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if command:
+                beside = subprocess.Popen(command(target.pid, os.path.join(tmp, "o")),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(SETTLE_S)
+                before = cpu_seconds(beside.pid)
+            target.stdin.write("go\n")
+            target.stdin.flush()
             n = int(target.stdout.readline())
-            sampler.terminate()
-            sampler.wait()
-    else:
-        n = int(target.stdout.readline())
-    target.wait()
-    return n
+            if beside:
+                share = (cpu_seconds(beside.pid) - before) / duration
+                beside.terminate()
+                beside.wait()
+    finally:
+        if beside and beside.poll() is None:
+            beside.kill()
+            beside.wait()
+        target.wait()
+    return n, share
 
 
 def main():
@@ -133,6 +167,8 @@ def main():
     parser.add_argument("--rates", default="100,1000,5000,10000,20000")
     parser.add_argument("--tools", default=os.path.dirname(shutil.which("py-spy") or ""))
     parser.add_argument("--repeat", type=int, default=3, help="slowdown runs per tool")
+    parser.add_argument("--slowdown-only", action="store_true",
+                        help="only the target's slowdown, not the table of rates")
     args = parser.parse_args()
     tools = ["plumb"]
     for tool in ("py-spy", "austin"):
@@ -145,7 +181,7 @@ def main():
     print(f"# target {args.target}, {duration} s a run")
     print("| tool | rate | cost/sample (us) | missed | three_quarters share |")
     print("|---|---|---|---|---|")
-    for tool in tools:
+    for tool in [] if args.slowdown_only else tools:
         for rate in (int(r) for r in args.rates.split(",")):
             try:
                 r = sample_once(tool, args.tools, args.target, rate, duration)
@@ -154,14 +190,33 @@ def main():
                 continue
             print(f"| {tool} | {rate} | {r['cost_us']:.1f} | {r['missed']:.1%} | {r['share']:.1%} |",
                   flush=True)
-    alone = sorted(fib_rate(args.target, duration) for _ in range(args.repeat))[args.repeat // 2]
-    print(f"\n| tool at 1 kHz | fib(20) loops in {duration} s (median of {args.repeat}) | slowdown |")
-    print("|---|---|---|")
-    print(f"| none | {alone} | x1.000 |")
-    for tool in tools:
-        n = sorted(fib_rate(args.target, duration, tool, args.tools)
-                   for _ in range(args.repeat))[args.repeat // 2]
-        print(f"| {tool} | {n} | x{alone / n:.3f} |", flush=True)
+    def median(values):
+        return sorted(values)[len(values) // 2]
+
+    def attached(tool):
+        return lambda pid, out: attach_command(tool, args.tools, pid, 1000, duration + 30, out)
+
+    # Rounds alternate the configurations, so that a drift of the machine's
+    # speed spreads over all of them.
+    configs = [("none", None)] + [(tool, attached(tool)) for tool in tools]
+    runs = {name: [] for name, _ in configs}
+    for _ in range(args.repeat):
+        for name, command in configs:
+            runs[name].append(fib_rate(args.target, duration, command))
+    plumb_share = median([share for _, share in runs["plumb"]])
+    burn = [sys.executable, "-c", BURN, f"{plumb_share:.4f}"]
+    runs["control"] = [fib_rate(args.target, duration, lambda pid, out: burn)
+                       for _ in range(args.repeat)]
+    alone = median([n for n, _ in runs["none"]])
+    print(f"\n| beside the target (1 kHz) | fib(20) loops in {duration} s (median of "
+          f"{args.repeat}) | slowdown | its CPU share |")
+    print("|---|---|---|---|")
+    for name in list(runs):
+        n = median([n for n, _ in runs[name]])
+        share = median([s for _, s in runs[name]]) if name != "none" else None
+        label = f"control (a burner at plumb's share)" if name == "control" else name
+        print(f"| {label} | {n} | x{alone / n:.3f} | "
+              f"{'' if share is None else f'{share:.1%}'} |", flush=True)
 
 
 if __name__ == "__main__":
