@@ -148,7 +148,7 @@ def sample_family(options):
     if until_stopped(options.duration, all_gone, family.stop):
         announce(f"process {root} and its descendants exited after "
                  f"{time.monotonic() - started:.1f} s; the profile holds what was sampled")
-    write_family(family, options, f"plumb sample --pid {root} --subprocesses")
+    write_family(family, options)
     followed = family.followed()
     taken = sum(sampler.summary()["taken"] for _, _, sampler in followed)
     print(f"plumb: {taken} samples of {len(followed)} processes at {options.rate:g} Hz "

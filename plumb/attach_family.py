@@ -139,7 +139,7 @@ class Family:
         self.running.clear()
 
     def followed(self):
-        return sorted(self.ended)
+        return sorted(self.ended, key=lambda ended: ended[0])   # a reused pid may come twice
 
     def collapsed(self):
         """Every process's stacks, each under its process's frame."""
@@ -151,12 +151,11 @@ class Family:
         return "\n".join(lines) + ("\n" if lines else "")
 
 
-def write_family(family, options, command):
+def write_family(family, options):
     """Writes the family's profile to options.outfile in options.format
-    (through the collapsed stacks, which every format plumb writes can be
-    made from), or prints its call tree."""
+    (checked by the command line; through the collapsed stacks, which every
+    format plumb writes can be made from), or prints its call tree."""
     from . import convert
-    from .formats import format_for_path
 
     text = family.collapsed()
     if not text:
@@ -173,7 +172,7 @@ def write_family(family, options, command):
             with open(tree) as f:
                 sys.stdout.write(f.read())
         return
-    fmt = options.format or format_for_path(options.outfile)
+    fmt = options.format
     if fmt == "collapsed":
         with open(options.outfile, "w") as f:
             f.write(text)
