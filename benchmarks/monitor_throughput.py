@@ -14,6 +14,8 @@ seconds, after --warmup seconds of the same) on "/" (a trivial view) and
   plumb     plumb.monitor's Django middleware with its defaults: every
             request measured, its segments recorded, the sampler at its
             default (100 Hz at most, slowed to sampler_cpu, 0.25% of a CPU)
+  plumb-nosampler  the same with the sampler off (SHOP_RATE=0): the request
+            path's share apart from the sampler's (not run unless asked)
   ddtrace   `ddtrace-run gunicorn ...`, DD_PROFILING_ENABLED=true
   newrelic  `newrelic-admin run-program gunicorn ...`, developer_mode = true
   sentry    sentry_sdk.init in a settings module wrapping the shop's:
@@ -55,9 +57,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHOP = os.path.join(ROOT, "examples", "shop")
 PAGES = ("/", "/catalogue/")
 CATALOGUE_QUERIES = 21
-CONFIGS = ("bare", "plumb", "ddtrace", "newrelic", "sentry")
+CONFIGS = ("bare", "plumb", "plumb-nosampler", "ddtrace", "newrelic", "sentry")
 # What each configuration needs importable, beyond Django and gunicorn.
-NEEDS = {"bare": "plumb", "plumb": "plumb", "ddtrace": "ddtrace",
+NEEDS = {"bare": "plumb", "plumb": "plumb", "plumb-nosampler": "plumb", "ddtrace": "ddtrace",
          "newrelic": "newrelic", "sentry": "sentry_sdk"}
 # The agents' own launchers, beside the interpreter.
 LAUNCHERS = {"ddtrace": "ddtrace-run", "newrelic": "newrelic-admin"}
@@ -148,7 +150,7 @@ def main():
     parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per page")
     parser.add_argument("--warmup", type=int, default=5,
                         help="seconds of wrk per page before the measured run")
-    parser.add_argument("--configs", default=",".join(CONFIGS),
+    parser.add_argument("--configs", default=",".join(c for c in CONFIGS if c != "plumb-nosampler"),
                         help="comma-separated, of " + ", ".join(CONFIGS))
     args = parser.parse_args()
     wanted = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -260,7 +262,9 @@ def command_and_env(config, env, work, port):
                 "-b", f"127.0.0.1:{port}", "shop.wsgi:application"]
     env = dict(env)
     sink = env.pop("SINK_URL")
-    if config != "plumb":
+    if config == "plumb-nosampler":
+        env["SHOP_RATE"] = "0"       # requests measured, the sampler off: its share apart
+    elif config != "plumb":
         env["SHOP_MONITOR"] = "0"
     if config == "ddtrace":
         env.update({"DD_TRACE_AGENT_URL": sink, "DD_PROFILING_ENABLED": "true",
