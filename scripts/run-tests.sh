@@ -4,16 +4,21 @@
 # plumb as installed from its wheel into .venv/<minor> (scripts/setup-venvs.sh).
 # They run from an empty folder with the pytest command, so neither they nor
 # the programs they start find the checkout's plumb/ on sys.path
-# (tests/conftest.py refuses to test it).
+# (tests/conftest.py refuses to test it).  Two suites run at once
+# (scripts/lanes.sh; PLUMB_TEST_LANES=1 for one at a time), each with a
+# folder and a pytest temporary folder of its own.
 set -e
 cd "$(dirname "$0")/.."
 top=$PWD
+. scripts/lanes.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-status=0
-for minor in $(scripts/pythons.sh | cut -d' ' -f1); do
-    echo "== tests on CPython $minor"
-    (cd "$work" && "$top/.venv/$minor/bin/pytest" -q -rs -p no:cacheprovider \
-        --ignore="$top/tests/browser" "$top/tests" "$@") || status=1
-done
-exit $status
+
+suite() {
+    mkdir -p "$work/run-$1"
+    echo "== tests on CPython $1"
+    cd "$work/run-$1" && "$top/.venv/$1/bin/pytest" -q -rs -p no:cacheprovider \
+        --basetemp="$work/run-$1/tmp" --ignore="$top/tests/browser" "$top/tests" $PYTEST_ARGS
+}
+
+run_in_lanes "$work" suite $(scripts/pythons.sh | cut -d' ' -f1)
