@@ -29,7 +29,7 @@ from .. import _plumb
 from ..web import instruments as _instruments
 from ..web.trace import activate, deactivate
 from .harvest import Harvest, KeptTrace, ProfileMinute, TransactionMinute
-from .record import RequestRecord
+from .record import RequestRecord, trace_document
 
 log = logging.getLogger("plumb")
 
@@ -285,6 +285,7 @@ class Agent:
         tag = next(self._tags)      # itertools.count: atomic under the GIL
         record = RequestRecord(tag, kind, name, method, path, query, queue_s,
                                self.options.sql_params)
+        record.started = time.perf_counter()    # on the clock end() reads
         self.running[tag] = record
         if tag_thread:
             record.thread = threading.get_ident()
@@ -699,7 +700,7 @@ class Agent:
         """A kept request's trace: its segments, and the samples its
         thread gave while it ran."""
         try:
-            document = record.trace_document(seconds)
+            document = trace_document(record, seconds)
             samples = samples_by_tag.get(record.tag)
             if samples:
                 document["samples"] = [[list(map(list, stack)), count]

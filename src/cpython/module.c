@@ -3,6 +3,7 @@
 #include "formats.h"
 #include "offsets.h"
 #include "attach_target.h"
+#include "request_record.h"
 
 static PyObject *tsc_invariant(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
@@ -99,6 +100,7 @@ PyMODINIT_FUNC PyInit__plumb(void)
         || PyModule_AddObject(m, "Stats", (PyObject *)&plumb_StatsType) < 0
         || PyModule_AddObject(m, "Metrics", (PyObject *)&plumb_MetricsType) < 0
         || plumb_module_add_histogram(m) < 0
+        || plumb_module_add_request_record(m) < 0
         || plumb_module_add_hook_functions(m) < 0) {
         Py_DECREF(m);
         return NULL;
