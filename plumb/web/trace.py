@@ -57,6 +57,9 @@ def normalize_sql(sql):
 # The trace of the request running in this context, or None: the context
 # variable's own (C) method, since every wrapped call asks it.
 current = _current.get
+# The variable itself, for the C that makes a record current
+# (plumb.monitor's request path, src/cpython/request_path.c).
+current_variable = _current
 
 
 # activate(recorder) makes recorder (a Trace, or anything with its sql()
