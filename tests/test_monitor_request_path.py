@@ -1,7 +1,8 @@
 """The monitored request path in C: plumb._plumb.RequestRecord (what the
 instruments record into), its clock against Python's, and its bounds; the
 agent's begin() and end() (plumb._plumb.RequestPath), their common case
-and every rare case they hand back to the agent.
+and every rare case they hand back to the agent; Django's query hook
+(plumb._plumb.DjangoQueryHook).
 
 Sums are of binary fractions and durations are made on a clock the test
 moves, so every figure is exact arithmetic; no test reads a duration."""
@@ -9,6 +10,7 @@ import collections
 import contextvars
 import gc
 import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -19,10 +21,12 @@ from test_monitor import Clock
 
 import plumb.monitor.agent as agent_module
 from plumb import _plumb
+from plumb.contrib.django import sql as sql_hook
 from plumb.monitor import record as record_module
 from plumb.monitor.options import Options
 from plumb.monitor.record import MAX_SEGMENTS, RequestRecord, trace_document
 from plumb.web import trace
+from plumb.web.trace import Trace
 
 
 def new_record(tag=1, name="shop.views.home", sql_params=False):
@@ -361,3 +365,99 @@ def test_a_forked_child_has_its_own_request_path_counting_from_one(make_agent):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert agent._request_path is parent_path and totals(agent)[("/parent", "web")][0] == 2
+
+
+# -- Django's query hook --------------------------------------------------------------
+
+class Execute:
+    """Django's execute(sql, params, many, context), noting whether a query
+    was marked as being recorded while it ran."""
+
+    def __init__(self, fails=None):
+        self.fails = fails
+        self.calls = []
+
+    def __call__(self, sql, params, many, context):
+        self.calls.append((sql, params, many, context, trace.in_query()))
+        if self.fails is not None:
+            raise self.fails
+        return "rows"
+
+
+def test_the_query_hook_records_into_the_current_record():
+    record = new_record()
+    token = trace.activate(record)
+    try:
+        execute = Execute()
+        before = time.perf_counter()
+        assert sql_hook.record(execute, "select %s", [1], False, {"c": 1}) == "rows"
+        assert sql_hook.record(execute, "insert %s", [[1], [2]], True, {}) == "rows"
+        after = time.perf_counter()
+    finally:
+        trace.deactivate(token)
+    assert [c[:4] for c in execute.calls] == [("select %s", [1], False, {"c": 1}),
+                                              ("insert %s", [[1], [2]], True, {})]
+    assert all(c[4] for c in execute.calls) and not trace.in_query()
+    (kind, sql, started, seconds, detail, error, extra), many = record.segments
+    assert (kind, sql, detail, error, extra) == ("sql", "select %s", None, None, ([1], False))
+    assert many[1] == "insert %s" and many[6] == (None, True)     # many: no parameters kept
+    assert before <= started <= started + seconds <= after
+    assert record.sql_n == 2 and record.sql_s == seconds + many[3]
+
+
+def test_the_query_hook_only_executes_without_a_trace_or_inside_another_query():
+    execute = Execute()
+    assert sql_hook.record(execute, "select 1", None, False, {}) == "rows"
+    record = new_record()
+    token = trace.activate(record)
+    marked = trace.begin_query()
+    try:
+        assert sql_hook.record(execute, "select 2", None, False, {}) == "rows"
+    finally:
+        trace.end_query(marked)
+        trace.deactivate(token)
+    assert [c[0] for c in execute.calls] == ["select 1", "select 2"]
+    assert record.segments == [] and record.sql_n == 0
+
+
+def test_a_failing_query_is_recorded_by_its_class_and_raised_again():
+    record = new_record()
+    token = trace.activate(record)
+    failure = sqlite3.OperationalError("no such table: t")
+    try:
+        with pytest.raises(sqlite3.OperationalError) as raised:
+            sql_hook.record(Execute(failure), "select * from t", (), False, {})
+        interrupted = KeyboardInterrupt()
+        with pytest.raises(KeyboardInterrupt):
+            sql_hook.record(Execute(interrupted), "select 1", (), False, {})
+    finally:
+        trace.deactivate(token)
+    assert raised.value is failure and raised.value.__traceback__ is not None
+    assert [s[5] for s in record.segments] == ["OperationalError", "KeyboardInterrupt"]
+    assert not trace.in_query()
+
+
+def test_the_query_hook_records_into_a_trace_through_its_sql_method():
+    profiled = Trace("GET", "/x")
+    token = trace.activate(profiled)
+    try:
+        sql_hook.record(Execute(), "select * from t where id = 5", (5,), False, {})
+    finally:
+        trace.deactivate(token)
+    (segment,) = profiled.segments
+    assert segment["kind"] == "sql" and segment["name"] == "select * from t where id = ?"
+
+
+def test_a_recorder_that_fails_never_fails_the_query():
+    class Broken:
+        def sql(self, *args):
+            raise RuntimeError("a broken recorder")
+
+    token = trace.activate(Broken())
+    try:
+        assert sql_hook.record(Execute(), "select 1", None, False, {}) == "rows"
+        with pytest.raises(ZeroDivisionError):       # the query's own error, not the recorder's
+            sql_hook.record(Execute(ZeroDivisionError()), "select 1", None, False, {})
+    finally:
+        trace.deactivate(token)
+    assert not trace.in_query()

@@ -37,6 +37,7 @@ PyObject *plumb_set_thread_tag(PyObject *module, PyObject *arg);
 PyObject *plumb_get_thread_tag(PyObject *module, PyObject *ignored);
 PyObject *plumb_thread_tags_lost_count(PyObject *module, PyObject *ignored);
 int plumb_module_add_request_path(PyObject *module);
+int plumb_module_add_query_hook(PyObject *module);
 
 static PyMethodDef module_methods[] = {
     {"formats", plumb_formats_info, METH_NOARGS,
@@ -103,6 +104,7 @@ PyMODINIT_FUNC PyInit__plumb(void)
         || plumb_module_add_histogram(m) < 0
         || plumb_module_add_request_record(m) < 0
         || plumb_module_add_request_path(m) < 0
+        || plumb_module_add_query_hook(m) < 0
         || plumb_module_add_hook_functions(m) < 0) {
         Py_DECREF(m);
         return NULL;
