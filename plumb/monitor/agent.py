@@ -1,13 +1,16 @@
 """The collector of one worker process: what every request's begin() and
 end() feed, and the background thread that harvests it into the store.
 
-Per request, end() does a few dictionary operations and one call into C
-(plumb._plumb.Metrics.record: counters and the latency histogram of the
-request's transaction and minute).  Everything else happens in the
-harvest thread: a slow request's trace is built from its record there, the
-sampler's stacks are split by transaction there, and the store is written
-there.  A failing store never reaches a request: harvests wait in a bounded
-buffer, then are dropped and counted.
+Per request, begin() and end() are C (plumb._plumb.RequestPath, over this
+agent's state: the record made current, the thread tagged, a few
+dictionary operations and the Metrics table's counters and latency
+histogram of the request's transaction and minute); they call back into
+the methods here only for the rare cases (the first request, a new name,
+a failed request, an X-Ray session, a slow trace).  Everything else
+happens in the harvest thread: a slow request's trace is built from its
+record there, the sampler's stacks are split by transaction there, and
+the store is written there.  A failing store never reaches a request:
+harvests wait in a bounded buffer, then are dropped and counted.
 
 The process's state starts afresh in a forked child (gunicorn's workers,
 with or without --preload): the sampler and the harvest thread start on
@@ -15,7 +18,6 @@ the first request a process serves, never in a master that only forks.
 Samples carry what their thread was doing through the thread tag
 (plumb._plumb.set_thread_tag): a request's unique number while it runs."""
 import atexit
-import itertools
 import logging
 import os
 import signal
@@ -27,9 +29,9 @@ from collections import Counter, deque
 
 from .. import _plumb
 from ..web import instruments as _instruments
-from ..web.trace import activate, deactivate
+from ..web.trace import current_variable
 from .harvest import Harvest, KeptTrace, ProfileMinute, TransactionMinute
-from .record import RequestRecord
+from .record import trace_document
 
 log = logging.getLogger("plumb")
 
@@ -43,7 +45,6 @@ END_WAIT_S = 2.0                 # how long a graceful stop waits for requests e
 MIN_RATE = 5.0                   # Hz: the slowest the sampler is slowed to, to keep its cost
 MAX_FINISHED = 100_000           # ended requests remembered for their samples until a harvest
 
-_set_tag = _plumb.set_thread_tag
 _record_metrics_type = _plumb.Metrics
 _agents = {}
 _agents_lock = threading.Lock()
@@ -188,7 +189,6 @@ class Agent:
         self.names = {}             # (name, kind) -> the transaction's index
         self.name_list = []         # index -> (name, kind)
         self.limits = []            # index -> (its apdex T in us, its trace threshold in s)
-        self._tags = itertools.count(1)
         self.running = {}           # tag -> the record of a request running now
         self.finished = {}          # tag -> (name, kind, perf_counter() at its end)
         self.error_classes = {}     # (minute, index) -> Counter of exception classes
@@ -213,6 +213,17 @@ class Agent:
         self.store = None
         self.harvest_started = time.time()
         self._store_refused = None
+        # The request path: begin() and end() in C, over the containers
+        # above (mutated, never rebound: it holds them) and this agent's
+        # __dict__ (what is rebound: sampler, xray_by_name, _started); its
+        # tags count from 1 in each process.  Its clock is this module's
+        # time.perf_counter (read in C when it is that function itself).
+        self._request_path = _plumb.RequestPath(
+            self, current_variable, self.metrics, self.running, self.finished, self.names,
+            self.name_list, self.limits, MAX_FINISHED, self.options.sql_params,
+            time.perf_counter)
+        self.begin = self._request_path.begin
+        self.end = self._request_path.end
 
     def _check_store(self):
         """A store that cannot be opened is said at start-up, in one line;
@@ -277,67 +288,26 @@ class Agent:
 
     # -- per request ------------------------------------------------------------
 
-    def begin(self, kind, name, method="", path="", query="", queue_s=None, tag_thread=True):
-        """A request (kind "web") or background task starts in this thread.
-        tag_thread=False: the caller tags the steps itself (asyncio)."""
-        if not self._started:
-            self._start()
-        tag = next(self._tags)      # itertools.count: atomic under the GIL
-        record = RequestRecord(tag, kind, name, method, path, query, queue_s,
-                               self.options.sql_params)
-        self.running[tag] = record
-        if tag_thread:
-            record.thread = threading.get_ident()
-            record.previous_tag = _set_tag(tag)
-        record.token = activate(record)
-        return record
+    # begin(kind, name, method="", path="", query="", queue_s=None, tag_thread=True)
+    # -> the request's RequestRecord, and end(record, status=None): the C
+    # request path's, bound in _fresh_process.  What they call back:
 
-    def end(self, record, status=None):
-        """The request of record ends (its body sent, or it raised)."""
-        ended = time.perf_counter()
-        seconds = ended - record.started
-        try:
-            deactivate(record.token)
-            if record.thread is not None and record.thread == threading.get_ident():
-                _set_tag(record.previous_tag)
-            self.running.pop(record.tag, None)
-            record.status = status
-            name, kind = record.name, record.kind
-            index = self._index(name, kind)
-            name, kind = self.name_list[index]
-            apdex_us, threshold = self.limits[index]
-            minute = int(record.wall_start + seconds) // 60 * 60
-            error = record.error is not None or (status is not None and status >= 500)
-            if error:
-                key = (minute, index)
-                classes = self.error_classes.get(key)
-                if classes is None:
-                    classes = self.error_classes[key] = Counter()
-                classes[record.error or f"HTTP {status}"] += 1
-            # Whole microseconds, rounded (truncating would turn 0.2 ms into
-            # 199 us); inline: this runs on every request.
-            queue_us = -1 if record.queue_s is None else int(record.queue_s * 1e6 + 0.5)
-            measures = (int(seconds * 1e6 + 0.5), int(error), apdex_us, queue_us,
-                        int(record.sql_s * 1e6 + 0.5), record.sql_n,
-                        int(record.template_s * 1e6 + 0.5), record.template_n,
-                        int(record.http_s * 1e6 + 0.5), record.http_n)
-            self.metrics.record(minute, index, *measures)
-            # Samples taken before the request ended may reach the next
-            # harvest after it: its tag says whose they are.  Without a
-            # sampler there are none; past the cap they go unlabelled.
-            if self.sampler is not None:
-                if len(self.finished) < MAX_FINISHED:
-                    self.finished[record.tag] = (name, kind, ended)
-                else:
-                    self.dropped["finished_over_cap"] += 1
-            xray = self.xray_by_name.get(name) if self.xray_by_name else None
-            if xray is not None:
-                self._in_session(xray, record, seconds, minute, name, kind, measures)
-            elif seconds >= threshold and self.options.max_traces:
-                self._consider(record, seconds, minute, name, kind)
-        except Exception:   # measuring must never fail the request
-            self.dropped["record_failed"] += 1
-            log.exception("plumb: a request could not be recorded")
+    def _count_error(self, minute, index, record, status):
+        """A failed request's exception class (or its status) counted."""
+        key = (minute, index)
+        classes = self.error_classes.get(key)
+        if classes is None:
+            classes = self.error_classes[key] = Counter()
+        classes[record.error or f"HTTP {status}"] += 1
+
+    def _drop(self, reason):
+        self.dropped[reason] += 1
+
+    def _record_failed(self, exc):
+        """An exception while a request ended: measuring never fails the
+        request, so it is counted and logged."""
+        self.dropped["record_failed"] += 1
+        log.error("plumb: a request could not be recorded", exc_info=exc)
 
     def _index(self, name, kind):
         index = self.names.get((name, kind))
@@ -386,6 +356,10 @@ class Agent:
         self.session_metrics.record(minute, index, *measures)
 
     def _consider(self, record, seconds, minute, name, kind):
+        """A request over its transaction's trace threshold: kept if it is
+        the slowest of its transaction since the harvest."""
+        if not self.options.max_traces:
+            return
         record.name = name
         with self._lock:
             best = self.kept.get((name, kind))
@@ -699,7 +673,7 @@ class Agent:
         """A kept request's trace: its segments, and the samples its
         thread gave while it ran."""
         try:
-            document = record.trace_document(seconds)
+            document = trace_document(record, seconds)
             samples = samples_by_tag.get(record.tag)
             if samples:
                 document["samples"] = [[list(map(list, stack)), count]

@@ -57,6 +57,9 @@ def normalize_sql(sql):
 # The trace of the request running in this context, or None: the context
 # variable's own (C) method, since every wrapped call asks it.
 current = _current.get
+# The variable itself, for the C that makes a record current and reads it
+# (src/cpython/request_path.c, query_hook.c).
+current_variable = _current
 
 
 # activate(recorder) makes recorder (a Trace, or anything with its sql()
@@ -87,6 +90,7 @@ def query_trace():
 in_query = _in_query.get
 begin_query = functools.partial(_in_query.set, True)
 end_query = _in_query.reset
+in_query_variable = _in_query   # for Django's query hook in C (src/cpython/query_hook.c)
 
 
 def describe_call(args, kwargs):

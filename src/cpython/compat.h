@@ -147,4 +147,37 @@ static inline void plumb_error_restore(plumb_saved_error *s)
 #endif
 }
 
+/* The exception being raised, taken out of the error indicator as an
+ * instance carrying its traceback (NULL if none): what the monitoring path
+ * hands to Python (logged) or raises again with plumb_error_put. */
+static inline PyObject *plumb_error_take(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    if (!type)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (value && traceback)
+        PyException_SetTraceback(value, traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    return value;
+#endif
+}
+
+/* Raises exc (an instance from plumb_error_take; the reference is stolen). */
+static inline void plumb_error_put(PyObject *exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyObject *type = (PyObject *)Py_TYPE(exc);
+    Py_INCREF(type);
+    PyErr_Restore(type, exc, PyException_GetTraceback(exc));
+#endif
+}
+
 #endif

@@ -10,6 +10,7 @@
 #include "binding.h"
 
 #include "errors.h"
+#include "metrics_object.h"
 #include "model/metrics.h"
 
 typedef struct MetricsObject {
@@ -57,7 +58,7 @@ static int check_ready(MetricsObject *self)
 }
 
 /* record()'s arguments, in order, with the ranges they may take. */
-enum { RECORD_NARGS = 12 };
+enum { RECORD_NARGS = PLUMB_METRICS_RECORD_VALUES };
 static const struct {
     const char *name;
     long long low, high;
@@ -76,6 +77,17 @@ static const struct {
     {"http_count", 0, LLONG_MAX},
 };
 
+/* Value i in its range: 0, or -1 with ValueError. */
+static int check_value(long long v, int i)
+{
+    if (PLUMB_UNLIKELY(v < record_args[i].low || v > record_args[i].high)) {
+        PyErr_Format(PyExc_ValueError, "Metrics.record(): %s must be in %lld..%lld, not %lld",
+                     record_args[i].name, record_args[i].low, record_args[i].high, v);
+        return -1;
+    }
+    return 0;
+}
+
 /* Argument i as an int in its range: 0, or -1 with TypeError (not an int:
  * a float is refused, never truncated) or ValueError (out of range). */
 static int record_arg(PyObject *arg, int i, long long *out)
@@ -87,35 +99,25 @@ static int record_arg(PyObject *arg, int i, long long *out)
     }
     int overflow;
     long long v = PyLong_AsLongLongAndOverflow(arg, &overflow);
-    if (PLUMB_UNLIKELY(overflow || v < record_args[i].low || v > record_args[i].high)) {
-        if (v == -1 && PyErr_Occurred())
-            return -1;
+    if (PLUMB_UNLIKELY(v == -1 && PyErr_Occurred()))
+        return -1;
+    if (PLUMB_UNLIKELY(overflow)) {
         PyErr_Format(PyExc_ValueError, "Metrics.record(): %s must be in %lld..%lld, not %R",
                      record_args[i].name, record_args[i].low, record_args[i].high, arg);
         return -1;
     }
     *out = v;
-    return 0;
+    return check_value(v, i);
 }
 
-/* record(minute, txn, duration_us, error, apdex_t_us, queue_us, sql_us,
- * sql_count, template_us, template_count, http_us, http_count): True, or
- * False when the record was dropped (counted in dropped).  Positional
- * only, through vectorcall: no tuple, no keyword parsing, no allocation
- * once the entry and its bucket exist. */
-static PyObject *metrics_record(MetricsObject *self, PyObject *const *args, Py_ssize_t nargs)
+int plumb_metrics_object_record(PyObject *metrics, const long long *v)
 {
-    if (PLUMB_UNLIKELY(nargs != RECORD_NARGS)) {
-        PyErr_Format(PyExc_TypeError, "Metrics.record() takes %d positional arguments (%zd given)",
-                     RECORD_NARGS, nargs);
-        return NULL;
-    }
+    MetricsObject *self = (MetricsObject *)metrics;
     if (PLUMB_UNLIKELY(check_ready(self) < 0))
-        return NULL;
-    long long v[RECORD_NARGS];
+        return -1;
     for (int i = 0; i < RECORD_NARGS; i++)
-        if (record_arg(args[i], i, &v[i]) < 0)
-            return NULL;
+        if (check_value(v[i], i) < 0)
+            return -1;
     plumb_request_measures r = {
         .minute = (uint64_t)v[0],
         .txn = (uint32_t)v[1],
@@ -131,9 +133,31 @@ static PyObject *metrics_record(MetricsObject *self, PyObject *const *args, Py_s
         .http_count = (uint64_t)v[11],
     };
     int rc = plumb_metrics_record(&self->table, &r);
-    if (PLUMB_UNLIKELY(rc == PLUMB_EINVAL))
-        return plumb_raise(rc, "metrics", NULL, NULL);  /* unreachable: the ranges above */
-    return PyBool_FromLong(rc == PLUMB_OK);
+    if (PLUMB_UNLIKELY(rc == PLUMB_EINVAL)) {   /* unreachable: the ranges above */
+        plumb_raise(rc, "metrics", NULL, NULL);
+        return -1;
+    }
+    return rc == PLUMB_OK;
+}
+
+/* record(minute, txn, duration_us, error, apdex_t_us, queue_us, sql_us,
+ * sql_count, template_us, template_count, http_us, http_count): True, or
+ * False when the record was dropped (counted in dropped).  Positional
+ * only, through vectorcall: no tuple, no keyword parsing, no allocation
+ * once the entry and its bucket exist. */
+static PyObject *metrics_record(MetricsObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (PLUMB_UNLIKELY(nargs != RECORD_NARGS)) {
+        PyErr_Format(PyExc_TypeError, "Metrics.record() takes %d positional arguments (%zd given)",
+                     RECORD_NARGS, nargs);
+        return NULL;
+    }
+    long long v[RECORD_NARGS];
+    for (int i = 0; i < RECORD_NARGS; i++)
+        if (record_arg(args[i], i, &v[i]) < 0)
+            return NULL;
+    int rc = plumb_metrics_object_record((PyObject *)self, v);
+    return rc < 0 ? NULL : PyBool_FromLong(rc);
 }
 
 static PyObject *entry_histogram(const plumb_metrics_entry *e, plumb_hist_pair *buckets)

@@ -3,6 +3,7 @@
 #include "formats.h"
 #include "offsets.h"
 #include "attach_target.h"
+#include "request_record.h"
 
 static PyObject *tsc_invariant(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
@@ -35,6 +36,8 @@ PyObject *plumb_write_labelled_stacks(PyObject *module, PyObject *args);
 PyObject *plumb_set_thread_tag(PyObject *module, PyObject *arg);
 PyObject *plumb_get_thread_tag(PyObject *module, PyObject *ignored);
 PyObject *plumb_thread_tags_lost_count(PyObject *module, PyObject *ignored);
+int plumb_module_add_request_path(PyObject *module);
+int plumb_module_add_query_hook(PyObject *module);
 
 static PyMethodDef module_methods[] = {
     {"formats", plumb_formats_info, METH_NOARGS,
@@ -99,6 +102,9 @@ PyMODINIT_FUNC PyInit__plumb(void)
         || PyModule_AddObject(m, "Stats", (PyObject *)&plumb_StatsType) < 0
         || PyModule_AddObject(m, "Metrics", (PyObject *)&plumb_MetricsType) < 0
         || plumb_module_add_histogram(m) < 0
+        || plumb_module_add_request_record(m) < 0
+        || plumb_module_add_request_path(m) < 0
+        || plumb_module_add_query_hook(m) < 0
         || plumb_module_add_hook_functions(m) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -19,7 +19,8 @@ _set_tag = _plumb.set_thread_tag
 def _timed_middleware(handler, name):
     """handler (one middleware, called with the request), recording a
     segment while a trace is current; kept to one call and one read when
-    none is, since it runs on every request."""
+    none is, since it runs on every request (and the segment recorded
+    without a helper's frame: a thousand instructions each)."""
     if is_async(handler):
         async def timed(request):
             trace = current()
@@ -33,7 +34,11 @@ def _timed_middleware(handler, name):
                 error = type(e).__name__
                 raise
             finally:
-                _record(trace, "middleware", name, started, None, error)
+                try:
+                    trace.segment("middleware", name, started, time.perf_counter() - started,
+                                  None, error)
+                except Exception:   # recording must never fail the request
+                    pass
     else:
         def timed(request):
             trace = current()
@@ -47,7 +52,11 @@ def _timed_middleware(handler, name):
                 error = type(e).__name__
                 raise
             finally:
-                _record(trace, "middleware", name, started, None, error)
+                try:
+                    trace.segment("middleware", name, started, time.perf_counter() - started,
+                                  None, error)
+                except Exception:   # recording must never fail the request
+                    pass
     timed.__wrapped__ = handler
     return timed
 
@@ -66,7 +75,11 @@ def _timed_view(view, name, trace, coroutine):
                 error = type(e).__name__
                 raise
             finally:
-                _record(trace, "view", name, started, (args, kwargs), error)
+                try:
+                    trace.segment("view", name, started, time.perf_counter() - started, None,
+                                  error, (args, kwargs))
+                except Exception:   # recording must never fail the request
+                    pass
     else:
         def timed(request, *args, **kwargs):
             started = time.perf_counter()
@@ -84,17 +97,13 @@ def _timed_view(view, name, trace, coroutine):
             finally:
                 if tag:
                     _set_tag(previous)
-                _record(trace, "view", name, started, (args, kwargs), error)
+                try:
+                    trace.segment("view", name, started, time.perf_counter() - started, None,
+                                  error, (args, kwargs))
+                except Exception:   # recording must never fail the request
+                    pass
     timed.__wrapped__ = view
     return timed
-
-
-def _record(trace, kind, name, started, arguments, error):
-    try:
-        trace.segment(kind, name, started, time.perf_counter() - started, error=error,
-                      arguments=arguments)
-    except Exception:   # recording must never fail the request
-        pass
 
 
 def install():

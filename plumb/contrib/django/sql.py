@@ -3,32 +3,18 @@
 database.  The wrapper is put first on every connection as it is made
 (the connection_created signal), whichever thread makes it, so queries
 that async views run in asgiref's worker threads are caught too; it
-records only while a request's trace is current (plumb/web/trace.py)."""
-from time import perf_counter
+records only while a request's trace is current (plumb/web/trace.py).
 
-from ...web.trace import begin_query, current, end_query, in_query
+The wrapper, record(execute, sql, params, many, context), is C
+(plumb._plumb.DjangoQueryHook, src/cpython/query_hook.c), since it runs
+for every query: it marks the query so the driver under it does not
+record it again, reads the clock around execute, and records the query,
+its error class included, into the current RequestRecord or Trace;
+recording never fails the query."""
+from ... import _plumb
+from ...web.trace import current_variable, in_query_variable
 
-
-def record(execute, sql, params, many, context):
-    # query_trace() written out: this runs for every query.
-    trace = current()
-    if trace is None or in_query():
-        return execute(sql, params, many, context)
-    token = begin_query()   # the driver under Django does not record it again
-    started = perf_counter()
-    error = None
-    try:
-        return execute(sql, params, many, context)
-    except BaseException as e:
-        error = type(e).__name__
-        raise
-    finally:
-        try:
-            trace.sql(sql, None if many else params, started, perf_counter() - started,
-                      many, error)
-        except Exception:   # recording must never fail the query
-            pass
-        end_query(token)
+record = _plumb.DjangoQueryHook(current_variable, in_query_variable).record
 
 
 def _add_to(connection):
