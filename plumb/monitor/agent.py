@@ -30,6 +30,7 @@ from collections import Counter, deque
 from .. import _plumb
 from ..web import instruments as _instruments
 from ..web.trace import current_variable
+from .fork_gate import gate_for
 from .harvest import Harvest, KeptTrace, ProfileMinute, TransactionMinute
 from .record import trace_document
 
@@ -164,6 +165,7 @@ class Agent:
             from .pyroscope import Pusher
 
             self.pusher = Pusher(options.pyroscope, options.pyroscope_timeout)
+        self._gate = gate_for(options.store)     # no fork inside SQLite (fork_gate.py)
         self._fresh_process()
         self._check_store()
         from . import celery
@@ -231,7 +233,8 @@ class Agent:
         from .store import StoreError, open_store
 
         try:
-            open_store(self.options.store).close()
+            with self._gate:
+                open_store(self.options.store).close()
         except StoreError as e:
             self._store_refused = str(e)
             log.error("plumb: monitoring store refused: %s", e)
@@ -406,9 +409,10 @@ class Agent:
         from .store import StoreError, open_store
 
         try:
-            if self.store is None:
-                self.store = open_store(self.options.store)
-            active = self.store.active_sessions(time.time())
+            with self._gate:
+                if self.store is None:
+                    self.store = open_store(self.options.store)
+                active = self.store.active_sessions(time.time())
         except StoreError:
             return
         running = {}
@@ -695,9 +699,10 @@ class Agent:
         self.buffer.append(harvest)
         while self.buffer:
             try:
-                if self.store is None:   # never opened here, or refused: try again
-                    self.store = open_store(self.options.store)
-                self.store.write(self.buffer[0])
+                with self._gate:
+                    if self.store is None:   # never opened here, or refused: try again
+                        self.store = open_store(self.options.store)
+                    self.store.write(self.buffer[0])
             except StoreError as e:
                 self.dropped["store_errors"] += 1
                 self._close_store()
@@ -761,7 +766,8 @@ class Agent:
     def _close_store(self):
         if self.store is not None:
             try:
-                self.store.close()
+                with self._gate:
+                    self.store.close()
             except Exception:
                 pass
             self.store = None
