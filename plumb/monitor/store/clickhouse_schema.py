@@ -80,12 +80,15 @@ TABLES = (
 # edges, not those of every host and worker.  The fleet's rows start at
 # minutes: a window's edges (up to 18 minutes) would otherwise merge every
 # harvest's minute rows; a host's minutes are together in tx_rows (ordered
-# by minute, then host).  (family: (table prefix, the columns it keeps
-# apart besides time, name, kind and session, ORDER BY, version, its
-# finest resolution))
+# by minute, then host).  A host's rows are ordered by host first: every
+# reader of them names one, and a host and a window are then one range of
+# the key (with time first, each granule would hold every host's rows of
+# its hours, and a reader would decode all of their states to keep one
+# host's).  (family: (table prefix, the columns it keeps apart besides time,
+# name, kind and session, ORDER BY, version, its finest resolution))
 FAMILIES = {
     "worker": ("tx", ("host", "pid"), "t, host, name, kind, session, pid", 1, TEN_MINUTES),
-    "host": ("host", ("host",), "t, host, name, kind, session", 2, TEN_MINUTES),
+    "host": ("host", ("host",), "host, t, name, kind, session", 2, TEN_MINUTES),
     "fleet": ("fleet", (), "t, name, kind, session", 2, MINUTE),
 }
 _SUFFIXES = {MINUTE: "minutes", TEN_MINUTES: "10min", HOUR: "hours", DAY: "days"}
