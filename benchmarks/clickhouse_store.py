@@ -11,15 +11,21 @@ in a temporary folder and removes it afterwards.
 1. Ingest: N writer processes at once, each writing harvests of
    `transactions` transactions (one minute each, ~30 histogram buckets, 10
    kept traces) one after another through ClickHouseStore.write(): harvests
-   and rows a second, all writers together.
+   and rows a second, all writers together; into a database of schema
+   version 1's layout (the workers' coarser rows: three materialized views)
+   and one of version 2's (the hosts' and the fleet's too: nine).
 2. The fleet's month: `days` of `hosts` x `workers` x `transactions`, made
    inside ClickHouse (INSERT ... SELECT FROM numbers()): the last
    `minute_days` as the minute rows harvests write (~10 histogram buckets
-   each; the materialized views make their ten-minute, hour and day rows),
-   the older days directly as hour and day rows; then the dashboard's queries through the store (median of `repeat`): the
-   overview (transactions over 1 h, 24 h, 7 and 30 days; the series of all
-   transactions; hosts) and a transaction's page (its series, traces and
-   profile), also for one host.
+   each; the materialized views make their ten-minute, hour and day rows
+   of every family), the older days directly as the workers' hour and day
+   rows and the hosts' and the fleet's made from those as their views would
+   (their states merged); then the dashboard's queries through the store
+   (median of `repeat`), each read from the workers' rows as version 1
+   read every window (`rollups_from` = inf) and from the narrowest rows
+   (version 2), one after the other: the overview (transactions over 1 h,
+   24 h, 7 and 30 days; the series of all transactions; hosts) and a
+   transaction's page (its series, traces and profile), also for one host.
 3. The same data in both stores: `--compare-hosts` hosts x `workers` x
    `transactions` for `--compare-hours` hours, each worker's harvest of each
    minute written through write() into an SQLite file and a ClickHouse
@@ -30,6 +36,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -40,17 +47,34 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from plumb.monitor.harvest import Harvest, ProfileMinute  # noqa: E402
 from plumb.monitor.store import open_store  # noqa: E402
+from plumb.monitor.store.clickhouse_schema import TIERS, rollup_select  # noqa: E402
 from store import median_ms, minute_rows, traces_for  # noqa: E402  (benchmarks/store.py's)
 
 FRAMES = [("/srv/app/views.py", 10 + i, f"view_{i}") for i in range(40)]
 
 
-def private_server():
+def _tests_importable():
     os.environ.setdefault("PLUMB_TEST_CHECKOUT", "1")
-    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+    tests = os.path.join(os.path.dirname(HERE), "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+
+
+def private_server():
+    _tests_importable()
     from clickhouse_server import ClickHouseServer
 
     return ClickHouseServer()
+
+
+def open_layout(url, layout, **options):
+    """A store of schema version `layout`'s tables (1: the workers' rows only)."""
+    if layout == 2:
+        return open_store(url, **options)
+    _tests_importable()
+    from clickhouse_layouts import open_layout_v1
+
+    return open_layout_v1(url, **options)
 
 
 def profiles_for(rng, names, minute):
@@ -69,13 +93,13 @@ def a_harvest(rng, names, host, pid, minute, per_minute, profiles=True):
 
 # -- 1. ingest ----------------------------------------------------------------------
 
-def _writer(url, writer, harvests, transactions, start, done):
+def _writer(url, layout, writer, harvests, transactions, start, done):
     rng = random.Random(writer)
     names = [f"/app/view_{i}" for i in range(transactions)]
     per_minute = [rng.randrange(1, 60) for _ in names]
     ready = [a_harvest(rng, names, f"ingest-{writer}", 100 + writer, 1_700_000_000 + 60 * m,
                        per_minute) for m in range(harvests)]
-    store = open_store(url, timeout_s=30)
+    store = open_layout(url, layout, timeout_s=30)
     start.wait()
     for h in ready:
         store.write(h)
@@ -84,11 +108,11 @@ def _writer(url, writer, harvests, transactions, start, done):
                  for h in ready))
 
 
-def ingest(url, writers, harvests, transactions):
+def ingest(url, layout, writers, harvests, transactions):
     context = multiprocessing.get_context("fork")
     start, done = context.Event(), context.Queue()
-    processes = [context.Process(target=_writer, args=(url, w, harvests, transactions, start,
-                                                        done)) for w in range(writers)]
+    processes = [context.Process(target=_writer, args=(url, layout, w, harvests, transactions,
+                                                        start, done)) for w in range(writers)]
     for p in processes:
         p.start()
     time.sleep(1 + writers * 0.5)               # each has built its harvests
@@ -138,9 +162,9 @@ def generate(store, day_start, hosts, workers, transactions):
 
 
 def generate_tier(store, table, res, since, until, hosts, workers, transactions):
-    """Rows of a coarser table (tx_hours, tx_days) for [since, until), made
-    directly (the minutes they would come from are not made: older days
-    are read from these rows, all but their edges)."""
+    """Rows of a coarser table of the workers' (tx_hours, tx_days) for
+    [since, until), made directly (the minutes they would come from are not
+    made: older days are read from these rows, all but their edges)."""
     per_step = hosts * workers * transactions
     n = (until - since) // res * per_step
     per_row = res // 60                           # the minutes a row holds
@@ -190,22 +214,42 @@ def queries(now, one, host):
         ("overview: transactions, 24 h", lambda s: s.transactions(now - 86400, now)),
         ("overview: transactions, 7 days", lambda s: s.transactions(now - 7 * 86400, now)),
         ("overview: transactions, 30 days", lambda s: s.transactions(now - 30 * 86400, now)),
+        ("overview: transactions, 24 h to 14:37:30", lambda s: s.transactions(
+            now - 86400 + 450, now + 450)),
         ("overview: series of all, 24 h by 5 min", lambda s: s.series(None, now - 86400, now,
                                                                       300)),
         ("overview: series of all, 7 days hourly", lambda s: s.series(None, now - 7 * 86400,
                                                                       now, 3600)),
         ("overview: hosts, 24 h", lambda s: s.hosts(now - 86400, now)),
         ("one host: transactions, 24 h", lambda s: s.transactions(now - 86400, now, host=host)),
+        ("one host: transactions, 30 days", lambda s: s.transactions(now - 30 * 86400, now,
+                                                                     host=host)),
         ("transaction: series, 24 h by 5 min", lambda s: s.series(one, now - 86400, now, 300)),
+        ("transaction: series, 24 h by 10 min", lambda s: s.series(one, now - 86400, now,
+                                                                   600)),
         ("transaction: series, 7 days hourly", lambda s: s.series(one, now - 7 * 86400, now,
                                                                   3600)),
         ("transaction: series, 30 days daily", lambda s: s.series(one, now - 30 * 86400, now,
                                                                   86400)),
         ("transaction: 100 slowest traces, 24 h", lambda s: s.traces(one, since=now - 86400)),
         ("transaction: profile, 1 h", lambda s: s.profile(one, since=now - 3600, until=now)),
-        ("one host: transaction's series, 24 h", lambda s: s.series(one, now - 86400, now, 300,
-                                                                    host=host)),
+        ("one host: transaction's series, 24 h by 5 min", lambda s: s.series(
+            one, now - 86400, now, 300, host=host)),
+        ("one host: transaction's series, 24 h by 10 min", lambda s: s.series(
+            one, now - 86400, now, 600, host=host)),
     ]
+
+
+def alternating_ms(calls, repeat):
+    """The median ms of each call, the calls taking turns (so a change in
+    the machine's load falls on all of them alike)."""
+    times = [[] for _ in calls]
+    for _ in range(repeat):
+        for call, into in zip(calls, times):
+            begun = time.perf_counter()
+            call()
+            into.append((time.perf_counter() - begun) * 1000)
+    return [statistics.median(t) for t in times]
 
 
 def fleet(url, args):
@@ -219,9 +263,15 @@ def fleet(url, args):
     first = today - (args.days - 1) * 86400
     minutes_from = today - (args.minute_days - 1) * 86400
     for day in range(first, minutes_from, 86400):       # a day at a time: bounded memory
-        for table, res in (("tx_days", 86400), ("tx_hours", 3600)):
-            generate_tier(store, table, res, day, day + 86400, args.hosts, args.workers,
-                          args.transactions)
+        for res in (86400, 3600):
+            generate_tier(store, TIERS["worker"][res], res, day, day + 86400, args.hosts,
+                          args.workers, args.transactions)
+            # The hosts' and the fleet's rows of that day, from the workers'.
+            for family in ("host", "fleet"):
+                store.http.execute(
+                    f"INSERT INTO {TIERS[family][res]} " + rollup_select(
+                        family, res, source=TIERS["worker"][res],
+                        where=f"day = '{time.strftime('%Y-%m-%d', time.gmtime(day))}'"))
     print(f"  older days' hour and day rows made, {time.perf_counter() - begun:.0f} s",
           flush=True)
     for day in range(minutes_from, today + 86400, 86400):
@@ -229,7 +279,13 @@ def fleet(url, args):
         print(f"  minutes of {time.strftime('%Y-%m-%d', time.gmtime(day))} made, "
               f"{time.perf_counter() - begun:.0f} s", flush=True)
     generate_profiles(store, today, args.hosts, args.transactions)
-    store.http.execute("OPTIMIZE TABLE tx_days")      # as the background merges would
+    # Today's coarser rows merged, as the background merges would leave a
+    # settled day (the views add a part per block inserted): for both ways
+    # of reading alike.
+    partition = time.strftime("%Y%m%d", time.gmtime(today))
+    for family in TIERS.values():
+        for table in family.values():
+            store.http.execute(f"OPTIMIZE TABLE {table} PARTITION ID '{partition}' FINAL")
     sizes = store.http.select(
         "SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE active AND "
         f"database = '{store.http.database}' GROUP BY table ORDER BY table")
@@ -238,8 +294,14 @@ def fleet(url, args):
           f"in {time.perf_counter() - begun:.0f} s: "
           + ", ".join(f"{table} {rows:,} rows {disk / 2**20:.0f} MiB"
                       for table, rows, disk in sizes), flush=True)
+    workers_rows = open_store(url, timeout_s=3600)
+    workers_rows.rollups_from = float("inf")         # how version 1 read every window
+    print(f"{'':44} {'workers rows':>12}    {'narrowest':>9}", flush=True)
     for label, call in queries(now, "/app/view_7", "host-3"):
-        print(f"{label:44} {median_ms(lambda: call(store), args.repeat):9.1f} ms", flush=True)
+        before, after = alternating_ms([lambda: call(workers_rows), lambda: call(store)],
+                                       args.repeat)
+        print(f"{label:44} {before:9.1f} ms {after:9.1f} ms  x{before / after:5.1f}", flush=True)
+    workers_rows.close()
     store.close()
 
 
@@ -309,14 +371,16 @@ def main():
     base = args.url or server.url("bench")
     folder = tempfile.mkdtemp(prefix="plumb-ch-bench-")
     print(f"{platform.python_implementation()} {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}", flush=True)
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
     try:
         if "ingest" not in skip:
             for writers in map(int, args.writers.split(",")):
-                harvests_s, rows_s = ingest(base + "_ingest", writers, args.harvests,
-                                            args.transactions)
-                print(f"ingest, {writers} writers: {harvests_s:.1f} harvests/s, "
-                      f"{rows_s:,.0f} rows/s", flush=True)
+                for layout in (1, 2):
+                    harvests_s, rows_s = ingest(f"{base}_ingest_v{layout}", layout, writers,
+                                                args.harvests, args.transactions)
+                    print(f"ingest, layout {layout}, {writers} writers: {harvests_s:.1f} "
+                          f"harvests/s, {rows_s:,.0f} rows/s", flush=True)
         if "fleet" not in skip:
             fleet(base + "_fleet", args)
         if "compare" not in skip:
@@ -325,6 +389,8 @@ def main():
         shutil.rmtree(folder, ignore_errors=True)
         if server is not None:
             server.remove()
+    print(f"load {os.getloadavg()[0]:.2f} at the end, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from conftest import free_port
 from test_store import NOW, harvest, minute_row
 from plumb.monitor.harvest import KeptTrace
 from plumb.monitor.store import ClickHouseStore, StoreError, open_store
+from plumb.monitor.store.clickhouse_schema import TIERS
 
 
 @pytest.mark.parametrize("location", ["db", "host/db", "host:port/db", "host:8123/", "h:1/a-b"])
@@ -26,7 +27,7 @@ def test_user_and_password_come_from_the_url_or_the_environment(clickhouse_serve
                                                                 monkeypatch):
     port = clickhouse_server.port
     with open_store(f"clickhouse://{USER}:{PASSWORD}@127.0.0.1:{port}/plumb_url") as store:
-        assert store.schema_version == 1
+        assert store.schema_version == 2
     monkeypatch.setenv("PLUMB_CLICKHOUSE_USER", USER)
     monkeypatch.setenv("PLUMB_CLICKHOUSE_PASSWORD", PASSWORD)
     with open_store(f"clickhouse://127.0.0.1:{port}/plumb_url?timeout_s=5") as store:
@@ -41,13 +42,13 @@ def test_the_schema_is_created_once_and_versioned(clickhouse_url, clickhouse_ser
     with open_store(clickhouse_url) as first, open_store(clickhouse_url) as second:
         assert first.write(harvest("a")) and second.write(harvest("b"))
         database = first.http.database
-    assert clickhouse_server.query(f"SELECT version FROM {database}.schema_version") == "1\n"
+    assert clickhouse_server.query(f"SELECT version FROM {database}.schema_version") == "2\n"
     engines = clickhouse_server.query(
         f"SELECT name, engine, partition_key FROM system.tables WHERE database = '{database}' "
         "AND name = 'tx_rows'")
     assert engines.split("\t")[1:] == ["MergeTree", "day\n"]
     clickhouse_server.query(f"INSERT INTO {database}.schema_version VALUES (9, 0)")
-    with pytest.raises(StoreError, match="version 9, newer than this plumb's 1"):
+    with pytest.raises(StoreError, match="version 9, newer than this plumb's 2"):
         open_store(clickhouse_url)
 
 
@@ -68,6 +69,9 @@ def test_retention_drops_the_days_past_it(clickhouse_url):
         assert store.transactions(NOW - 10 * 86400, NOW + 60)[0]["count"] == 8
         removed = store.retention(NOW)
         assert removed["tx_rows"] == 2 and removed["harvests"] == 2 and removed["drops"] == 2
+        # The coarser rows of every family go with their days: a row a day.
+        for family in TIERS.values():
+            assert [removed[table] for table in family.values()] == [2] * len(family)
         assert store.transactions(NOW - 10 * 86400, NOW + 60)[0]["count"] == 4
         assert store.http.select("SELECT count(DISTINCT partition_id) FROM system.parts "
                                  f"WHERE database = '{store.http.database}' AND "
@@ -130,7 +134,7 @@ def test_long_windows_read_the_coarser_rows_clickhouse_keeps(clickhouse_url):
                 minute, count=i + 1, histogram={10 + i: i + 1}, min_us=50 - i, max_us=900 + i,
                 error_classes={"KeyError": 1, f"E{i}": i})]))
         database = store.http.database
-        for table in ("tx_10min", "tx_hours", "tx_days"):
+        for table in (t for family in TIERS.values() for t in family.values()):
             assert store.http.select(f"SELECT count() FROM {database}.{table}")[0][0] > 0
         # Two days: day rows in the middle, hours, ten minutes and minutes at the edges.
         [row] = store.transactions(NOW - 2 * 86400 + 60, NOW + 86400 - 60)

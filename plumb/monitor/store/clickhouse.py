@@ -26,8 +26,9 @@ from .base import (SERIES_APDEX_COUNTERS, SERIES_COUNTERS, SUMMED_COUNTERS, Stor
                    add_counts, check_new_session, check_trace_order, checked_step,
                    checked_worker, hosts_from_workers)
 from .clickhouse_http import QUERY_ID_RUNNING, ClickHouseError, ClickHouseHTTP, quote
-from .clickhouse_schema import (DAY_TABLES, HARVEST_TABLES, SCHEMA_VERSION, STATE_OF_MINUTES,
-                                STORED_ONCE, TIERS, prepare)
+from .clickhouse_schema import (DAY_TABLES, HARVEST_TABLES, SCHEMA_VERSION, STATE_COLUMNS,
+                                STORED_ONCE, TIERS, merge_state, merged, prepare,
+                                state_of_minutes)
 from .tiers import DAY, MINUTE, RESOLUTIONS, ceil_to, floor_to, pieces
 from .url import take_options
 
@@ -99,7 +100,8 @@ class ClickHouseStore(Store):
         self._closed = False
         self._stacks_written = set()      # (day, stack_id) this process has stored
         self._errors_written = set()      # (day, error key) likewise
-        prepare(self.http, time.time())
+        # Minutes before this are read from the workers' rows (prepare()).
+        self.rollups_from = prepare(self.http, self.schema_version)
 
     def __repr__(self):
         return f"ClickHouseStore({self.name!r})"
@@ -261,33 +263,33 @@ class ClickHouseStore(Store):
     def _merged_rows(self, since, until, group, host=None, session=None, kind=None,
                      names=None, worker=None, coarsest=DAY):
         """SQL of the merged rows of [since, until): the -State of every
-        column (STATE_OF_MINUTES' names) per `group` ((SQL, alias) pairs; in
-        the SQL `{t}` is the row's start), from the coarsest rows inside the
-        window and finer rows at its edges, UNION ALL'd; or None when no
-        rows can answer.  The caller -Merges them."""
-        by_res = {}
-        for res, lo, hi in pieces(since, until, {}, coarsest=coarsest):
-            by_res.setdefault(res, []).append((lo, hi))
+        column (STATE_COLUMNS) per `group` ((SQL, alias) pairs; in the SQL
+        `{t}` is the row's start), UNION ALL'd, or None when no rows can
+        answer; the caller -Merges them.  The rows are those of the
+        narrowest family that answers the filter (a worker's own rows given
+        a worker, a host's given a host, else the fleet's; minutes before
+        `rollups_from` from the workers' rows, which hold them), the
+        coarsest inside the window and finer ones at its edges."""
+        family = "worker" if worker is not None else "host" if host is not None else "fleet"
+        cut = since if family == "worker" else min(max(since, self.rollups_from), until)
+        spans = {}
+        for rows_of, lo, hi in (("worker", since, cut), (family, cut, until)):
+            if lo < hi:
+                for res, a, b in pieces(lo, hi, {}, coarsest=coarsest):
+                    table = TIERS[rows_of].get(res, "tx_rows")
+                    spans.setdefault(table, []).append((a, b))
         filters = " AND ".join(self._filters(host, session, kind, names, worker))
         keys = ", ".join(alias for _, alias in group)
         selects = []
-        for res, spans in sorted(by_res.items()):
-            table, t = ("tx_rows", "minute") if res == MINUTE else (TIERS[res], "t")
-            window = " OR ".join(f"({t} >= {lo} AND {t} < {hi})" for lo, hi in spans)
-            days = _days_between(min(lo for lo, _ in spans), max(hi for _, hi in spans))
-            states = ", ".join(f"{state} AS {name}" if res == MINUTE else
-                               f"{state.split('(')[0].replace('State', 'MergeState')}"
-                               f"({name}) AS {name}" for name, state in STATE_OF_MINUTES)
+        for table, windows in sorted(spans.items()):
+            t, state = ("minute", state_of_minutes) if table == "tx_rows" else ("t", merge_state)
+            window = " OR ".join(f"({t} >= {lo} AND {t} < {hi})" for lo, hi in windows)
+            days = _days_between(min(lo for lo, _ in windows), max(hi for _, hi in windows))
+            states = ", ".join(f"{state(name)} AS {name}" for name in STATE_COLUMNS)
             columns = ", ".join(f"{expr.format(t=t)} AS {alias}" for expr, alias in group)
             selects.append(f"SELECT {columns}, {states} FROM {table} "
                            f"WHERE {days} AND ({window}) AND {filters} GROUP BY {keys}")
         return " UNION ALL ".join(selects) or None
-
-    @staticmethod
-    def _merge(name):
-        """The -Merge of a state column, by its -State's function."""
-        function = dict(STATE_OF_MINUTES)[name].split("(")[0].replace("State", "Merge")
-        return f"{function}({name})"
 
     def _error_names(self, keys, since, until):
         """{key: name} of error classes."""
@@ -304,16 +306,13 @@ class ClickHouseStore(Store):
     def transactions(self, since, until, host=None, kind=None, session=None, names=None,
                      worker=None):
         worker = checked_worker(self.name, worker)
-        merged = self._merged_rows(since, until, (("name", "name"), ("kind", "kind")), host,
-                                   session, kind, names, worker)
-        if merged is None:
+        rows_sql = self._merged_rows(since, until, (("name", "name"), ("kind", "kind")), host,
+                                     session, kind, names, worker)
+        if rows_sql is None:
             return []
-        columns = [f"{c}_s" for c in SUMMED_COUNTERS] + [
-            "min_us_s", "max_us_s", "apdex_t_us_s", "first_minute_s", "last_minute_s",
-            "hist_s", "error_classes_s"]
         with self._using():
             rows = self.http.select(
-                f"SELECT name, kind, {', '.join(map(self._merge, columns))} FROM ({merged}) "
+                f"SELECT name, kind, {', '.join(map(merged, STATE_COLUMNS))} FROM ({rows_sql}) "
                 "GROUP BY name, kind ORDER BY name, kind")
             error_names = self._error_names({k for row in rows for k in row[-1][0]}, since,
                                             until)
@@ -340,12 +339,12 @@ class ClickHouseStore(Store):
         start, end = floor_to(since, step), ceil_to(until, step)
         coarsest = max(res for res in RESOLUTIONS if step % res == 0)
         group = ((f"toUInt32(intDiv({{t}}, {step}) * {step})", "bucket"), ("kind", "kind"))
-        merged = self._merged_rows(start, end, group, host, None, None,
-                                   None if name is None else [name], worker, coarsest)
+        rows_sql = self._merged_rows(start, end, group, host, None, None,
+                                     None if name is None else [name], worker, coarsest)
         columns = [f"{c}_s" for c in SERIES_COUNTERS + SERIES_APDEX_COUNTERS] + ["hist_s"]
         with self._using():
-            rows = [] if merged is None else self.http.select(
-                f"SELECT bucket, kind, {', '.join(map(self._merge, columns))} FROM ({merged}) "
+            rows = [] if rows_sql is None else self.http.select(
+                f"SELECT bucket, kind, {', '.join(map(merged, columns))} FROM ({rows_sql}) "
                 "GROUP BY bucket, kind")
         # Apdex counts web requests only, and only of one transaction.
         by_bucket = {}
