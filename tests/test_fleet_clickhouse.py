@@ -76,7 +76,7 @@ def test_hosts_add_up_in_one_clickhouse(tmp_path, clickhouse_server, clickhouse_
         every = {r["name"]: r for r in store.transactions(since, until)}
         for path, name in PAGES.items():
             assert every[name]["count"] == sum(len(s[path]) for s in served.values()), \
-                (name, drops)
+                (name, drops, {host: out[-3000:] for host, out in outputs.items()})
         for host in HOSTS:
             share = {r["name"]: r for r in store.transactions(since, until, host=host)}
             for path, name in PAGES.items():
