@@ -19,7 +19,6 @@ import pytest
 from conftest import env_with_plumb, plumb as run_plumb
 
 import plumb.monitor.agent as agent_module
-import plumb.monitor.record as record_module
 from plumb.monitor import WSGIMiddleware, background_task, histogram, queue_time
 from plumb.monitor.options import Options
 from plumb.monitor.store import open_store
@@ -42,7 +41,6 @@ class Clock:
 def clock(monkeypatch):
     c = Clock()
     monkeypatch.setattr(agent_module, "time", c)
-    monkeypatch.setattr(record_module, "time", c)
     return c
 
 

@@ -17,10 +17,6 @@ Segment tuples: (kind, name, started, seconds, detail, error, extra), where
 extra is (params, many) for SQL and the view's (args, kwargs) for a view;
 past MAX_SEGMENTS a request's segments are counted in its sums and in its
 dropped only."""
-# Kept for tests/test_monitor.py, whose clock replaces this module's time and
-# agent.py's; a record's start is read on its agent's clock.
-import time  # noqa: F401
-
 from .. import _plumb
 from ..web.trace import Trace
 
