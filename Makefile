@@ -2,13 +2,14 @@
 # make test  - set everything up, then run the whole test suite
 # make bench - the overhead benchmark (prints medians and ratios)
 # make bench-monitor - plumb.monitor on the example shop under wrk beside APM agents
+# make bench-monitor-worker - the same gunicorn worker's instructions a request (callgrind)
 
 SHELL := /bin/sh
 DEMO_PYTHON = $(shell scripts/pythons.sh 2>/dev/null | tail -n 1 | cut -d' ' -f1)
 # The demo uses plumb as installed from its wheel into that venv (make setup).
 DEMO_PLUMB = .venv/$(DEMO_PYTHON)/bin/plumb
 
-.PHONY: setup test-deps demo test test-c test-python test-browser test-sanitize test-install bench bench-monitor clean
+.PHONY: setup test-deps demo test test-c test-python test-browser test-sanitize test-install bench bench-monitor bench-monitor-venv bench-monitor-worker clean
 
 setup:
 	scripts/system-deps.sh
@@ -49,13 +50,19 @@ bench: setup
 BENCH_MONITOR_PYTHON = $(shell scripts/pythons.sh 2>/dev/null | awk '$$1 == "3.12" {print $$2}')
 BENCH_MONITOR_VENV = .venv/bench-3.12
 
-bench-monitor:
+bench-monitor-venv:
 	test -n "$(BENCH_MONITOR_PYTHON)" || { echo "bench-monitor: CPython 3.12 not found" >&2; exit 2; }
 	test -x $(BENCH_MONITOR_VENV)/bin/python || $(BENCH_MONITOR_PYTHON) -m venv $(BENCH_MONITOR_VENV)
 	$(BENCH_MONITOR_VENV)/bin/python -m pip install -q --disable-pip-version-check -U pip setuptools wheel django gunicorn ddtrace newrelic sentry-sdk
 	scripts/build-wheel.sh $(BENCH_MONITOR_VENV)/bin/python build/wheels/3.12
 	$(BENCH_MONITOR_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --force-reinstall build/wheels/3.12/plumb-*.whl
+
+bench-monitor: bench-monitor-venv
 	$(BENCH_MONITOR_VENV)/bin/python benchmarks/monitor_throughput.py $(BENCH_MONITOR_ARGS)
+
+# The same worker under callgrind: instructions a request, whatever the load.
+bench-monitor-worker: bench-monitor-venv
+	$(BENCH_MONITOR_VENV)/bin/python benchmarks/monitor_worker_instructions.py $(BENCH_MONITOR_ARGS)
 
 clean:
 	rm -rf build .venv plumb/*.so tests/c/build *.egg-info

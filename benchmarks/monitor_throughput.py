@@ -36,7 +36,12 @@ gunicorn worker from /proc, all its threads, before and after the wrk run,
 divided by the requests served) and what each adds over bare; the
 worker's resident memory after the run.  Goal (issue 13): plumb keeps at
 least 0.97 of bare's throughput on both pages, adds under 20 us of CPU per
-request plus 2 us per SQL query, and its memory per worker is bounded."""
+request plus 2 us per SQL query, and its memory per worker is bounded.
+
+--pin puts gunicorn (master and worker, so the sampler's thread too) on
+the first CPU and wrk, the sink and this script on the second: on a 2-core
+machine the worker then has a CPU of its own, and the rounds' spread comes
+from the host rather than from wrk and the worker taking turns."""
 import argparse
 import http.server
 import importlib.metadata
@@ -65,6 +70,7 @@ NEEDS = {"bare": "plumb", "plumb": "plumb", "plumb-nosampler": "plumb", "ddtrace
 LAUNCHERS = {"ddtrace": "ddtrace-run", "newrelic": "newrelic-admin"}
 DISTRIBUTIONS = ("django", "gunicorn", "plumb", "ddtrace", "newrelic", "sentry-sdk")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PIN = []    # with --pin: the taskset prefix that puts gunicorn on its own CPU
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 SENTRY_SETTINGS = '''\
@@ -152,6 +158,10 @@ def main():
                         help="seconds of wrk per page before the measured run")
     parser.add_argument("--configs", default=",".join(c for c in CONFIGS if c != "plumb-nosampler"),
                         help="comma-separated, of " + ", ".join(CONFIGS))
+    parser.add_argument("--interleave", action="store_true",
+                        help="servers started once, configurations taking turns each round")
+    parser.add_argument("--pin", action="store_true",
+                        help="gunicorn on the first CPU, wrk and this script on the second")
     args = parser.parse_args()
     wanted = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [c for c in wanted if c not in CONFIGS]
@@ -164,6 +174,13 @@ def main():
     wrk = shutil.which("wrk")
     if wrk is None:
         fail("wrk is not installed (scripts/system-deps.sh --test)")
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2 or shutil.which("taskset") is None:
+            fail("--pin needs two CPUs and taskset (util-linux)")
+        server_cpu, load_cpu = cpus[0], cpus[1]
+        os.sched_setaffinity(0, {load_cpu})    # wrk and the sink inherit it
+        PIN.append(["taskset", "-c", str(server_cpu)])
     bindir = os.path.dirname(sys.executable)
     for tool in ("gunicorn",):
         if not os.path.exists(os.path.join(bindir, tool)):
@@ -179,6 +196,9 @@ def main():
     print("versions: " + ", ".join(f"{d} {version(d)}" for d in DISTRIBUTIONS))
     print(f"CPU: {cpu_model()} x {os.cpu_count()}")
     print(f"load average before: {load_average()}")
+    if PIN:
+        print(f"pinned: gunicorn on CPU {PIN[0][-1]}, wrk and the sink on CPU "
+              f"{min(os.sched_getaffinity(0))}")
     for config in skipped:
         print(f"{config}: skipped ({NEEDS[config]} is not installed beside {sys.executable})")
     sys.stdout.flush()
@@ -189,7 +209,10 @@ def main():
         project, env = prepare_shop(work, sink.port)
         results = {c: {p: [] for p in PAGES} for c in configs}
         sent = {c: [] for c in configs}
-        for round_ in range(args.rounds):
+        if args.interleave:
+            interleaved(configs, project, env, work, wrk, args, results)
+            sent = {"all servers": [sink.taken()]}
+        for round_ in range(0 if args.interleave else args.rounds):
             for config in configs:
                 for page, run in serve_and_load(config, project, env, work, wrk,
                                                 args.duration, args.warmup).items():
@@ -283,6 +306,7 @@ def serve_and_load(config, project, env, work, wrk, duration, warmup):
     loaded by wrk: {page: {"rps", "requests", "errors", "cpu_us", "rss_kib"}}."""
     port = free_port()
     command, env = command_and_env(config, env, work, port)
+    command = (PIN[0] if PIN else []) + command
     log = open(os.path.join(work, f"{config}.log"), "w")
     server = subprocess.Popen(command, cwd=project, env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
@@ -296,11 +320,7 @@ def serve_and_load(config, project, env, work, wrk, duration, warmup):
             # sampler started and its rate set by its cost (plumb looks
             # every 3 s), the agents' own start-up work done.
             run_wrk(wrk, url, warmup)
-            before = process_cpu(worker)
-            got = run_wrk(wrk, url, duration)
-            cpu = process_cpu(worker) - before
-            got["cpu_us"] = cpu / got["requests"] * 1e6 if got["requests"] else float("nan")
-            got["rss_kib"] = rss_kib(worker)
+            got = measured_run(wrk, url, worker, duration)
             if got["errors"]:
                 print(f"  {config} {page}: {got['errors']} responses not 2xx/3xx "
                       f"(see {config}.log)", flush=True)
@@ -309,6 +329,68 @@ def serve_and_load(config, project, env, work, wrk, duration, warmup):
     finally:
         stop(server)
         log.close()
+
+
+def interleaved(configs, project, env, work, wrk, args, results):
+    """Every configuration's server up at once, all stopped but the one
+    whose turn it is; args.rounds rounds of turns."""
+    paused_s = (len(configs) - 1) * len(PAGES) * (args.duration + 1)
+    if paused_s >= 25:
+        fail(f"--interleave: a server would be stopped for about {paused_s} s, over gunicorn's "
+             "30 s worker timeout; take fewer configurations or a shorter --duration")
+    servers, logs = {}, []
+    try:
+        for config in configs:
+            port = free_port()
+            command, config_env = command_and_env(config, env, work, port)
+            log = open(os.path.join(work, f"{config}.log"), "w")
+            logs.append(log)
+            server = subprocess.Popen((PIN[0] if PIN else []) + command, cwd=project,
+                                      env=config_env, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+            servers[config] = (server, port, None)
+            wait_for_port(port, server, config)
+            servers[config] = (server, port, gunicorn_worker(server.pid, config))
+            for page in PAGES:
+                run_wrk(wrk, f"http://127.0.0.1:{port}{page}", args.warmup)
+            os.killpg(server.pid, signal.SIGSTOP)
+        for round_ in range(args.rounds):
+            for config in configs if round_ % 2 == 0 else configs[::-1]:
+                server, port, worker = servers[config]
+                os.killpg(server.pid, signal.SIGCONT)
+                for page in PAGES:
+                    got = measured_run(wrk, f"http://127.0.0.1:{port}{page}", worker,
+                                       args.duration)
+                    if got["errors"]:
+                        print(f"  {config} {page}: {got['errors']} responses not 2xx/3xx "
+                              f"(see {config}.log)", flush=True)
+                    results[config][page].append(got)
+                os.killpg(server.pid, signal.SIGSTOP)
+                if server.poll() is not None:
+                    fail(f"{config}: gunicorn exited with {server.returncode} (see {config}.log)")
+            line = "  ".join(f"{c} " + "/".join(f"{results[c][p][-1]['rps']:.0f}" for p in PAGES)
+                             for c in configs)
+            print(f"round {round_ + 1} req/s on / and /catalogue/: {line}", flush=True)
+    finally:
+        for server, _, _ in servers.values():
+            try:
+                os.killpg(server.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+            stop(server)
+        for log in logs:
+            log.close()
+
+
+def measured_run(wrk, url, worker, duration):
+    """wrk on `url` for `duration` s, with the worker's CPU time per request
+    and its resident memory after."""
+    before = process_cpu(worker)
+    got = run_wrk(wrk, url, duration)
+    cpu = process_cpu(worker) - before
+    got["cpu_us"] = cpu / got["requests"] * 1e6 if got["requests"] else float("nan")
+    got["rss_kib"] = rss_kib(worker)
+    return got
 
 
 def free_port():
@@ -378,12 +460,12 @@ def run_wrk(wrk, url, seconds):
             "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
 
-def stop(server):
+def stop(server, timeout=30):
     """A graceful stop (plumb flushes its last harvest on SIGTERM), then a
     kill of the whole session if it lingers."""
     try:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        server.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
@@ -399,7 +481,7 @@ def report(results, sent, rounds):
              f"{'CPU us':>8s} {'+CPU us':>8s} {'RSS MiB':>8s} {'errors':>7s}"
     print(header)
     print("-" * len(header))
-    added = {}
+    added, quartiles = {}, {}
     for page in PAGES:
         bare = medians(results["bare"][page])
         for config in configs:
@@ -409,11 +491,18 @@ def report(results, sent, rounds):
             paired = [r["rps"] / b["rps"] for r, b in zip(results[config][page],
                                                          results["bare"][page])]
             spread = f"{statistics.median(paired):.2f} ({min(paired):.2f}-{max(paired):.2f})"
+            if len(paired) >= 4:
+                q1, _, q3 = statistics.quantiles(paired, n=4)
+                quartiles[config, page] = f"{q1:.2f}-{q3:.2f}"
             print(f"{page:12s} {config:9s} {m['rps']:8.0f} {m['rps'] / bare['rps']:6.2f} "
                   f"{spread:>17s} {m['cpu_us']:8.1f} {added[config, page]:+8.1f} "
                   f"{m['rss_kib'] / 1024:8.1f} {errors:7d}")
+    if quartiles:
+        print("\npaired ratios' quartiles (the middle half of the rounds): " + "; ".join(
+            f"{page} {config} {q}" for (config, page), q in quartiles.items()
+            if config != "bare"))
     print("\nexporters' requests to the local sink per server (median): " +
-          ", ".join(f"{c} {statistics.median(sent[c]):.0f}" for c in configs))
+          ", ".join(f"{c} {statistics.median(n):.0f}" for c, n in sent.items()))
     if "plumb" in configs:
         per_query = (added["plumb", "/catalogue/"] - added["plumb", "/"]) / CATALOGUE_QUERIES
         print(f"plumb's added CPU: {added['plumb', '/']:+.1f} us per trivial request, "

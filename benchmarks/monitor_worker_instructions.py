@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""What plumb.monitor adds to a real gunicorn worker, in instructions: the
+whole worker (its four request threads, gunicorn's own loop, plumb's
+sampler and harvest threads) under valgrind's callgrind, serving a fixed
+number of requests from eight client connections:
+
+    .venv/bench-3.12/bin/python benchmarks/monitor_worker_instructions.py [--requests N] [--configs ...]
+
+benchmarks/monitor_throughput.py measures the same worker's requests a
+second under wrk, but on a shared 2-vCPU VM its rounds move by 10-30%, ten
+times plumb's share; benchmarks/monitor_instructions.py counts one thread
+calling Django's handler, without gunicorn, sockets or the sampler.  This
+one counts what the worker process executes in user space, whatever the
+machine's load: the shop (examples/shop) under gunicorn (one worker, four
+gthread threads, as in monitor_throughput.py) in each configuration
+(bare: SHOP_MONITOR=0; plumb: the middleware with its defaults, the
+sampler at its default rate and budget; plumb-nosampler: SHOP_RATE=0),
+each page warmed up, then N requests of each page, then a graceful stop:
+the worker's instructions over its whole life, from callgrind's file.
+Runs with every page's N and with one page's doubled: the difference over
+N is one request of that page, start-up, warm-up and stop cancelling out
+(as in monitor_instructions.py; valgrind's gdbserver does not follow a
+forked worker, so callgrind_control cannot zero and dump it).  The
+kernel's share (sockets, scheduling) is not counted; it is the same for
+every configuration, so the ratio bare / plumb of user-space instructions
+is a lower bound of the throughput plumb keeps if both run at the same
+instructions per cycle (an estimate, said as one).
+
+The sampler costs CPU time per second, not per request, and holds itself
+to its budget (`sampler_cpu`, 0.25% of a CPU by default) by its own CPU
+clock; under valgrind everything runs some 50 times slower, the sampler's
+rounds too, so it keeps about the same share of the worker's work as it
+would natively (it reads its own CPU time, which valgrind slows alike).
+
+Needs valgrind and gunicorn, Django and
+plumb importable by the interpreter running it (make bench-monitor's venv).
+"""
+import argparse
+import http.client
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import monitor_throughput as throughput  # noqa: E402  (its shop, configurations, gunicorn)
+
+CONFIGS = ("bare", "plumb", "plumb-nosampler")
+CLIENTS = 8
+START_TIMEOUT_S = 600          # Django's start-up under valgrind
+
+
+def fail(message):
+    print(f"monitor_worker_instructions: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def send(port, path, n):
+    """n GET requests of path from CLIENTS threads, each on one keep-alive
+    connection (a new one if the server closes it); the count of non-200s."""
+    lock = threading.Lock()
+    left = [n]
+    bad = [0]
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        while True:
+            with lock:
+                if left[0] == 0:
+                    break
+                left[0] -= 1
+            for attempt in (1, 2):
+                try:
+                    conn.request("GET", path)
+                    response = conn.getresponse()
+                    response.read()
+                    if response.status != 200:
+                        with lock:
+                            bad[0] += 1
+                    if response.getheader("Connection", "").lower() == "close":
+                        conn.close()
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+                    break
+                except (http.client.HTTPException, OSError):
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+                    if attempt == 2:
+                        with lock:
+                            bad[0] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return bad[0]
+
+
+def worker_total(out_dir, worker):
+    """Instructions of the worker's whole life, from the file callgrind
+    writes when it exits."""
+    path = os.path.join(out_dir, f"callgrind.out.{worker}")
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(("summary:", "totals:")):
+                    return int(line.split()[1])
+    except OSError as error:
+        fail(f"no callgrind file of the worker {worker}: {error}")
+    fail(f"no totals in {path}")
+
+
+def run_server(config, project, env, work, counts, warmup):
+    """One server of the configuration under callgrind: each page warmed
+    up, then counts[page] requests of each; the worker's instructions in
+    all (start-up and stop included: they cancel out between runs)."""
+    out_dir = tempfile.mkdtemp(prefix=f"callgrind-{config}-", dir=work)
+    port = throughput.free_port()
+    command, env = throughput.command_and_env(config, env, work, port)
+    # Under valgrind a request takes 50 times longer: gunicorn's master must
+    # not take the worker for hung.
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/callgrind.out.%p",
+               "--vgdb=no"] + command + ["--timeout", "3600",
+                                                           "--graceful-timeout", "600"]
+    env = dict(env, PYTHONHASHSEED="0")
+    log = open(os.path.join(work, f"{config}.log"), "a")
+    server = subprocess.Popen(command, cwd=project, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        throughput.wait_for_port(port, server, config, timeout=START_TIMEOUT_S)
+        worker = throughput.gunicorn_worker(server.pid, config, timeout=START_TIMEOUT_S)
+        for page in counts:
+            if send(port, page, warmup[page]):
+                fail(f"{config}: warm-up requests of {page} failed (see {config}.log)")
+        for page, n in counts.items():
+            bad = send(port, page, n)
+            if bad:
+                fail(f"{config}: {bad} of {n} requests of {page} failed (see {config}.log)")
+    finally:
+        throughput.stop(server, timeout=START_TIMEOUT_S)
+        log.close()
+    return worker_total(out_dir, worker)
+
+
+def measure(config, project, env, work, pages, warmup):
+    """{page: instructions per request} of one configuration's worker:
+    runs with every page's count, and with one page's doubled; the
+    difference over the count is one request of that page."""
+    base = run_server(config, project, env, work, pages, warmup)
+    result = {}
+    for page, n in pages.items():
+        doubled = run_server(config, project, env, work, dict(pages, **{page: 2 * n}), warmup)
+        result[page] = (doubled - base) / n
+        print(f"  {config:15s} {page:12s} {base:,} and {doubled:,} instructions with "
+              f"{n} more: {result[page]:,.0f} a request", flush=True)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=400,
+                        help="requests of the trivial page counted (the catalogue: a tenth)")
+    parser.add_argument("--warmup", type=int, default=100,
+                        help="requests of each page before counting (the catalogue: a tenth)")
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    args = parser.parse_args()
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    if "bare" not in configs or any(c not in CONFIGS for c in configs):
+        fail(f"--configs: bare and any of {', '.join(CONFIGS)}")
+    if args.requests < 10 or args.warmup < 10:
+        fail("--requests and --warmup must be at least 10")
+    for tool in ("valgrind",):
+        if shutil.which(tool) is None:
+            fail(f"{tool} is not installed (Debian's valgrind)")
+    if not os.path.exists(os.path.join(os.path.dirname(sys.executable), "gunicorn")):
+        fail(f"gunicorn is not installed beside {sys.executable} (make bench-monitor)")
+    print(f"CPython {sys.version.split()[0]} ({sys.executable})")
+    print("versions: " + ", ".join(f"{d} {throughput.version(d)}"
+                                   for d in ("django", "gunicorn", "plumb")))
+    print(f"CPU: {throughput.cpu_model()} x {os.cpu_count()}; load average before: "
+          f"{throughput.load_average()}", flush=True)
+    pages = {"/": args.requests, "/catalogue/": max(10, args.requests // 10)}
+    warmup = {"/": args.warmup, "/catalogue/": max(10, args.warmup // 10)}
+    work = tempfile.mkdtemp(prefix="plumb-worker-instructions-")
+    try:
+        project, env = throughput.prepare_shop(work, sink_port=9)   # no agents: no sink
+        counts = {c: measure(c, project, env, work, pages, warmup) for c in configs}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"load average after: {throughput.load_average()}\n")
+    print(f"{'page':12s} {'config':16s} {'instructions':>13s} {'added':>11s} {'bare/config':>12s}")
+    for page in pages:
+        bare = counts["bare"][page]
+        for config in configs:
+            n = counts[config][page]
+            print(f"{page:12s} {config:16s} {n:13,.0f} {n - bare:+11,.0f} {bare / n:12.3f}")
+    print("bare/config: the share of bare's throughput kept if user-space instructions were "
+          "all a request costs (kernel work, the same for all, left out: a lower bound)")
+
+
+if __name__ == "__main__":
+    main()
