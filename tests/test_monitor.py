@@ -568,3 +568,69 @@ def test_a_sampler_far_over_its_cost_is_slowed_before_the_harvest(store_url):
     assert agent.sampler_rate == pytest.approx(30.0, abs=0.5)
     with pytest.raises(ValueError):
         Options(store=store_url, sampler_cpu=2)
+
+
+DJANGO_NAMING = """\
+import json, sys
+import django
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import path
+
+def product(request, pk):
+    return HttpResponse("product %d" % pk)
+
+def guarded(request):
+    return HttpResponse("the view ran")
+
+def broken(request):
+    raise ValueError("no")
+
+class AnswersBeforeTheView:
+    def __init__(self, get_response):
+        self.get_response = get_response
+    def __call__(self, request):
+        return self.get_response(request)
+    def process_view(self, request, view, args, kwargs):
+        if view is guarded:
+            return HttpResponse("answered by the middleware")
+
+urlpatterns = [path("product/<int:pk>/", product), path("guarded/", guarded),
+               path("broken/", broken)]
+settings.configure(
+    SECRET_KEY="x", DEBUG=False, ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
+    INSTALLED_APPS=["plumb.contrib.django"],
+    MIDDLEWARE=["plumb.contrib.django.middleware.MonitoringMiddleware",
+                __name__ + ".AnswersBeforeTheView"],
+    PLUMB_MONITOR={"store": sys.argv[1], "rate": 0, "harvest_interval": 3600})
+django.setup()
+from django.test import Client
+from plumb.monitor.agent import process_agent
+
+client = Client(raise_request_exception=False)
+statuses = [client.get(url).status_code
+            for url in ("/product/1/", "/product/2/", "/guarded/", "/nowhere/", "/broken/")]
+process_agent().harvest()
+print(json.dumps(statuses))
+"""
+
+
+def test_django_requests_are_named_by_their_view_however_they_are_answered(tmp_path):
+    """The view's wrapper names a request as its view runs; a request a
+    middleware answers before the view (process_view) is named by its URL's
+    match all the same, one no URL matched shares the unmatched name, and a
+    view that raises keeps its own name."""
+    store = f"sqlite:///{tmp_path / 'monitor.db'}"
+    script = tmp_path / "site.py"
+    script.write_text(DJANGO_NAMING)
+    got = subprocess.run([sys.executable, str(script), store], capture_output=True, text=True,
+                         cwd=tmp_path, env=env_with_plumb(), timeout=120)
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout.splitlines()[-1]) == [200, 200, 200, 404, 500]
+    with open_store(store) as s:
+        rows = {r["name"]: r for r in s.transactions(0, time.time() + 3600)}
+    assert {name: r["count"] for name, r in rows.items()} == {
+        "__main__.product": 2, "__main__.guarded": 1, agent_module.UNMATCHED: 1,
+        "__main__.broken": 1}
+    assert rows["__main__.broken"]["errors"] == 1
+    assert rows["__main__.broken"]["error_classes"] == {"ValueError": 1}

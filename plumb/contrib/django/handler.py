@@ -11,6 +11,7 @@ import time
 
 from ... import _plumb
 from ...monitor.naming import dotted_name, is_async, view_facts
+from ...monitor.record import RequestRecord
 from ...web.trace import current
 
 _set_tag = _plumb.set_thread_tag
@@ -126,6 +127,10 @@ def install():
         if trace is None:
             return wrapped
         name, coroutine = view_facts(view)
+        if type(trace) is RequestRecord:
+            # A monitored request is named by its view (the URL's match):
+            # named here, the middleware's end need not look it up again.
+            trace.name = name
         return _timed_view(wrapped, name, trace, coroutine)
 
     convert_exception_to_response._plumb = True
