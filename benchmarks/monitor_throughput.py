@@ -385,10 +385,12 @@ def interleaved(configs, project, env, work, wrk, args, results):
 def measured_run(wrk, url, worker, duration):
     """wrk on `url` for `duration` s, with the worker's CPU time per request
     and its resident memory after."""
-    before = process_cpu(worker)
+    user, system = process_cpu_split(worker)
     got = run_wrk(wrk, url, duration)
-    cpu = process_cpu(worker) - before
+    user_after, system_after = process_cpu_split(worker)
+    cpu = user_after - user + system_after - system
     got["cpu_us"] = cpu / got["requests"] * 1e6 if got["requests"] else float("nan")
+    got["system_share"] = (system_after - system) / cpu if cpu else float("nan")
     got["rss_kib"] = rss_kib(worker)
     return got
 
@@ -428,12 +430,12 @@ def gunicorn_worker(master, config, timeout=30):
     fail(f"{config}: no single gunicorn worker under process {master}")
 
 
-def process_cpu(pid):
-    """User and system CPU seconds of the whole process (all its threads)."""
+def process_cpu_split(pid):
+    """(user, system) CPU seconds of the whole process (all its threads)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     # After the command's closing parenthesis: state is field 3, utime 14, stime 15.
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
 
 
 def rss_kib(pid):
@@ -497,6 +499,9 @@ def report(results, sent, rounds):
             print(f"{page:12s} {config:9s} {m['rps']:8.0f} {m['rps'] / bare['rps']:6.2f} "
                   f"{spread:>17s} {m['cpu_us']:8.1f} {added[config, page]:+8.1f} "
                   f"{m['rss_kib'] / 1024:8.1f} {errors:7d}")
+    print("\nthe worker's system time, a share of its CPU time (median): " + "; ".join(
+        f"{page} {config} {statistics.median(r['system_share'] for r in results[config][page]):.0%}"
+        for page in PAGES for config in configs))
     if quartiles:
         print("\npaired ratios' quartiles (the middle half of the rounds): " + "; ".join(
             f"{page} {config} {q}" for (config, page), q in quartiles.items()
