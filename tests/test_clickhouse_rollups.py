@@ -6,8 +6,10 @@ database, as the harvests add up to by hand, and as the SQLite store gives
 on the same harvests; a host's share is its own; a database of version 1
 migrates, its older minutes still read from the workers' rows."""
 import math
+import os
 import random
 import re
+import sys
 
 import pytest
 
@@ -281,3 +283,17 @@ def test_a_version_1_database_migrates_and_reads_its_older_minutes_from_the_work
                     expected(everything, since, until, **filters), (since, until, filters)
         with open_store(clickhouse_url) as again:
             assert again.rollups_from == cut
+
+
+def test_the_benchmarks_sqlite_file_answers_as_one_written_through_write(clickhouse_url,
+                                                                         tmp_path):
+    # benchmarks/clickhouse_store.py makes the SQLite file of a fleet's month
+    # from the ClickHouse database directly (write() is far too slow for
+    # it): its readers must answer as those of a file written through
+    # write() with the same harvests.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+    try:
+        import clickhouse_store
+    finally:
+        del sys.path[0]
+    assert clickhouse_store.sqlite_check(clickhouse_url, str(tmp_path)) > 50
