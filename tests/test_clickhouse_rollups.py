@@ -5,11 +5,13 @@ maxima and error classes, the same as the workers' rows give on the same
 database, as the harvests add up to by hand, and as the SQLite store gives
 on the same harvests; a host's share is its own; a database of version 1
 migrates, its older minutes still read from the workers' rows."""
+import calendar
 import math
 import os
 import random
 import re
 import sys
+import time
 
 import pytest
 
@@ -160,6 +162,30 @@ def test_readers_read_the_narrowest_rows_that_answer(written):
             {"tx_days", "tx_hours", "tx_10min"}
         assert tables_read(store, lambda s: s.series(None, *window, 600, "web-1", 11)) == \
             {"tx_10min"}
+
+
+def test_each_piece_of_a_window_names_only_its_own_days(written):
+    # Day rows inside, hour rows at both edges: the hour rows' SQL names the
+    # edges' days, not the days between (whose partitions ClickHouse would
+    # then read: a month's two edges, every day's hour rows).
+    url, _ = written
+    window = (DAY0 - 7200 + 420, DAY0 + 2 * DAY + 3600 + 1290)
+    seen = []
+    with open_store(url) as store:
+        select = store.http.select
+        store.http.select = lambda sql, **options: seen.append(sql) or select(sql, **options)
+        store.transactions(*window, host="web-1")
+    [sql] = [sql for sql in seen if "FROM host_hours" in sql]
+    [hours] = [part for part in sql.split(" UNION ALL ") if "FROM host_hours" in part]
+    days = set()
+    for first, last in re.findall(r"day >= '([-\d]+)' AND day <= '([-\d]+)'", hours):
+        day = first
+        while day <= last:
+            days.add(day)
+            day = time.strftime("%Y-%m-%d", time.gmtime(
+                calendar.timegm(time.strptime(day, "%Y-%m-%d")) + DAY))
+    assert days == {time.strftime("%Y-%m-%d", time.gmtime(DAY0 - DAY)),
+                    time.strftime("%Y-%m-%d", time.gmtime(DAY0 + 2 * DAY))}
 
 
 def test_host_and_fleet_rows_answer_as_the_workers_rows_and_the_harvests_do(written):
