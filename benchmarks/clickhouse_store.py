@@ -568,7 +568,7 @@ def sqlite_fleet(url, args, folder):
     """The fleet's month (made by fleet()) in an SQLite file, and the same
     queries on it as on ClickHouse."""
     clickhouse = open_store(url, timeout_s=3600)
-    n = sqlite_check(url.rsplit("_", 1)[0] + "_sqlite_check", folder)
+    n = sqlite_check(f"{url.rsplit('_', 1)[0]}_sqlite_check_{uuid.uuid4().hex[:8]}", folder)
     print(f"sqlite check: a file made directly answers as one written through write() "
           f"({n} answers compared)", flush=True)
     path = os.path.join(args.sqlite_folder or folder, "fleet.db")
