@@ -5,9 +5,13 @@ maxima and error classes, the same as the workers' rows give on the same
 database, as the harvests add up to by hand, and as the SQLite store gives
 on the same harvests; a host's share is its own; a database of version 1
 migrates, its older minutes still read from the workers' rows."""
+import calendar
 import math
+import os
 import random
 import re
+import sys
+import time
 
 import pytest
 
@@ -160,6 +164,30 @@ def test_readers_read_the_narrowest_rows_that_answer(written):
             {"tx_10min"}
 
 
+def test_each_piece_of_a_window_names_only_its_own_days(written):
+    # Day rows inside, hour rows at both edges: the hour rows' SQL names the
+    # edges' days, not the days between (whose partitions ClickHouse would
+    # then read: a month's two edges, every day's hour rows).
+    url, _ = written
+    window = (DAY0 - 7200 + 420, DAY0 + 2 * DAY + 3600 + 1290)
+    seen = []
+    with open_store(url) as store:
+        select = store.http.select
+        store.http.select = lambda sql, **options: seen.append(sql) or select(sql, **options)
+        store.transactions(*window, host="web-1")
+    [sql] = [sql for sql in seen if "FROM host_hours" in sql]
+    [hours] = [part for part in sql.split(" UNION ALL ") if "FROM host_hours" in part]
+    days = set()
+    for first, last in re.findall(r"day >= '([-\d]+)' AND day <= '([-\d]+)'", hours):
+        day = first
+        while day <= last:
+            days.add(day)
+            day = time.strftime("%Y-%m-%d", time.gmtime(
+                calendar.timegm(time.strptime(day, "%Y-%m-%d")) + DAY))
+    assert days == {time.strftime("%Y-%m-%d", time.gmtime(DAY0 - DAY)),
+                    time.strftime("%Y-%m-%d", time.gmtime(DAY0 + 2 * DAY))}
+
+
 def test_host_and_fleet_rows_answer_as_the_workers_rows_and_the_harvests_do(written):
     url, harvests = written
     with open_store(url) as store, open_store(url) as workers_rows:
@@ -281,3 +309,17 @@ def test_a_version_1_database_migrates_and_reads_its_older_minutes_from_the_work
                     expected(everything, since, until, **filters), (since, until, filters)
         with open_store(clickhouse_url) as again:
             assert again.rollups_from == cut
+
+
+def test_the_benchmarks_sqlite_file_answers_as_one_written_through_write(clickhouse_url,
+                                                                         tmp_path):
+    # benchmarks/clickhouse_store.py makes the SQLite file of a fleet's month
+    # from the ClickHouse database directly (write() is far too slow for
+    # it): its readers must answer as those of a file written through
+    # write() with the same harvests.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+    try:
+        import clickhouse_store
+    finally:
+        del sys.path[0]
+    assert clickhouse_store.sqlite_check(clickhouse_url, str(tmp_path)) > 50

@@ -283,12 +283,16 @@ class ClickHouseStore(Store):
         selects = []
         for table, windows in sorted(spans.items()):
             t, state = ("minute", state_of_minutes) if table == "tx_rows" else ("t", merge_state)
-            window = " OR ".join(f"({t} >= {lo} AND {t} < {hi})" for lo, hi in windows)
-            days = _days_between(min(lo for lo, _ in windows), max(hi for _, hi in windows))
+            # Each piece names its own days: one condition from the first
+            # piece's day to the last's would make ClickHouse look into
+            # every day between (a month's two hour edges: every day's
+            # hour rows).
+            window = " OR ".join(f"({_days_between(lo, hi)} AND {t} >= {lo} AND {t} < {hi})"
+                                 for lo, hi in windows)
             states = ", ".join(f"{state(name)} AS {name}" for name in STATE_COLUMNS)
             columns = ", ".join(f"{expr.format(t=t)} AS {alias}" for expr, alias in group)
             selects.append(f"SELECT {columns}, {states} FROM {table} "
-                           f"WHERE {days} AND ({window}) AND {filters} GROUP BY {keys}")
+                           f"WHERE ({window}) AND {filters} GROUP BY {keys}")
         return " UNION ALL ".join(selects) or None
 
     def _error_names(self, keys, since, until):
