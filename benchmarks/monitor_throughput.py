@@ -41,7 +41,19 @@ request plus 2 us per SQL query, and its memory per worker is bounded.
 --pin puts gunicorn (master and worker, so the sampler's thread too) on
 the first CPU and wrk, the sink and this script on the second: on a 2-core
 machine the worker then has a CPU of its own, and the rounds' spread comes
-from the host rather than from wrk and the worker taking turns."""
+from the host rather than from wrk and the worker taking turns.
+
+--interleave starts every configuration's server once and keeps all of
+them up; each round then gives each configuration its turn on both pages
+(in turns ABC CBA ..., so none is always first), the others stopped with
+SIGSTOP meanwhile (so an idle server's threads take nothing from the
+loaded one).  Turns seconds apart drift less than whole rounds of fresh
+servers do, so many short rounds (--rounds 20 --duration 4) pair each
+run with bare's run of the same round a few seconds away.  gunicorn is
+then given a worker timeout (--timeout) of 300 s, longer than any pause
+(checked), instead of its default 30: its master, stopped with the
+worker, would otherwise take a pause for a hung worker and replace it.
+The timeout is a watchdog, no part of serving a request."""
 import argparse
 import http.server
 import importlib.metadata
@@ -70,6 +82,7 @@ NEEDS = {"bare": "plumb", "plumb": "plumb", "plumb-nosampler": "plumb", "ddtrace
 LAUNCHERS = {"ddtrace": "ddtrace-run", "newrelic": "newrelic-admin"}
 DISTRIBUTIONS = ("django", "gunicorn", "plumb", "ddtrace", "newrelic", "sentry-sdk")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+WORKER_TIMEOUT_S = 300    # gunicorn's --timeout with --interleave (its default: 30)
 PIN = []    # with --pin: the taskset prefix that puts gunicorn on its own CPU
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -334,10 +347,15 @@ def serve_and_load(config, project, env, work, wrk, duration, warmup):
 def interleaved(configs, project, env, work, wrk, args, results):
     """Every configuration's server up at once, all stopped but the one
     whose turn it is; args.rounds rounds of turns."""
-    paused_s = (len(configs) - 1) * len(PAGES) * (args.duration + 1)
-    if paused_s >= 25:
-        fail(f"--interleave: a server would be stopped for about {paused_s} s, over gunicorn's "
-             "30 s worker timeout; take fewer configurations or a shorter --duration")
+    # A server waits for up to two rounds' turns of the others (the last
+    # of one round is the first of the next, reversed), and for the
+    # others' start and warm-up at first.
+    paused_s = 2 * (len(configs) - 1) * len(PAGES) * (args.duration + 1) + \
+        len(configs) * (len(PAGES) * args.warmup + 10)
+    if paused_s >= WORKER_TIMEOUT_S:
+        fail(f"--interleave: a server would be stopped for about {paused_s} s, over the "
+             f"{WORKER_TIMEOUT_S} s worker timeout given to gunicorn; take fewer "
+             "configurations or a shorter --duration")
     servers, logs = {}, []
     try:
         for config in configs:
@@ -345,6 +363,7 @@ def interleaved(configs, project, env, work, wrk, args, results):
             command, config_env = command_and_env(config, env, work, port)
             log = open(os.path.join(work, f"{config}.log"), "w")
             logs.append(log)
+            command = command + ["--timeout", str(WORKER_TIMEOUT_S)]
             server = subprocess.Popen((PIN[0] if PIN else []) + command, cwd=project,
                                       env=config_env, stdout=log, stderr=subprocess.STDOUT,
                                       start_new_session=True)
