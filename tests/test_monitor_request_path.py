@@ -461,3 +461,52 @@ def test_a_recorder_that_fails_never_fails_the_query():
     finally:
         trace.deactivate(token)
     assert not trace.in_query()
+
+
+class SamplesOf:
+    """A sampler stand-in: each harvest() gives one sample of one stack per
+    tag it is told of (the C sampler's (frames, nodes, tagged, summary))."""
+    mode = "wall"
+
+    def __init__(self):
+        self.tags = []
+        self.harvests = 0
+
+    def harvest(self):
+        self.harvests += 1
+        frames = [("/app/views.py", 1, "view")]
+        nodes = [(-1, 0)]
+        tagged, self.tags = [(tag, 0, 1) for tag in self.tags], []
+        return frames, nodes, tagged, {"started_ns": 0, "ended_ns": 0, "cpu_ns": 0}
+
+    def stop(self):
+        pass
+
+
+def test_samples_are_labelled_between_harvests_and_the_ended_forgotten(make_agent):
+    """Every few seconds the harvest thread labels the samples so far
+    (drain_samples): the ended requests kept to label them are let go
+    then, not at the harvest, and the harvest's profile holds every drain's
+    samples, merged into one profile per transaction."""
+    agent = make_agent()
+    sampler = agent.sampler = SamplesOf()
+    first = [one_request(agent, "/a") for _ in range(3)]
+    assert set(agent.finished) == {r.tag for r in first}
+    sampler.tags = [r.tag for r in first]
+    agent.clock.now += 1
+    agent.drain_samples()
+    assert agent.finished == {}
+    running = agent.begin("web", "/b", "GET", "/b", "")
+    second = one_request(agent, "/a")
+    sampler.tags = [second.tag, running.tag]
+    agent.clock.now += 1
+    agent.drain_samples()
+    assert agent.finished == {} and set(agent.pending_samples) == {running.tag}
+    agent.clock.now += 1
+    agent.end(running, 200)
+    harvest = agent._take()
+    assert sampler.harvests == 3
+    profiles = {(p.name, p.kind): p.stacks for p in harvest.profiles}
+    stack = (("/app/views.py", 1, "view"),)
+    assert profiles == {("/a", "web"): [(stack, 4)], ("/b", "web"): [(stack, 1)]}
+    assert agent.partial_profiles == {} and agent.partial_tags == {}

@@ -201,10 +201,14 @@ class Agent:
         self.sampler = None
         self.sampler_rate = 0.0     # the rate it runs at now
         self.own_rate = 0.0         # ... and without sessions: options.rate, lowered by its cost
-        self._cost_since = 0.0      # time.monotonic() since which its summary's cpu_ns counts
+        self._cost_since = 0.0      # time.monotonic() since which its cost is counted:
+        self._drained_cpu_ns = 0    # ... its CPU time in the drains since, + its summary's
         self._sampler_summary = None
-        self.partial_profiles = []  # ProfileMinutes taken early (the sampler's rate changed)
-        self.partial_tags = {}      # ... and their samples by request tag
+        # Samples taken before the harvest (every few seconds, and when the
+        # sampler's rate changes): {(minute, name, kind, session, rate_hz,
+        # mode): Counter of stacks}, and by request tag.
+        self.partial_profiles = {}
+        self.partial_tags = {}
         self.sessions = {}          # id -> Session: X-Ray and thread-profile sessions running
         self.xray_by_name = {}      # transaction name -> its X-Ray Session
         self.session_metrics = _record_metrics_type(MAX_ENTRIES)
@@ -263,7 +267,7 @@ class Agent:
         sampler.start()
         sampler.ignore_thread(self.thread.ident)
         self.sampler, self.sampler_rate = sampler, rate
-        self._cost_since = time.monotonic()
+        self._cost_since, self._drained_cpu_ns = time.monotonic(), 0
 
     def _sampler_to_rate(self):
         """The sampler at the rate it should run at now: the highest a
@@ -275,10 +279,7 @@ class Agent:
             rate = max([self.own_rate] + [s.rate_hz for s in self.sessions.values() if s.rate_hz])
             if self.options.rate <= 0 or not self._started or rate == self.sampler_rate:
                 return
-            profiles, tags = self._take_samples(time.time())
-            self.partial_profiles += profiles
-            for tag, counter in tags.items():
-                self.partial_tags.setdefault(tag, Counter()).update(counter)
+            self._keep_partial(*self._take_samples(time.time()))
             old = self.sampler
             try:
                 if old is not None:
@@ -388,6 +389,11 @@ class Agent:
                 except Exception:
                     self.dropped["session_poll_failed"] += 1
                     log.exception("plumb: looking for sessions failed")
+                try:
+                    self.drain_samples()
+                except Exception:
+                    self.dropped["samples_failed"] += 1
+                    log.exception("plumb: taking the samples failed")
             # Harvests fall on multiples of the interval, so that with the
             # default minute a profile's minute is the minute it covers.
             if now >= next_harvest:
@@ -425,6 +431,37 @@ class Agent:
         self._sampler_to_rate()
         self._check_cost()
 
+    def drain_samples(self):
+        """Between harvests, every few seconds (the harvest thread): the
+        samples so far are labelled now and kept for the harvest, so that
+        the ended requests remembered to label them (`finished`, an entry a
+        request) are the last few seconds' and not a whole harvest's.  A
+        worker serving 3,800 requests a second (measured, a trivial page)
+        would otherwise fill MAX_FINISHED in half a minute, leave the rest
+        of the minute's samples unlabelled, and hold some 20 MiB for it."""
+        with self._harvest_lock:
+            if self.sampler is None or not self._started:
+                return
+            self._keep_partial(*self._take_samples(time.time()))
+
+    def _keep_partial(self, profiles, tags):
+        for p in profiles:
+            key = (p.minute, p.name, p.kind, p.session, p.rate_hz, p.mode)
+            self.partial_profiles.setdefault(key, Counter()).update(dict(p.stacks))
+        for tag, counter in tags.items():
+            self.partial_tags.setdefault(tag, Counter()).update(counter)
+
+    def _take_partial(self):
+        """The samples taken before the harvest, as ProfileMinutes, and by
+        request tag; forgotten here."""
+        profiles = [ProfileMinute(minute=minute, name=name, kind=kind, session=session,
+                                  rate_hz=rate_hz, mode=mode, stacks=list(counter.items()))
+                    for (minute, name, kind, session, rate_hz, mode), counter
+                    in self.partial_profiles.items()]
+        tags = self.partial_tags
+        self.partial_profiles, self.partial_tags = {}, {}
+        return profiles, tags
+
     def _check_cost(self):
         """Between harvests (from the session poll, every few seconds): a
         sampler taking well over options.sampler_cpu is slowed at once, not
@@ -438,7 +475,7 @@ class Agent:
         if elapsed < 2.0:
             return
         try:
-            cpu_ns = sampler.summary().get("cpu_ns", 0)
+            cpu_ns = self._drained_cpu_ns + sampler.summary().get("cpu_ns", 0)
         except Exception:
             return
         share = cpu_ns / 1e9 / elapsed
@@ -495,14 +532,13 @@ class Agent:
         for row in session_rows:
             name, kind, session = self.session_name_list[row[1]]
             transactions.append(self._transaction_minute(row, name, kind, {}, session))
-        self._sampler_summary = None
-        profiles, samples_by_tag = self._take_samples(ended)
+        self._keep_partial(*self._take_samples(ended))
+        # What the sampler cost over the whole harvest, the drains' parts
+        # added up, sets its next rate.
         self._adapt_rate(self._sampler_summary)
-        if self.partial_profiles:
-            profiles = self.partial_profiles + profiles
-            for tag, counter in self.partial_tags.items():
-                samples_by_tag.setdefault(tag, Counter()).update(counter)
-            self.partial_profiles, self.partial_tags = [], {}
+        self._sampler_summary = None
+        self._cost_since, self._drained_cpu_ns = time.monotonic(), 0
+        profiles, samples_by_tag = self._take_partial()
         traces = self._kept_traces(kept, samples_by_tag, dropped)
         traces += self._session_traces(session_traces, samples_by_tag, dropped)
         harvest = Harvest(id=uuid.uuid4().hex, host=self.options.host, pid=self.pid,
@@ -571,6 +607,19 @@ class Agent:
             template_us=tpl_us, template_count=tpl_n, http_us=http_us, http_count=http_n,
             histogram=hist, error_classes=dict(error_classes), session=session)
 
+    def _add_summary(self, summary):
+        """The sampler's summaries since the harvest, one: its CPU time
+        added up, from the first one's start to the last one's end."""
+        total = self._sampler_summary
+        if total is None:
+            self._sampler_summary = dict(summary)
+            return
+        for key in ("cpu_ns", "busy_ns"):
+            if key in summary:
+                total[key] = total.get(key, 0) + summary[key]
+        if "ended_ns" in summary:
+            total["ended_ns"] = summary["ended_ns"]
+
     def _take_samples(self, ended):
         """The sampler's stacks since the last harvest, split by what their
         thread was doing: ProfileMinutes per transaction (and "other"), and
@@ -581,12 +630,12 @@ class Agent:
             return [], {}
         try:
             frames, nodes, tagged, summary = self.sampler.harvest()
-            self._cost_since = time.monotonic()     # its cpu_ns starts again
+            self._drained_cpu_ns += summary.get("cpu_ns", 0)   # its summary starts again
         except Exception:
             self.dropped["samples_failed"] += 1
             return [], {}
         swapped = time.perf_counter()
-        self._sampler_summary = summary
+        self._add_summary(summary)
         stacks = {}
 
         def stack_of(node):
