@@ -437,8 +437,8 @@ class Agent:
         the ended requests remembered to label them (`finished`, an entry a
         request) are the last few seconds' and not a whole harvest's.  A
         worker serving 3,800 requests a second (measured, a trivial page)
-        would otherwise fill MAX_FINISHED in half a minute, leave the rest
-        of the minute's samples unlabelled, and hold some 20 MiB for it."""
+        would otherwise fill MAX_FINISHED in half a minute, label the rest
+        of the minute's samples "other", and hold some 20 MiB for it."""
         with self._harvest_lock:
             if self.sampler is None or not self._started:
                 return

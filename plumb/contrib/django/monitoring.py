@@ -52,6 +52,15 @@ def _on_exception(sender, request=None, **kwargs):
             record.error = naming.exception_name(exc)
 
 
+def _name_by_match(request, record):
+    """A record its view's wrapper did not name (a middleware answered
+    before the view) is named by its URL's match, if any."""
+    try:
+        record.name = naming.django_name(request) or UNMATCHED
+    except Exception:
+        pass
+
+
 class MonitoringMiddleware:
     sync_capable = True
     async_capable = True
@@ -110,10 +119,7 @@ class MonitoringMiddleware:
         # runs; a request answered before its view (a middleware's
         # process_view) is named by its URL's match here.
         if record.name == UNMATCHED:
-            try:
-                record.name = naming.django_name(request) or UNMATCHED
-            except Exception:
-                pass
+            _name_by_match(request, record)
         self.agent.end(record, status)
 
     def _end_on_close(self, request, record, response):
@@ -134,11 +140,8 @@ class MonitoringMiddleware:
                     # free, with the request's record (measured: 14 us of
                     # collection a request).  Once closed it is let go.
                     response.__dict__.pop("close", None)
-                    if record.name == UNMATCHED:     # _end's, inline
-                        try:
-                            record.name = naming.django_name(request) or UNMATCHED
-                        except Exception:
-                            pass
+                    if record.name == UNMATCHED:     # _end's, without its frame
+                        _name_by_match(request, record)
                     agent_end(record, response.status_code)
 
         response.close = close_and_end
