@@ -38,7 +38,7 @@ def dotted_name(thing):
 # found once per view: Django asks on every request.  Strong references,
 # bounded: views live as long as their URLconf.
 _MAX_VIEWS = 4096
-_views = {}
+known_views = {}    # view -> (name, is a coroutine function); read by handler.py
 
 
 def is_async(function):
@@ -55,14 +55,14 @@ def _find_view_facts(view):
 def view_facts(view):
     """(the view's dotted name, whether it is a coroutine function)."""
     try:
-        return _views[view]
+        return known_views[view]
     except KeyError:
         pass
     except TypeError:             # unhashable: found each time
         return _find_view_facts(view)
-    if len(_views) >= _MAX_VIEWS:
-        _views.clear()
-    facts = _views[view] = _find_view_facts(view)
+    if len(known_views) >= _MAX_VIEWS:
+        known_views.clear()
+    facts = known_views[view] = _find_view_facts(view)
     return facts
 
 

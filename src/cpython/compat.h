@@ -13,6 +13,16 @@
 #error "plumb needs CPython 3.9 or newer"
 #endif
 
+/* Py_NewRef came in 3.10. */
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *plumb_new_ref(PyObject *o)
+{
+    Py_INCREF(o);
+    return o;
+}
+#define Py_NewRef(o) plumb_new_ref((PyObject *)(o))
+#endif
+
 /* 3.12 brought sys.monitoring (PEP 669): events reach C callables, for
  * every thread, without the legacy hook's frame objects.  Before it, the
  * legacy profile hook is set on each thread. */

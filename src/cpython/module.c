@@ -38,6 +38,8 @@ PyObject *plumb_get_thread_tag(PyObject *module, PyObject *ignored);
 PyObject *plumb_thread_tags_lost_count(PyObject *module, PyObject *ignored);
 int plumb_module_add_request_path(PyObject *module);
 int plumb_module_add_query_hook(PyObject *module);
+int plumb_module_add_timed_call(PyObject *module);
+int plumb_module_add_django_entry(PyObject *module);
 
 static PyMethodDef module_methods[] = {
     {"formats", plumb_formats_info, METH_NOARGS,
@@ -105,6 +107,8 @@ PyMODINIT_FUNC PyInit__plumb(void)
         || plumb_module_add_request_record(m) < 0
         || plumb_module_add_request_path(m) < 0
         || plumb_module_add_query_hook(m) < 0
+        || plumb_module_add_timed_call(m) < 0
+        || plumb_module_add_django_entry(m) < 0
         || plumb_module_add_hook_functions(m) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -192,6 +192,24 @@ static int add_to_sum(PyObject *seconds_obj, double *sum, Py_ssize_t *count)
     return 0;
 }
 
+int plumb_request_record_segment(RequestRecordObject *self, PyObject *kind, PyObject *name,
+                                 PyObject *started, PyObject *seconds, PyObject *detail,
+                                 PyObject *error, PyObject *arguments)
+{
+    int is = PyObject_RichCompareBool(kind, str_template, Py_EQ);
+    if (is < 0)
+        return -1;
+    if (is) {
+        if (add_to_sum(seconds, &self->template_s, &self->template_n) < 0)
+            return -1;
+    } else {
+        is = PyObject_RichCompareBool(kind, str_http, Py_EQ);
+        if (is < 0 || (is && add_to_sum(seconds, &self->http_s, &self->http_n) < 0))
+            return -1;
+    }
+    return add_segment(self, kind, name, started, seconds, detail, error, arguments);
+}
+
 /* segment(kind, name, started, seconds, detail=None, error=None, arguments=None) */
 static PyObject *record_segment(RequestRecordObject *self, PyObject *const *args,
                                 Py_ssize_t nargs, PyObject *kwnames)
@@ -201,18 +219,7 @@ static PyObject *record_segment(RequestRecordObject *self, PyObject *const *args
     PyObject *a[7] = {NULL, NULL, NULL, NULL, Py_None, Py_None, Py_None};
     if (plumb_fast_args("segment", args, nargs, kwnames, names, 7, 4, a) < 0)
         return NULL;
-    int is = PyObject_RichCompareBool(a[0], str_template, Py_EQ);
-    if (is < 0)
-        return NULL;
-    if (is) {
-        if (add_to_sum(a[3], &self->template_s, &self->template_n) < 0)
-            return NULL;
-    } else {
-        is = PyObject_RichCompareBool(a[0], str_http, Py_EQ);
-        if (is < 0 || (is && add_to_sum(a[3], &self->http_s, &self->http_n) < 0))
-            return NULL;
-    }
-    if (add_segment(self, a[0], a[1], a[2], a[3], a[4], a[5], a[6]) < 0)
+    if (plumb_request_record_segment(self, a[0], a[1], a[2], a[3], a[4], a[5], a[6]) < 0)
         return NULL;
     Py_RETURN_NONE;
 }

@@ -42,6 +42,13 @@ int plumb_request_record_sql(RequestRecordObject *self, PyObject *sql, PyObject 
                              PyObject *started, PyObject *seconds_obj, double seconds,
                              PyObject *many, PyObject *error);
 
+/* RequestRecord.segment(kind, name, started, seconds, detail, error,
+ * arguments): kept as a segment, a template's or an HTTP call's summed too.
+ * 0, or -1 with an exception. */
+int plumb_request_record_segment(RequestRecordObject *self, PyObject *kind, PyObject *name,
+                                 PyObject *started, PyObject *seconds, PyObject *detail,
+                                 PyObject *error, PyObject *arguments);
+
 int plumb_module_add_request_record(PyObject *module);
 
 #endif

@@ -10,54 +10,39 @@ import inspect
 import time
 
 from ... import _plumb
-from ...monitor.naming import dotted_name, is_async, view_facts
+from ...monitor.naming import dotted_name, is_async, known_views, view_facts
 from ...monitor.record import RequestRecord
-from ...web.trace import current
+from ...web.trace import current, current_variable
 
-_set_tag = _plumb.set_thread_tag
+TimedCall = _plumb.TimedCall
 
 
 def _timed_middleware(handler, name):
     """handler (one middleware, called with the request), recording a
-    segment while a trace is current; kept to one call and one read when
-    none is, since it runs on every request (and the segment recorded
-    without a helper's frame: a thousand instructions each)."""
-    if is_async(handler):
-        async def timed(request):
-            trace = current()
-            if trace is None:
-                return await handler(request)
-            started = time.perf_counter()
-            error = None
+    segment while a trace is current, one context-variable read when none
+    is.  A synchronous one's wrapper is C (_plumb.TimedCall): it runs on
+    every request, and a Python wrapper's frame is about a thousand
+    instructions."""
+    if not is_async(handler):
+        return TimedCall(handler, "middleware", name, current=current_variable)
+
+    async def timed(request):
+        trace = current()
+        if trace is None:
+            return await handler(request)
+        started = time.perf_counter()
+        error = None
+        try:
+            return await handler(request)
+        except BaseException as e:
+            error = type(e).__name__
+            raise
+        finally:
             try:
-                return await handler(request)
-            except BaseException as e:
-                error = type(e).__name__
-                raise
-            finally:
-                try:
-                    trace.segment("middleware", name, started, time.perf_counter() - started,
-                                  None, error)
-                except Exception:   # recording must never fail the request
-                    pass
-    else:
-        def timed(request):
-            trace = current()
-            if trace is None:
-                return handler(request)
-            started = time.perf_counter()
-            error = None
-            try:
-                return handler(request)
-            except BaseException as e:
-                error = type(e).__name__
-                raise
-            finally:
-                try:
-                    trace.segment("middleware", name, started, time.perf_counter() - started,
-                                  None, error)
-                except Exception:   # recording must never fail the request
-                    pass
+                trace.segment("middleware", name, started, time.perf_counter() - started,
+                              None, error)
+            except Exception:   # recording must never fail the request
+                pass
     timed.__wrapped__ = handler
     return timed
 
@@ -65,44 +50,26 @@ def _timed_middleware(handler, name):
 def _timed_view(view, name, trace, coroutine):
     """view (made by make_view_atomic for this request, a coroutine
     function if coroutine), recording its segment, with its URL arguments,
-    into trace."""
-    if coroutine:
-        async def timed(request, *args, **kwargs):
-            started = time.perf_counter()
-            error = None
+    into trace.  A synchronous view's thread carries the request's tag
+    while it runs, set in the thread the view runs in (asgiref's, under the
+    ASGI handler), so that the sampler labels its samples with the request."""
+    if not coroutine:
+        return TimedCall(view, "view", name, trace=trace, view=True)
+
+    async def timed(request, *args, **kwargs):
+        started = time.perf_counter()
+        error = None
+        try:
+            return await view(request, *args, **kwargs)
+        except BaseException as e:
+            error = type(e).__name__
+            raise
+        finally:
             try:
-                return await view(request, *args, **kwargs)
-            except BaseException as e:
-                error = type(e).__name__
-                raise
-            finally:
-                try:
-                    trace.segment("view", name, started, time.perf_counter() - started, None,
-                                  error, (args, kwargs))
-                except Exception:   # recording must never fail the request
-                    pass
-    else:
-        def timed(request, *args, **kwargs):
-            started = time.perf_counter()
-            error = None
-            # A monitored request's thread tag, set in the thread the view
-            # runs in (asgiref's, under the ASGI handler), so the sampler
-            # labels the view's samples with its request.
-            tag = getattr(trace, "tag", 0)
-            previous = _set_tag(tag) if tag else 0
-            try:
-                return view(request, *args, **kwargs)
-            except BaseException as e:
-                error = type(e).__name__
-                raise
-            finally:
-                if tag:
-                    _set_tag(previous)
-                try:
-                    trace.segment("view", name, started, time.perf_counter() - started, None,
-                                  error, (args, kwargs))
-                except Exception:   # recording must never fail the request
-                    pass
+                trace.segment("view", name, started, time.perf_counter() - started, None,
+                              error, (args, kwargs))
+            except Exception:   # recording must never fail the request
+                pass
     timed.__wrapped__ = view
     return timed
 
@@ -116,6 +83,12 @@ def install():
     original_atomic = base.BaseHandler.make_view_atomic
 
     def convert_exception_to_response(get_response):
+        # The monitoring middleware's own call, in C for a synchronous
+        # stack (monitoring.py), in its place: it begins the trace that
+        # the other wrappers record into, so it has no segment of its own.
+        entry = getattr(get_response, "plumb_entry", None)
+        if isinstance(entry, _plumb.DjangoRequestEntry):
+            return original_convert(entry)
         handler = original_convert(get_response)
         if inspect.ismethod(get_response) and isinstance(get_response.__self__, base.BaseHandler):
             return handler    # the innermost: URL resolution and the view, which has its own
@@ -126,11 +99,16 @@ def install():
         trace = current()
         if trace is None:
             return wrapped
-        name, coroutine = view_facts(view)
+        try:                            # view_facts, without its frame
+            name, coroutine = known_views[view]
+        except (KeyError, TypeError):
+            name, coroutine = view_facts(view)
         if type(trace) is RequestRecord:
             # A monitored request is named by its view (the URL's match):
             # named here, the middleware's end need not look it up again.
             trace.name = name
+        if not coroutine:                # _timed_view's, without its frame
+            return TimedCall(wrapped, "view", name, None, trace, True)
         return _timed_view(wrapped, name, trace, coroutine)
 
     convert_exception_to_response._plumb = True

@@ -1,0 +1,371 @@
+"""Django's monitored request in C: plumb._plumb.TimedCall (the middleware
+and view wrappers), plumb._plumb.DjangoRequestEntry (the monitoring
+middleware's call for a synchronous stack) and the close hook it puts on
+each response.  The entry is driven here by a stand-in agent and stand-in
+requests and responses, so every way a request can go is reached; the
+last test serves a real Django site through its WSGI handler, as a server
+would, with the cyclic collector off."""
+import contextvars
+import gc
+import json
+import subprocess
+import sys
+import threading
+import time
+import weakref
+
+import pytest
+
+from test_monitor import env_with_plumb
+
+from plumb import _plumb
+from plumb.monitor.agent import UNMATCHED
+from plumb.monitor.naming import exception_name
+from plumb.monitor.queue_time import from_environ
+from plumb.monitor.record import RequestRecord
+from plumb.web.trace import Trace
+
+
+class Recorder:
+    """A trace of another kind than RequestRecord: segments by its method."""
+
+    def __init__(self, fails_with=None):
+        self.segments = []
+        self.fails_with = fails_with
+
+    def segment(self, *args):
+        if self.fails_with:
+            raise self.fails_with
+        self.segments.append(args)
+
+
+# -- TimedCall ----------------------------------------------------------------------
+
+def test_a_middleware_wrapper_records_only_while_a_trace_is_current():
+    var = contextvars.ContextVar("t", default=None)
+    calls = []
+    timed = _plumb.TimedCall(lambda request: calls.append(request) or "response", "middleware",
+                             "shop.Middleware", current=var)
+    assert timed("r1") == "response" and calls == ["r1"]     # none current: the call alone
+    assert timed.__wrapped__ is not None and timed.name == "shop.Middleware"
+    record = RequestRecord(1, "web", "n", "GET", "/", "", None, False)
+    var.set(record)
+    assert timed("r2") == "response"
+    (segment,) = record.segments
+    kind, name, started, seconds, detail, error, extra = segment
+    assert (kind, name, detail, error, extra) == ("middleware", "shop.Middleware", None, None,
+                                                  None)
+    assert seconds >= 0 and started > 0
+
+
+def test_a_wrapped_call_that_raises_is_recorded_by_its_class_and_raises_again():
+    record = RequestRecord(1, "web", "n", "GET", "/", "", None, False)
+
+    def view(request, pk, page=None):
+        raise KeyError(pk)
+
+    timed = _plumb.TimedCall(view, "view", "shop.views.product", trace=record, view=True)
+    with pytest.raises(KeyError):
+        timed("request", 7, page=2)
+    (segment,) = record.segments
+    assert segment[0:2] == ("view", "shop.views.product")
+    assert segment[5] == "KeyError"
+    assert segment[6] == ((7,), {"page": 2})           # the view's arguments, for its trace
+
+
+def test_a_view_runs_with_its_request_s_thread_tag_and_the_tag_is_restored():
+    record = RequestRecord(41, "web", "n", "GET", "/", "", None, False)
+    seen = []
+    timed = _plumb.TimedCall(lambda request: seen.append(_plumb.thread_tag()), "view", "v",
+                             trace=record, view=True)
+    previous = _plumb.set_thread_tag(5)
+    try:
+        timed("request")
+        assert seen == [41] and _plumb.thread_tag() == 5
+        # In another thread, as asgiref runs a sync view under ASGI.
+        thread = threading.Thread(target=timed, args=("request",))
+        thread.start()
+        thread.join()
+        assert seen == [41, 41]
+    finally:
+        _plumb.set_thread_tag(previous)
+
+
+def test_segments_reach_a_plain_trace_through_its_segment_method():
+    trace = Trace("GET", "/items")
+    timed = _plumb.TimedCall(lambda request, pk: "ok", "view", "shop.views.item", trace=trace,
+                             view=True)
+    assert timed("request", 3) == "ok"
+    (segment,) = trace.segments
+    assert (segment["kind"], segment["name"]) == ("view", "shop.views.item")
+    assert "3" in segment["detail"]                     # the arguments, described
+
+
+def test_recording_never_fails_the_call_but_an_interrupt_is_not_swallowed():
+    var = contextvars.ContextVar("t", default=None)
+    timed = _plumb.TimedCall(lambda request: "response", "middleware", "m", current=var)
+    var.set(Recorder(fails_with=RuntimeError("recorder broken")))
+    assert timed("r") == "response"
+    var.set(Recorder(fails_with=KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        timed("r")
+
+
+def test_timed_call_refuses_what_it_cannot_use():
+    var = contextvars.ContextVar("t", default=None)
+    with pytest.raises(TypeError, match="one of the two"):
+        _plumb.TimedCall(print, "view", "v")
+    with pytest.raises(TypeError, match="one of the two"):
+        _plumb.TimedCall(print, "view", "v", current=var, trace=Trace("GET", "/"))
+    with pytest.raises(TypeError, match="ContextVar"):
+        _plumb.TimedCall(print, "middleware", "m", current="not a variable")
+    with pytest.raises(TypeError, match="not callable"):
+        _plumb.TimedCall(3, "middleware", "m", current=var)
+    with pytest.raises(TypeError, match="strings"):
+        _plumb.TimedCall(print, 1, "m", current=var)
+
+
+# -- DjangoRequestEntry -------------------------------------------------------------
+
+class Agent:
+    """What the entry asks of plumb's agent: begin and end, as attributes
+    it reads on every request (a forked worker's agent binds new ones)."""
+
+    def __init__(self):
+        self.begun, self.ended = [], []
+        self.begin = self._begin
+        self.end = self._end
+
+    def _begin(self, kind, name, method, path, query, queue_s):
+        self.begun.append((kind, name, method, path, query, queue_s))
+        return RequestRecord(len(self.begun), kind, name, method, path, query, queue_s, False)
+
+    def _end(self, record, status):
+        self.ended.append((record.name, record.error, status))
+
+
+class Request:
+    def __init__(self, meta=None, method="GET", path_info="/items/"):
+        self.META = {"QUERY_STRING": "page=2"} if meta is None else meta
+        self.method = method
+        self.path_info = path_info
+
+
+class Response:
+    def __init__(self, status_code=200, close_fails=False):
+        self.status_code = status_code
+        self.closed = 0
+        self.close_fails = close_fails
+
+    def close(self):
+        self.closed += 1
+        if self.close_fails:
+            raise OSError("the client went away")
+
+
+def name_by_match(request, record):
+    record.name = getattr(request, "matched", None) or UNMATCHED
+
+
+def entry_for(agent, get_response):
+    return _plumb.DjangoRequestEntry(agent, get_response, name_by_match, exception_name,
+                                     from_environ, UNMATCHED)
+
+
+def test_a_request_begins_and_ends_when_its_response_closes():
+    agent = Agent()
+    response = Response()
+    entry = entry_for(agent, lambda request: response)
+    assert entry(Request()) is response
+    assert agent.begun == [("web", UNMATCHED, "GET", "/items/", "page=2", None)]
+    assert agent.ended == []                             # not yet: its body is being sent
+    response.close()
+    assert response.closed == 1 and agent.ended == [(UNMATCHED, None, 200)]
+    # Closed, the response has its class's close again: no cycle left.
+    assert "close" not in vars(response)
+    response.close()
+    assert response.closed == 2 and len(agent.ended) == 1
+
+
+def test_a_response_is_freed_without_the_cyclic_collector_once_closed():
+    agent = Agent()
+    entry = entry_for(agent, lambda request: Response())
+    gc.disable()
+    try:
+        response = entry(Request())
+        alive = weakref.ref(response)
+        response.close()
+        del response
+        assert alive() is None
+    finally:
+        gc.enable()
+
+
+def test_a_response_never_closed_is_collected_with_its_hook():
+    agent = Agent()
+    entry = entry_for(agent, lambda request: Response())
+    alive = weakref.ref(entry(Request()))
+    gc.collect()
+    assert alive() is None and agent.ended == []
+
+
+def test_a_close_that_raises_still_ends_the_request_and_raises():
+    agent = Agent()
+    response = Response(status_code=206, close_fails=True)
+    entry_for(agent, lambda request: response)(Request())
+    with pytest.raises(OSError, match="went away"):
+        response.close()
+    assert agent.ended == [(UNMATCHED, None, 206)]
+
+
+def test_the_view_s_name_stands_and_an_unnamed_request_is_named_by_its_match():
+    agent = Agent()
+
+    def named_by_view(request):
+        agent.current.name = "shop.views.items"   # as the view's wrapper does
+        return Response()
+
+    def answered_by_middleware(request):
+        return Response(status_code=403)
+
+    original_begin = agent.begin
+    agent.begin = lambda *a: setattr(agent, "current", original_begin(*a)) or agent.current
+    entry_for(agent, named_by_view)(Request()).close()
+    request = Request()
+    request.matched = "shop.views.guarded"
+    entry_for(agent, answered_by_middleware)(request).close()
+    assert agent.ended == [("shop.views.items", None, 200), ("shop.views.guarded", None, 403)]
+
+
+def test_an_exception_ends_the_request_as_a_500_of_its_class_and_is_raised_again():
+    agent = Agent()
+
+    def broken(request):
+        raise ValueError("no")
+
+    with pytest.raises(ValueError, match="no"):
+        entry_for(agent, broken)(Request())
+    assert agent.ended == [(UNMATCHED, "ValueError", 500)]
+
+
+def test_a_response_whose_close_cannot_be_replaced_is_ended_at_once():
+    class Fixed:
+        __slots__ = ("status_code",)
+
+        def __init__(self):
+            self.status_code = 204
+
+        def close(self):
+            pass
+
+    agent = Agent()
+    response = Fixed()
+    assert entry_for(agent, lambda request: response)(Request()) is response
+    assert agent.ended == [(UNMATCHED, None, 204)]
+
+
+def test_queue_time_is_read_from_a_proxy_s_header_and_only_then():
+    agent = Agent()
+    entry = entry_for(agent, lambda request: Response())
+    entry(Request(meta={"HTTP_X_REQUEST_START": "t=%.3f" % (time.time() - 2)}))
+    entry(Request(meta={}, method=""))
+    (_, _, _, _, _, queued), (_, _, method, _, query, none) = agent.begun
+    assert 1 < queued < 3600            # 2 s, and however long this took
+    assert (method, query, none) == ("", "", None)
+
+
+def test_a_failing_begin_fails_before_the_view_and_a_failing_end_does_not_fail_the_request():
+    agent = Agent()
+    calls = []
+    entry = entry_for(agent, lambda request: calls.append(1) or Response())
+
+    def bad_end(record, status):
+        raise RuntimeError("the agent is broken")
+
+    agent.end = bad_end
+    response = entry(Request())
+    response.close()                                   # ends, the error dropped
+    assert calls == [1]
+    with pytest.raises(AttributeError):
+        entry(object())                                # not a request: no META
+    assert calls == [1]
+
+
+def test_the_entry_is_called_with_the_request_only():
+    entry = entry_for(Agent(), lambda request: Response())
+    with pytest.raises(TypeError, match="with the request"):
+        entry()
+    with pytest.raises(TypeError, match="with the request"):
+        entry(Request(), extra=1)
+
+
+# -- a real Django site, served as a WSGI server would ------------------------------
+
+DJANGO_SITE = """\
+import gc, io, json, sys
+import django
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import path
+
+def item(request, pk):
+    return HttpResponse("item %d" % pk)
+
+monitored = sys.argv[2] == "plumb"
+urlpatterns = [path("item/<int:pk>/", item)]
+settings.configure(
+    SECRET_KEY="x", DEBUG=False, ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
+    INSTALLED_APPS=["plumb.contrib.django"],
+    MIDDLEWARE=["plumb.contrib.django.middleware.MonitoringMiddleware"] * monitored
+               + ["django.middleware.common.CommonMiddleware"],
+    PLUMB_MONITOR={"store": sys.argv[1], "rate": 0, "harvest_interval": 3600})
+django.setup()
+from django.core.handlers.wsgi import WSGIHandler
+from plumb.web.trace import current
+
+application = WSGIHandler()
+statuses, unreachable = [], []
+gc.collect()
+gc.disable()
+for pk in range(6):
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/item/%d/" % pk, "SERVER_NAME": "t",
+               "SERVER_PORT": "80", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http",
+               "QUERY_STRING": ""}
+    response = application(environ, lambda status, headers: statuses.append(status))
+    body = b"".join(response)
+    response.close()
+    del response
+    unreachable.append(gc.collect())   # what only the cyclic collector would free
+gc.enable()
+if monitored:
+    from plumb.monitor.agent import process_agent
+    process_agent().harvest()
+print(json.dumps({"statuses": statuses, "unreachable": unreachable[1:],
+                  "current": current() is None,
+                  "chain": type(application._middleware_chain.__wrapped__).__name__}))
+"""
+
+
+def test_a_real_django_site_through_the_c_entry(tmp_path):
+    """A site's synchronous chain starts with the C entry, its requests are
+    counted by their view, and a monitored request leaves the cyclic
+    collector no more to free than a bare one (the close hook, which the
+    response holds and which holds the response, is let go at its close)."""
+    from plumb.monitor.store import open_store
+
+    store = f"sqlite:///{tmp_path / 'monitor.db'}"
+    script = tmp_path / "site.py"
+    script.write_text(DJANGO_SITE)
+    results = {}
+    for config in ("bare", "plumb"):
+        got = subprocess.run([sys.executable, str(script), store, config], capture_output=True,
+                             text=True, cwd=tmp_path, env=env_with_plumb(), timeout=120)
+        assert got.returncode == 0, got.stderr
+        results[config] = json.loads(got.stdout.splitlines()[-1])
+    bare, plumb = results["bare"], results["plumb"]
+    assert bare["statuses"] == plumb["statuses"] == ["200 OK"] * 6
+    assert plumb["unreachable"] == bare["unreachable"]
+    assert plumb["current"] and plumb["chain"] == "DjangoRequestEntry"
+    with open_store(store) as s:
+        rows = {r["name"]: r["count"] for r in s.transactions(0, 2**40)}
+    assert rows == {"__main__.item": 6}
