@@ -53,7 +53,15 @@ run with bare's run of the same round a few seconds away.  gunicorn is
 then given a worker timeout (--timeout) of 300 s, longer than any pause
 (checked), instead of its default 30: its master, stopped with the
 worker, would otherwise take a pause for a hung worker and replace it.
-The timeout is a watchdog, no part of serving a request."""
+The timeout is a watchdog, no part of serving a request.
+
+--side-by-side loads each configuration at the same time as bare: the two
+servers on CPUs of their own (every thread pinned), each one's wrk on the
+other's CPU, the CPUs swapped every round, the other servers stopped.
+Whatever the host does to the machine in those seconds it does to both of
+a pair, so each round's ratio (and its difference of CPU per request) is
+paired in time, not seconds apart; each CPU runs one server and one wrk, a
+different load from --pin's, alike for both of a pair."""
 import argparse
 import http.server
 import importlib.metadata
@@ -173,6 +181,9 @@ def main():
                         help="comma-separated, of " + ", ".join(CONFIGS))
     parser.add_argument("--interleave", action="store_true",
                         help="servers started once, configurations taking turns each round")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="each configuration loaded at the same time as bare, on the "
+                             "other CPU, the CPUs swapped every round")
     parser.add_argument("--pin", action="store_true",
                         help="gunicorn on the first CPU, wrk and this script on the second")
     args = parser.parse_args()
@@ -184,6 +195,10 @@ def main():
         fail("--configs must include bare: every ratio is to it")
     if args.rounds < 1 or args.duration < 1:
         fail("--rounds and --duration must be at least 1")
+    if args.side_by_side and (args.pin or args.interleave):
+        fail("--side-by-side pins and pairs by itself: not with --pin or --interleave")
+    if args.side_by_side and (len(os.sched_getaffinity(0)) < 2 or shutil.which("taskset") is None):
+        fail("--side-by-side needs two CPUs and taskset (util-linux)")
     wrk = shutil.which("wrk")
     if wrk is None:
         fail("wrk is not installed (scripts/system-deps.sh --test)")
@@ -222,10 +237,13 @@ def main():
         project, env = prepare_shop(work, sink.port)
         results = {c: {p: [] for p in PAGES} for c in configs}
         sent = {c: [] for c in configs}
-        if args.interleave:
+        pairs = {c: {p: [] for p in PAGES} for c in configs if c != "bare"}
+        if args.side_by_side:
+            side_by_side(configs, project, env, work, wrk, args, pairs)
+        elif args.interleave:
             interleaved(configs, project, env, work, wrk, args, results)
             sent = {"all servers": [sink.taken()]}
-        for round_ in range(0 if args.interleave else args.rounds):
+        for round_ in range(0 if args.interleave or args.side_by_side else args.rounds):
             for config in configs:
                 for page, run in serve_and_load(config, project, env, work, wrk,
                                                 args.duration, args.warmup).items():
@@ -238,7 +256,10 @@ def main():
         sink.shutdown()
         shutil.rmtree(work, ignore_errors=True)
     print(f"load average after: {load_average()}")
-    report(results, sent, args.rounds)
+    if args.side_by_side:
+        report_pairs(pairs, args.rounds)
+    else:
+        report(results, sent, args.rounds)
 
 
 def fail(message):
@@ -358,21 +379,7 @@ def interleaved(configs, project, env, work, wrk, args, results):
              "configurations or a shorter --duration")
     servers, logs = {}, []
     try:
-        for config in configs:
-            port = free_port()
-            command, config_env = command_and_env(config, env, work, port)
-            log = open(os.path.join(work, f"{config}.log"), "w")
-            logs.append(log)
-            command = command + ["--timeout", str(WORKER_TIMEOUT_S)]
-            server = subprocess.Popen((PIN[0] if PIN else []) + command, cwd=project,
-                                      env=config_env, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
-            servers[config] = (server, port, None)
-            wait_for_port(port, server, config)
-            servers[config] = (server, port, gunicorn_worker(server.pid, config))
-            for page in PAGES:
-                run_wrk(wrk, f"http://127.0.0.1:{port}{page}", args.warmup)
-            os.killpg(server.pid, signal.SIGSTOP)
+        start_stopped(configs, project, env, work, wrk, args, servers, logs)
         for round_ in range(args.rounds):
             for config in configs if round_ % 2 == 0 else configs[::-1]:
                 server, port, worker = servers[config]
@@ -399,6 +406,130 @@ def interleaved(configs, project, env, work, wrk, args, results):
             stop(server)
         for log in logs:
             log.close()
+
+
+def start_stopped(configs, project, env, work, wrk, args, servers, logs):
+    """Each configuration's server started, warmed up on both pages and
+    stopped (SIGSTOP): servers[config] = (server, port, worker)."""
+    for config in configs:
+        port = free_port()
+        command, config_env = command_and_env(config, env, work, port)
+        log = open(os.path.join(work, f"{config}.log"), "w")
+        logs.append(log)
+        command = command + ["--timeout", str(WORKER_TIMEOUT_S)]
+        server = subprocess.Popen((PIN[0] if PIN else []) + command, cwd=project,
+                                  env=config_env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+        servers[config] = (server, port, None)
+        wait_for_port(port, server, config)
+        servers[config] = (server, port, gunicorn_worker(server.pid, config))
+        for page in PAGES:
+            run_wrk(wrk, f"http://127.0.0.1:{port}{page}", args.warmup)
+        os.killpg(server.pid, signal.SIGSTOP)
+
+
+def pin_process(pid, cpu):
+    """Every thread of process pid on cpu."""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(task), {cpu})
+        except ProcessLookupError:      # a thread that just ended
+            pass
+
+
+def side_by_side(configs, project, env, work, wrk, args, pairs):
+    """Each non-bare configuration loaded at the same time as bare, each
+    server on a CPU of its own and each wrk on the other server's CPU, the
+    two CPUs swapped every round: the host's drift, which moves turns
+    seconds apart by 10-40%, falls on both of a pair alike.
+    pairs[config][page] = [(bare's run, config's run), ...]."""
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    servers, logs = {}, []
+    try:
+        start_stopped(configs, project, env, work, wrk, args, servers, logs)
+        for round_ in range(args.rounds):
+            for config in [c for c in configs if c != "bare"]:
+                bare_cpu, other_cpu = cpus if round_ % 2 == 0 else cpus[::-1]
+                pair = (("bare", bare_cpu, other_cpu), (config, other_cpu, bare_cpu))
+                for name, server_cpu, _ in pair:
+                    server, _, worker = servers[name]
+                    pin_process(server.pid, server_cpu)
+                    pin_process(worker, server_cpu)
+                    os.killpg(server.pid, signal.SIGCONT)
+                for page in PAGES:
+                    runs = measured_together(
+                        wrk, [(f"http://127.0.0.1:{servers[name][1]}{page}",
+                               servers[name][2], load_cpu) for name, _, load_cpu in pair],
+                        args.duration)
+                    for (name, _, _), got in zip(pair, runs):
+                        if got["errors"]:
+                            print(f"  {name} {page}: {got['errors']} responses not 2xx/3xx "
+                                  f"(see {name}.log)", flush=True)
+                    pairs[config][page].append(tuple(runs))
+                for name, _, _ in pair:
+                    server = servers[name][0]
+                    os.killpg(server.pid, signal.SIGSTOP)
+                    if server.poll() is not None:
+                        fail(f"{name}: gunicorn exited with {server.returncode} "
+                             f"(see {name}.log)")
+                line = "  ".join(f"{page} " + "/".join(f"{run['rps']:.0f}"
+                                                       for run in pairs[config][page][-1])
+                                 for page in PAGES)
+                print(f"round {round_ + 1} bare/{config} req/s at once (bare on CPU "
+                      f"{bare_cpu}): {line}", flush=True)
+    finally:
+        for server, _, _ in servers.values():
+            try:
+                os.killpg(server.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+            stop(server)
+        for log in logs:
+            log.close()
+
+
+def measured_together(wrk, loads, duration):
+    """wrk on each (url, worker, cpu) of loads at the same time, each wrk
+    on its cpu; measured_run's figures for each."""
+    before = [process_cpu_split(worker) for _, worker, _ in loads]
+    running = [subprocess.Popen(["taskset", "-c", str(cpu), wrk, "-t", "1", "-c", "8", "-d",
+                                 f"{duration}s", url],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for url, _, cpu in loads]
+    outputs = [r.communicate(timeout=duration + 60) for r in running]
+    results = []
+    for (url, worker, _), (user, system), r, (stdout, stderr) in zip(loads, before, running,
+                                                                     outputs):
+        if r.returncode != 0:
+            fail(f"wrk failed on {url}: {stderr.strip()}")
+        got = wrk_figures(stdout)
+        user_after, system_after = process_cpu_split(worker)
+        cpu = user_after - user + system_after - system
+        got["cpu_us"] = cpu / got["requests"] * 1e6 if got["requests"] else float("nan")
+        got["system_share"] = (system_after - system) / cpu if cpu else float("nan")
+        got["rss_kib"] = rss_kib(worker)
+        results.append(got)
+    return results
+
+
+def report_pairs(pairs, rounds):
+    print(f"\nside by side, {rounds} round(s): each configuration loaded at the same time "
+          "as bare; ratio = its req/s over bare's in the same seconds")
+    header = f"{'page':12s} {'config':16s} {'paired median':>13s} {'quartiles':>11s} " \
+             f"{'range':>11s} {'bare CPU us':>11s} {'+CPU us':>8s} {'+CPU quartiles':>15s}"
+    print(header)
+    print("-" * len(header))
+    for config, by_page in pairs.items():
+        for page, runs in by_page.items():
+            ratios = [other["rps"] / bare["rps"] for bare, other in runs]
+            added = [other["cpu_us"] - bare["cpu_us"] for bare, other in runs]
+            q = statistics.quantiles(ratios, n=4) if len(ratios) >= 4 else [min(ratios)] * 3
+            qa = statistics.quantiles(added, n=4) if len(added) >= 4 else [min(added)] * 3
+            print(f"{page:12s} {config:16s} {statistics.median(ratios):13.3f} "
+                  f"{q[0]:5.2f}-{q[2]:4.2f} {min(ratios):5.2f}-{max(ratios):4.2f} "
+                  f"{statistics.median(b['cpu_us'] for b, _ in runs):11.1f} "
+                  f"{statistics.median(added):+8.1f} {qa[0]:+7.1f}/{qa[2]:+6.1f}")
+    print("goal: ratio >= 0.97 on both pages, < 20 us per request + 2 us per query")
 
 
 def measured_run(wrk, url, worker, duration):
@@ -470,12 +601,16 @@ def run_wrk(wrk, url, seconds):
                          capture_output=True, text=True, timeout=seconds + 60)
     if got.returncode != 0:
         fail(f"wrk failed on {url}: {got.stderr.strip()}")
-    requests = re.search(r"(\d+) requests in", got.stdout)
-    rps = re.search(r"Requests/sec:\s*([\d.]+)", got.stdout)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", got.stdout)
-    socket_errors = re.search(r"Socket errors: (.*)", got.stdout)
+    return wrk_figures(got.stdout)
+
+
+def wrk_figures(stdout):
+    requests = re.search(r"(\d+) requests in", stdout)
+    rps = re.search(r"Requests/sec:\s*([\d.]+)", stdout)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", stdout)
+    socket_errors = re.search(r"Socket errors: (.*)", stdout)
     if not (requests and rps):
-        fail(f"cannot read wrk's output: {got.stdout!r}")
+        fail(f"cannot read wrk's output: {stdout!r}")
     return {"rps": float(rps.group(1)), "requests": int(requests.group(1)),
             "errors": int(errors.group(1)) if errors else 0,
             "socket_errors": socket_errors.group(1) if socket_errors else ""}

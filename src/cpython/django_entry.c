@@ -8,7 +8,9 @@
  * from_environ, unmatched), called with the request:
  * - begins the request's record (agent.begin, read from the agent on each
  *   call: a forked worker's agent binds a new one), with its queue time
- *   from_environ(META, time()) only when a proxy's header is there;
+ *   from_environ(META, time()) only when a proxy's header is there; a
+ *   begin that fails is handed to agent._record_failed (counted, logged)
+ *   and the request served unmeasured;
  * - calls get_response(request); an exception from it ends the record as a
  *   500 (its class by exception_name, unless the view already named one)
  *   and is raised again;
@@ -18,7 +20,10 @@
  * A record its view's wrapper did not name (a middleware answered first) is
  * named by name_by_match(request, record) at its end.  Ending never fails
  * the request: an Exception while ending is dropped (agent.end itself
- * counts and logs its own). */
+ * counts and logs its own).  So the only exceptions it raises are
+ * get_response's, which Django's wrapper of the next middleware has already
+ * turned into responses when they were Exceptions: handler.py puts it in
+ * the chain without a wrapper of Django's (a Python frame less). */
 #include "compat.h"
 
 #include <stddef.h>
@@ -47,7 +52,7 @@ static PyObject *response_end_vectorcall(PyObject *callable, PyObject *const *ar
 
 static PyObject *str_web, *str_empty, *str_meta, *str_method, *str_path_info, *str_query_string,
     *str_request_start, *str_queue_start, *str_get, *str_begin, *str_end, *str_error, *str_close,
-    *str_status_code, *str_name, *int_500;
+    *str_status_code, *str_name, *str_record_failed, *int_500;
 
 /* An error while ending, dropped if it is an Exception; a KeyboardInterrupt
  * or SystemExit replaces *exc (raised instead, as Python's wrapper would). */
@@ -228,8 +233,18 @@ static PyObject *entry_vectorcall(PyObject *callable, PyObject *const *args, siz
     }
     PyObject *request = args[0];
     PyObject *record = begin_request(self, request);
-    if (!record)
-        return NULL;
+    if (!record) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception))
+            return NULL;
+        /* Measuring never fails the request: counted and logged by the
+         * agent, and the request served unmeasured. */
+        PyObject *exc = plumb_error_take();
+        PyObject *r = PyObject_CallMethodOneArg(self->agent, str_record_failed, exc);
+        Py_XDECREF(r);
+        Py_DECREF(exc);
+        PyErr_Clear();
+        return PyObject_Vectorcall(self->get_response, args, nargsf, NULL);
+    }
     PyObject *response = PyObject_Vectorcall(self->get_response, args, nargsf, NULL);
     if (!response) {
         PyObject *exc = plumb_error_take();
@@ -474,6 +489,7 @@ int plumb_module_add_django_entry(PyObject *module)
         || !(str_close = PyUnicode_InternFromString("close"))
         || !(str_status_code = PyUnicode_InternFromString("status_code"))
         || !(str_name = PyUnicode_InternFromString("name"))
+        || !(str_record_failed = PyUnicode_InternFromString("_record_failed"))
         || !(int_500 = PyLong_FromLong(500)) || PyType_Ready(&ResponseEndType) < 0
         || PyType_Ready(&plumb_DjangoRequestEntryType) < 0)
         return -1;

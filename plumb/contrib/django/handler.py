@@ -85,10 +85,12 @@ def install():
     def convert_exception_to_response(get_response):
         # The monitoring middleware's own call, in C for a synchronous
         # stack (monitoring.py), in its place: it begins the trace that
-        # the other wrappers record into, so it has no segment of its own.
+        # the other wrappers record into, so it has no segment of its own;
+        # and it raises no Exception that Django's wrapper would turn into
+        # a response (src/cpython/django_entry.c), so it has none of those.
         entry = getattr(get_response, "plumb_entry", None)
         if isinstance(entry, _plumb.DjangoRequestEntry):
-            return original_convert(entry)
+            return entry
         handler = original_convert(get_response)
         if inspect.ismethod(get_response) and isinstance(get_response.__self__, base.BaseHandler):
             return handler    # the innermost: URL resolution and the view, which has its own
