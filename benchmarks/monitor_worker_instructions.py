@@ -32,6 +32,16 @@ clock; under valgrind everything runs some 50 times slower, the sampler's
 rounds too, so it keeps about the same share of the worker's work as it
 would natively (it reads its own CPU time, which valgrind slows alike).
 
+--cache runs valgrind's cachegrind with its cache simulation instead (a
+first-level cache of instructions and one of data, and a last level, as the
+host's are): per request, besides the instructions, the first-level misses
+and the last-level ones, and an estimate of cycles by KCachegrind's
+formula (instructions + 10 x first-level misses + 100 x last-level
+misses).  Where plumb's instructions miss more than bare's do, its time
+exceeds what its instruction count says.  The simulation sees the
+process's own accesses only: the kernel's work between them (sockets,
+other processes) that evicts the process's lines is not simulated.
+
 Needs valgrind and gunicorn, Django and
 plumb importable by the interpreter running it (make bench-monitor's venv).
 """
@@ -100,15 +110,25 @@ def send(port, path, n):
     return bad[0]
 
 
+# cachegrind's events with --cache-sim=yes, as its summary line gives them.
+CACHE_EVENTS = ("Ir", "I1mr", "ILmr", "Dr", "D1mr", "DLmr", "Dw", "D1mw", "DLmw")
+TOOL = ["--tool=callgrind"]    # with --cache: cachegrind's cache simulation
+
+
 def worker_total(out_dir, worker):
-    """Instructions of the worker's whole life, from the file callgrind
-    writes when it exits."""
+    """The worker's whole life from the file the tool writes when it exits:
+    its instructions, or with --cache {event: count}."""
     path = os.path.join(out_dir, f"callgrind.out.{worker}")
     try:
         with open(path) as f:
             for line in f:
+                if line.startswith("events:"):
+                    events = line.split()[1:]
                 if line.startswith(("summary:", "totals:")):
-                    return int(line.split()[1])
+                    values = [int(v) for v in line.split()[1:]]
+                    if TOOL == ["--tool=callgrind"]:
+                        return values[0]
+                    return dict(zip(events, values))
     except OSError as error:
         fail(f"no callgrind file of the worker {worker}: {error}")
     fail(f"no totals in {path}")
@@ -123,8 +143,9 @@ def run_server(config, project, env, work, counts, warmup):
     command, env = throughput.command_and_env(config, env, work, port)
     # Under valgrind a request takes 50 times longer: gunicorn's master must
     # not take the worker for hung.
-    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/callgrind.out.%p",
-               "--vgdb=no"] + command + ["--timeout", "3600",
+    out_file = "--cachegrind-out-file" if TOOL[0] == "--tool=cachegrind" else \
+        "--callgrind-out-file"
+    command = ["valgrind", *TOOL, f"{out_file}={out_dir}/callgrind.out.%p", "--vgdb=no"] + command + ["--timeout", "3600",
                                                            "--graceful-timeout", "600"]
     env = dict(env, PYTHONHASHSEED="0")
     log = open(os.path.join(work, f"{config}.log"), "a")
@@ -154,10 +175,39 @@ def measure(config, project, env, work, pages, warmup):
     result = {}
     for page, n in pages.items():
         doubled = run_server(config, project, env, work, dict(pages, **{page: 2 * n}), warmup)
+        if isinstance(base, dict):
+            result[page] = {e: (doubled[e] - base[e]) / n for e in base}
+            print(f"  {config:15s} {page:12s} a request: " + ", ".join(
+                f"{e} {v:,.0f}" for e, v in result[page].items()), flush=True)
+            continue
         result[page] = (doubled - base) / n
         print(f"  {config:15s} {page:12s} {base:,} and {doubled:,} instructions with "
               f"{n} more: {result[page]:,.0f} a request", flush=True)
     return result
+
+
+def cache_report(counts, pages, configs):
+    """Per page and configuration: instructions, misses and the estimated
+    cycles a request, and what plumb adds to each."""
+    def figures(c):
+        l1 = c["I1mr"] + c["D1mr"] + c["D1mw"]
+        ll = c["ILmr"] + c["DLmr"] + c["DLmw"]
+        return {"instr": c["Ir"], "I1 miss": c["I1mr"], "D1 miss": c["D1mr"] + c["D1mw"],
+                "LL miss": ll, "est. cycles": c["Ir"] + 10 * l1 + 100 * ll}
+    keys = ("instr", "I1 miss", "D1 miss", "LL miss", "est. cycles")
+    print(f"{'page':12s} {'config':16s} " + " ".join(f"{k:>13s}" for k in keys) +
+          f" {'bare/config':>12s}")
+    for page in pages:
+        bare = figures(counts["bare"][page])
+        for config in configs:
+            got = figures(counts[config][page])
+            cells = [f"{got[k]:13,.0f}" if config == "bare" else f"{got[k] - bare[k]:+13,.0f}"
+                     for k in keys]
+            print(f"{page:12s} {config:16s} " + " ".join(cells) +
+                  f" {bare['est. cycles'] / got['est. cycles']:12.3f}")
+    print("bare's row: a request's counts; the others: what they add to bare's; bare/config: "
+          "of the estimated cycles (instructions + 10 x first-level misses + 100 x last-level "
+          "misses, KCachegrind's formula: an estimate)")
 
 
 def main():
@@ -167,7 +217,11 @@ def main():
     parser.add_argument("--warmup", type=int, default=100,
                         help="requests of each page before counting (the catalogue: a tenth)")
     parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--cache", action="store_true",
+                        help="cachegrind's cache simulation: misses and estimated cycles too")
     args = parser.parse_args()
+    if args.cache:
+        TOOL[:] = ["--tool=cachegrind", "--cache-sim=yes"]
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if "bare" not in configs or any(c not in CONFIGS for c in configs):
         fail(f"--configs: bare and any of {', '.join(CONFIGS)}")
@@ -192,6 +246,9 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"load average after: {throughput.load_average()}\n")
+    if args.cache:
+        cache_report(counts, pages, configs)
+        return
     print(f"{'page':12s} {'config':16s} {'instructions':>13s} {'added':>11s} {'bare/config':>12s}")
     for page in pages:
         bare = counts["bare"][page]
