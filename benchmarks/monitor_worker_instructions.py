@@ -217,6 +217,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=100,
                         help="requests of each page before counting (the catalogue: a tenth)")
     parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--pages", default=",".join(throughput.PAGES),
+                        help="the pages counted, comma-separated (a count of thousands of the "
+                             "trivial page is quicker without the catalogue)")
     parser.add_argument("--cache", action="store_true",
                         help="cachegrind's cache simulation: misses and estimated cycles too")
     args = parser.parse_args()
@@ -237,8 +240,13 @@ def main():
                                    for d in ("django", "gunicorn", "plumb")))
     print(f"CPU: {throughput.cpu_model()} x {os.cpu_count()}; load average before: "
           f"{throughput.load_average()}", flush=True)
-    pages = {"/": args.requests, "/catalogue/": max(10, args.requests // 10)}
-    warmup = {"/": args.warmup, "/catalogue/": max(10, args.warmup // 10)}
+    wanted = [p.strip() for p in args.pages.split(",") if p.strip()]
+    if not wanted or any(p not in throughput.PAGES for p in wanted):
+        fail(f"--pages: any of {', '.join(throughput.PAGES)}")
+    pages = {p: n for p, n in (("/", args.requests), ("/catalogue/", max(10, args.requests // 10)))
+             if p in wanted}
+    warmup = {p: n for p, n in (("/", args.warmup), ("/catalogue/", max(10, args.warmup // 10)))
+              if p in wanted}
     work = tempfile.mkdtemp(prefix="plumb-worker-instructions-")
     try:
         project, env = throughput.prepare_shop(work, sink_port=9)   # no agents: no sink
