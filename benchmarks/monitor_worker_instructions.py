@@ -32,6 +32,10 @@ clock; under valgrind everything runs some 50 times slower, the sampler's
 rounds too, so it keeps about the same share of the worker's work as it
 would natively (it reads its own CPU time, which valgrind slows alike).
 
+--by-thread counts each of the worker's threads apart (callgrind's
+--separate-threads), each told by what it ran: gunicorn's main thread,
+the request threads (summed), plumb's harvest thread and sampler.
+
 --cache runs valgrind's cachegrind with its cache simulation instead (a
 first-level cache of instructions and one of data, and a last level, as the
 host's are): per request, besides the instructions, the first-level misses
@@ -46,6 +50,7 @@ Needs valgrind and gunicorn, Django and
 plumb importable by the interpreter running it (make bench-monitor's venv).
 """
 import argparse
+import glob
 import http.client
 import os
 import shutil
@@ -110,14 +115,49 @@ def send(port, path, n):
     return bad[0]
 
 
-# cachegrind's events with --cache-sim=yes, as its summary line gives them.
-CACHE_EVENTS = ("Ir", "I1mr", "ILmr", "Dr", "D1mr", "DLmr", "Dw", "D1mw", "DLmw")
 TOOL = ["--tool=callgrind"]    # with --cache: cachegrind's cache simulation
+BY_THREAD = []                 # with --by-thread: True
+
+
+def thread_role(number, text):
+    """What a thread of the worker is, by what its callgrind file shows it
+    ran (threads are numbered in the order they started, which differs
+    between runs): gunicorn's main thread is the first; plumb's harvest
+    thread is the one that ran SQLite (the store); plumb's sampler the one
+    that read stacks and ran no Python; the rest serve requests."""
+    if number == "01":
+        return "main"
+    if "sqlite3VdbeExec" in text:
+        return "harvest"
+    if "plumb_sampler" in text and "_PyEval_EvalFrameDefault" not in text:
+        return "sampler"
+    return "request"
+
+
+def totals_by_thread(out_dir, worker):
+    """{role: instructions} of the worker's threads (callgrind's
+    --separate-threads files), the request threads summed."""
+    roles = {}
+    for path in sorted(glob.glob(os.path.join(out_dir, f"callgrind.out.{worker}-*"))):
+        with open(path, errors="replace") as f:
+            text = f.read()
+        total = next((int(line.split()[1]) for line in text.splitlines()
+                      if line.startswith(("summary:", "totals:"))), None)
+        if total is None:
+            fail(f"no totals in {path}")
+        role = thread_role(path.rsplit("-", 1)[1], text)
+        roles[role] = roles.get(role, 0) + total
+    if not roles:
+        fail(f"no callgrind file of the worker {worker}'s threads in {out_dir}")
+    return roles
 
 
 def worker_total(out_dir, worker):
     """The worker's whole life from the file the tool writes when it exits:
-    its instructions, or with --cache {event: count}."""
+    its instructions, with --cache {event: count}, with --by-thread
+    {thread's role: instructions}."""
+    if BY_THREAD:
+        return totals_by_thread(out_dir, worker)
     path = os.path.join(out_dir, f"callgrind.out.{worker}")
     try:
         with open(path) as f:
@@ -176,7 +216,8 @@ def measure(config, project, env, work, pages, warmup):
     for page, n in pages.items():
         doubled = run_server(config, project, env, work, dict(pages, **{page: 2 * n}), warmup)
         if isinstance(base, dict):
-            result[page] = {e: (doubled[e] - base[e]) / n for e in base}
+            result[page] = {e: (doubled.get(e, 0) - base.get(e, 0)) / n
+                            for e in sorted(set(base) | set(doubled))}
             print(f"  {config:15s} {page:12s} a request: " + ", ".join(
                 f"{e} {v:,.0f}" for e, v in result[page].items()), flush=True)
             continue
@@ -184,6 +225,19 @@ def measure(config, project, env, work, pages, warmup):
         print(f"  {config:15s} {page:12s} {base:,} and {doubled:,} instructions with "
               f"{n} more: {result[page]:,.0f} a request", flush=True)
     return result
+
+
+def thread_report(counts, pages, configs):
+    """Per page, configuration and thread: instructions a request, and what
+    each adds to bare's same thread."""
+    print(f"{'page':12s} {'config':16s} {'thread':8s} {'instructions':>13s} {'added':>11s}")
+    for page in pages:
+        for config in configs:
+            for role, n in counts[config][page].items():
+                added = n - counts["bare"][page].get(role, 0)
+                print(f"{page:12s} {config:16s} {role:8s} {n:13,.0f} {added:+11,.0f}")
+    print("request: the request threads together; a count's run-to-run noise shows in the "
+          "main thread's, which runs none of plumb's code")
 
 
 def cache_report(counts, pages, configs):
@@ -220,11 +274,19 @@ def main():
     parser.add_argument("--pages", default=",".join(throughput.PAGES),
                         help="the pages counted, comma-separated (a count of thousands of the "
                              "trivial page is quicker without the catalogue)")
+    parser.add_argument("--by-thread", action="store_true",
+                        help="each thread of the worker counted apart (callgrind's "
+                             "--separate-threads), by what it is: main, request, harvest, sampler")
     parser.add_argument("--cache", action="store_true",
                         help="cachegrind's cache simulation: misses and estimated cycles too")
     args = parser.parse_args()
+    if args.cache and args.by_thread:
+        fail("--cache and --by-thread: one at a time")
     if args.cache:
         TOOL[:] = ["--tool=cachegrind", "--cache-sim=yes"]
+    if args.by_thread:
+        TOOL.append("--separate-threads=yes")
+        BY_THREAD.append(True)
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if "bare" not in configs or any(c not in CONFIGS for c in configs):
         fail(f"--configs: bare and any of {', '.join(CONFIGS)}")
@@ -256,6 +318,9 @@ def main():
     print(f"load average after: {throughput.load_average()}\n")
     if args.cache:
         cache_report(counts, pages, configs)
+        return
+    if args.by_thread:
+        thread_report(counts, pages, configs)
         return
     print(f"{'page':12s} {'config':16s} {'instructions':>13s} {'added':>11s} {'bare/config':>12s}")
     for page in pages:
