@@ -144,7 +144,8 @@ def written(clickhouse_server):
         assert store.rollups_from == 0
         for h in harvests:
             assert store.write(h)
-    return url, harvests
+    yield url, harvests
+    clickhouse_server.drop("plumb_rollups")
 
 
 def test_readers_read_the_narrowest_rows_that_answer(written):
