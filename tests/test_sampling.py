@@ -176,13 +176,19 @@ def test_cpu_mode_leaves_out_sleeping(script, tmp_path):
         def nap():
             time.sleep(0.3)
         def spin():
-            end = time.perf_counter() + 0.3
-            while time.perf_counter() < end:
+            # 0.3 s of this thread's CPU time, however long a loaded host
+            # takes to give it that much.
+            end = time.thread_time() + 0.3
+            while time.thread_time() < end:
                 pass
         nap()
         spin()
     """)
     out = tmp_path / "o.folded"
+    # Wall mode sees both, CPU mode spin only.  How many of each function's
+    # 300 samples (0.3 s at 1 kHz) the sampler takes depends on the host (42
+    # of spin's, under ASan with both CPUs busy), so the counts asked are
+    # only that a function is there.
     for mode in ("wall", "cpu"):
         assert plumb_cli("sample", "--mode", mode, "-o", str(out), prog).returncode == 0
         counts = {}
@@ -190,10 +196,10 @@ def test_cpu_mode_leaves_out_sleeping(script, tmp_path):
             leaf = frame_names(frames)[-1]
             counts[leaf] = counts.get(leaf, 0) + n
         if mode == "wall":
-            assert counts.get("nap", 0) > 50 and counts.get("spin", 0) > 50, counts
+            assert counts.get("nap", 0) >= 20 and counts.get("spin", 0) >= 20, counts
         else:
             assert counts.get("nap", 0) <= 0.05 * sum(counts.values()), counts
-            assert counts.get("spin", 0) > 50, counts
+            assert counts.get("spin", 0) >= 20, counts
 
 
 def test_duration_stops_sampling_not_the_program(script, tmp_path):
