@@ -30,7 +30,7 @@ sanitized_suite() {
     # From an empty folder, so that `import plumb` finds the sanitized build only.
     cd "$dest/run" && PLUMB_TEST_ROOT="$dest/site" LD_PRELOAD="$asan $ubsan" \
         ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        "$top/.venv/$1/bin/pytest" -q -p no:cacheprovider --basetemp="$dest/tmp" \
+        "$top/.venv/$1/bin/pytest" -q -p no:cacheprovider --durations=12 --basetemp="$dest/tmp" \
         --ignore="$top/tests/browser" "$top/tests"
 }
 

@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 suite() {
     mkdir -p "$work/run-$1"
     echo "== tests on CPython $1"
-    cd "$work/run-$1" && "$top/.venv/$1/bin/pytest" -q -rs -p no:cacheprovider \
+    cd "$work/run-$1" && "$top/.venv/$1/bin/pytest" -q -rs -p no:cacheprovider --durations=12 \
         --basetemp="$work/run-$1/tmp" --ignore="$top/tests/browser" "$top/tests" $PYTEST_ARGS
 }
 

@@ -10,9 +10,9 @@ scripts/pythons.sh | while read -r minor python; do
     if [ ! -x "$venv/bin/python" ]; then
         "$python" -m venv "$venv"
     fi
-    if [ ! -f "$venv/.tools-installed-8" ]; then
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check -U pip setuptools wheel build pytest gprof2dot yappi django flask gunicorn fastapi uvicorn "psycopg[binary]" celery
-        touch "$venv/.tools-installed-8"
+    if [ ! -f "$venv/.tools-installed-9" ]; then
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -U pip setuptools wheel build pytest pytest-timeout gprof2dot yappi django flask gunicorn fastapi uvicorn "psycopg[binary]" celery
+        touch "$venv/.tools-installed-9"
     fi
     scripts/build-wheel.sh "$venv/bin/python" "build/wheels/$minor" >"$venv/build.log" 2>&1 || {
         cat "$venv/build.log"; echo "build failed for CPython $minor" >&2; exit 1; }
