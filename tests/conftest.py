@@ -26,6 +26,70 @@ if PLUMB_DIR == os.path.join(ROOT, "plumb") and os.environ.get("PLUMB_TEST_CHECK
         "(plumb installed from its wheel), or set PLUMB_TEST_CHECKOUT=1 to test an in-place build")
 
 
+# The CPython minors the whole run covers, oldest first (scripts/run-tests.sh
+# and run-sanitized.sh set it from scripts/pythons.sh).  A few costly tests
+# whose subject is the same whichever interpreter runs them (a server
+# plumb talks to over HTTP in Python, the attacher's target matrix) run
+# fully in some suites only (suite_is below); run by hand, without it,
+# every suite runs everything.
+RUN_MINORS = os.environ.get("PLUMB_TEST_MINORS", "").split()
+SUITE_MINOR = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def suite_is(*which):
+    """Whether this suite is one of `which` ("oldest", "newest") of the
+    run's, or the run names none."""
+    if not RUN_MINORS:
+        return True
+    return (("oldest" in which and SUITE_MINOR == RUN_MINORS[0])
+            or ("newest" in which and SUITE_MINOR == RUN_MINORS[-1]))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "other_version_target: an attach target of another "
+                                       "CPython than the suite's (run in the newest suite)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leaves out, in the suites they are not for: the ClickHouse store's
+    tests (Python over http.client, the same on every CPython; a quarter of
+    a suite's time, 110 of 405 s on 3.12), run in the oldest and newest
+    suites; and the attach targets of other versions than the suite's,
+    attached to by the newest suite (the attacher reads a target by the
+    target's version, whatever Python it runs under)."""
+    left = {"ClickHouse's tests": [], "attach targets of other versions": []}
+    kept = []
+    for item in items:
+        if uses_clickhouse(item) and not suite_is("oldest", "newest"):
+            left["ClickHouse's tests"].append(item)
+        elif item.get_closest_marker("other_version_target") and not suite_is("newest"):
+            left["attach targets of other versions"].append(item)
+        else:
+            kept.append(item)
+    deselected = [item for group in left.values() for item in group]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+        config._plumb_left = {name: len(group) for name, group in left.items() if group}
+
+
+def uses_clickhouse(item):
+    """Whether a test needs the session's ClickHouse server: by its fixtures,
+    or as the clickhouse case of store_backends.py's open_backend."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return "clickhouse_server" in item.fixturenames or params.get("open_backend") == "clickhouse"
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    left = getattr(config, "_plumb_left", None)
+    if left:
+        terminalreporter.write_line(
+            f"left to other suites of this run ({' '.join(RUN_MINORS)}): "
+            + ", ".join(f"{n} {name}" for name, n in left.items())
+            + f" (ClickHouse's run in {RUN_MINORS[0]} and {RUN_MINORS[-1]}, "
+              f"every attach target in {RUN_MINORS[-1]})")
+
+
 def env_with_plumb(extra=None):
     env = dict(os.environ)
     if PLUMB_ROOT:

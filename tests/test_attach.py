@@ -13,18 +13,25 @@ import time
 
 import pytest
 
-from conftest import env_with_plumb, plumb
+from conftest import SUITE_MINOR, env_with_plumb, plumb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAMS = os.path.join(HERE, "attach_programs")
 
 
 def targets():
+    """Every installed CPython as a target.  The attacher reads a target's
+    memory by the target's version, whichever Python it runs under: the
+    newest suite attaches to every target, each other suite to a target of
+    its own version and to the static one only (tests/conftest.py leaves
+    out the targets marked other_version_target elsewhere)."""
     found = []
     for minor in range(9, 14):
         paths = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/3.{minor}.*/bin/python3")))
         if paths:
-            found.append(pytest.param(paths[-1], id=f"pyenv-3.{minor}"))
+            other = f"3.{minor}" != SUITE_MINOR
+            found.append(pytest.param(paths[-1], id=f"pyenv-3.{minor}",
+                                      marks=pytest.mark.other_version_target if other else ()))
     if os.path.exists("/usr/bin/python3.11"):
         found.append(pytest.param("/usr/bin/python3.11", id="debian-3.11-static"))
     if not found:
