@@ -491,22 +491,18 @@ def side_by_side(configs, project, env, work, wrk, args, pairs):
 def measured_together(wrk, loads, duration):
     """wrk on each (url, worker, cpu) of loads at the same time, each wrk
     on its cpu; measured_run's figures for each."""
-    before = [process_cpu_split(worker) for _, worker, _ in loads]
+    before = [process_counters(worker) for _, worker, _ in loads]
     running = [subprocess.Popen(["taskset", "-c", str(cpu), wrk, "-t", "1", "-c", "8", "-d",
                                  f"{duration}s", url],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for url, _, cpu in loads]
     outputs = [r.communicate(timeout=duration + 60) for r in running]
     results = []
-    for (url, worker, _), (user, system), r, (stdout, stderr) in zip(loads, before, running,
-                                                                     outputs):
+    for (url, worker, _), counters, r, (stdout, stderr) in zip(loads, before, running, outputs):
         if r.returncode != 0:
             fail(f"wrk failed on {url}: {stderr.strip()}")
         got = wrk_figures(stdout)
-        user_after, system_after = process_cpu_split(worker)
-        cpu = user_after - user + system_after - system
-        got["cpu_us"] = cpu / got["requests"] * 1e6 if got["requests"] else float("nan")
-        got["system_share"] = (system_after - system) / cpu if cpu else float("nan")
+        got.update(per_request(counters, process_counters(worker), got["requests"]))
         got["rss_kib"] = rss_kib(worker)
         results.append(got)
     return results
@@ -530,18 +526,45 @@ def report_pairs(pairs, rounds):
                   f"{statistics.median(b['cpu_us'] for b, _ in runs):11.1f} "
                   f"{statistics.median(added):+8.1f} {qa[0]:+7.1f}/{qa[2]:+6.1f}")
     print("goal: ratio >= 0.97 on both pages, < 20 us per request + 2 us per query")
+    print("\nwhere the added CPU goes, per request: bare's median, then the paired "
+          "median of the configuration's minus bare's")
+    keys = (("user_us", "user us"), ("system_us", "system us"), ("minor_faults", "faults"),
+            ("voluntary_switches", "vol. switches"), ("involuntary_switches", "invol. switches"))
+    header = f"{'page':12s} {'config':16s} " + " ".join(f"{label:>22s}" for _, label in keys)
+    print(header)
+    print("-" * len(header))
+    for config, by_page in pairs.items():
+        for page, runs in by_page.items():
+            cells = []
+            for key, _ in keys:
+                bare = statistics.median(b[key] for b, _ in runs)
+                added = statistics.median(o[key] - b[key] for b, o in runs)
+                cells.append(f"{bare:10.3f} {added:+11.3f}")
+            print(f"{page:12s} {config:16s} " + " ".join(f"{c:>22s}" for c in cells))
 
 
 def measured_run(wrk, url, worker, duration):
     """wrk on `url` for `duration` s, with the worker's CPU time per request
     and its resident memory after."""
-    user, system = process_cpu_split(worker)
+    counters = process_counters(worker)
     got = run_wrk(wrk, url, duration)
-    user_after, system_after = process_cpu_split(worker)
-    cpu = user_after - user + system_after - system
-    got["cpu_us"] = cpu / got["requests"] * 1e6 if got["requests"] else float("nan")
-    got["system_share"] = (system_after - system) / cpu if cpu else float("nan")
+    got.update(per_request(counters, process_counters(worker), got["requests"]))
     got["rss_kib"] = rss_kib(worker)
+    return got
+
+
+def per_request(before, after, requests):
+    """A run's worker counters per request, from process_counters before and
+    after it: cpu_us (user + system), user_us, system_us, system_share, and
+    the kernel's events a request cost (minor page faults, voluntary and
+    involuntary context switches), which neither the instruction counts nor
+    strace's system calls show."""
+    got = {key: (after[key] - before[key]) / requests if requests else float("nan")
+           for key in before}
+    got["user_us"] = got.pop("user_s") * 1e6
+    got["system_us"] = got.pop("system_s") * 1e6
+    got["cpu_us"] = got["user_us"] + got["system_us"]
+    got["system_share"] = got["system_us"] / got["cpu_us"] if got["cpu_us"] else float("nan")
     return got
 
 
@@ -580,12 +603,28 @@ def gunicorn_worker(master, config, timeout=30):
     fail(f"{config}: no single gunicorn worker under process {master}")
 
 
-def process_cpu_split(pid):
-    """(user, system) CPU seconds of the whole process (all its threads)."""
+def process_counters(pid):
+    """The whole process's (all its threads') user and system CPU seconds,
+    minor page faults, and voluntary and involuntary context switches (those
+    of threads that have exited are not counted: the worker's threads live
+    as long as it does)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    # After the command's closing parenthesis: state is field 3, utime 14, stime 15.
-    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+    # After the command's closing parenthesis: state is field 3, minflt 10,
+    # utime 14, stime 15.
+    got = {"user_s": int(fields[11]) / CLOCK_TICKS, "system_s": int(fields[12]) / CLOCK_TICKS,
+           "minor_faults": int(fields[7]), "voluntary_switches": 0, "involuntary_switches": 0}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        got["voluntary_switches"] += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        got["involuntary_switches"] += int(line.split()[1])
+        except FileNotFoundError:      # a thread that ended meanwhile
+            pass
+    return got
 
 
 def rss_kib(pid):

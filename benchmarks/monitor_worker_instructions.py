@@ -36,6 +36,15 @@ would natively (it reads its own CPU time, which valgrind slows alike).
 --separate-threads), each told by what it ran: gunicorn's main thread,
 the request threads (summed), plumb's harvest thread and sampler.
 
+--functions N names, per page and configuration, the N functions whose
+instructions a request the configuration adds most to bare's (and the N
+it takes most from), by callgrind_annotate's self cost of each function
+over the same N/2N difference: of the request threads with --by-thread,
+else of the whole worker.
+
+--keep DIR keeps each run's callgrind files (callgrind_annotate
+--tree=caller then says who calls a function a configuration adds).
+
 --cache runs valgrind's cachegrind with its cache simulation instead (a
 first-level cache of instructions and one of data, and a last level, as the
 host's are): per request, besides the instructions, the first-level misses
@@ -53,6 +62,7 @@ import argparse
 import glob
 import http.client
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -117,6 +127,13 @@ def send(port, path, n):
 
 TOOL = ["--tool=callgrind"]    # with --cache: cachegrind's cache simulation
 BY_THREAD = []                 # with --by-thread: True
+FUNCTIONS = []                 # with --functions N: N
+FUNCTION_COUNTS = {}           # (config, page) -> {function: instructions a request}
+KEEP = []                      # with --keep DIR: DIR
+
+# A function's line in callgrind_annotate's listing: its self cost, then
+# "file:function [object]".
+ANNOTATED = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.+)$")
 
 
 def thread_role(number, text):
@@ -150,6 +167,30 @@ def totals_by_thread(out_dir, worker):
     if not roles:
         fail(f"no callgrind file of the worker {worker}'s threads in {out_dir}")
     return roles
+
+
+def function_costs(out_dir, worker):
+    """{function: self instructions} over the worker's request threads
+    (with --by-thread) or its whole file, from callgrind_annotate."""
+    paths = sorted(glob.glob(os.path.join(out_dir, f"callgrind.out.{worker}-*"))) if BY_THREAD \
+        else [os.path.join(out_dir, f"callgrind.out.{worker}")]
+    costs = {}
+    for path in paths:
+        if BY_THREAD:
+            with open(path, errors="replace") as f:
+                if thread_role(path.rsplit("-", 1)[1], f.read()) != "request":
+                    continue
+        listing = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", "--auto=no", path],
+                                 capture_output=True, text=True, check=True).stdout
+        for line in listing.splitlines():
+            m = ANNOTATED.match(line)
+            if m and "PROGRAM TOTALS" not in m.group(2):
+                # The build folder's name differs between builds: the
+                # function is its file's name, the function and its object.
+                name = re.sub(r"^\S*/", "", m.group(2).split(" [")[0]) + \
+                    (" [" + os.path.basename(m.group(2).split(" [")[1]) if " [" in m.group(2) else "")
+                costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
+    return costs
 
 
 def worker_total(out_dir, worker):
@@ -204,17 +245,29 @@ def run_server(config, project, env, work, counts, warmup):
     finally:
         throughput.stop(server, timeout=START_TIMEOUT_S)
         log.close()
-    return worker_total(out_dir, worker)
+    if KEEP:
+        # The run's callgrind files, for callgrind_annotate --tree=caller
+        # (who calls what a configuration adds) or KCachegrind.
+        kept = os.path.join(KEEP[0], f"{config}-" + "-".join(
+            f"{page.strip('/') or 'root'}{n}" for page, n in counts.items()))
+        shutil.copytree(out_dir, kept, dirs_exist_ok=True)
+        print(f"  {config}: callgrind files kept in {kept}", flush=True)
+    return worker_total(out_dir, worker), function_costs(out_dir, worker) if FUNCTIONS else {}
 
 
 def measure(config, project, env, work, pages, warmup):
     """{page: instructions per request} of one configuration's worker:
     runs with every page's count, and with one page's doubled; the
     difference over the count is one request of that page."""
-    base = run_server(config, project, env, work, pages, warmup)
+    base, base_functions = run_server(config, project, env, work, pages, warmup)
     result = {}
     for page, n in pages.items():
-        doubled = run_server(config, project, env, work, dict(pages, **{page: 2 * n}), warmup)
+        doubled, doubled_functions = run_server(config, project, env, work,
+                                                dict(pages, **{page: 2 * n}), warmup)
+        if FUNCTIONS:
+            FUNCTION_COUNTS[config, page] = {
+                f: (doubled_functions.get(f, 0) - base_functions.get(f, 0)) / n
+                for f in set(base_functions) | set(doubled_functions)}
         if isinstance(base, dict):
             result[page] = {e: (doubled.get(e, 0) - base.get(e, 0)) / n
                             for e in sorted(set(base) | set(doubled))}
@@ -238,6 +291,23 @@ def thread_report(counts, pages, configs):
                 print(f"{page:12s} {config:16s} {role:8s} {n:13,.0f} {added:+11,.0f}")
     print("request: the request threads together; a count's run-to-run noise shows in the "
           "main thread's, which runs none of plumb's code")
+
+
+def functions_report(pages, configs, n):
+    """Per page and configuration: the n functions whose instructions a
+    request it adds most to bare's, and the n it takes most from."""
+    for page in pages:
+        bare = FUNCTION_COUNTS["bare", page]
+        for config in configs:
+            if config == "bare":
+                continue
+            got = FUNCTION_COUNTS[config, page]
+            added = {f: got.get(f, 0) - bare.get(f, 0) for f in set(got) | set(bare)}
+            ranked = sorted(added.items(), key=lambda item: item[1])
+            print(f"\n{page} {config}: {sum(added.values()):+,.0f} instructions a request in "
+                  f"all; the functions adding most, then taking most (bare's count, added)")
+            for f, a in ranked[::-1][:n] + ranked[:n][::-1]:
+                print(f"  {bare.get(f, 0):11,.0f} {a:+11,.0f}  {f}")
 
 
 def cache_report(counts, pages, configs):
@@ -277,6 +347,11 @@ def main():
     parser.add_argument("--by-thread", action="store_true",
                         help="each thread of the worker counted apart (callgrind's "
                              "--separate-threads), by what it is: main, request, harvest, sampler")
+    parser.add_argument("--functions", type=int, default=0, metavar="N",
+                        help="the N functions whose instructions a request each configuration "
+                             "adds most to bare's (and takes most from)")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="copy each run's callgrind files into DIR/<config>-<counts>/")
     parser.add_argument("--cache", action="store_true",
                         help="cachegrind's cache simulation: misses and estimated cycles too")
     args = parser.parse_args()
@@ -287,6 +362,13 @@ def main():
     if args.by_thread:
         TOOL.append("--separate-threads=yes")
         BY_THREAD.append(True)
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        KEEP.append(os.path.abspath(args.keep))
+    if args.functions:
+        if args.cache or args.functions < 1:
+            fail("--functions N: N at least 1, and not with --cache")
+        FUNCTIONS.append(args.functions)
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if "bare" not in configs or any(c not in CONFIGS for c in configs):
         fail(f"--configs: bare and any of {', '.join(CONFIGS)}")
@@ -321,6 +403,9 @@ def main():
         return
     if args.by_thread:
         thread_report(counts, pages, configs)
+    if args.functions:
+        functions_report(pages, configs, args.functions)
+    if args.by_thread or args.functions:
         return
     print(f"{'page':12s} {'config':16s} {'instructions':>13s} {'added':>11s} {'bare/config':>12s}")
     for page in pages:
