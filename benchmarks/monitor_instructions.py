@@ -7,8 +7,9 @@ CPU time by 20-50% between runs, more than plumb's share of it).
 
 The example shop's Django handler is called in one process
 (benchmarks/monitor_request.py's set-up) under valgrind's callgrind, bare
-(SHOP_MONITOR=0's middleware chain) and with plumb's MonitoringMiddleware
-(every request measured and named, segments recorded, the sampler off: its
+(SHOP_MONITOR=0: neither the middleware nor plumb's Django app) and with
+plumb's MonitoringMiddleware (every request measured and named, segments
+recorded, the sampler off: its
 cost is a share of a CPU, budgeted by `sampler_cpu`, measured by
 benchmarks/sampler_rounds.py).  Each configuration runs twice, after the
 same warm-up, with N and 2N requests; the difference of the two runs'
@@ -51,7 +52,7 @@ def child(config, page, n):
 
     shop.WORK = tempfile.mkdtemp(prefix="plumb-instructions-")
     try:
-        shop.setup_shop()
+        shop.setup_shop(plumb_app=config == "plumb")   # bare: no plumb at all
         app = shop.handler(config == "plumb", rate=0.0)
         shop.serve(app, page, WARMUP)
         if n:

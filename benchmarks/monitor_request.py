@@ -39,12 +39,15 @@ WORK = None            # the shop's copy, its database and stores: made by main(
 PAGES = ("/", "/catalogue/")
 
 
-def setup_shop():
+def setup_shop(plumb_app=True):
+    """The shop set up in this process; plumb_app=False leaves plumb's
+    Django app out (SHOP_MONITOR=0: a bare site, whose requests no idle
+    instrument of plumb's wraps), and then no handler() can monitor."""
     project = os.path.join(WORK, "shop")
     shutil.copytree(os.path.join(ROOT, "examples", "shop"), project,
                     ignore=shutil.ignore_patterns("*.db", "__pycache__"))
     sys.path.insert(0, project)
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "shop.settings", "SHOP_MONITOR": "1",
+    os.environ.update({"DJANGO_SETTINGS_MODULE": "shop.settings", "SHOP_MONITOR": "1" if plumb_app else "0",
                        "SHOP_DB": os.path.join(WORK, "shop.db")})
     os.environ.pop("PLUMB_STORE", None)
     os.environ.pop("SHOP_RATE", None)

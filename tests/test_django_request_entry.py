@@ -73,6 +73,55 @@ def test_a_wrapped_call_that_raises_is_recorded_by_its_class_and_raises_again():
     assert segment[6] == ((7,), {"page": 2})           # the view's arguments, for its trace
 
 
+def test_a_view_called_with_the_request_alone_keeps_no_arguments():
+    record = RequestRecord(1, "web", "n", "GET", "/", "", None, False)
+    timed = _plumb.TimedCall(lambda request, *args, **kwargs: "ok", "view", "v", trace=record,
+                             view=True)
+    timed("request")
+    timed("request", 3)
+    timed("request", slug="intro")
+    assert [segment[6] for segment in record.segments] == [None, ((3,), {}),
+                                                           ((), {"slug": "intro"})]
+    trace = Trace("GET", "/")
+    _plumb.TimedCall(lambda request: "ok", "view", "v", trace=trace, view=True)("request")
+    assert "detail" not in trace.segments[0]     # as ((), {}) described gave
+
+
+def test_the_coroutine_check_answers_as_inspect_does_and_skips_it_for_a_timed_call():
+    import asyncio
+    import functools
+    import inspect
+
+    asked = []
+
+    def check(f):
+        asked.append(f)
+        return inspect.iscoroutinefunction(f)
+
+    fast = _plumb.CoroutineFunctionCheck(check)
+    assert fast.__wrapped__ is check
+
+    async def coroutine(request):
+        return "ok"
+
+    class View:
+        async def get(self, request):
+            return "ok"
+
+    var = contextvars.ContextVar("t", default=None)
+    timed = [_plumb.TimedCall(print, "middleware", "m", current=var),
+             _plumb.TimedCall(coroutine, "view", "v", trace=Trace("GET", "/"), view=True)]
+    others = [print, len, coroutine, functools.partial(coroutine), View, View().get,
+              lambda request: None, asyncio.sleep]
+    for f in timed + others:
+        assert fast(f) is inspect.iscoroutinefunction(f)
+    asked.clear()
+    assert [fast(f) for f in timed] == [False, False] and asked == []
+    assert fast(coroutine) is True and asked == [coroutine]
+    with pytest.raises(TypeError, match="not callable"):
+        _plumb.CoroutineFunctionCheck(3)
+
+
 def test_a_view_runs_with_its_request_s_thread_tag_and_the_tag_is_restored():
     record = RequestRecord(41, "web", "n", "GET", "/", "", None, False)
     seen = []
@@ -334,23 +383,35 @@ from django.core.handlers.wsgi import WSGIHandler
 from plumb.web.trace import current
 
 application = WSGIHandler()
-statuses, unreachable = [], []
+statuses, unreachable, frames = [], [], []
+calls = [0]
+
+def count_calls(frame, event, arg):
+    if event == "call":
+        calls[0] += 1
+
 gc.collect()
 gc.disable()
 for pk in range(6):
+    calls[0] = 0
+    sys.setprofile(count_calls)
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/item/%d/" % pk, "SERVER_NAME": "t",
                "SERVER_PORT": "80", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http",
                "QUERY_STRING": ""}
     response = application(environ, lambda status, headers: statuses.append(status))
     body = b"".join(response)
     response.close()
+    sys.setprofile(None)
+    frames.append(calls[0])            # Python functions the request ran
     del response
     unreachable.append(gc.collect())   # what only the cyclic collector would free
 gc.enable()
 if monitored:
     from plumb.monitor.agent import process_agent
     process_agent().harvest()
-print(json.dumps({"statuses": statuses, "unreachable": unreachable[1:],
+from django.core.handlers import base
+print(json.dumps({"statuses": statuses, "unreachable": unreachable[1:], "frames": frames[1:],
+                  "check": type(base.iscoroutinefunction).__name__,
                   "current": current() is None,
                   "chain": type(application._middleware_chain).__name__}))
 """
@@ -375,6 +436,11 @@ def test_a_real_django_site_through_the_c_entry(tmp_path):
     bare, plumb = results["bare"], results["plumb"]
     assert bare["statuses"] == plumb["statuses"] == ["200 OK"] * 6
     assert plumb["unreachable"] == bare["unreachable"]
+    # No Python frame of plumb's on a monitored request: the entry, the
+    # wrappers and the close hook are C, and Django's coroutine check of the
+    # view's wrapper is answered in C too (inspect's slow path was two frames).
+    assert plumb["check"] == "CoroutineFunctionCheck"
+    assert all(p <= b for p, b in zip(plumb["frames"], bare["frames"])), (plumb, bare)
     assert plumb["current"] and plumb["chain"] == "DjangoRequestEntry"
     with open_store(store) as s:
         rows = {r["name"]: r["count"] for r in s.transactions(0, 2**40)}

@@ -244,6 +244,25 @@ def test_a_new_name_is_indexed_and_names_past_the_cap_are_folded(make_agent):
     assert counts == {("/a", "web"): 2, ("/b", "web"): 1, (agent_module.FOLDED, "web"): 2}
 
 
+def test_a_name_s_index_is_found_again_by_its_object_and_folding_still_counts(make_agent):
+    """end() remembers an index by the name object's address, checked
+    against name_list's own references: an equal name in another object, a
+    name repeated past the cap, and a freed name's address taken by another
+    string all reach the index the names dict gives."""
+    agent = make_agent(max_transactions=2)
+    first = "".join(["/", "a"])                 # not interned: its own object
+    for name in (first, "".join(["/", "a"]), first, "/b", "/c", "/c", "/c", "/b"):
+        one_request(agent, name)
+    assert agent.name_list == [("/a", "web"), ("/b", "web"), (agent_module.FOLDED, "web")]
+    assert agent.dropped["names_folded"] == 3   # each of /c's requests, not its first only
+    del first
+    for i in range(200):                        # names made and freed: addresses reused
+        one_request(agent, "".join(["/", "b" if i % 2 else "z"]))
+    counts = {key: row[0] for key, row in totals(agent).items()}
+    assert counts == {("/a", "web"): 3, ("/b", "web"): 102, (agent_module.FOLDED, "web"): 103}
+    assert agent.dropped["names_folded"] == 103
+
+
 def test_errors_are_counted_by_class_or_status(make_agent):
     agent = make_agent()
     one_request(agent, "/f", error="KeyError", status=500)

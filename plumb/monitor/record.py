@@ -14,7 +14,8 @@ thread (trace_document): SQL shapes, duplicates, N+1, the view's
 arguments.
 
 Segment tuples: (kind, name, started, seconds, detail, error, extra), where
-extra is (params, many) for SQL and the view's (args, kwargs) for a view;
+extra is (params, many) for SQL and the view's (args, kwargs) for a view
+(None when it had none);
 past MAX_SEGMENTS a request's segments are counted in its sums and in its
 dropped only."""
 from .. import _plumb

@@ -32,6 +32,9 @@
 
 extern PyTypeObject plumb_MetricsType;
 
+/* Transactions' indices remembered by their name object's address. */
+#define INDEX_CACHE_SLOTS 64
+
 typedef struct RequestPathObject {
     PyObject_HEAD
     PyObject *agent;        /* for the rare cases' methods */
@@ -47,6 +50,7 @@ typedef struct RequestPathObject {
     PyObject *clock;        /* NULL: time.perf_counter itself, read in C; else a callable */
     Py_ssize_t max_finished;
     uint64_t last_tag;      /* tags count from 1 in each process */
+    Py_ssize_t index_cache[INDEX_CACHE_SLOTS];   /* see transaction_index; -1: empty */
 } RequestPathObject;
 
 static PyObject *str_empty, *str_started_attr, *str_sampler, *str_xray_by_name,
@@ -127,10 +131,8 @@ static PyObject *path_begin(RequestPathObject *self, PyObject *const *args, Py_s
     if (PyDict_SetItem(self->running, record->tag, (PyObject *)record) < 0)
         goto fail;
     if (tag_thread) {
-        PyObject *thread = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
-        if (!thread)
-            goto fail;
-        Py_SETREF(record->thread, thread);
+        record->thread = PyThread_get_thread_ident();
+        record->thread_tagged = 1;
         record->previous_tag = plumb_thread_tag_set(tag_value);
     }
     PyObject *token = PyContextVar_Set(self->var, (PyObject *)record);
@@ -160,29 +162,10 @@ static int deactivate(RequestPathObject *self, PyObject *token)
 
 /* The thread's tag as it was before the request, if it ends in the thread
  * begin() tagged. */
-static int restore_thread_tag(RequestRecordObject *record)
+static void restore_thread_tag(RequestRecordObject *record)
 {
-    PyObject *thread = record->thread;
-    if (!thread || thread == Py_None)
-        return 0;
-    unsigned long ident = PyThread_get_thread_ident();
-    int same;
-    if (PyLong_CheckExact(thread)) {
-        unsigned long v = PyLong_AsUnsignedLong(thread);
-        same = !(v == (unsigned long)-1 && PyErr_Occurred()) && v == ident;
-        PyErr_Clear();   /* an int no thread has: not this one */
-    } else {
-        PyObject *mine = PyLong_FromUnsignedLong(ident);
-        if (!mine)
-            return -1;
-        same = PyObject_RichCompareBool(thread, mine, Py_EQ);
-        Py_DECREF(mine);
-        if (same < 0)
-            return -1;
-    }
-    if (same)
+    if (record->thread_tagged && record->thread == PyThread_get_thread_ident())
         plumb_thread_tag_set(record->previous_tag);
-    return 0;
 }
 
 /* running.pop(tag, None) */
@@ -196,9 +179,40 @@ static int forget_running(RequestPathObject *self, PyObject *tag)
     return 0;
 }
 
+static PyObject *indexed(RequestPathObject *self, PyObject *name, PyObject *kind);
+
 /* The transaction's index (a new reference): the agent's names, else its
  * _index(name, kind), which adds it or folds it. */
 static PyObject *transaction_index(RequestPathObject *self, PyObject *name, PyObject *kind)
+{
+    /* A view's name is the same string object on each of its requests, the
+     * one the agent's name_list keeps from the first: an entry of
+     * name_list holding these very objects is their index (both are
+     * append-only, and names maps each pair to its entry), without the key
+     * tuple, its hash and the lookup.  The slot holds an index only, checked
+     * against name_list's own references, so a freed name cannot be taken
+     * for a new one at its address. */
+    size_t slot = ((uintptr_t)name >> 4) % INDEX_CACHE_SLOTS;
+    Py_ssize_t cached = self->index_cache[slot];
+    if (cached >= 0 && cached < PyList_GET_SIZE(self->name_list)) {
+        PyObject *pair = PyList_GET_ITEM(self->name_list, cached);
+        if (PyTuple_CheckExact(pair) && PyTuple_GET_SIZE(pair) == 2
+            && PyTuple_GET_ITEM(pair, 0) == name && PyTuple_GET_ITEM(pair, 1) == kind)
+            return PyLong_FromSsize_t(cached);
+    }
+    PyObject *index = indexed(self, name, kind);
+    if (index) {
+        Py_ssize_t i = PyLong_AsSsize_t(index);
+        if (i == -1 && PyErr_Occurred())
+            PyErr_Clear();      /* not an index: end_request says so */
+        else
+            self->index_cache[slot] = i;
+    }
+    return index;
+}
+
+/* The transaction's index by the agent's names, or its _index. */
+static PyObject *indexed(RequestPathObject *self, PyObject *name, PyObject *kind)
 {
     PyObject *key = PyTuple_Pack(2, name, kind);
     if (!key)
@@ -358,8 +372,8 @@ static int keep_trace(RequestPathObject *self, ending *e, double threshold)
 static int end_request(RequestPathObject *self, ending *e)
 {
     RequestRecordObject *record = e->record;
-    if (deactivate(self, record->token) < 0 || restore_thread_tag(record) < 0
-        || forget_running(self, or_none(record->tag)) < 0)
+    restore_thread_tag(record);
+    if (deactivate(self, record->token) < 0 || forget_running(self, or_none(record->tag)) < 0)
         return -1;
     Py_INCREF(e->status);
     Py_XSETREF(record->status, e->status);
@@ -515,6 +529,8 @@ static PyObject *path_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         self->clock = clock;
     }
     self->max_finished = max_finished;
+    for (size_t i = 0; i < INDEX_CACHE_SLOTS; i++)
+        self->index_cache[i] = -1;
     return (PyObject *)self;
 }
 

@@ -38,7 +38,8 @@ static void fill(RequestRecordObject *self, PyObject *tag, PyObject *kind, PyObj
     set_field(&self->sql_params, sql_params);
     set_field(&self->status, Py_None);
     set_field(&self->error, Py_None);
-    set_field(&self->thread, Py_None);
+    self->thread = 0;
+    self->thread_tagged = 0;
     set_field(&self->token, Py_None);
     Py_XSETREF(self->segments, segments);   /* stolen */
     self->previous_tag = 0;
@@ -98,7 +99,6 @@ static int record_traverse(RequestRecordObject *self, visitproc visit, void *arg
     Py_VISIT(self->error);
     Py_VISIT(self->sql_params);
     Py_VISIT(self->segments);
-    Py_VISIT(self->thread);
     Py_VISIT(self->token);
     return 0;
 }
@@ -116,7 +116,6 @@ static int record_clear(RequestRecordObject *self)
     Py_CLEAR(self->error);
     Py_CLEAR(self->sql_params);
     Py_CLEAR(self->segments);
-    Py_CLEAR(self->thread);
     Py_CLEAR(self->token);
     return 0;
 }
@@ -234,6 +233,36 @@ static PyMethodDef record_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* thread: a C value, not an int object, since begin sets it on every request. */
+static PyObject *record_get_thread(RequestRecordObject *self, void *closure)
+{
+    (void)closure;
+    if (!self->thread_tagged)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLong(self->thread);
+}
+
+static int record_set_thread(RequestRecordObject *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    if (!value || value == Py_None) {
+        self->thread_tagged = 0;
+        return 0;
+    }
+    unsigned long ident = PyLong_AsUnsignedLong(value);
+    if (ident == (unsigned long)-1 && PyErr_Occurred())
+        return -1;
+    self->thread = ident;
+    self->thread_tagged = 1;
+    return 0;
+}
+
+static PyGetSetDef record_getset[] = {
+    {"thread", (getter)record_get_thread, (setter)record_set_thread,
+     "The thread whose tag the agent set (its ident), or None.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 #define FIELD(name, type, flags, doc) \
     {#name, type, offsetof(RequestRecordObject, name), flags, doc}
 
@@ -250,8 +279,7 @@ static PyMemberDef record_members[] = {
     FIELD(sql_params, T_OBJECT, 0, "Whether its trace keeps SQL text and parameters."),
     FIELD(segments, T_OBJECT, READONLY,
           "(kind, name, started, seconds, detail, error, extra) tuples; extra is (params, many)\n"
-          "for SQL, the view's (args, kwargs) for a view."),
-    FIELD(thread, T_OBJECT, 0, "The thread whose tag the agent set, or None."),
+          "for SQL, the view's (args, kwargs) for a view (None if it had none)."),
     FIELD(previous_tag, T_ULONGLONG, 0, "That thread's tag before the request."),
     FIELD(token, T_OBJECT, 0, "The context variable's token, for the end."),
     FIELD(started, T_DOUBLE, 0, "perf_counter() at its start."),
@@ -280,6 +308,7 @@ PyTypeObject plumb_RequestRecordType = {
     .tp_weaklistoffset = offsetof(RequestRecordObject, weakrefs),
     .tp_methods = record_methods,
     .tp_members = record_members,
+    .tp_getset = record_getset,
     .tp_init = (initproc)record_init,
     .tp_new = PyType_GenericNew,
 };

@@ -18,7 +18,8 @@ typedef struct RequestRecordObject {
     PyObject *status, *error;   /* None until known; error: "module.Name" */
     PyObject *sql_params;
     PyObject *segments;         /* list of segment tuples (record.py) */
-    PyObject *thread;           /* the agent's: the thread it tagged, or None, */
+    unsigned long thread;       /* the agent's: the thread it tagged, if thread_tagged, */
+    int thread_tagged;
     unsigned long long previous_tag;   /* the tag it had before, */
     PyObject *token;            /* and the context variable's token */
     double started, wall_start; /* perf_counter() and time() at its start */

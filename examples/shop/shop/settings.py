@@ -1,6 +1,6 @@
 """The example shop's settings.  The environment chooses what the tests and
 benchmarks vary: SHOP_DB (its SQLite database), SHOP_MONITOR=0 (no
-monitoring, for the bare baseline), PLUMB_STORE (where monitoring writes),
+monitoring and no plumb app, for the bare baseline), PLUMB_STORE (where monitoring writes),
 SHOP_HARVEST (seconds between harvests), SHOP_RATE (sampler Hz),
 SHOP_SAMPLER_CPU (the sampler's share of a CPU: tests that count samples
 keep its rate from being lowered), SHOP_BACKGROUND=1 (a background thread that works now and then)."""
@@ -11,7 +11,11 @@ BASE = Path(__file__).resolve().parent.parent
 SECRET_KEY = "example-only"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-INSTALLED_APPS = ["shop.apps.ShopConfig", "plumb.contrib.django"]
+INSTALLED_APPS = ["shop.apps.ShopConfig"]
+if os.environ.get("SHOP_MONITOR", "1") != "0":
+    # Left out of the bare baseline: its instruments (the view's and the SQL
+    # hook's wrappers) would run, idle, on every request of it.
+    INSTALLED_APPS.append("plumb.contrib.django")
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -113,6 +113,12 @@ def install():
             return TimedCall(wrapped, "view", name, None, trace, True)
         return _timed_view(wrapped, name, trace, coroutine)
 
+    # Django asks iscoroutinefunction of the view make_view_atomic returns,
+    # on every request; of a TimedCall inspect's answer (False) takes its
+    # slow path, and this gives it at once (src/cpython/timed_call.c).
+    check = getattr(base, "iscoroutinefunction", None)
+    if callable(check) and not isinstance(check, _plumb.CoroutineFunctionCheck):
+        base.iscoroutinefunction = _plumb.CoroutineFunctionCheck(check)
     convert_exception_to_response._plumb = True
     convert_exception_to_response.__wrapped__ = original_convert
     make_view_atomic._plumb = True

@@ -27,8 +27,12 @@ static atomic_ullong lost;
 /* The calling thread's slot: NULL before its first write, then a slot of
  * the table or, if the table was full, its own stand-in (thread 0), which
  * the sampler never sees. */
-static _Thread_local tag_slot *own;
-static _Thread_local tag_slot stand_in;
+/* Initial-exec, as src/cpython/profiler.c's thread state: in the extension
+ * (a shared object) the default model reads them through __tls_get_addr,
+ * about 20 instructions, and a request writes its tag several times. */
+#define OWN_THREAD_MODEL __attribute__((tls_model("initial-exec")))
+static _Thread_local tag_slot *own OWN_THREAD_MODEL;
+static _Thread_local tag_slot stand_in OWN_THREAD_MODEL;
 
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 static pthread_key_t exit_key;
