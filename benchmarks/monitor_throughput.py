@@ -61,7 +61,19 @@ other's CPU, the CPUs swapped every round, the other servers stopped.
 Whatever the host does to the machine in those seconds it does to both of
 a pair, so each round's ratio (and its difference of CPU per request) is
 paired in time, not seconds apart; each CPU runs one server and one wrk, a
-different load from --pin's, alike for both of a pair."""
+different load from --pin's, alike for both of a pair.
+
+--shared-cpu loads each configuration at the same time as bare as
+--side-by-side does, but with both servers on one CPU (every thread
+pinned) and both wrks on the other, the CPUs swapped every round: the two
+workers take turns on the same CPU, so the host's drift and the CPU's own
+contention fall on both alike, moment by moment.  Its figure is the cost
+ratio, bare's CPU time a request over the configuration's (the throughput
+ratio each would have on a CPU of its own), from the kernel's nanosecond
+run times of the worker's threads; the req/s ratio is printed too, but
+it also holds how the scheduler split the CPU between the two.  Two
+workers switching on one CPU run their caches colder than one alone, so
+a request costs both more CPU than in the other modes."""
 import argparse
 import http.server
 import importlib.metadata
@@ -184,6 +196,9 @@ def main():
     parser.add_argument("--side-by-side", action="store_true",
                         help="each configuration loaded at the same time as bare, on the "
                              "other CPU, the CPUs swapped every round")
+    parser.add_argument("--shared-cpu", action="store_true",
+                        help="each configuration loaded at the same time as bare, both "
+                             "servers on one CPU and both wrks on the other")
     parser.add_argument("--pin", action="store_true",
                         help="gunicorn on the first CPU, wrk and this script on the second")
     args = parser.parse_args()
@@ -195,10 +210,14 @@ def main():
         fail("--configs must include bare: every ratio is to it")
     if args.rounds < 1 or args.duration < 1:
         fail("--rounds and --duration must be at least 1")
-    if args.side_by_side and (args.pin or args.interleave):
-        fail("--side-by-side pins and pairs by itself: not with --pin or --interleave")
-    if args.side_by_side and (len(os.sched_getaffinity(0)) < 2 or shutil.which("taskset") is None):
-        fail("--side-by-side needs two CPUs and taskset (util-linux)")
+    paired_mode = "--side-by-side" if args.side_by_side else "--shared-cpu" if args.shared_cpu \
+        else None
+    if args.side_by_side and args.shared_cpu:
+        fail("--side-by-side and --shared-cpu are two ways of pairing: take one")
+    if paired_mode and (args.pin or args.interleave):
+        fail(f"{paired_mode} pins and pairs by itself: not with --pin or --interleave")
+    if paired_mode and (len(os.sched_getaffinity(0)) < 2 or shutil.which("taskset") is None):
+        fail(f"{paired_mode} needs two CPUs and taskset (util-linux)")
     wrk = shutil.which("wrk")
     if wrk is None:
         fail("wrk is not installed (scripts/system-deps.sh --test)")
@@ -238,12 +257,12 @@ def main():
         results = {c: {p: [] for p in PAGES} for c in configs}
         sent = {c: [] for c in configs}
         pairs = {c: {p: [] for p in PAGES} for c in configs if c != "bare"}
-        if args.side_by_side:
-            side_by_side(configs, project, env, work, wrk, args, pairs)
+        if paired_mode:
+            side_by_side(configs, project, env, work, wrk, args, pairs, shared=args.shared_cpu)
         elif args.interleave:
             interleaved(configs, project, env, work, wrk, args, results)
             sent = {"all servers": [sink.taken()]}
-        for round_ in range(0 if args.interleave or args.side_by_side else args.rounds):
+        for round_ in range(0 if args.interleave or paired_mode else args.rounds):
             for config in configs:
                 for page, run in serve_and_load(config, project, env, work, wrk,
                                                 args.duration, args.warmup).items():
@@ -256,8 +275,8 @@ def main():
         sink.shutdown()
         shutil.rmtree(work, ignore_errors=True)
     print(f"load average after: {load_average()}")
-    if args.side_by_side:
-        report_pairs(pairs, args.rounds)
+    if paired_mode:
+        report_pairs(pairs, args.rounds, shared=args.shared_cpu)
     else:
         report(results, sent, args.rounds)
 
@@ -437,11 +456,12 @@ def pin_process(pid, cpu):
             pass
 
 
-def side_by_side(configs, project, env, work, wrk, args, pairs):
+def side_by_side(configs, project, env, work, wrk, args, pairs, shared=False):
     """Each non-bare configuration loaded at the same time as bare, each
-    server on a CPU of its own and each wrk on the other server's CPU, the
-    two CPUs swapped every round: the host's drift, which moves turns
-    seconds apart by 10-40%, falls on both of a pair alike.
+    server on a CPU of its own and each wrk on the other server's CPU (or,
+    shared, both servers on one CPU and both wrks on the other), the two
+    CPUs swapped every round: the host's drift, which moves turns seconds
+    apart by 10-40%, falls on both of a pair alike.
     pairs[config][page] = [(bare's run, config's run), ...]."""
     cpus = sorted(os.sched_getaffinity(0))[:2]
     servers, logs = {}, []
@@ -450,7 +470,10 @@ def side_by_side(configs, project, env, work, wrk, args, pairs):
         for round_ in range(args.rounds):
             for config in [c for c in configs if c != "bare"]:
                 bare_cpu, other_cpu = cpus if round_ % 2 == 0 else cpus[::-1]
-                pair = (("bare", bare_cpu, other_cpu), (config, other_cpu, bare_cpu))
+                if shared:      # (name, its server's CPU, its wrk's CPU)
+                    pair = (("bare", bare_cpu, other_cpu), (config, bare_cpu, other_cpu))
+                else:
+                    pair = (("bare", bare_cpu, other_cpu), (config, other_cpu, bare_cpu))
                 for name, server_cpu, _ in pair:
                     server, _, worker = servers[name]
                     pin_process(server.pid, server_cpu)
@@ -508,16 +531,22 @@ def measured_together(wrk, loads, duration):
     return results
 
 
-def report_pairs(pairs, rounds):
-    print(f"\nside by side, {rounds} round(s): each configuration loaded at the same time "
-          "as bare; ratio = its req/s over bare's in the same seconds")
+def report_pairs(pairs, rounds, shared=False):
+    if shared:
+        print(f"\non one CPU, {rounds} round(s): each configuration loaded at the same time "
+              "as bare, both servers on one CPU; ratio = bare's CPU time a request over its "
+              "own in the same seconds (the throughput ratio on a CPU of its own)")
+    else:
+        print(f"\nside by side, {rounds} round(s): each configuration loaded at the same time "
+              "as bare; ratio = its req/s over bare's in the same seconds")
     header = f"{'page':12s} {'config':16s} {'paired median':>13s} {'quartiles':>11s} " \
              f"{'range':>11s} {'bare CPU us':>11s} {'+CPU us':>8s} {'+CPU quartiles':>15s}"
     print(header)
     print("-" * len(header))
     for config, by_page in pairs.items():
         for page, runs in by_page.items():
-            ratios = [other["rps"] / bare["rps"] for bare, other in runs]
+            ratios = [bare["cpu_us"] / other["cpu_us"] if shared else other["rps"] / bare["rps"]
+                      for bare, other in runs]
             added = [other["cpu_us"] - bare["cpu_us"] for bare, other in runs]
             q = statistics.quantiles(ratios, n=4) if len(ratios) >= 4 else [min(ratios)] * 3
             qa = statistics.quantiles(added, n=4) if len(added) >= 4 else [min(added)] * 3
@@ -526,6 +555,12 @@ def report_pairs(pairs, rounds):
                   f"{statistics.median(b['cpu_us'] for b, _ in runs):11.1f} "
                   f"{statistics.median(added):+8.1f} {qa[0]:+7.1f}/{qa[2]:+6.1f}")
     print("goal: ratio >= 0.97 on both pages, < 20 us per request + 2 us per query")
+    if shared:
+        print("\nreq/s over bare's in the same seconds (paired median), and the configuration's "
+              "share of the CPU the two workers took: " + "; ".join(
+                  f"{page} {config} {statistics.median(o['rps'] / b['rps'] for b, o in runs):.3f}"
+                  f" ({statistics.median(o['cpu_s'] / (o['cpu_s'] + b['cpu_s']) for b, o in runs):.1%})"
+                  for config, by_page in pairs.items() for page, runs in by_page.items()))
     print("\nwhere the added CPU goes, per request: bare's median, then the paired "
           "median of the configuration's minus bare's")
     keys = (("user_us", "user us"), ("system_us", "system us"), ("minor_faults", "faults"),
@@ -555,7 +590,9 @@ def measured_run(wrk, url, worker, duration):
 
 def per_request(before, after, requests):
     """A run's worker counters per request, from process_counters before and
-    after it: cpu_us (user + system), user_us, system_us, system_share, and
+    after it: cpu_us (the threads' run time, user and system, from the
+    kernel's schedstat in ns), cpu_s (the same in all), user_us and
+    system_us (clock ticks), system_share, and
     the kernel's events a request cost (minor page faults, voluntary and
     involuntary context switches), which neither the instruction counts nor
     strace's system calls show."""
@@ -563,8 +600,10 @@ def per_request(before, after, requests):
            for key in before}
     got["user_us"] = got.pop("user_s") * 1e6
     got["system_us"] = got.pop("system_s") * 1e6
-    got["cpu_us"] = got["user_us"] + got["system_us"]
-    got["system_share"] = got["system_us"] / got["cpu_us"] if got["cpu_us"] else float("nan")
+    got["cpu_s"] = (after["run_ns"] - before["run_ns"]) / 1e9
+    got["cpu_us"] = got.pop("run_ns") / 1e3
+    ticks_us = got["user_us"] + got["system_us"]
+    got["system_share"] = got["system_us"] / ticks_us if ticks_us else float("nan")
     return got
 
 
@@ -613,9 +652,14 @@ def process_counters(pid):
     # After the command's closing parenthesis: state is field 3, minflt 10,
     # utime 14, stime 15.
     got = {"user_s": int(fields[11]) / CLOCK_TICKS, "system_s": int(fields[12]) / CLOCK_TICKS,
-           "minor_faults": int(fields[7]), "voluntary_switches": 0, "involuntary_switches": 0}
+           "minor_faults": int(fields[7]), "voluntary_switches": 0, "involuntary_switches": 0,
+           "run_ns": 0}
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
+            # The time the thread ran, in nanoseconds (utime and stime above
+            # are clock ticks of 10 ms: a 4-s run's CPU to within 1%).
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                got["run_ns"] += int(f.read().split()[0])
             with open(f"/proc/{pid}/task/{task}/status") as f:
                 for line in f:
                     if line.startswith("voluntary_ctxt_switches:"):
