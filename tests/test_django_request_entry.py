@@ -185,7 +185,9 @@ class Agent:
         self.begin = self._begin
         self.end = self._end
 
-    def _begin(self, kind, name, method, path, query, queue_s):
+    def _begin(self, kind, name, method, path, query, queue_s, tag_thread, in_thread):
+        assert tag_thread is True
+        self.in_thread = in_thread
         self.begun.append((kind, name, method, path, query, queue_s))
         return RequestRecord(len(self.begun), kind, name, method, path, query, queue_s, False)
 
@@ -367,7 +369,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.urls import path
 
+inside = []
+
 def item(request, pk):
+    from plumb.web.trace import current, current_variable
+    inside.append([type(current()).__name__, current_variable.get() is None])
     return HttpResponse("item %d" % pk)
 
 monitored = sys.argv[2] == "plumb"
@@ -412,7 +418,7 @@ if monitored:
 from django.core.handlers import base
 print(json.dumps({"statuses": statuses, "unreachable": unreachable[1:], "frames": frames[1:],
                   "check": type(base.iscoroutinefunction).__name__,
-                  "current": current() is None,
+                  "current": current() is None, "inside": inside,
                   "chain": type(application._middleware_chain).__name__}))
 """
 
@@ -442,6 +448,44 @@ def test_a_real_django_site_through_the_c_entry(tmp_path):
     assert plumb["check"] == "CoroutineFunctionCheck"
     assert all(p <= b for p, b in zip(plumb["frames"], bare["frames"])), (plumb, bare)
     assert plumb["current"] and plumb["chain"] == "DjangoRequestEntry"
+    # The request's record is current in its thread, not in the context
+    # variable (setting one is thousands of instructions a request).
+    assert plumb["inside"] == [["RequestRecord", True]] * 6
+    assert bare["inside"] == [["NoneType", True]] * 6
     with open_store(store) as s:
         rows = {r["name"]: r["count"] for r in s.transactions(0, 2**40)}
     assert rows == {"__main__.item": 6}
+
+
+def test_greenlet_workers_keep_the_record_in_the_context_variable(monkeypatch):
+    """Greenlets share their OS thread: under gevent's or eventlet's monkey
+    patching the entry is made with in_thread=False."""
+    import types
+
+    from plumb.contrib.django import monitoring
+
+    assert not monitoring._greenlets_patched()
+    gevent = types.SimpleNamespace(is_module_patched=lambda name: name == "threading")
+    monkeypatch.setitem(sys.modules, "gevent.monkey", gevent)
+    assert monitoring._greenlets_patched()
+    monkeypatch.setitem(sys.modules, "gevent.monkey",
+                        types.SimpleNamespace(is_module_patched=lambda name: False))
+    assert not monitoring._greenlets_patched()
+    monkeypatch.setitem(sys.modules, "eventlet.patcher",
+                        types.SimpleNamespace(is_monkey_patched=lambda name: name == "thread"))
+    assert monitoring._greenlets_patched()
+
+
+def test_the_entry_asks_begin_for_the_thread_only_when_made_so():
+    for in_thread in (False, True):
+        agent = Agent()
+        response = Response()
+        entry = _plumb.DjangoRequestEntry(agent, lambda request: response, name_by_match,
+                                          exception_name, from_environ, UNMATCHED,
+                                          in_thread=in_thread)
+        assert entry(Request()) is response and agent.in_thread is in_thread
+        response.close()
+        assert len(agent.ended) == 1
+    with pytest.raises(TypeError):      # a keyword only
+        _plumb.DjangoRequestEntry(agent, print, name_by_match, exception_name, from_environ,
+                                  UNMATCHED, True)

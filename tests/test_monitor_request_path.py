@@ -344,6 +344,81 @@ def test_a_request_ended_in_another_context_leaves_that_context_clear(make_agent
     trace.deactivate(record.token)
 
 
+def test_a_request_current_in_its_thread_is_current_there_only_until_its_end(make_agent):
+    agent = make_agent()
+    record = agent.begin("web", "/t", "GET", "/t", "", None, True, True)
+    assert trace.current() is record and trace.query_trace() is record
+    assert trace.current_variable.get() is None           # the context variable untouched
+    assert record.token is None and not record.ended
+    seen = []
+    other = threading.Thread(target=lambda: seen.append(trace.current()))
+    other.start()
+    other.join()
+    assert seen == [None]                                  # another thread's own
+    # A trace activated inside it (plumb's per-request profiling) comes first,
+    # as the innermost did when both were in the variable.
+    inner = Trace("GET", "/t")
+    token = trace.activate(inner)
+    assert trace.current() is inner
+    trace.deactivate(token)
+    assert trace.current() is record
+    gone = weakref.ref(record)
+    agent.end(record, 200)
+    assert record.ended and trace.current() is None and not agent.dropped
+    assert totals(agent)[("/t", "web")][:2] == [1, 0]
+    del record
+    gc.collect()
+    assert gone() is None                                  # the thread let it go
+
+
+def test_requests_current_in_a_thread_nest_and_one_ended_elsewhere_is_current_nowhere(
+        make_agent):
+    agent = make_agent()
+    outer = agent.begin("web", "/outer", in_thread=True)
+    inner = agent.begin("web", "/inner", in_thread=True)
+    assert trace.current() is inner
+    agent.end(inner, 200)
+    assert trace.current() is outer                        # the one it replaced, back
+    agent.end(outer, 200)
+    assert trace.current() is None
+    # Ended by another thread (a server closing the body there): its own
+    # thread no longer finds it, and its next request starts clean.
+    record = agent.begin("web", "/closed-elsewhere", in_thread=True)
+    gone = weakref.ref(record)
+    ender = threading.Thread(target=agent.end, args=(record, 200))
+    ender.start()
+    ender.join()
+    assert record.ended and trace.current() is None
+    del record
+    after = agent.begin("web", "/next", in_thread=True)
+    assert trace.current() is after
+    gc.collect()
+    assert gone() is None                                  # dropped by the next begin
+    agent.end(after, 200)
+    assert trace.current() is None and not agent.dropped
+    counts = totals(agent)
+    assert [counts[(n, "web")][0] for n in ("/outer", "/inner", "/closed-elsewhere",
+                                            "/next")] == [1, 1, 1, 1]
+
+
+def test_the_instruments_record_into_the_request_current_in_the_thread(make_agent):
+    agent = make_agent()
+    timed = _plumb.TimedCall(lambda request: "response", "middleware", "shop.Middleware",
+                             current=trace.current_variable)
+    record = agent.begin("web", "/t", in_thread=True)
+    try:
+        assert timed("request") == "response"
+        execute = Execute()
+        assert sql_hook.record(execute, "select %s", [1], False, {}) == "rows"
+    finally:
+        agent.end(record, 200)
+    assert [s[:2] for s in record.segments] == [("middleware", "shop.Middleware"),
+                                                ("sql", "select %s")]
+    assert record.sql_n == 1
+    timed("request")                                       # ended: recorded nowhere
+    assert len(record.segments) == 2
+
+
 def test_end_refuses_what_begin_did_not_make(make_agent):
     agent = make_agent()
     with pytest.raises(TypeError):
@@ -404,6 +479,7 @@ class Execute:
 
 
 def test_the_query_hook_records_into_the_current_record():
+    _plumb.mark_driver_queries()     # as a driver instrument's install does
     record = new_record()
     token = trace.activate(record)
     try:
@@ -422,6 +498,46 @@ def test_the_query_hook_records_into_the_current_record():
     assert many[1] == "insert %s" and many[6] == (None, True)     # many: no parameters kept
     assert before <= started <= started + seconds <= after
     assert record.sql_n == 2 and record.sql_s == seconds + many[3]
+
+
+QUERY_MARK_SCRIPT = """\
+import json
+from plumb import _plumb
+from plumb.contrib.django import sql as sql_hook
+from plumb.monitor.record import RequestRecord
+from plumb.web import dbapi, trace
+
+seen = []
+def execute(sql, params, many, context):
+    seen.append(trace.in_query())
+    return "rows"
+
+record = RequestRecord(1, "web", "n", "GET", "/", "", None, False)
+token = trace.activate(record)
+before = _plumb.driver_queries_marked()
+sql_hook.record(execute, "select 1", None, False, {})
+dbapi.install_sqlite3()
+sql_hook.record(execute, "select 2", None, False, {})
+trace.deactivate(token)
+print(json.dumps([before, _plumb.driver_queries_marked(), seen, record.sql_n]))
+"""
+
+
+def test_queries_are_marked_only_once_a_driver_instrument_is_installed(tmp_path):
+    """Marking a query (a context variable set and reset) is for a driver
+    instrument under Django's hook; without one it is not paid."""
+    import json
+    import subprocess
+    import sys
+
+    from test_monitor import env_with_plumb
+
+    script = tmp_path / "mark.py"
+    script.write_text(QUERY_MARK_SCRIPT)
+    got = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env=env_with_plumb(), timeout=60)
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout) == [False, True, [False, True], 2]
 
 
 def test_the_query_hook_only_executes_without_a_trace_or_inside_another_query():

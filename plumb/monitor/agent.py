@@ -292,7 +292,8 @@ class Agent:
 
     # -- per request ------------------------------------------------------------
 
-    # begin(kind, name, method="", path="", query="", queue_s=None, tag_thread=True)
+    # begin(kind, name, method="", path="", query="", queue_s=None, tag_thread=True,
+    #       in_thread=False)
     # -> the request's RequestRecord, and end(record, status=None): the C
     # request path's, bound in _fresh_process.  What they call back:
 

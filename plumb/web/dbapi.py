@@ -11,6 +11,7 @@ executemany are wrapped in place, for the blocking and asyncio cursors and
 the server-side ones."""
 import time
 
+from .. import _plumb
 from .instruments import replace_method
 from .trace import begin_query, end_query, query_trace
 
@@ -58,6 +59,9 @@ def install_sqlite3():
 
     if getattr(sqlite3.connect, "_plumb", False):
         return
+    # Django's query hook marks its queries from now on, so that these
+    # wrappers under it do not record them again.
+    _plumb.mark_driver_queries()
     base_execute = sqlite3.Cursor.execute
     base_executemany = sqlite3.Cursor.executemany
     base_executescript = sqlite3.Cursor.executescript
@@ -152,6 +156,8 @@ def _wrap_psycopg(cls, name, is_async):
 
 def install_psycopg():
     import psycopg
+
+    _plumb.mark_driver_queries()
 
     for cls, is_async in ((psycopg.Cursor, False), (psycopg.ServerCursor, False),
                           (psycopg.AsyncCursor, True), (psycopg.AsyncServerCursor, True)):

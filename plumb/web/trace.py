@@ -8,7 +8,10 @@ The request's Trace is current in a context variable while it runs
 find it wherever the request's code runs: in its thread, in its asyncio
 task, and in the worker threads that asgiref and Starlette run
 synchronous code in, since both carry the context over.  Code of other
-requests, with other contexts, passes straight through.
+requests, with other contexts, passes straight through.  (A monitored
+synchronous Django request's record is current in its thread instead:
+current() reads the variable, then the thread; see
+src/cpython/current_trace.c.)
 
 SQL text is stored with its literals replaced by `?` (and parameters left
 out) unless `sql_params=True`: queries carry user data.  Repeated queries
@@ -23,6 +26,8 @@ import re
 import reprlib
 import threading
 import time
+
+from .. import _plumb
 
 N_PLUS_ONE = 5        # runs of one statement, with different parameters, to flag it
 MAX_SEGMENTS = 100_000  # beyond this a request's further segments are counted, not kept
@@ -55,8 +60,11 @@ def normalize_sql(sql):
 
 
 # The trace of the request running in this context, or None: the context
-# variable's own (C) method, since every wrapped call asks it.
-current = _current.get
+# variable's value, else the monitored request current in this thread (a
+# synchronous request's record is kept there, not in the variable: setting
+# a context variable costs thousands of instructions; see
+# src/cpython/current_trace.c).  C, since every wrapped call asks it.
+current = _plumb.CurrentTrace(_current)
 # The variable itself, for the C that makes a record current and reads it
 # (src/cpython/request_path.c, query_hook.c).
 current_variable = _current
@@ -79,7 +87,7 @@ def deactivate(token):
 def query_trace():
     """The trace to record a query into, or None: none is current, or a
     query is already being recorded further up (Django over its driver)."""
-    trace = _current.get()
+    trace = current()
     if trace is None or _in_query.get():
         return None
     return trace

@@ -5,9 +5,11 @@
  * close hook's maker and the hook), about a thousand instructions each.
  *
  * DjangoRequestEntry(agent, get_response, name_by_match, exception_name,
- * from_environ, unmatched), called with the request:
+ * from_environ, unmatched, *, in_thread=False), called with the request:
  * - begins the request's record (agent.begin, read from the agent on each
- *   call: a forked worker's agent binds a new one), with its queue time
+ *   call: a forked worker's agent binds a new one), current in the thread
+ *   with in_thread (current_trace.c), else in the context variable; with
+ *   its queue time
  *   from_environ(META, time()) only when a proxy's header is there; a
  *   begin that fails is handed to agent._record_failed (counted, logged)
  *   and the request served unmeasured;
@@ -34,6 +36,7 @@ typedef struct EntryObject {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *agent, *get_response, *name_by_match, *exception_name, *from_environ, *unmatched;
+    PyObject *in_thread;    /* True: begin makes the record current in the thread */
 } EntryObject;
 
 /* The response's close, replaced: the original's call, then the request's
@@ -102,7 +105,8 @@ static PyObject *queue_time(EntryObject *self, PyObject *meta)
 }
 
 /* agent.begin("web", unmatched, request.method or "", request.path_info,
- * META.get("QUERY_STRING", ""), queued): the record, a new reference. */
+ * META.get("QUERY_STRING", ""), queued, True, in_thread): the record, a new
+ * reference. */
 static PyObject *begin_request(EntryObject *self, PyObject *request)
 {
     PyObject *record = NULL, *method = NULL, *path = NULL, *query = NULL, *queued = NULL,
@@ -119,8 +123,9 @@ static PyObject *begin_request(EntryObject *self, PyObject *request)
     if (!(path = PyObject_GetAttr(request, str_path_info)) || !(query = meta_get(meta, str_query_string))
         || !(begin = PyObject_GetAttr(self->agent, str_begin)))
         goto done;
-    PyObject *stack[] = {str_web, self->unmatched, method, path, query, queued};
-    record = PyObject_Vectorcall(begin, stack, 6, NULL);
+    PyObject *stack[] = {str_web, self->unmatched, method, path, query, queued, Py_True,
+                         self->in_thread};
+    record = PyObject_Vectorcall(begin, stack, 8, NULL);
 done:
     Py_XDECREF(meta);
     Py_XDECREF(queued);
@@ -355,11 +360,12 @@ static PyTypeObject ResponseEndType = {
 static PyObject *entry_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"agent",        "get_response", "name_by_match", "exception_name",
-                             "from_environ", "unmatched",    NULL};
+                             "from_environ", "unmatched",    "in_thread",     NULL};
     PyObject *agent, *get_response, *name_by_match, *exception_name, *from_environ, *unmatched;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOU:DjangoRequestEntry", kwlist, &agent,
+    int in_thread = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOU|$p:DjangoRequestEntry", kwlist, &agent,
                                      &get_response, &name_by_match, &exception_name,
-                                     &from_environ, &unmatched))
+                                     &from_environ, &unmatched, &in_thread))
         return NULL;
     EntryObject *self = (EntryObject *)type->tp_alloc(type, 0);
     if (!self)
@@ -371,6 +377,7 @@ static PyObject *entry_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->exception_name = Py_NewRef(exception_name);
     self->from_environ = Py_NewRef(from_environ);
     self->unmatched = Py_NewRef(unmatched);
+    self->in_thread = Py_NewRef(in_thread ? Py_True : Py_False);
     return (PyObject *)self;
 }
 
@@ -399,6 +406,7 @@ static void entry_dealloc(EntryObject *self)
     PyObject_GC_UnTrack(self);
     entry_clear(self);
     Py_XDECREF(self->unmatched);
+    Py_XDECREF(self->in_thread);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -467,7 +475,7 @@ PyTypeObject plumb_DjangoRequestEntryType = {
     .tp_methods = entry_methods,
     .tp_new = entry_new,
     .tp_doc = "DjangoRequestEntry(agent, get_response, name_by_match, exception_name,\n"
-              "from_environ, unmatched)\n\n"
+              "from_environ, unmatched, *, in_thread=False)\n\n"
               "The monitoring middleware's call for a synchronous stack: the request begun,\n"
               "get_response called, the request ended when its response closes.",
 };

@@ -40,6 +40,7 @@ int plumb_module_add_request_path(PyObject *module);
 int plumb_module_add_query_hook(PyObject *module);
 int plumb_module_add_timed_call(PyObject *module);
 int plumb_module_add_django_entry(PyObject *module);
+int plumb_module_add_current_trace(PyObject *module);
 
 static PyMethodDef module_methods[] = {
     {"formats", plumb_formats_info, METH_NOARGS,
@@ -109,6 +110,7 @@ PyMODINIT_FUNC PyInit__plumb(void)
         || plumb_module_add_query_hook(m) < 0
         || plumb_module_add_timed_call(m) < 0
         || plumb_module_add_django_entry(m) < 0
+        || plumb_module_add_current_trace(m) < 0
         || plumb_module_add_hook_functions(m) < 0) {
         Py_DECREF(m);
         return NULL;

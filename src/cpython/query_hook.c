@@ -4,17 +4,22 @@
  * every query of every request.
  *
  * record(execute, sql, params, many, context) reads the current trace (a
- * context variable); with none, or with a query already being recorded
+ * context variable's, else the thread's record: current_trace.h); with none, or with a query already being recorded
  * further up, it only calls execute.  Otherwise it marks the query as being
  * recorded (so the driver under Django does not record it again), reads
  * the clock around execute (time.perf_counter's, py_clocks.h) and records
  * the query: into a RequestRecord directly, into anything else (a
- * plumb.web.trace.Trace) through its sql() method.  An exception from
+ * plumb.web.trace.Trace) through its sql() method.  The mark is set only
+ * once a driver's own instrument is installed (plumb/web/dbapi.py calls
+ * mark_driver_queries()): setting and resetting a context variable is
+ * about 2,700 instructions a query (docs/benchmarks.md), and with no
+ * driver instrument under Django there is nothing for it to stop.  An exception from
  * execute is recorded by its class's name and raised again; recording
  * never fails the query. */
 #include "compat.h"
 
 #include "py_clocks.h"
+#include "current_trace.h"
 #include "request_record.h"
 
 typedef struct QueryHookObject {
@@ -24,6 +29,10 @@ typedef struct QueryHookObject {
 } QueryHookObject;
 
 static PyObject *str_sql_method, *str_name_attr;
+
+/* Whether a driver's own instrument is installed in this process (set once,
+ * never cleared: its wrappers stay). */
+static int driver_instrumented;
 
 /* trace.sql(sql, None if many else params, started, seconds, many, error):
  * 0, or -1 with an exception. */
@@ -67,7 +76,7 @@ static int recording_trace(QueryHookObject *self, PyObject **trace)
 {
     *trace = NULL;
     PyObject *current, *busy;
-    if (PyContextVar_Get(self->current, Py_None, &current) < 0)
+    if (plumb_current_trace(self->current, &current) < 0)
         return -1;
     if (current == Py_None) {
         Py_DECREF(current);
@@ -101,8 +110,8 @@ static PyObject *hook_record(QueryHookObject *self, PyObject *const *args, Py_ss
         return NULL;
     if (!trace)
         return PyObject_Vectorcall(execute, call, 4, NULL);
-    PyObject *token = PyContextVar_Set(self->in_query, Py_True);
-    if (!token) {
+    PyObject *token = NULL;
+    if (driver_instrumented && !(token = PyContextVar_Set(self->in_query, Py_True))) {
         Py_DECREF(trace);
         return NULL;
     }
@@ -121,8 +130,8 @@ static PyObject *hook_record(QueryHookObject *self, PyObject *const *args, Py_ss
         }
     }
     Py_DECREF(trace);
-    int reset = PyContextVar_Reset(self->in_query, token);
-    Py_DECREF(token);
+    int reset = token ? PyContextVar_Reset(self->in_query, token) : 0;
+    Py_XDECREF(token);
     if (reset < 0) {
         Py_XDECREF(result);
         Py_XDECREF(exc);
@@ -179,8 +188,34 @@ PyTypeObject plumb_DjangoQueryHookType = {
     .tp_new = hook_new,
 };
 
+/* mark_driver_queries(): from now on a recorded query is marked while it
+ * runs, for the driver instruments under Django's hook. */
+static PyObject *mark_driver_queries(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    (void)module;
+    driver_instrumented = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *driver_queries_marked(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    (void)module;
+    return PyBool_FromLong(driver_instrumented);
+}
+
+static PyMethodDef query_hook_functions[] = {
+    {"mark_driver_queries", mark_driver_queries, METH_NOARGS,
+     "mark_driver_queries(): a driver's own SQL instrument is installed; Django's query hook\n"
+     "marks the queries it records (plumb.web.trace.in_query) from now on."},
+    {"driver_queries_marked", driver_queries_marked, METH_NOARGS,
+     "driver_queries_marked() -> whether mark_driver_queries() has been called."},
+    {NULL, NULL, 0, NULL},
+};
+
 int plumb_module_add_query_hook(PyObject *module)
 {
+    if (PyModule_AddFunctions(module, query_hook_functions) < 0)
+        return -1;
     if (!(str_sql_method = PyUnicode_InternFromString("sql"))
         || !(str_name_attr = PyUnicode_InternFromString("__name__"))
         || PyType_Ready(&plumb_DjangoQueryHookType) < 0)

@@ -24,6 +24,7 @@
 
 #include <math.h>
 
+#include "current_trace.h"
 #include "fast_args.h"
 #include "metrics_object.h"
 #include "py_clocks.h"
@@ -99,14 +100,15 @@ static int call_agent(RequestPathObject *self, PyObject *method, PyObject **argv
 
 /* -- begin ------------------------------------------------------------------------- */
 
-/* begin(kind, name, method="", path="", query="", queue_s=None, tag_thread=True) */
+/* begin(kind, name, method="", path="", query="", queue_s=None, tag_thread=True,
+ *       in_thread=False) */
 static PyObject *path_begin(RequestPathObject *self, PyObject *const *args, Py_ssize_t nargs,
                             PyObject *kwnames)
 {
     static const char *const names[] = {"kind", "name", "method", "path", "query", "queue_s",
-                                        "tag_thread"};
-    PyObject *a[7] = {NULL, NULL, str_empty, str_empty, str_empty, Py_None, Py_True};
-    if (plumb_fast_args("begin", args, nargs, kwnames, names, 7, 2, a) < 0)
+                                        "tag_thread", "in_thread"};
+    PyObject *a[8] = {NULL, NULL, str_empty, str_empty, str_empty, Py_None, Py_True, Py_False};
+    if (plumb_fast_args("begin", args, nargs, kwnames, names, 8, 2, a) < 0)
         return NULL;
     PyObject *started_flag = PyDict_GetItemWithError(self->agent_dict, str_started_attr);
     if (started_flag != Py_True) {          /* its first request (in this process) */
@@ -114,7 +116,8 @@ static PyObject *path_begin(RequestPathObject *self, PyObject *const *args, Py_s
             return NULL;
     }
     int tag_thread = PyObject_IsTrue(a[6]);
-    if (tag_thread < 0)
+    int in_thread = tag_thread < 0 ? -1 : PyObject_IsTrue(a[7]);
+    if (in_thread < 0)
         return NULL;
     uint64_t tag_value = ++self->last_tag;
     PyObject *tag = PyLong_FromUnsignedLongLong(tag_value);
@@ -134,6 +137,11 @@ static PyObject *path_begin(RequestPathObject *self, PyObject *const *args, Py_s
         record->thread = PyThread_get_thread_ident();
         record->thread_tagged = 1;
         record->previous_tag = plumb_thread_tag_set(tag_value);
+    }
+    if (in_thread) {
+        /* No context variable set and reset: see current_trace.c. */
+        plumb_record_enter_thread(record);
+        return (PyObject *)record;
     }
     PyObject *token = PyContextVar_Set(self->var, (PyObject *)record);
     if (!token)
@@ -373,7 +381,12 @@ static int end_request(RequestPathObject *self, ending *e)
 {
     RequestRecordObject *record = e->record;
     restore_thread_tag(record);
-    if (deactivate(self, record->token) < 0 || forget_running(self, or_none(record->tag)) < 0)
+    record->ended = 1;
+    if (record->in_thread)
+        plumb_record_leave_thread(record);
+    else if (deactivate(self, record->token) < 0)
+        return -1;
+    if (forget_running(self, or_none(record->tag)) < 0)
         return -1;
     Py_INCREF(e->status);
     Py_XSETREF(record->status, e->status);
@@ -593,10 +606,11 @@ static PyObject *path_end_checked(RequestPathObject *self, PyObject *const *args
 
 static PyMethodDef path_methods[] = {
     {"begin", (PyCFunction)(void (*)(void))path_begin_checked, METH_FASTCALL | METH_KEYWORDS,
-     "begin(kind, name, method=\"\", path=\"\", query=\"\", queue_s=None, tag_thread=True)\n\n"
+     "begin(kind, name, method=\"\", path=\"\", query=\"\", queue_s=None, tag_thread=True,\n"
+     "      in_thread=False)\n\n"
      "A request (kind \"web\") or background task starts in this thread: its RequestRecord,\n"
-     "current in plumb.web.trace's context variable; tag_thread=False: the caller tags the\n"
-     "steps itself (asyncio)."},
+     "current in plumb.web.trace's context variable (in_thread=True: in this thread, for a\n"
+     "request that ends in it); tag_thread=False: the caller tags the steps itself (asyncio)."},
     {"end", (PyCFunction)(void (*)(void))path_end_checked, METH_FASTCALL | METH_KEYWORDS,
      "end(record, status=None): the request of record ends (its body sent, or it raised).\n"
      "Never raises for what goes wrong in measuring: that is counted (record_failed)."},

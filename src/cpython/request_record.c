@@ -41,6 +41,7 @@ static void fill(RequestRecordObject *self, PyObject *tag, PyObject *kind, PyObj
     self->thread = 0;
     self->thread_tagged = 0;
     set_field(&self->token, Py_None);
+    self->ended = 0;    /* its thread slot's fields stay as they are: zero when new */
     Py_XSETREF(self->segments, segments);   /* stolen */
     self->previous_tag = 0;
     self->sql_s = self->template_s = self->http_s = 0.0;
@@ -100,6 +101,7 @@ static int record_traverse(RequestRecordObject *self, visitproc visit, void *arg
     Py_VISIT(self->sql_params);
     Py_VISIT(self->segments);
     Py_VISIT(self->token);
+    Py_VISIT(self->previous_current);
     return 0;
 }
 
@@ -117,6 +119,7 @@ static int record_clear(RequestRecordObject *self)
     Py_CLEAR(self->sql_params);
     Py_CLEAR(self->segments);
     Py_CLEAR(self->token);
+    Py_CLEAR(self->previous_current);
     return 0;
 }
 
@@ -282,6 +285,7 @@ static PyMemberDef record_members[] = {
           "for SQL, the view's (args, kwargs) for a view (None if it had none)."),
     FIELD(previous_tag, T_ULONGLONG, 0, "That thread's tag before the request."),
     FIELD(token, T_OBJECT, 0, "The context variable's token, for the end."),
+    FIELD(ended, T_INT, READONLY, "Whether the agent has ended it (1) or not (0)."),
     FIELD(started, T_DOUBLE, 0, "perf_counter() at its start."),
     FIELD(wall_start, T_DOUBLE, 0, "time() at its start."),
     FIELD(sql_s, T_DOUBLE, 0, NULL),

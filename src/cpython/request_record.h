@@ -21,7 +21,13 @@ typedef struct RequestRecordObject {
     unsigned long thread;       /* the agent's: the thread it tagged, if thread_tagged, */
     int thread_tagged;
     unsigned long long previous_tag;   /* the tag it had before, */
-    PyObject *token;            /* and the context variable's token */
+    PyObject *token;            /* and the context variable's token, */
+    /* or, made current in its thread (current_trace.h), which one and
+     * the record that was current there before it (owned): */
+    unsigned long current_thread;
+    int in_thread;
+    PyObject *previous_current;
+    int ended;                  /* set by the agent's end: then current nowhere */
     double started, wall_start; /* perf_counter() and time() at its start */
     double sql_s, template_s, http_s;
     Py_ssize_t sql_n, template_n, http_n, dropped;

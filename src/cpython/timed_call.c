@@ -6,7 +6,8 @@
  *
  * TimedCall(function, kind, name, current=None, trace=None, view=False):
  * - with current (a context variable), the trace is the one current at each
- *   call, and a call with none current is function's call and nothing else;
+ *   call (the variable's, else the thread's record: current_trace.h), and a
+ *   call with none current is function's call and nothing else;
  * - with trace, that trace, for each call.
  * view=True keeps the call's arguments after the first (the request) as the
  * segment's (args, kwargs) (None when there are none) and tags the calling thread with the trace's tag
@@ -26,6 +27,7 @@
 
 #include "fast_args.h"
 #include "py_clocks.h"
+#include "current_trace.h"
 #include "request_record.h"
 #include "sampler/thread_tags.h"
 
@@ -118,7 +120,7 @@ static PyObject *timed_vectorcall(PyObject *callable, PyObject *const *args, siz
     TimedCallObject *self = (TimedCallObject *)callable;
     PyObject *trace;
     if (self->current) {
-        if (PyContextVar_Get(self->current, Py_None, &trace) < 0)
+        if (plumb_current_trace(self->current, &trace) < 0)
             return NULL;
         if (trace == Py_None) {
             Py_DECREF(trace);
