@@ -16,6 +16,8 @@ seconds, after --warmup seconds of the same) on "/" (a trivial view) and
             default (100 Hz at most, slowed to sampler_cpu, 0.25% of a CPU)
   plumb-nosampler  the same with the sampler off (SHOP_RATE=0): the request
             path's share apart from the sampler's (not run unless asked)
+  plumb-lowsampler  the same with the sampler held to 0.1% of a CPU
+            (SHOP_SAMPLER_CPU=0.001; not run unless asked)
   ddtrace   `ddtrace-run gunicorn ...`, DD_PROFILING_ENABLED=true
   newrelic  `newrelic-admin run-program gunicorn ...`, developer_mode = true
   sentry    sentry_sdk.init in a settings module wrapping the shop's:
@@ -94,9 +96,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHOP = os.path.join(ROOT, "examples", "shop")
 PAGES = ("/", "/catalogue/")
 CATALOGUE_QUERIES = 21
-CONFIGS = ("bare", "plumb", "plumb-nosampler", "ddtrace", "newrelic", "sentry")
+CONFIGS = ("bare", "plumb", "plumb-nosampler", "plumb-lowsampler", "ddtrace", "newrelic",
+           "sentry")
+ASKED_ONLY = ("plumb-nosampler", "plumb-lowsampler")    # not in the default --configs
 # What each configuration needs importable, beyond Django and gunicorn.
-NEEDS = {"bare": "plumb", "plumb": "plumb", "plumb-nosampler": "plumb", "ddtrace": "ddtrace",
+NEEDS = {"bare": "plumb", "plumb": "plumb", "plumb-nosampler": "plumb",
+         "plumb-lowsampler": "plumb", "ddtrace": "ddtrace",
          "newrelic": "newrelic", "sentry": "sentry_sdk"}
 # The agents' own launchers, beside the interpreter.
 LAUNCHERS = {"ddtrace": "ddtrace-run", "newrelic": "newrelic-admin"}
@@ -189,7 +194,7 @@ def main():
     parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per page")
     parser.add_argument("--warmup", type=int, default=5,
                         help="seconds of wrk per page before the measured run")
-    parser.add_argument("--configs", default=",".join(c for c in CONFIGS if c != "plumb-nosampler"),
+    parser.add_argument("--configs", default=",".join(c for c in CONFIGS if c not in ASKED_ONLY),
                         help="comma-separated, of " + ", ".join(CONFIGS))
     parser.add_argument("--interleave", action="store_true",
                         help="servers started once, configurations taking turns each round")
@@ -340,6 +345,8 @@ def command_and_env(config, env, work, port):
     sink = env.pop("SINK_URL")
     if config == "plumb-nosampler":
         env["SHOP_RATE"] = "0"       # requests measured, the sampler off: its share apart
+    elif config == "plumb-lowsampler":
+        env["SHOP_SAMPLER_CPU"] = "0.001"
     elif config != "plumb":
         env["SHOP_MONITOR"] = "0"
     if config == "ddtrace":
@@ -563,7 +570,8 @@ def report_pairs(pairs, rounds, shared=False):
                   for config, by_page in pairs.items() for page, runs in by_page.items()))
     print("\nwhere the added CPU goes, per request: bare's median, then the paired "
           "median of the configuration's minus bare's")
-    keys = (("user_us", "user us"), ("system_us", "system us"), ("minor_faults", "faults"),
+    keys = (("sampler_us", "sampler thread us"), ("user_us", "user us"),
+            ("system_us", "system us"), ("minor_faults", "faults"),
             ("voluntary_switches", "vol. switches"), ("involuntary_switches", "invol. switches"))
     header = f"{'page':12s} {'config':16s} " + " ".join(f"{label:>22s}" for _, label in keys)
     print(header)
@@ -591,7 +599,8 @@ def measured_run(wrk, url, worker, duration):
 def per_request(before, after, requests):
     """A run's worker counters per request, from process_counters before and
     after it: cpu_us (the threads' run time, user and system, from the
-    kernel's schedstat in ns), cpu_s (the same in all), user_us and
+    kernel's schedstat in ns), cpu_s (the same in all), sampler_us (that
+    of plumb's sampler thread, told by its name), user_us and
     system_us (clock ticks), system_share, and
     the kernel's events a request cost (minor page faults, voluntary and
     involuntary context switches), which neither the instruction counts nor
@@ -602,6 +611,7 @@ def per_request(before, after, requests):
     got["system_us"] = got.pop("system_s") * 1e6
     got["cpu_s"] = (after["run_ns"] - before["run_ns"]) / 1e9
     got["cpu_us"] = got.pop("run_ns") / 1e3
+    got["sampler_us"] = got.pop("sampler_ns") / 1e3
     ticks_us = got["user_us"] + got["system_us"]
     got["system_share"] = got["system_us"] / ticks_us if ticks_us else float("nan")
     return got
@@ -653,13 +663,17 @@ def process_counters(pid):
     # utime 14, stime 15.
     got = {"user_s": int(fields[11]) / CLOCK_TICKS, "system_s": int(fields[12]) / CLOCK_TICKS,
            "minor_faults": int(fields[7]), "voluntary_switches": 0, "involuntary_switches": 0,
-           "run_ns": 0}
+           "run_ns": 0, "sampler_ns": 0}
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
             # The time the thread ran, in nanoseconds (utime and stime above
             # are clock ticks of 10 ms: a 4-s run's CPU to within 1%).
             with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                got["run_ns"] += int(f.read().split()[0])
+                ran = int(f.read().split()[0])
+            got["run_ns"] += ran
+            with open(f"/proc/{pid}/task/{task}/comm") as f:
+                if f.read().strip() == "plumb-sampler":     # its native thread's name
+                    got["sampler_ns"] += ran
             with open(f"/proc/{pid}/task/{task}/status") as f:
                 for line in f:
                     if line.startswith("voluntary_ctxt_switches:"):

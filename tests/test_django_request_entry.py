@@ -376,8 +376,17 @@ def item(request, pk):
     inside.append([type(current()).__name__, current_variable.get() is None])
     return HttpResponse("item %d" % pk)
 
+inside_async = []
+
+async def aitem(request, pk):
+    # Served through the synchronous handler: asgiref runs it in an event
+    # loop of another thread.
+    from plumb.web.trace import current, current_variable
+    inside_async.append([type(current()).__name__, current_variable.get() is None])
+    return HttpResponse("aitem %d" % pk)
+
 monitored = sys.argv[2] == "plumb"
-urlpatterns = [path("item/<int:pk>/", item)]
+urlpatterns = [path("item/<int:pk>/", item), path("aitem/<int:pk>/", aitem)]
 settings.configure(
     SECRET_KEY="x", DEBUG=False, ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
     INSTALLED_APPS=["plumb.contrib.django"],
@@ -412,6 +421,10 @@ for pk in range(6):
     del response
     unreachable.append(gc.collect())   # what only the cyclic collector would free
 gc.enable()
+environ = dict(environ, PATH_INFO="/aitem/1/")
+response = application(environ, lambda status, headers: statuses.append(status))
+b"".join(response)
+response.close()
 if monitored:
     from plumb.monitor.agent import process_agent
     process_agent().harvest()
@@ -419,6 +432,7 @@ from django.core.handlers import base
 print(json.dumps({"statuses": statuses, "unreachable": unreachable[1:], "frames": frames[1:],
                   "check": type(base.iscoroutinefunction).__name__,
                   "current": current() is None, "inside": inside,
+                  "inside_async": inside_async,
                   "chain": type(application._middleware_chain).__name__}))
 """
 
@@ -440,7 +454,7 @@ def test_a_real_django_site_through_the_c_entry(tmp_path):
         assert got.returncode == 0, got.stderr
         results[config] = json.loads(got.stdout.splitlines()[-1])
     bare, plumb = results["bare"], results["plumb"]
-    assert bare["statuses"] == plumb["statuses"] == ["200 OK"] * 6
+    assert bare["statuses"] == plumb["statuses"] == ["200 OK"] * 7
     assert plumb["unreachable"] == bare["unreachable"]
     # No Python frame of plumb's on a monitored request: the entry, the
     # wrappers and the close hook are C, and Django's coroutine check of the
@@ -452,9 +466,13 @@ def test_a_real_django_site_through_the_c_entry(tmp_path):
     # variable (setting one is thousands of instructions a request).
     assert plumb["inside"] == [["RequestRecord", True]] * 6
     assert bare["inside"] == [["NoneType", True]] * 6
+    # An async view on the synchronous stack runs in asgiref's loop thread:
+    # the record is made current in its context there.
+    assert plumb["inside_async"] == [["RequestRecord", False]]
+    assert bare["inside_async"] == [["NoneType", True]]
     with open_store(store) as s:
         rows = {r["name"]: r["count"] for r in s.transactions(0, 2**40)}
-    assert rows == {"__main__.item": 6}
+    assert rows == {"__main__.item": 6, "__main__.aitem": 1}
 
 
 def test_greenlet_workers_keep_the_record_in_the_context_variable(monkeypatch):

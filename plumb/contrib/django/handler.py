@@ -12,7 +12,7 @@ import time
 from ... import _plumb
 from ...monitor.naming import dotted_name, is_async, known_views, view_facts
 from ...monitor.record import RequestRecord
-from ...web.trace import current, current_variable
+from ...web.trace import activate, current, current_variable, deactivate
 
 TimedCall = _plumb.TimedCall
 
@@ -57,6 +57,11 @@ def _timed_view(view, name, trace, coroutine):
         return TimedCall(view, "view", name, trace=trace, view=True)
 
     async def timed(request, *args, **kwargs):
+        # On a synchronous stack the monitored request's record is current
+        # in its thread (src/cpython/current_trace.c), and asgiref runs this
+        # coroutine in an event loop of another thread: made current in
+        # the coroutine's context too, for the templates and calls it makes.
+        token = activate(trace) if current_variable.get() is not trace else None
         started = time.perf_counter()
         error = None
         try:
@@ -70,6 +75,8 @@ def _timed_view(view, name, trace, coroutine):
                               error, (args, kwargs))
             except Exception:   # recording must never fail the request
                 pass
+            if token is not None:
+                deactivate(token)
     timed.__wrapped__ = view
     return timed
 
