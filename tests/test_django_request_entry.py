@@ -475,25 +475,6 @@ def test_a_real_django_site_through_the_c_entry(tmp_path):
     assert rows == {"__main__.item": 6, "__main__.aitem": 1}
 
 
-def test_greenlet_workers_keep_the_record_in_the_context_variable(monkeypatch):
-    """Greenlets share their OS thread: under gevent's or eventlet's monkey
-    patching the entry is made with in_thread=False."""
-    import types
-
-    from plumb.contrib.django import monitoring
-
-    assert not monitoring._greenlets_patched()
-    gevent = types.SimpleNamespace(is_module_patched=lambda name: name == "threading")
-    monkeypatch.setitem(sys.modules, "gevent.monkey", gevent)
-    assert monitoring._greenlets_patched()
-    monkeypatch.setitem(sys.modules, "gevent.monkey",
-                        types.SimpleNamespace(is_module_patched=lambda name: False))
-    assert not monitoring._greenlets_patched()
-    monkeypatch.setitem(sys.modules, "eventlet.patcher",
-                        types.SimpleNamespace(is_monkey_patched=lambda name: name == "thread"))
-    assert monitoring._greenlets_patched()
-
-
 def test_the_entry_asks_begin_for_the_thread_only_when_made_so():
     for in_thread in (False, True):
         agent = Agent()

@@ -419,6 +419,41 @@ def test_the_instruments_record_into_the_request_current_in_the_thread(make_agen
     assert len(record.segments) == 2
 
 
+def test_greenlets_are_told_apart_from_threads():
+    import types
+
+    assert not agent_module.greenlets_patched()
+    fake = {"gevent.monkey": types.SimpleNamespace(is_module_patched=lambda n: n == "threading")}
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(__import__("sys").modules, "gevent.monkey", fake["gevent.monkey"])
+        assert agent_module.greenlets_patched()
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(__import__("sys").modules, "eventlet.patcher",
+                  types.SimpleNamespace(is_monkey_patched=lambda n: n == "thread"))
+        assert agent_module.greenlets_patched()
+    with pytest.MonkeyPatch.context() as m:   # a patcher that cannot be asked: the safe side
+        m.setitem(__import__("sys").modules, "gevent.monkey", types.SimpleNamespace())
+        assert agent_module.greenlets_patched()
+
+
+def test_under_greenlets_a_request_asked_in_its_thread_is_in_the_context_variable(
+        make_agent, monkeypatch):
+    """gevent patches threading after the fork (and after a --preload master
+    made the middleware): the agent tells at the process's first request."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "gevent.monkey",
+                        types.SimpleNamespace(is_module_patched=lambda name: True))
+    agent = make_agent(start=True)
+    record = agent.begin("web", "/g", in_thread=True)
+    assert agent._request_path.threads_shared == 1
+    assert trace.current_variable.get() is record and trace.current() is record
+    agent.end(record, 200)
+    assert trace.current_variable.get() is None and trace.current() is None
+    assert not agent.dropped
+
+
 def test_end_refuses_what_begin_did_not_make(make_agent):
     agent = make_agent()
     with pytest.raises(TypeError):

@@ -21,6 +21,7 @@ import atexit
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -72,6 +73,23 @@ def configure(options):
     agent = agent_for(options)
     _configured[:] = [agent]
     return agent
+
+
+def greenlets_patched():
+    """Whether gevent or eventlet has made threading's threads greenlets,
+    which share an OS thread (and so would share a thread's current
+    record: begin's in_thread is then not taken)."""
+    for module, check, threads in (("gevent.monkey", "is_module_patched", "threading"),
+                                   ("eventlet.patcher", "is_monkey_patched", "thread")):
+        patcher = sys.modules.get(module)
+        if patcher is None:
+            continue
+        try:
+            if getattr(patcher, check)(threads):
+                return True
+        except Exception:       # a version that asks otherwise: the safe side
+            return True
+    return False
 
 
 def agent_for(options):
@@ -247,6 +265,10 @@ class Agent:
         with self._lock:
             if self._started:
                 return
+            # Decided at the process's first request: a gevent or eventlet
+            # worker patches threading after the fork, and after a
+            # --preload master made the middleware.
+            self._request_path.threads_shared = greenlets_patched()
             self._started = True
             _instruments.ensure(self.options.instruments)
             self.thread = threading.Thread(target=self._run, name="plumb-monitor", daemon=True)

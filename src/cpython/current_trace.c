@@ -12,7 +12,8 @@
  * slot, as APM agents keep their transaction by thread.  Work the request
  * hands to another thread is not in its record (the context variable's
  * would be); greenlets share their OS thread, so a worker of gevent or
- * eventlet keeps to the context variable (plumb/contrib/django/monitoring.py).
+ * eventlet keeps to the context variable (RequestPath.threads_shared, set by
+ * plumb/monitor/agent.py at the process's first request).
  *
  * The context variable is read first, so that a trace activated inside a
  * monitored request (plumb's per-request profiling) records its segments,

@@ -23,6 +23,9 @@
 #include "compat.h"
 
 #include <math.h>
+#include <stddef.h>
+
+#include <structmember.h>
 
 #include "current_trace.h"
 #include "fast_args.h"
@@ -50,6 +53,8 @@ typedef struct RequestPathObject {
     PyObject *sql_params;
     PyObject *clock;        /* NULL: time.perf_counter itself, read in C; else a callable */
     Py_ssize_t max_finished;
+    int threads_shared;     /* set by the agent: greenlets share threads, so in_thread is
+                             * not taken (current_trace.c) */
     uint64_t last_tag;      /* tags count from 1 in each process */
     Py_ssize_t index_cache[INDEX_CACHE_SLOTS];   /* see transaction_index; -1: empty */
 } RequestPathObject;
@@ -138,7 +143,7 @@ static PyObject *path_begin(RequestPathObject *self, PyObject *const *args, Py_s
         record->thread_tagged = 1;
         record->previous_tag = plumb_thread_tag_set(tag_value);
     }
-    if (in_thread) {
+    if (in_thread && !self->threads_shared) {
         /* No context variable set and reset: see current_trace.c. */
         plumb_record_enter_thread(record);
         return (PyObject *)record;
@@ -604,6 +609,13 @@ static PyObject *path_end_checked(RequestPathObject *self, PyObject *const *args
     return self->agent ? path_end(self, args, nargs, kwnames) : path_cleared_error();
 }
 
+static PyMemberDef path_members[] = {
+    {"threads_shared", T_INT, offsetof(RequestPathObject, threads_shared), 0,
+     "Nonzero: greenlets share this process's threads, and begin() keeps every record in\n"
+     "the context variable, in_thread or not."},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static PyMethodDef path_methods[] = {
     {"begin", (PyCFunction)(void (*)(void))path_begin_checked, METH_FASTCALL | METH_KEYWORDS,
      "begin(kind, name, method=\"\", path=\"\", query=\"\", queue_s=None, tag_thread=True,\n"
@@ -630,6 +642,7 @@ PyTypeObject plumb_RequestPathType = {
     .tp_traverse = (traverseproc)path_traverse,
     .tp_clear = (inquiry)path_clear,
     .tp_methods = path_methods,
+    .tp_members = path_members,
     .tp_new = path_new,
 };
 

@@ -62,22 +62,6 @@ def _name_by_match(request, record):
         pass
 
 
-def _greenlets_patched():
-    """Whether gevent or eventlet has made threading's threads greenlets,
-    which share an OS thread (and so a thread's current record)."""
-    for module, check, threads in (("gevent.monkey", "is_module_patched", "threading"),
-                                   ("eventlet.patcher", "is_monkey_patched", "thread")):
-        patcher = sys.modules.get(module)
-        if patcher is None:
-            continue
-        try:
-            if getattr(patcher, check)(threads):
-                return True
-        except Exception:       # a version that asks otherwise: the safe side
-            return True
-    return False
-
-
 class MonitoringMiddleware:
     sync_capable = True
     async_capable = True
@@ -97,10 +81,11 @@ class MonitoringMiddleware:
         # middleware's place, so that no Python frame of plumb's runs for
         # them (a frame is about a thousand instructions).
         # Its record current in the thread, not in a context variable
-        # (src/cpython/current_trace.c), unless greenlets share the thread.
+        # (src/cpython/current_trace.c), unless greenlets share the thread
+        # (the agent tells at its first request: agent.greenlets_patched).
         self._entry = _plumb.DjangoRequestEntry(
             self.agent, get_response, _name_by_match, naming.exception_name,
-            queue_time.from_environ, UNMATCHED, in_thread=not _greenlets_patched())
+            queue_time.from_environ, UNMATCHED, in_thread=True)
         self.plumb_entry = None if self._async else self._entry
 
     def _begin(self, request):
