@@ -541,6 +541,21 @@ def test_write_runs_retention_by_itself(tmp_path):
         assert store.hosts(NOW - 4 * 86400, NOW - 86400) == []
 
 
+def test_a_day_written_again_after_retention_is_counted_once(tmp_path):
+    """Retention's cut falls inside a day and an hour; a harvest written
+    after it, later that day, makes that day's (and hour's) rows again.
+    Its minutes are answered by the finer rows alone, not by those too (at
+    a real clock this failed from 00:00 to 02:00 UTC)."""
+    day = NOW // 86400 * 86400
+    with open_store(str(tmp_path / "r.db"), retention_days=1,
+                    retention_interval_s=1e9) as store:
+        store.retention(day + 86400 + 1830)     # the cut at 00:30 of that day
+        store.write(harvest("later", minute=day + 22 * 3600))
+        for since in (day - 3 * 86400, day, day + 1800, day + 3600):
+            [row] = store.transactions(since, day + 22 * 3600 + 60)
+            assert row["count"] == 2, since
+
+
 def test_an_sqlite_store_is_a_store():
     from plumb.monitor.store.base import Store
     assert issubclass(SQLiteStore, Store)

@@ -53,8 +53,12 @@ def pieces(since, until, kept_from, finest=MINUTE, coarsest=DAY):
         finer_from = kept_from.get(levels[level - 1], 0)
         for a, b in edges:
             # Before finer_from the finer rows are gone: this resolution's
-            # rows that start in [a, b) answer that part.
-            cut = min(max(a, finer_from), b)
+            # rows that start in [a, b) answer that part, those that end by
+            # finer_from.  The row finer_from falls in is left out: the finer
+            # rows answer its minutes from finer_from on, and a later write
+            # can have made that row again (retention removed it as older
+            # than its cut), with minutes the finer rows hold too.
+            cut = min(max(a, floor_to(finer_from, res)), b)
             if a < cut:
                 found.append((res, a, cut))
             cover(cut, b, level - 1)
