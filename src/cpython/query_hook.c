@@ -4,22 +4,22 @@
  * every query of every request.
  *
  * record(execute, sql, params, many, context) reads the current trace (a
- * context variable's, else the thread's record: current_trace.h); with none, or with a query already being recorded
- * further up, it only calls execute.  Otherwise it marks the query as being
- * recorded (so the driver under Django does not record it again), reads
- * the clock around execute (time.perf_counter's, py_clocks.h) and records
- * the query: into a RequestRecord directly, into anything else (a
- * plumb.web.trace.Trace) through its sql() method.  The mark is set only
- * once a driver's own instrument is installed (plumb/web/dbapi.py calls
- * mark_driver_queries()): setting and resetting a context variable is
- * about 2,700 instructions a query (docs/benchmarks.md), and with no
- * driver instrument under Django there is nothing for it to stop.  An exception from
- * execute is recorded by its class's name and raised again; recording
- * never fails the query. */
+ * context variable's, else the thread's record: current_trace.h); with
+ * none, or with a query already being recorded further up, it only calls
+ * execute.  Otherwise it marks the query as being recorded (so the driver
+ * under Django does not record it again), reads the clock around execute
+ * (time.perf_counter's, py_clocks.h) and records the query: into a
+ * RequestRecord directly, into anything else (a plumb.web.trace.Trace)
+ * through its sql() method.  The mark is set only once a driver's own
+ * instrument is installed (plumb/web/dbapi.py calls mark_driver_queries()):
+ * setting and resetting a context variable is about 2,700 instructions a
+ * query (docs/benchmarks.md), and with no driver instrument under Django
+ * there is nothing for it to stop.  An exception from execute is recorded
+ * by its class's name and raised again; recording never fails the query. */
 #include "compat.h"
 
-#include "py_clocks.h"
 #include "current_trace.h"
+#include "py_clocks.h"
 #include "request_record.h"
 
 typedef struct QueryHookObject {
