@@ -5,7 +5,10 @@
 
 The example shop (Django) in one process, as a gunicorn gthread worker
 holds it: its main thread idle, four threads serving a page in a loop
-(GIL-bound, as in the worker), plumb.monitor's sampler at 100 Hz.  For "/"
+(GIL-bound, as in the worker), the monitoring middleware on and a
+plumb.Sampler at 100 Hz as plumb.monitor's is made (wall mode, thread
+tags read; its own, so that no agent drains or restarts it meanwhile,
+which would reset the counters read here).  For "/"
 (trivial) and "/catalogue/" (21 ORM queries and a template), and with the
 four threads serving or parked (an idle worker), per round: the sampler
 thread's CPU time (from /proc/self/task/TID/schedstat, its wake-ups
@@ -42,8 +45,7 @@ def thread_cpu_ns(tid):
         return int(f.read().split()[0])
 
 
-def measure(app, path, seconds, serving):
-    sampler = app.monitor_agent.sampler
+def measure(app, sampler, path, seconds, serving):
     stop, release = threading.Event(), threading.Event()
 
     def serve():
@@ -78,17 +80,18 @@ def main():
     args = parser.parse_args()
     monitor_request.WORK = tempfile.mkdtemp(prefix="plumb-rounds-")
     monitor_request.setup_shop()
-    # At 100 Hz throughout: the agent would otherwise slow it to its budget.
-    from django.conf import settings
-    settings.PLUMB_MONITOR = dict(settings.PLUMB_MONITOR, sampler_cpu=0.5)
-    app = monitor_request.handler(True, rate=100.0)
-    monitor_request.serve(app, "/catalogue/", 3)          # the agent and its sampler start
+    from plumb import Sampler
+
+    app = monitor_request.handler(True, rate=0.0)
+    monitor_request.serve(app, "/catalogue/", 3)          # the agent starts
+    sampler = Sampler(rate=100.0)
+    sampler.start()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'page':12s} {'threads':8s} {'CPU us':>8s} {'busy us':>8s} {'stacks':>7s} "
           f"{'reused':>7s} {'retried':>7s} {'calls':>6s} {'pages':>6s}   (per round, medians of {args.repeat})")
     for path in ("/", "/catalogue/"):
         for serving in (True, False):
-            runs = [r for r in (measure(app, path, args.seconds, serving)
+            runs = [r for r in (measure(app, sampler, path, args.seconds, serving)
                                 for _ in range(args.repeat)) if r]
             if not runs:
                 print(f"{path:12s} no run without a harvest in the middle")
