@@ -13,11 +13,15 @@ seconds, after --warmup seconds of the same) on "/" (a trivial view) and
   bare      SHOP_MONITOR=0: no monitoring at all (the baseline)
   plumb     plumb.monitor's Django middleware with its defaults: every
             request measured, its segments recorded, the sampler at its
-            default (100 Hz at most, slowed to sampler_cpu, 0.25% of a CPU)
+            default (100 Hz at most, slowed to sampler_cpu, 0.1% of a CPU)
   plumb-nosampler  the same with the sampler off (SHOP_RATE=0): the request
             path's share apart from the sampler's (not run unless asked)
-  plumb-lowsampler  the same with the sampler held to 0.1% of a CPU
-            (SHOP_SAMPLER_CPU=0.001; not run unless asked)
+  plumb-sampler=SHARE  the same with the sampler held to SHARE of a CPU
+            (SHOP_SAMPLER_CPU=SHARE, e.g. plumb-sampler=0.0025; asked only)
+  plumb-hz=RATE  the same with the sampler at RATE Hz whatever it costs
+            (SHOP_RATE=RATE, SHOP_SAMPLER_CPU=0.5): what a round costs the
+            site is the difference over plumb-nosampler, divided by the
+            rate (asked only)
   ddtrace   `ddtrace-run gunicorn ...`, DD_PROFILING_ENABLED=true
   newrelic  `newrelic-admin run-program gunicorn ...`, developer_mode = true
   sentry    sentry_sdk.init in a settings module wrapping the shop's:
@@ -75,7 +79,11 @@ ratio each would have on a CPU of its own), from the kernel's nanosecond
 run times of the worker's threads; the req/s ratio is printed too, but
 it also holds how the scheduler split the CPU between the two.  Two
 workers switching on one CPU run their caches colder than one alone, so
-a request costs both more CPU than in the other modes."""
+a request costs both more CPU than in the other modes.
+
+In both, each round begins with the next configuration (bare/A, bare/B,
+then bare/B, bare/A, ...): the first pair of a round came out 2-4% below
+later ones, whichever configuration it held (docs/benchmarks.md)."""
 import argparse
 import http.server
 import importlib.metadata
@@ -96,12 +104,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHOP = os.path.join(ROOT, "examples", "shop")
 PAGES = ("/", "/catalogue/")
 CATALOGUE_QUERIES = 21
-CONFIGS = ("bare", "plumb", "plumb-nosampler", "plumb-lowsampler", "ddtrace", "newrelic",
+CONFIGS = ("bare", "plumb", "plumb-nosampler", "ddtrace", "newrelic",
            "sentry")
-ASKED_ONLY = ("plumb-nosampler", "plumb-lowsampler")    # not in the default --configs
+ASKED_ONLY = ("plumb-nosampler",)    # not in the default --configs
+# Configurations with a value: plumb-sampler=SHARE, plumb-hz=RATE (asked only).
+VALUED = {"plumb-sampler": (0.0005, 0.5), "plumb-hz": (1.0, 10000.0)}
 # What each configuration needs importable, beyond Django and gunicorn.
 NEEDS = {"bare": "plumb", "plumb": "plumb", "plumb-nosampler": "plumb",
-         "plumb-lowsampler": "plumb", "ddtrace": "ddtrace",
+         "ddtrace": "ddtrace",
          "newrelic": "newrelic", "sentry": "sentry_sdk"}
 # The agents' own launchers, beside the interpreter.
 LAUNCHERS = {"ddtrace": "ddtrace-run", "newrelic": "newrelic-admin"}
@@ -208,9 +218,11 @@ def main():
                         help="gunicorn on the first CPU, wrk and this script on the second")
     args = parser.parse_args()
     wanted = [c.strip() for c in args.configs.split(",") if c.strip()]
-    unknown = [c for c in wanted if c not in CONFIGS]
-    if unknown:
-        fail(f"unknown configuration {unknown[0]!r} (known: {', '.join(CONFIGS)})")
+    for config in wanted:
+        if config not in CONFIGS and config_value(config) is None:
+            fail(f"unknown configuration {config!r} (known: {', '.join(CONFIGS)}, "
+                 f"plumb-sampler=SHARE ({VALUED['plumb-sampler'][0]:g}-{VALUED['plumb-sampler'][1]:g}), "
+                 f"plumb-hz=RATE ({VALUED['plumb-hz'][0]:g}-{VALUED['plumb-hz'][1]:g}))")
     if "bare" not in wanted:
         fail("--configs must include bare: every ratio is to it")
     if args.rounds < 1 or args.duration < 1:
@@ -240,7 +252,7 @@ def main():
     configs, skipped = [], []
     for config in wanted:
         launcher = LAUNCHERS.get(config)
-        installed = importlib.util.find_spec(NEEDS[config]) is not None and \
+        installed = importlib.util.find_spec(NEEDS.get(config, "plumb")) is not None and \
             (launcher is None or os.path.exists(os.path.join(bindir, launcher)))
         (configs if installed else skipped).append(config)
 
@@ -252,7 +264,7 @@ def main():
         print(f"pinned: gunicorn on CPU {PIN[0][-1]}, wrk and the sink on CPU "
               f"{min(os.sched_getaffinity(0))}")
     for config in skipped:
-        print(f"{config}: skipped ({NEEDS[config]} is not installed beside {sys.executable})")
+        print(f"{config}: skipped ({NEEDS.get(config, 'plumb')} is not installed beside {sys.executable})")
     sys.stdout.flush()
 
     work = tempfile.mkdtemp(prefix="plumb-monitor-bench-")
@@ -336,6 +348,20 @@ def prepare_shop(work, sink_port):
     return project, env
 
 
+def config_value(config):
+    """The number of a valued configuration (plumb-sampler=0.0025), None if
+    the name is not one or the number is out of its range."""
+    name, _, text = config.partition("=")
+    if name not in VALUED:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    low, high = VALUED[name]
+    return value if low <= value <= high else None
+
+
 def command_and_env(config, env, work, port):
     """How each configuration starts gunicorn, as its own docs say."""
     bindir = os.path.dirname(sys.executable)
@@ -345,8 +371,10 @@ def command_and_env(config, env, work, port):
     sink = env.pop("SINK_URL")
     if config == "plumb-nosampler":
         env["SHOP_RATE"] = "0"       # requests measured, the sampler off: its share apart
-    elif config == "plumb-lowsampler":
-        env["SHOP_SAMPLER_CPU"] = "0.001"
+    elif config.startswith("plumb-sampler="):
+        env["SHOP_SAMPLER_CPU"] = str(config_value(config))
+    elif config.startswith("plumb-hz="):
+        env["SHOP_RATE"], env["SHOP_SAMPLER_CPU"] = str(config_value(config)), "0.5"
     elif config != "plumb":
         env["SHOP_MONITOR"] = "0"
     if config == "ddtrace":
@@ -474,8 +502,14 @@ def side_by_side(configs, project, env, work, wrk, args, pairs, shared=False):
     servers, logs = {}, []
     try:
         start_stopped(configs, project, env, work, wrk, args, servers, logs)
+        others = [c for c in configs if c != "bare"]
         for round_ in range(args.rounds):
-            for config in [c for c in configs if c != "bare"]:
+            # Each round starts with the next configuration: the first pair
+            # of a round came out 2-4% below the same configuration's pairs
+            # later in the round (2026-12-08), which a fixed order put on
+            # one configuration, plumb's, every round.
+            shift = round_ % len(others)
+            for config in others[shift:] + others[:shift]:
                 bare_cpu, other_cpu = cpus if round_ % 2 == 0 else cpus[::-1]
                 if shared:      # (name, its server's CPU, its wrk's CPU)
                     pair = (("bare", bare_cpu, other_cpu), (config, bare_cpu, other_cpu))

@@ -27,7 +27,7 @@ is a lower bound of the throughput plumb keeps if both run at the same
 instructions per cycle (an estimate, said as one).
 
 The sampler costs CPU time per second, not per request, and holds itself
-to its budget (`sampler_cpu`, 0.25% of a CPU by default) by its own CPU
+to its budget (`sampler_cpu`, 0.1% of a CPU by default) by its own CPU
 clock; under valgrind everything runs some 50 times slower, the sampler's
 rounds too, so it keeps about the same share of the worker's work as it
 would natively (it reads its own CPU time, which valgrind slows alike).

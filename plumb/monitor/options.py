@@ -7,7 +7,13 @@ import os
 
 from ..web import instruments as _instruments
 
-DEFAULT_RATE = 100.0        # Hz: the sampler's cost stays well under 1% (docs/benchmarks.md)
+DEFAULT_RATE = 100.0        # Hz at most; SAMPLER_CPU sets the rate a site gets
+# A round costs the threads it samples up to twice its own CPU again
+# (measured: it preempts one of them, which then runs the same code more
+# slowly): at 0.1% of a CPU of its own that is under 1% of a worker's,
+# even of one sharing a CPU with another (docs/benchmarks.md, "What a
+# sampling round costs the threads it samples").
+SAMPLER_CPU = 0.001
 KINDS = ("web", "background")
 
 
@@ -33,7 +39,7 @@ class Options:
     for transactions of their own.  trace_threshold: a request this slow
     keeps its trace (default 4 x its apdex T).  max_traces: traces kept per
     harvest.  rate: the sampler's highest Hz (0: no continuous profiling);
-    sampler_cpu: the share of one CPU the sampler may take (0.0025), which
+    sampler_cpu: the share of one CPU the sampler may take (0.001), which
     lowers its rate on sites whose stacks cost more to read; mode: "wall"
     (every thread, waiting or not) or "cpu" (threads on a CPU).
     max_transactions: names per process before the rest fold into one.
@@ -47,7 +53,7 @@ class Options:
     def __init__(self, store=None, harvest_interval=60.0, apdex_t=0.5, transaction_apdex_t=None,
                  trace_threshold=None, max_traces=20, rate=DEFAULT_RATE, max_transactions=1000,
                  enabled=True, host=None, instruments=_instruments.NAMES, sql_params=False,
-                 naming=None, mode="wall", sampler_cpu=0.0025, pyroscope=None,
+                 naming=None, mode="wall", sampler_cpu=SAMPLER_CPU, pyroscope=None,
                  pyroscope_timeout=2.0):
         from .hostname import host_of
         from .store import StoreError, check_store_url, default_store_url
