@@ -107,8 +107,9 @@ CATALOGUE_QUERIES = 21
 CONFIGS = ("bare", "plumb", "plumb-nosampler", "ddtrace", "newrelic",
            "sentry")
 ASKED_ONLY = ("plumb-nosampler",)    # not in the default --configs
-# Configurations with a value: plumb-sampler=SHARE, plumb-hz=RATE (asked only).
-VALUED = {"plumb-sampler": (0.0005, 0.5), "plumb-hz": (1.0, 10000.0)}
+# Configurations with a value (asked only), and the plumb.monitor option
+# that checks it: plumb-sampler=SHARE, plumb-hz=RATE.
+VALUED = {"plumb-sampler": "sampler_cpu", "plumb-hz": "rate"}
 # What each configuration needs importable, beyond Django and gunicorn.
 NEEDS = {"bare": "plumb", "plumb": "plumb", "plumb-nosampler": "plumb",
          "ddtrace": "ddtrace",
@@ -219,10 +220,13 @@ def main():
     args = parser.parse_args()
     wanted = [c.strip() for c in args.configs.split(",") if c.strip()]
     for config in wanted:
-        if config not in CONFIGS and config_value(config) is None:
-            fail(f"unknown configuration {config!r} (known: {', '.join(CONFIGS)}, "
-                 f"plumb-sampler=SHARE ({VALUED['plumb-sampler'][0]:g}-{VALUED['plumb-sampler'][1]:g}), "
-                 f"plumb-hz=RATE ({VALUED['plumb-hz'][0]:g}-{VALUED['plumb-hz'][1]:g}))")
+        if config in CONFIGS:
+            continue
+        try:
+            config_value(config)
+        except ValueError as e:
+            fail(f"{config}: {e} (known: {', '.join(CONFIGS)}, plumb-sampler=SHARE, "
+                 "plumb-hz=RATE)")
     if "bare" not in wanted:
         fail("--configs must include bare: every ratio is to it")
     if args.rounds < 1 or args.duration < 1:
@@ -349,17 +353,20 @@ def prepare_shop(work, sink_port):
 
 
 def config_value(config):
-    """The number of a valued configuration (plumb-sampler=0.0025), None if
-    the name is not one or the number is out of its range."""
+    """The number of a valued configuration (plumb-sampler=0.0025), checked
+    by plumb.monitor's own Options; ValueError, in one line, if the name is
+    not one or the number is not the option's."""
     name, _, text = config.partition("=")
     if name not in VALUED:
-        return None
+        raise ValueError("unknown configuration")
     try:
         value = float(text)
     except ValueError:
-        return None
-    low, high = VALUED[name]
-    return value if low <= value <= high else None
+        raise ValueError(f"{text!r} is not a number") from None
+    from plumb.monitor.options import Options
+
+    Options(store="sqlite:///unused.db", **{VALUED[name]: value})
+    return value
 
 
 def command_and_env(config, env, work, port):

@@ -33,11 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import monitor_request  # noqa: E402  (the shop's set-up and a request's call)
-
-
-def thread_cpu_ns(tid):
-    with open(f"/proc/self/task/{tid}/schedstat") as f:
-        return int(f.read().split()[0])
+from sampler_rounds import thread_cpu_ns  # noqa: E402  (a thread's schedstat run time)
 
 
 def sampler_tid(known):

@@ -109,7 +109,7 @@ def rows_of(store_url, **kw):
     ({"store": "mongodb://x/y"}, "mongodb"),
     ({"mode": "both"}, "mode"),
     ({"max_traces": 1.5}, "max_traces"),
-    ({"rate": 10_000}, "rate"),
+    ({"rate": 10_000}, "rate must lie in [0, 1000] Hz"),
     ({"instruments": ("redis",)}, "redis"),
     ({"naming": "path"}, "naming"),
     ({"transaction_apdex_t": {"a": -1}}, "transaction_apdex_t"),

@@ -17,12 +17,12 @@ SAMPLER_CPU = 0.001
 KINDS = ("web", "background")
 
 
-def _seconds(name, value, low, high):
+def _seconds(name, value, low, high, unit="seconds"):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number of seconds, not {value!r}")
+        raise ValueError(f"{name} must be a number of {unit}, not {value!r}")
     value = float(value)
     if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name} must lie in [{low:g}, {high:g}] seconds, not {value!r}")
+        raise ValueError(f"{name} must lie in [{low:g}, {high:g}] {unit}, not {value!r}")
     return value
 
 
@@ -78,7 +78,7 @@ class Options:
         self.trace_threshold = None if trace_threshold is None else \
             _seconds("trace_threshold", trace_threshold, 0.0, 3600.0)
         self.max_traces = _count("max_traces", max_traces, 0, 1000)
-        self.rate = _seconds("rate", rate, 0.0, 1000.0)   # Hz, checked as a number the same way
+        self.rate = _seconds("rate", rate, 0.0, 1000.0, unit="Hz")
         if isinstance(sampler_cpu, bool) or not isinstance(sampler_cpu, numbers.Real) \
                 or not 0.0005 <= sampler_cpu <= 0.5:
             raise ValueError(f"sampler_cpu must be a share of one CPU in [0.0005, 0.5], "
